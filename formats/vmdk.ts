@@ -1,0 +1,459 @@
+/**
+ * VMDK: VMware virtual disks.
+ *
+ * Three kinds of file carry VMDK metadata:
+ *
+ * | kind | recognised by | metadata from |
+ * | --- | --- | --- |
+ * | hosted sparse extent (monolithicSparse, streamOptimized, one extent of twoGbMaxExtentSparse) | `KDMV` at 0 | the 512-byte sparse header, and the text descriptor embedded at `descriptorOffset` |
+ * | ESX sparse extent (vmfsSparse, VMDK3) | `COWD` at 0 | the COWD header |
+ * | descriptor file (monolithicFlat, twoGbMaxExtent*, vmfs) | qemu's text probe (below) | the whole file, at most 1 MiB |
+ *
+ * Sizes follow qemu 7.2 (block/vmdk.c): a sparse extent's virtual size is its header's
+ * `capacity`, whatever its embedded descriptor says; a descriptor file's is the sum of its
+ * extents. The streamOptimized footer is never needed: the leading header's capacity is
+ * valid in qemu's and VMware's stream files alike.
+ *
+ * @module
+ */
+import { isAllZero, latin1Text, safeNumber, u32be } from '../src/bytes.js';
+import { IntrospectionError } from '../src/errors.js';
+import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import {
+  VMDK3_COWD_HEADER_SIZE,
+  VMDK4_SPARSE_HEADER_SIZE,
+  type Vmdk3CowdHeader,
+  type Vmdk4SparseHeader,
+  decodeVmdk3CowdHeader,
+  decodeVmdk4SparseHeader,
+} from './generated/vmdk.js';
+
+/** qemu reads at most 1 MiB - 1 of a descriptor file, and so do we (block/vmdk.c vmdk_read_desc). */
+export const VMDK_MAX_DESCRIPTOR_BYTES = 1024 * 1024 - 1;
+/** qemu rejects grains above 0x200000 sectors (1 GiB): "Invalid granularity, image may be corrupt". */
+const MAX_GRAIN_SECTORS = 0x200000;
+/** qemu rejects more than 512 entries per grain table: "L2 table size too big". */
+const MAX_GTES_PER_GT = 512;
+/** The VMDK4 header flag for compressed grains. */
+const FLAG_COMPRESSED = 1 << 16;
+/** gdOffset value meaning "the grain directory is described by the footer". */
+const GD_AT_END = 0xffffffffffffffffn;
+/** More extents than this in one descriptor is not a disk anybody made. */
+const MAX_EXTENTS = 10_000;
+const SECTOR = 512;
+
+/** One extent line of a descriptor: `RW 131072 SPARSE "disk.vmdk"` or `RW 2048 FLAT "disk-flat.vmdk" 0`. */
+export interface VmdkExtent {
+  /** `RW`, `RDONLY` or `NOACCESS`. */
+  access: string;
+  /** Size in sectors (512 bytes). */
+  sectors: number;
+  /** `SPARSE`, `FLAT`, `ZERO`, `VMFS`, `VMFSSPARSE`, `VMFSRDM`, `VMFSRAW`, `SESPARSE`. */
+  type: string;
+  /** The extent's file name, exactly as written (`undefined` for `ZERO` extents). */
+  filename: string | undefined;
+  /** Offset in sectors into the extent file (FLAT extents). */
+  offset: number | undefined;
+}
+
+/** VMDK metadata. */
+export interface VmdkDetails {
+  /**
+   * What was read: a hosted sparse extent (`KDMV`), an ESX sparse extent (`COWD`) or a
+   * text descriptor file.
+   */
+  layout: 'sparse' | 'cowd' | 'descriptor';
+  /**
+   * The disk's subformat, as qemu reports it: for a sparse extent `streamOptimized` when its
+   * grains are compressed, else `monolithicSparse`; for a descriptor file its `createType`.
+   */
+  createType: string | undefined;
+  /** The descriptor's own `createType`, when it has one (may differ from `createType` for a sparse extent). */
+  descriptorCreateType: string | undefined;
+  /** The descriptor's `version=` value. */
+  version: number | undefined;
+  /** Content ID (`CID=`), as a number (qemu prints it in decimal). */
+  cid: number | undefined;
+  /** Parent content ID; `0xffffffff` (4294967295) when the disk has no parent. */
+  parentCid: number | undefined;
+  /** `parentFileNameHint`: the parent disk of a delta (child) disk. */
+  parentFileNameHint: string | undefined;
+  /** `ddb.adapterType`: `ide`, `buslogic`, `lsilogic`, `legacyESX`, `lsisas1068`, `pvscsi`, ... */
+  adapterType: string | undefined;
+  /** `ddb.virtualHWVersion`, verbatim. */
+  hwVersion: string | undefined;
+  /** The descriptor's character encoding (`encoding=`), if declared. */
+  encoding: string | undefined;
+  /** The extent lines, in order. */
+  extents: VmdkExtent[];
+  /** Every `ddb.*` entry, keyed without the `ddb.` prefix (e.g. `adapterType`, `geometry.cylinders`). */
+  ddb: Record<string, string>;
+  /** Every other `key=value` line of the descriptor (e.g. `CID`, `createType`, `isNativeSnapshot`). */
+  descriptorEntries: Record<string, string>;
+  /** Capacity in sectors, from the sparse header. */
+  capacity: number | undefined;
+  /** Grain size in bytes, from the sparse header (qemu's `cluster-size`). */
+  grainSize: number | undefined;
+  /** Whether grains are compressed (compressAlgorithm 1, deflate). */
+  compressed: boolean | undefined;
+  /** The sparse header's flags. */
+  flags: number | undefined;
+  /** The sparse header's version (1, 2 or 3; COWD: its own version). */
+  headerVersion: number | undefined;
+  /** True when the grain directory is described by a footer at the end of the file (GD_AT_END). */
+  gdAtEnd: boolean | undefined;
+  /** The embedded descriptor's position and length in bytes, when the sparse header names one. */
+  descriptorLocation: { offset: number; length: number } | undefined;
+  /** True when the sparse header says the disk was not closed cleanly. */
+  uncleanShutdown: boolean | undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Detection
+
+/**
+ * qemu's text probe (block/vmdk.c vmdk_probe): lines starting `#` are skipped, lines of
+ * spaces (optionally then `\r`) are skipped, and the first other line must be exactly
+ * `version=1`, `version=2` or `version=3` ending in `\n` or `\r\n`. qemu looks at the
+ * first 512 bytes only; we apply the same rule over up to 1 MiB so that a descriptor
+ * with long leading comments is still recognised (qemu opens it with `-f vmdk`).
+ */
+export function looksLikeDescriptor(bytes: Uint8Array, atEnd: boolean): boolean | 'need-more' {
+  let position = 0;
+  const end = bytes.byteLength;
+  while (position < end) {
+    const byte = bytes[position];
+    if (byte === 0x23 /* # */) {
+      while (position < end && bytes[position] !== 0x0a) position += 1;
+      if (position >= end) return atEnd ? false : 'need-more';
+      position += 1;
+      continue;
+    }
+    if (byte === 0x20 /* space */) {
+      while (position < end && bytes[position] === 0x20) position += 1;
+      if (position < end && bytes[position] === 0x0d) position += 1;
+      if (position >= end) return atEnd ? false : 'need-more';
+      if (bytes[position] !== 0x0a) return false;
+      position += 1;
+      continue;
+    }
+    const rest = latin1Text(bytes.subarray(position, Math.min(end, position + 11)));
+    if (/^version=[123](\n|\r\n)/.test(rest)) return true;
+    if (!atEnd && rest.length < 11 && /^(v(e(r(s(i(o(n(=([123](\r)?)?)?)?)?)?)?)?)?)?$/.test(rest)) return 'need-more';
+    return false;
+  }
+  return atEnd ? false : 'need-more';
+}
+
+async function probeDescriptor(reader: ByteReader): Promise<boolean> {
+  let window = 4096;
+  for (;;) {
+    const bytes = await reader.readAvailable(0, window, 'descriptor probe');
+    const verdict = looksLikeDescriptor(bytes, bytes.byteLength < window);
+    if (verdict !== 'need-more') return verdict;
+    if (window >= VMDK_MAX_DESCRIPTOR_BYTES) return false;
+    window = Math.min(window * 4, VMDK_MAX_DESCRIPTOR_BYTES);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Descriptor text
+
+/** A parsed descriptor: its entries, extents and the lines that fit no rule. */
+export interface ParsedDescriptor {
+  entries: Record<string, string>;
+  ddb: Record<string, string>;
+  extents: VmdkExtent[];
+  /** Lines that are neither comments, blank, `key=value` nor extent lines. */
+  unrecognisedLines: string[];
+}
+
+const EXTENT_LINE = /^\s*(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\w+)(?:\s+"([^"\r\n]*)"(?:\s+(\d+))?)?\s*$/;
+const ENTRY_LINE = /^\s*([A-Za-z0-9_.]+)\s*=\s*(.*?)\s*$/;
+
+function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+}
+
+/** Decodes descriptor bytes: cut at the first NUL, in the declared encoding (UTF-8 by default). */
+export function decodeDescriptor(bytes: Uint8Array): string {
+  let end = bytes.indexOf(0);
+  if (end === -1) end = bytes.byteLength;
+  const body = bytes.subarray(0, end);
+  const declared = /encoding\s*=\s*"([^"]+)"/i.exec(latin1Text(body.subarray(0, 4096)))?.[1];
+  if (declared !== undefined && !/^utf-?8$/i.test(declared)) {
+    try {
+      return new TextDecoder(declared.toLowerCase()).decode(body);
+    } catch {
+      return latin1Text(body);
+    }
+  }
+  return new TextDecoder('utf-8').decode(body);
+}
+
+/** Parses descriptor text into entries, `ddb.*` entries and extents. */
+export function parseDescriptor(text: string): ParsedDescriptor {
+  const entries: Record<string, string> = {};
+  const ddb: Record<string, string> = {};
+  const extents: VmdkExtent[] = [];
+  const unrecognisedLines: string[] = [];
+  for (const rawLine of text.split('\n')) {
+    const line = rawLine.replace(/\r$/, '');
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const extent = EXTENT_LINE.exec(line);
+    if (extent !== null) {
+      if (extents.length >= MAX_EXTENTS) {
+        throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_EXTENTS} extent lines`, { field: 'descriptor.extents' });
+      }
+      const sectors = Number(extent[2]);
+      if (!Number.isSafeInteger(sectors)) {
+        throw new IntrospectionError('CORRUPT', `extent size ${extent[2]} is not a sector count`, { field: 'descriptor.extents' });
+      }
+      const offset = extent[5] === undefined ? undefined : Number(extent[5]);
+      extents.push({
+        access: extent[1] as string,
+        sectors,
+        type: extent[3] as string,
+        filename: extent[4],
+        offset: offset !== undefined && Number.isSafeInteger(offset) ? offset : undefined,
+      });
+      continue;
+    }
+    const entry = ENTRY_LINE.exec(line);
+    if (entry !== null) {
+      const key = entry[1] as string;
+      const value = unquote(entry[2] as string);
+      if (key.startsWith('ddb.')) ddb[key.slice(4)] = value;
+      else entries[key] = value;
+      continue;
+    }
+    unrecognisedLines.push(line);
+  }
+  return { entries, ddb, extents, unrecognisedLines };
+}
+
+function parseHex32(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  // qemu reads these with sscanf("%x"): leading hex digits, an optional 0x.
+  const match = /^\s*(?:0x)?([0-9a-fA-F]{1,8})/.exec(value);
+  if (match === null) {
+    throw new IntrospectionError('CORRUPT', `"${value}" is not a hexadecimal content ID`, { field });
+  }
+  return Number.parseInt(match[1] as string, 16);
+}
+
+function parseVersion(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const version = Number(value);
+  return Number.isInteger(version) ? version : undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing
+
+function emptyDetails(layout: VmdkDetails['layout']): VmdkDetails {
+  return {
+    layout,
+    createType: undefined,
+    descriptorCreateType: undefined,
+    version: undefined,
+    cid: undefined,
+    parentCid: undefined,
+    parentFileNameHint: undefined,
+    adapterType: undefined,
+    hwVersion: undefined,
+    encoding: undefined,
+    extents: [],
+    ddb: {},
+    descriptorEntries: {},
+    capacity: undefined,
+    grainSize: undefined,
+    compressed: undefined,
+    flags: undefined,
+    headerVersion: undefined,
+    gdAtEnd: undefined,
+    descriptorLocation: undefined,
+    uncleanShutdown: undefined,
+  };
+}
+
+function applyDescriptor(details: VmdkDetails, descriptor: ParsedDescriptor): void {
+  const { entries } = descriptor;
+  details.descriptorCreateType = entries.createType;
+  details.version = parseVersion(entries.version);
+  details.cid = parseHex32(entries.CID, 'descriptor.CID');
+  details.parentCid = parseHex32(entries.parentCID, 'descriptor.parentCID');
+  details.parentFileNameHint = entries.parentFileNameHint;
+  details.encoding = entries.encoding;
+  details.adapterType = descriptor.ddb.adapterType;
+  details.hwVersion = descriptor.ddb.virtualHWVersion;
+  details.extents = descriptor.extents;
+  details.ddb = descriptor.ddb;
+  details.descriptorEntries = entries;
+}
+
+function sectorsToBytes(sectors: bigint | number, field: string): number {
+  return safeNumber(BigInt(sectors) * BigInt(SECTOR), field, 'vmdk');
+}
+
+async function parseSparse(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {
+  const header: Vmdk4SparseHeader = decodeVmdk4SparseHeader(await reader.read(0, VMDK4_SPARSE_HEADER_SIZE, 'sparse header'));
+  const details = emptyDetails('sparse');
+  details.headerVersion = header.version;
+  details.flags = header.flags;
+  details.compressed = header.compressAlgorithm === 1;
+  details.gdAtEnd = header.gdOffset === GD_AT_END;
+  details.uncleanShutdown = header.uncleanShutdown !== 0;
+
+  if (header.version > 3) {
+    throw new IntrospectionError('UNSUPPORTED', `version ${header.version} (qemu knows 1 to 3)`, { field: 'sparse header.version' });
+  }
+  const capacity = safeNumber(header.capacity, 'sparse header.capacity', 'vmdk');
+  details.capacity = capacity;
+
+  // The embedded descriptor: qemu opens a sparse file whose capacity is 0 as a descriptor file.
+  let descriptor: ParsedDescriptor | undefined;
+  if (header.descriptorOffset !== 0n && header.descriptorSize !== 0n) {
+    const offset = sectorsToBytes(header.descriptorOffset, 'sparse header.descriptorOffset');
+    const length = sectorsToBytes(header.descriptorSize, 'sparse header.descriptorSize');
+    if (length > VMDK_MAX_DESCRIPTOR_BYTES + 1) {
+      throw new IntrospectionError('LIMIT_EXCEEDED', `${length} bytes is above the 1 MiB a descriptor may have`, {
+        field: 'sparse header.descriptorSize',
+      });
+    }
+    details.descriptorLocation = { offset, length };
+    const bytes = await reader.read(offset, length, 'embedded descriptor');
+    if (!isAllZero(bytes)) descriptor = parseDescriptor(decodeDescriptor(bytes));
+  }
+  if (descriptor !== undefined) applyDescriptor(details, descriptor);
+
+  if (capacity === 0 && descriptor !== undefined) {
+    // qemu 7.2 vmdk_open_vmdk4: capacity 0 with a descriptor means "this is a descriptor file".
+    details.createType = details.descriptorCreateType;
+    return { virtualSize: sumExtents(details.extents), details };
+  }
+
+  const grainSectors = header.grainSize;
+  if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
+    throw new IntrospectionError('CORRUPT', `${grainSectors} sectors is not a valid grain size (1 to ${MAX_GRAIN_SECTORS})`, {
+      field: 'sparse header.grainSize',
+    });
+  }
+  if (header.numGTEsPerGT === 0 || header.numGTEsPerGT > MAX_GTES_PER_GT) {
+    throw new IntrospectionError('CORRUPT', `${header.numGTEsPerGT} grain table entries per table (qemu allows 1 to 512)`, {
+      field: 'sparse header.numGTEsPerGT',
+    });
+  }
+  details.grainSize = Number(grainSectors) * SECTOR;
+  details.createType = details.compressed ? 'streamOptimized' : 'monolithicSparse';
+  if (details.descriptorCreateType !== undefined && details.descriptorCreateType !== details.createType) {
+    context.warn(
+      `the embedded descriptor says createType "${details.descriptorCreateType}", the sparse header makes it ${details.createType}`,
+    );
+  }
+  if (descriptor !== undefined && (details.flags & FLAG_COMPRESSED) !== 0 && !details.compressed) {
+    context.warn('the header flags say compressed grains but compressAlgorithm is not deflate');
+  }
+  const virtualSize = sectorsToBytes(capacity, 'sparse header.capacity');
+  const described = sumExtentsQuietly(details.extents);
+  if (descriptor !== undefined && described !== undefined && described !== virtualSize && details.extents.length === 1) {
+    context.warn(`the descriptor's extent says ${described} bytes, the sparse header ${virtualSize}; qemu uses the header`);
+  }
+  return { virtualSize, details };
+}
+
+async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> {
+  const header: Vmdk3CowdHeader = decodeVmdk3CowdHeader(await reader.read(0, VMDK3_COWD_HEADER_SIZE, 'COWD header'));
+  const details = emptyDetails('cowd');
+  details.headerVersion = header.version;
+  details.flags = header.flags;
+  details.capacity = header.diskSectors;
+  if (header.granularity === 0 || header.granularity > MAX_GRAIN_SECTORS) {
+    throw new IntrospectionError('CORRUPT', `${header.granularity} sectors is not a valid grain size`, {
+      field: 'COWD header.granularity',
+    });
+  }
+  details.grainSize = header.granularity * SECTOR;
+  details.compressed = false;
+  details.createType = 'vmfsSparse';
+  return { virtualSize: sectorsToBytes(header.diskSectors, 'COWD header.diskSectors'), details };
+}
+
+function sumExtents(extents: readonly VmdkExtent[]): number {
+  let sectors = 0n;
+  for (const extent of extents) sectors += BigInt(extent.sectors);
+  return sectorsToBytes(sectors, 'descriptor.extents');
+}
+
+function sumExtentsQuietly(extents: readonly VmdkExtent[]): number | undefined {
+  try {
+    return sumExtents(extents);
+  } catch {
+    return undefined;
+  }
+}
+
+/** createType values qemu 7.2 opens as a descriptor file (vmdk_open_desc_file); others give "Unsupported image type". */
+const QEMU_DESCRIPTOR_TYPES = new Set([
+  'monolithicFlat',
+  'vmfs',
+  'vmfsSparse',
+  'seSparse',
+  'twoGbMaxExtentSparse',
+  'twoGbMaxExtentFlat',
+]);
+
+async function parseDescriptorFile(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {
+  const bytes = await reader.readAvailable(0, VMDK_MAX_DESCRIPTOR_BYTES + 1, 'descriptor');
+  if (bytes.byteLength > VMDK_MAX_DESCRIPTOR_BYTES) {
+    throw new IntrospectionError('LIMIT_EXCEEDED', 'a descriptor file may not be larger than 1 MiB - 1 bytes (qemu\'s limit)', {
+      field: 'descriptor',
+    });
+  }
+  const descriptor = parseDescriptor(decodeDescriptor(bytes));
+  const details = emptyDetails('descriptor');
+  applyDescriptor(details, descriptor);
+  details.createType = details.descriptorCreateType;
+  if (details.createType === undefined) {
+    // qemu: "invalid VMDK image descriptor".
+    throw new IntrospectionError('CORRUPT', 'the descriptor has no createType', { field: 'descriptor.createType' });
+  }
+  if (!QEMU_DESCRIPTOR_TYPES.has(details.createType)) {
+    context.warn(`qemu does not open a descriptor file of createType "${details.createType}"`);
+  }
+  return { virtualSize: sumExtents(details.extents), details };
+}
+
+/** The VMDK format module. */
+export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
+  name: 'vmdk',
+  title: 'VMware Virtual Disk (VMDK)',
+  signatures: [
+    { offset: 0, bytes: 'KDMV' },
+    { offset: 0, bytes: 'COWD' },
+  ],
+  probe: probeDescriptor,
+  summarize: (details) => [
+    ['create type', details.createType],
+    ['adapter type', details.adapterType],
+    ['hardware version', details.hwVersion],
+    ['cid', details.cid === undefined ? undefined : details.cid.toString(16).padStart(8, '0')],
+    ['parent cid', details.parentCid === undefined ? undefined : details.parentCid.toString(16).padStart(8, '0')],
+    ['parent file', details.parentFileNameHint],
+    ['grain size', details.grainSize],
+    ['compressed', details.compressed],
+    ...details.extents.map((extent, index): [string, string] => [
+      `extent ${index + 1}`,
+      `${extent.access} ${extent.sectors} ${extent.type}${extent.filename === undefined ? '' : ` "${extent.filename}"`}${extent.offset === undefined ? '' : ` ${extent.offset}`}`,
+    ]),
+  ],
+  async parse(reader, context) {
+    const magic = await reader.readAvailable(0, 4, 'magic');
+    if (magic.byteLength === 4) {
+      const value = u32be(magic, 0);
+      if (value === 0x4b444d56) return parseSparse(reader, context);
+      if (value === 0x434f5744) return parseCowd(reader);
+    }
+    return parseDescriptorFile(reader, context);
+  },
+};

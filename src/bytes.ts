@@ -1,0 +1,231 @@
+/**
+ * Small helpers for reading integers, text and GUIDs out of `Uint8Array`s, with
+ * nothing but `DataView` and `TextDecoder` (so they run in browsers unchanged).
+ *
+ * Every reader throws {@link IntrospectionError} `TRUNCATED` rather than a `RangeError`
+ * when the bytes are too short.
+ *
+ * @module
+ */
+import { IntrospectionError } from './errors.js';
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function need(bytes: Uint8Array, offset: number, length: number, field: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > bytes.byteLength) {
+    throw new IntrospectionError(
+      'TRUNCATED',
+      `needs ${length} bytes at offset ${offset}, but only ${bytes.byteLength} are available`,
+      { field },
+    );
+  }
+}
+
+/** Unsigned 8-bit integer. */
+export function u8(bytes: Uint8Array, offset: number, field = 'u8'): number {
+  need(bytes, offset, 1, field);
+  return bytes[offset] as number;
+}
+
+/** Unsigned 16-bit little-endian integer. */
+export function u16le(bytes: Uint8Array, offset: number, field = 'u16'): number {
+  need(bytes, offset, 2, field);
+  return view(bytes).getUint16(offset, true);
+}
+
+/** Unsigned 16-bit big-endian integer. */
+export function u16be(bytes: Uint8Array, offset: number, field = 'u16'): number {
+  need(bytes, offset, 2, field);
+  return view(bytes).getUint16(offset, false);
+}
+
+/** Unsigned 32-bit little-endian integer. */
+export function u32le(bytes: Uint8Array, offset: number, field = 'u32'): number {
+  need(bytes, offset, 4, field);
+  return view(bytes).getUint32(offset, true);
+}
+
+/** Unsigned 32-bit big-endian integer. */
+export function u32be(bytes: Uint8Array, offset: number, field = 'u32'): number {
+  need(bytes, offset, 4, field);
+  return view(bytes).getUint32(offset, false);
+}
+
+/** Signed 32-bit little-endian integer. */
+export function i32le(bytes: Uint8Array, offset: number, field = 'i32'): number {
+  need(bytes, offset, 4, field);
+  return view(bytes).getInt32(offset, true);
+}
+
+/** Unsigned 64-bit little-endian integer, as a `bigint` (64-bit fields can exceed 2^53). */
+export function u64le(bytes: Uint8Array, offset: number, field = 'u64'): bigint {
+  need(bytes, offset, 8, field);
+  return view(bytes).getBigUint64(offset, true);
+}
+
+/** Unsigned 64-bit big-endian integer, as a `bigint`. */
+export function u64be(bytes: Uint8Array, offset: number, field = 'u64'): bigint {
+  need(bytes, offset, 8, field);
+  return view(bytes).getBigUint64(offset, false);
+}
+
+/**
+ * Converts a 64-bit value read from an image to a `number`, or throws `CORRUPT`
+ * naming the field when it cannot be an exact byte count or offset (above 2^53 - 1).
+ */
+export function safeNumber(value: bigint, field: string, format?: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new IntrospectionError('CORRUPT', `${value} is too large to be a byte count or offset`, { field, format });
+  }
+  return Number(value);
+}
+
+/** `0x`-prefixed lower-case hexadecimal, zero-padded to `digits`. Used for 64-bit bit masks in results. */
+export function hex(value: bigint | number, digits = 0): string {
+  return `0x${value.toString(16).padStart(digits, '0')}`;
+}
+
+/** The positions of the bits set in a 64-bit mask, lowest first. */
+export function bitsSet(mask: bigint): number[] {
+  const bits: number[] = [];
+  for (let bit = 0; bit < 64; bit += 1) {
+    if ((mask >> BigInt(bit)) & 1n) bits.push(bit);
+  }
+  return bits;
+}
+
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
+const utf16le = new TextDecoder('utf-16le');
+
+/** Bytes as Latin-1 text (every byte maps to one character, so nothing is lost). */
+export function latin1Text(bytes: Uint8Array): string {
+  return latin1.decode(bytes);
+}
+
+/** Bytes as UTF-8 text; invalid sequences become U+FFFD. */
+export function utf8Text(bytes: Uint8Array): string {
+  return utf8.decode(bytes);
+}
+
+/** UTF-16 little-endian text. An odd trailing byte is ignored. */
+export function utf16leText(bytes: Uint8Array): string {
+  return utf16le.decode(bytes.subarray(0, bytes.byteLength & ~1));
+}
+
+/** UTF-16 big-endian text, decoded by hand (not every `TextDecoder` knows `utf-16be`). */
+export function utf16beText(bytes: Uint8Array): string {
+  const swapped = new Uint8Array(bytes.byteLength & ~1);
+  for (let index = 0; index + 1 < bytes.byteLength; index += 2) {
+    swapped[index] = bytes[index + 1] as number;
+    swapped[index + 1] = bytes[index] as number;
+  }
+  return utf16le.decode(swapped);
+}
+
+/** Cuts a string at its first NUL character. */
+export function cutAtNul(text: string): string {
+  const end = text.indexOf('\0');
+  return end === -1 ? text : text.slice(0, end);
+}
+
+/** A fixed-width field's text: cut at the first NUL, trailing spaces removed. */
+export function fixedText(bytes: Uint8Array, decode: (bytes: Uint8Array) => string = latin1Text): string {
+  return cutAtNul(decode(bytes)).replace(/ +$/, '');
+}
+
+/** True when `bytes` at `offset` equal `expected` (a byte array or a Latin-1 string). */
+export function bytesEqual(bytes: Uint8Array, offset: number, expected: Uint8Array | string): boolean {
+  const pattern = typeof expected === 'string' ? latin1Bytes(expected) : expected;
+  if (offset < 0 || offset + pattern.byteLength > bytes.byteLength) return false;
+  for (let index = 0; index < pattern.byteLength; index += 1) {
+    if (bytes[offset + index] !== pattern[index]) return false;
+  }
+  return true;
+}
+
+/** A Latin-1 string as bytes (one byte per character). */
+export function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let index = 0; index < text.length; index += 1) bytes[index] = text.charCodeAt(index) & 0xff;
+  return bytes;
+}
+
+/** True when every byte is zero. */
+export function isAllZero(bytes: Uint8Array): boolean {
+  for (let index = 0; index < bytes.byteLength; index += 1) {
+    if (bytes[index] !== 0) return false;
+  }
+  return true;
+}
+
+function hexByte(value: number): string {
+  return value.toString(16).padStart(2, '0');
+}
+
+/**
+ * A GUID stored in Microsoft's mixed-endian layout (first three fields little-endian),
+ * as used by GPT, VHDX and VDI, formatted `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower case.
+ */
+export function mixedEndianGuid(bytes: Uint8Array, offset = 0): string {
+  need(bytes, offset, 16, 'guid');
+  const b = (index: number): string => hexByte(bytes[offset + index] as number);
+  return (
+    b(3) + b(2) + b(1) + b(0) + '-' + b(5) + b(4) + '-' + b(7) + b(6) + '-' + b(8) + b(9) + '-' +
+    b(10) + b(11) + b(12) + b(13) + b(14) + b(15)
+  );
+}
+
+/** A UUID stored in RFC 4122 (big-endian) byte order, as used by VHD, formatted in lower case. */
+export function bigEndianUuid(bytes: Uint8Array, offset = 0): string {
+  need(bytes, offset, 16, 'uuid');
+  let text = '';
+  for (let index = 0; index < 16; index += 1) {
+    if (index === 4 || index === 6 || index === 8 || index === 10) text += '-';
+    text += hexByte(bytes[offset + index] as number);
+  }
+  return text;
+}
+
+/** The standard IEEE CRC-32 (as GPT uses), over `bytes`. */
+export function crc32(bytes: Uint8Array): number {
+  return crcWith(crc32Table(), bytes);
+}
+
+/** CRC-32C (Castagnoli), as VHDX uses. */
+export function crc32c(bytes: Uint8Array): number {
+  return crcWith(crc32cTable(), bytes);
+}
+
+function crcWith(table: Uint32Array, bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (let index = 0; index < bytes.byteLength; index += 1) {
+    crc = (table[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+let ieeeTable: Uint32Array | undefined;
+let castagnoliTable: Uint32Array | undefined;
+
+function crc32Table(): Uint32Array {
+  ieeeTable ??= makeCrcTable(0xedb88320);
+  return ieeeTable;
+}
+
+function crc32cTable(): Uint32Array {
+  castagnoliTable ??= makeCrcTable(0x82f63b78);
+  return castagnoliTable;
+}
+
+function makeCrcTable(polynomial: number): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let index = 0; index < 256; index += 1) {
+    let value = index;
+    for (let bit = 0; bit < 8; bit += 1) value = value & 1 ? (value >>> 1) ^ polynomial : value >>> 1;
+    table[index] = value >>> 0;
+  }
+  return table;
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * The `image-introspect` command (Node only).
+ *
+ * ```
+ * image-introspect [--json] FILE|DIRECTORY|- ...
+ * ```
+ *
+ * | exit status | meaning |
+ * | --- | --- |
+ * | 0 | every file was introspected |
+ * | 1 | reserved: a file failed a safety check |
+ * | 2 | a file could not be introspected, or the arguments were wrong |
+ *
+ * @module
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { allFormats } from '../formats/index.js';
+import { isIntrospectionError } from './errors.js';
+import type { AnyFormatModule } from './format-module.js';
+import { type ImageInfo, introspect } from './index.js';
+import { introspectFile } from './node.js';
+import { formatSummary } from './summary.js';
+
+const usage = `Usage: image-introspect [options] FILE|DIRECTORY|- ...
+
+Reads the metadata inside virtual-machine disk images (VMDK, raw, ...).
+A directory stands for the files directly in it; - reads standard input as a stream.
+
+Options:
+  --json       print the results as JSON (an object for one file, an array for several)
+  -h, --help   show this help
+  --version    print the version
+
+Exit status: 0 when every file was introspected, 2 when one could not be.`;
+
+interface Outcome {
+  filename: string;
+  info?: ImageInfo;
+  error?: { code: string; message: string };
+}
+
+async function expand(argument: string): Promise<string[]> {
+  if (argument === '-') return ['-'];
+  try {
+    const stats = await stat(argument);
+    if (stats.isDirectory()) {
+      const entries = await readdir(argument, { withFileTypes: true });
+      return entries
+        .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+        .map((entry) => join(argument, entry.name))
+        .sort();
+    }
+  } catch {
+    // Let introspection report the missing file with its own message.
+  }
+  return [argument];
+}
+
+async function introspectOne(filename: string): Promise<Outcome> {
+  try {
+    const info = filename === '-' ? await introspect(process.stdin) : await introspectFile(filename);
+    return { filename, info };
+  } catch (error) {
+    if (isIntrospectionError(error)) return { filename, error: { code: error.code, message: error.message } };
+    const message = error instanceof Error ? error.message : String(error);
+    return { filename, error: { code: 'INTERNAL', message } };
+  }
+}
+
+function formatModuleFor(name: string): AnyFormatModule | undefined {
+  return (allFormats as readonly AnyFormatModule[]).find((module) => module.name === name);
+}
+
+async function readVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const packageJson = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const files: string[] = [];
+  let json = false;
+  for (const argument of argv) {
+    if (argument === '--json') json = true;
+    else if (argument === '-h' || argument === '--help') {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    } else if (argument === '--version') {
+      process.stdout.write(`${await readVersion()}\n`);
+      return 0;
+    } else if (argument.startsWith('-') && argument !== '-') {
+      process.stderr.write(`image-introspect: unknown option ${argument}\n${usage}\n`);
+      return 2;
+    } else files.push(...(await expand(argument)));
+  }
+  if (files.length === 0) {
+    process.stderr.write(`image-introspect: no file given\n${usage}\n`);
+    return 2;
+  }
+
+  const outcomes: Outcome[] = [];
+  for (const filename of files) outcomes.push(await introspectOne(filename));
+
+  for (const outcome of outcomes) {
+    if (outcome.error) process.stderr.write(`image-introspect: ${outcome.filename}: ${outcome.error.message}\n`);
+  }
+  if (json) {
+    const objects = outcomes.map((outcome) => (outcome.info ? { filename: outcome.filename, ...outcome.info } : outcome));
+    process.stdout.write(`${JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2)}\n`);
+  } else {
+    const blocks = outcomes
+      .filter((outcome) => outcome.info !== undefined)
+      .map((outcome) => formatSummary(outcome.filename, outcome.info as ImageInfo, formatModuleFor((outcome.info as ImageInfo).format)));
+    if (blocks.length > 0) process.stdout.write(`${blocks.join('\n')}`);
+  }
+  return outcomes.some((outcome) => outcome.error) ? 2 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status;
+  },
+  (error: unknown) => {
+    process.stderr.write(`image-introspect: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

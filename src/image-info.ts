@@ -1,0 +1,33 @@
+/**
+ * The result of an introspection.
+ *
+ * @module
+ */
+import type { AnyFormatModule, FormatModule } from './format-module.js';
+
+/**
+ * What `introspect` found, for a format named `Name` whose metadata is `Details`.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `format` | the format's name: `'vmdk'`, `'qcow2'`, `'vhd'`, ..., `'raw'` when nothing else matched |
+ * | `virtualSize` | the disk's size in bytes as a hypervisor sees it (`qemu-img info`'s `virtual-size`) |
+ * | `details` | the format's typed metadata |
+ * | `warnings` | soft problems found while reading (the result is still usable) |
+ * | `bytesRead` | bytes taken from the source |
+ * | `matchedFormats` | every format whose signature matched, in the order considered (more than one is suspicious) |
+ */
+export interface ImageInfoOf<Name extends string, Details> {
+  format: Name;
+  virtualSize: number;
+  details: Details;
+  warnings: string[];
+  bytesRead: number;
+  matchedFormats: string[];
+}
+
+/** The {@link ImageInfoOf} a format module produces. */
+export type InfoFor<Module> = Module extends FormatModule<infer Name, infer Details> ? ImageInfoOf<Name, Details> : never;
+
+/** The result for any of the given modules. */
+export type InfoForAny<Modules extends AnyFormatModule> = InfoFor<Modules>;

@@ -1,0 +1,65 @@
+/**
+ * Node-only helpers: introspecting a file by path, reading only the byte ranges needed.
+ *
+ * @module
+ */
+import { open } from 'node:fs/promises';
+import { introspect } from './index.js';
+import type { AnyFormatModule } from './format-module.js';
+import type { InfoFor } from './image-info.js';
+import type { IntrospectOptions } from './options.js';
+import { IntrospectionError } from './errors.js';
+import type { RandomAccessSource } from './random-access-reader.js';
+import type { BuiltinFormat } from '../formats/index.js';
+
+/**
+ * A {@link RandomAccessSource} over an open file. Close it with `close()` when done.
+ */
+export async function openFileSource(path: string): Promise<RandomAccessSource & { close(): Promise<void> }> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    const what = error instanceof Error ? error.message : String(error);
+    throw new IntrospectionError('SOURCE_ERROR', `cannot open ${path}: ${what}`, { cause: error });
+  }
+  try {
+    let closed = false;
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new IntrospectionError('INVALID_ARGUMENT', `${path} is not a file`);
+    }
+    return {
+      size: stats.size,
+      async read(offset, length) {
+        const bytes = new Uint8Array(length);
+        const { bytesRead } = await handle.read(bytes, 0, length, offset);
+        return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await handle.close();
+      },
+    };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/**
+ * Introspects the image file at `path` by random access: only the ranges the format
+ * needs are read (a fixed VHD's footer without reading the disk before it).
+ */
+export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(
+  path: string,
+  options?: IntrospectOptions<Modules>,
+): Promise<InfoFor<Modules>> {
+  const source = await openFileSource(path);
+  try {
+    return await introspect<Modules>(source, options);
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,37 @@
+import { readdirSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+// One entry per format module, so that `image-introspect/formats/<name>` loads only that format.
+const formatEntries = Object.fromEntries(
+  readdirSync('formats')
+    .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
+    .map((file) => [`formats/${file.slice(0, -3)}`, `formats/${file}`]),
+);
+
+export default defineConfig([
+  {
+    // The root, the format-neutral core, every format (all platform-neutral) and the Node
+    // helpers, in one build so that they share one copy of the core: an IntrospectionError
+    // thrown by introspectFile is an instance of the class the root exports.
+    entry: { index: 'src/index.ts', core: 'src/core.ts', node: 'src/node.ts', ...formatEntries },
+    format: ['esm', 'cjs'],
+    platform: 'neutral',
+    target: 'es2022',
+    external: [/^node:/],
+    dts: true,
+    splitting: true,
+    sourcemap: true,
+    clean: true,
+    treeshake: true,
+    removeNodeProtocol: false,
+  },
+  {
+    // The command line: ESM only; tsup keeps the shebang and makes the file executable.
+    entry: { cli: 'src/cli.ts' },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    removeNodeProtocol: false,
+  },
+]);

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Keeps package.json's "exports" in step with the format modules: one
+// `./formats/<name>` subpath per formats/<name>.ts (attw does not analyse wildcard
+// subpaths, so each is listed). `--check` exits 1 when package.json is out of date.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const packagePath = join(root, 'package.json');
+const packageJson = JSON.parse(readFileSync(packagePath, 'utf8'));
+
+const entry = (base) => ({
+  import: { types: `./dist/${base}.d.ts`, default: `./dist/${base}.js` },
+  require: { types: `./dist/${base}.d.cts`, default: `./dist/${base}.cjs` },
+});
+const formats = readdirSync(join(root, 'formats'))
+  .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
+  .map((file) => file.slice(0, -3))
+  .sort();
+const exports = { '.': entry('index'), './core': entry('core'), './node': entry('node') };
+for (const format of formats) exports[`./formats/${format}`] = entry(`formats/${format}`);
+exports['./package.json'] = './package.json';
+
+const current = JSON.stringify(packageJson.exports);
+if (current === JSON.stringify(exports)) process.exit(0);
+if (process.argv.includes('--check')) {
+  console.error('package.json exports are out of date: run node scripts/sync-exports.mjs');
+  process.exit(1);
+}
+packageJson.exports = exports;
+writeFileSync(packagePath, `${JSON.stringify(packageJson, null, 2)}\n`);
+console.log(`package.json exports: ${formats.length} formats`);

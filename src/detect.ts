@@ -29,10 +29,11 @@ export interface Detection {
   readonly chosen: AnyFormatModule;
 }
 
-/** How many bytes of the start the head signatures need. */
+/** How many bytes of the start detection reads at once: what the head signatures and the modules' `headBytes` need. */
 export function headSignatureBytes(formats: readonly AnyFormatModule[]): number {
   let bytes = 0;
   for (const format of formats) {
+    bytes = Math.max(bytes, format.headBytes ?? 0);
     for (const signature of format.signatures) {
       if (!signature.fromEnd) bytes = Math.max(bytes, signature.offset + signatureLength(signature));
     }
@@ -76,7 +77,7 @@ export async function detect(formats: readonly AnyFormatModule[], reader: ByteRe
   const fallback = formats.find((format) => format.fallback);
   const candidates = formats.filter((format) => !format.fallback);
 
-  const head = await reader.readAvailable(0, headSignatureBytes(candidates), 'head');
+  const head = await reader.readAvailable(0, headSignatureBytes(formats), 'head');
   const matched: AnyFormatModule[] = [];
   for (const format of candidates) {
     const signed = format.signatures.some((signature) => !signature.fromEnd && matchesAt(head, signature.offset, signature));

@@ -98,6 +98,12 @@ export interface FormatModule<Name extends string = string, Details = unknown> {
   readonly probe?: (reader: ByteReader) => Promise<boolean>;
   /** The fallback when nothing matches (the raw module). At most one per list. */
   readonly fallback?: boolean;
+  /**
+   * How many bytes from the start `parse` may need after detection on a stream, beyond
+   * what it reads in order (e.g. a partition table that the fallback parses after the stream
+   * was read to its end). Detection keeps at least this much of the head.
+   */
+  readonly headBytes?: number;
   /** How many bytes from the end of the image `parse` may need on a stream (footers). */
   readonly tailBytes?: number;
   /**

@@ -94,7 +94,7 @@ describe('vmdk details read from the bytes', () => {
     if (info.format !== 'vmdk') throw new Error(info.format);
     expect(info.details.hwVersion).toBe('6');
     expect(info.details.headerVersion).toBe(2);
-    expect(info.details.flags & 4).toBe(4);
+    expect((info.details.flags ?? 0) & 4).toBe(4);
   });
 
   it('reads descriptor files with LF and CRLF line endings alike', async () => {

@@ -80,7 +80,7 @@ export function makeSource(kind: SourceKind, bytes: Uint8Array): ImageSource {
     case 'arraybuffer':
       return bytes.slice().buffer;
     case 'blob':
-      return new Blob([bytes]);
+      return new Blob([bytes as Uint8Array<ArrayBuffer>]);
     case 'random-access':
       return {
         size: bytes.byteLength,

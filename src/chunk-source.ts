@@ -17,7 +17,9 @@ export interface ChunkSource {
 /** Checks one chunk from a source: only byte arrays are accepted. */
 export function asChunk(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]') {
+    return new Uint8Array(value as ArrayBuffer);
+  }
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   throw new IntrospectionError(
     'INVALID_ARGUMENT',

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { throwIfAborted } from './chunk-source.js';
+import { asChunk, throwIfAborted } from './chunk-source.js';
 import { IntrospectionError } from './errors.js';
 import type { ByteReader } from './format-module.js';
 import { checkRange } from './read-range.js';
@@ -114,10 +114,8 @@ export class RandomAccessReader implements ByteReader {
       });
     }
     throwIfAborted(this.signal);
-    if (!(bytes instanceof Uint8Array)) {
-      throw new IntrospectionError('INVALID_ARGUMENT', 'the random-access source returned something other than a Uint8Array');
-    }
-    this.bytesRead += bytes.byteLength;
-    return bytes.byteLength > length ? bytes.subarray(0, length) : bytes;
+    const chunk = asChunk(bytes);
+    this.bytesRead += chunk.byteLength;
+    return chunk.byteLength > length ? chunk.subarray(0, length) : chunk;
   }
 }

@@ -78,15 +78,20 @@ export function blobSource(blob: BlobLike): RandomAccessSource {
   };
 }
 
+/** True for an `ArrayBuffer` from any realm (an iframe's or a `vm` context's fail `instanceof`). */
+export function isArrayBuffer(value: unknown): value is ArrayBuffer {
+  return value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]';
+}
+
 function typedArrayBytes(value: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (isArrayBuffer(value)) return new Uint8Array(value);
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
 /** Sorts a source into a stream of chunks or a random-access source. */
 export function normalizeSource(source: unknown): NormalizedSource {
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+  if (isArrayBuffer(source) || ArrayBuffer.isView(source)) {
     return { kind: 'random', source: bytesSource(typedArrayBytes(source)) };
   }
   if (isBlobLike(source)) return { kind: 'random', source: blobSource(source) };
@@ -113,7 +118,7 @@ async function* syncToAsync(iterable: Iterable<unknown>): AsyncGenerator<unknown
  * random-access source in reads of `chunkBytes`.
  */
 export function chunksOf(source: unknown, chunkBytes = 1 << 20): ChunkSource {
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+  if (isArrayBuffer(source) || ArrayBuffer.isView(source)) {
     let done = false;
     const bytes = typedArrayBytes(source);
     return {

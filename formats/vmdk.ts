@@ -7,6 +7,7 @@
  * | --- | --- | --- |
  * | hosted sparse extent (monolithicSparse, streamOptimized, one extent of twoGbMaxExtentSparse) | `KDMV` at 0 | the 512-byte sparse header, and the text descriptor embedded at `descriptorOffset` |
  * | ESX sparse extent (vmfsSparse, VMDK3) | `COWD` at 0 | the COWD header |
+ * | ESXi SESparse extent (snapshot delta) | 0xcafebabe, version 2.1 (64-bit LE) at 0 | its constant header |
  * | descriptor file (monolithicFlat, twoGbMaxExtent*, vmfs) | qemu's text probe (below) | the whole file, at most 1 MiB |
  *
  * Sizes follow qemu 7.2 (block/vmdk.c): a sparse extent's virtual size is its header's
@@ -16,7 +17,7 @@
  *
  * @module
  */
-import { isAllZero, latin1Text, safeNumber, u32be } from '../src/bytes.js';
+import { isAllZero, latin1Text, safeNumber, u32be, u64le } from '../src/bytes.js';
 import { IntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
@@ -41,6 +42,8 @@ const GD_AT_END = 0xffffffffffffffffn;
 /** More extents than this in one descriptor is not a disk anybody made. */
 const MAX_EXTENTS = 10_000;
 const SECTOR = 512;
+/** SESparse constant header: magic 0xcafebabe and version 2.1, both 64-bit little-endian. */
+const SESPARSE_SIGNATURE = new Uint8Array([0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
 
 /** One extent line of a descriptor: `RW 131072 SPARSE "disk.vmdk"` or `RW 2048 FLAT "disk-flat.vmdk" 0`. */
 export interface VmdkExtent {
@@ -59,10 +62,10 @@ export interface VmdkExtent {
 /** VMDK metadata. */
 export interface VmdkDetails {
   /**
-   * What was read: a hosted sparse extent (`KDMV`), an ESX sparse extent (`COWD`) or a
-   * text descriptor file.
+   * What was read: a hosted sparse extent (`KDMV`), an ESX sparse extent (`COWD`), an ESXi
+   * space-efficient sparse extent (SESparse) or a text descriptor file.
    */
-  layout: 'sparse' | 'cowd' | 'descriptor';
+  layout: 'sparse' | 'cowd' | 'sesparse' | 'descriptor';
   /**
    * The disk's subformat, as qemu reports it: for a sparse extent `streamOptimized` when its
    * grains are compressed, else `monolithicSparse`; for a descriptor file its `createType`.
@@ -326,6 +329,10 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
     if (!isAllZero(bytes)) descriptor = parseDescriptor(decodeDescriptor(bytes));
   }
   if (descriptor !== undefined) applyDescriptor(details, descriptor);
+  if (details.cid === undefined) {
+    // qemu 7.2 vmdk_open reads the CID from the embedded descriptor and fails without one.
+    context.warn('the sparse extent has no embedded descriptor with a CID; qemu refuses to open it on its own ("Invalid argument")');
+  }
 
   if (capacity === 0 && descriptor !== undefined) {
     // qemu 7.2 vmdk_open_vmdk4: capacity 0 with a descriptor means "this is a descriptor file".
@@ -377,6 +384,38 @@ async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> 
   details.compressed = false;
   details.createType = 'vmfsSparse';
   return { virtualSize: sectorsToBytes(header.diskSectors, 'COWD header.diskSectors'), details };
+}
+
+/**
+ * SESparse (ESXi 6.5+ snapshot deltas): a 64-bit little-endian constant header (qemu 7.2
+ * block/vmdk.c VMDKSESparseConstHeader). qemu opens these only through a descriptor and
+ * probes a bare extent as raw; we recognise it and report its capacity.
+ *
+ * | offset | size | field |
+ * | --- | --- | --- |
+ * | 0 | 8 | magic 0x00000000cafebabe |
+ * | 8 | 8 | version 0x0000000200000001 |
+ * | 16 | 8 | capacity, sectors |
+ * | 24 | 8 | grain size, sectors (qemu requires 8) |
+ * | 32 | 8 | grain table size, sectors |
+ * | 40 | 8 | flags |
+ */
+async function parseSeSparse(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> {
+  const header = await reader.read(0, 48, 'SESparse header');
+  const details = emptyDetails('sesparse');
+  const capacity = safeNumber(u64le(header, 16, 'SESparse header.capacity'), 'SESparse header.capacity', 'vmdk');
+  const grainSectors = u64le(header, 24, 'SESparse header.grainSize');
+  if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
+    throw new IntrospectionError('CORRUPT', `${grainSectors} sectors is not a valid grain size`, {
+      field: 'SESparse header.grainSize',
+    });
+  }
+  details.capacity = capacity;
+  details.grainSize = Number(grainSectors) * SECTOR;
+  details.flags = Number(u64le(header, 40, 'SESparse header.flags') & 0xffffffffn);
+  details.compressed = false;
+  details.createType = 'seSparse';
+  return { virtualSize: sectorsToBytes(capacity, 'SESparse header.capacity'), details };
 }
 
 function sumExtents(extents: readonly VmdkExtent[]): number {
@@ -431,6 +470,7 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
   signatures: [
     { offset: 0, bytes: 'KDMV' },
     { offset: 0, bytes: 'COWD' },
+    { offset: 0, bytes: SESPARSE_SIGNATURE },
   ],
   probe: probeDescriptor,
   summarize: (details) => [
@@ -453,6 +493,7 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
       const value = u32be(magic, 0);
       if (value === 0x4b444d56) return parseSparse(reader, context);
       if (value === 0x434f5744) return parseCowd(reader);
+      if (value === 0xbebafeca) return parseSeSparse(reader);
     }
     return parseDescriptorFile(reader, context);
   },

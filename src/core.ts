@@ -21,7 +21,7 @@ export type CoreOptions<Modules extends AnyFormatModule> = IntrospectOptions<Mod
  * Reads the metadata of the disk image in `source`, considering the formats in
  * `options.formats`. Stops reading as soon as the answer is known.
  *
- * @throws {@link IntrospectionError} for every failure.
+ * @throws `IntrospectionError` for every failure.
  */
 export async function introspect<Modules extends AnyFormatModule>(
   source: ImageSource,

@@ -87,7 +87,7 @@ export function realWorldImages(): RealWorldImage[] {
     const cells = line.split(' | ');
     const last = cells[cells.length - 1] as string;
     const description = cells[2] ?? '';
-    const json = /`(\{.*\})`/.exec(last);
+    const json = /`(\{.*\})(?:\s+\(stderr:[^`]*\))?`/.exec(last);
     const error = /`ERROR: ([^`]*)`/.exec(last);
     const qemu = json ? { json: JSON.parse(json[1] as string) as Record<string, unknown> } : { error: error?.[1] ?? last };
     const file = `${folder}/${row[1]}`;

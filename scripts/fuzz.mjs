@@ -1,0 +1,425 @@
+#!/usr/bin/env node
+// A coverage-guided mutation fuzzer for the built library (dist/).
+//
+//   npm run fuzz -- --seconds 3600 --seed 42 [--format qcow2] [--workers 2] [--no-coverage]
+//
+// Seeds: the committed fixtures, the regression inputs and the real-world images (when
+// ../shared/real-world is present). Each input is a seed with a few mutations (bit flips,
+// interesting integers written over fields, truncations, splices, foreign signatures)
+// introspected from bytes or from a randomly chunked stream, in a worker thread watched
+// by a timer. An input passes when it yields an ImageInfo or an IntrospectionError other
+// than INTERNAL, within the time limit. A failing input is minimised and saved under
+// test/regressions/, which the regular test suite runs forever after. Inputs that reach
+// code no earlier input reached (V8 block coverage) join the corpus.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { gunzipSync } from 'node:zlib';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const regressions = join(root, 'test', 'regressions');
+
+// ---------------------------------------------------------------------------------------
+// Arguments
+
+function parseArguments(argv) {
+  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, quiet: false };
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index];
+    const value = () => {
+      index += 1;
+      if (argv[index] === undefined) throw new Error(`${argument} needs a value`);
+      return argv[index];
+    };
+    if (argument === '--seconds') options.seconds = Number(value());
+    else if (argument === '--seed') options.seed = Number(value());
+    else if (argument === '--format') options.format = value();
+    else if (argument === '--workers') options.workers = Number(value());
+    else if (argument === '--timeout-ms') options.timeoutMs = Number(value());
+    else if (argument === '--no-coverage') options.coverage = false;
+    else if (argument === '--quiet') options.quiet = true;
+    else throw new Error(`unknown argument ${argument}`);
+  }
+  if (!Number.isFinite(options.seconds) || options.seconds <= 0) throw new Error('--seconds must be a positive number');
+  if (!Number.isInteger(options.seed)) throw new Error('--seed must be an integer');
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------
+// Deterministic randomness (mulberry32)
+
+function random(seed) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    below: (limit) => Math.floor(next() * limit),
+    pick: (items) => items[Math.floor(next() * items.length)],
+    chance: (probability) => next() < probability,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeds
+
+/** Images bigger than this are cut to their first 768 KiB and last 256 KiB. */
+const SEED_LIMIT = 1024 * 1024;
+
+function shrinkSeed(bytes) {
+  if (bytes.byteLength <= SEED_LIMIT) return bytes;
+  const head = bytes.subarray(0, 768 * 1024);
+  const tail = bytes.subarray(bytes.byteLength - 256 * 1024);
+  const joined = new Uint8Array(head.byteLength + tail.byteLength);
+  joined.set(head);
+  joined.set(tail, head.byteLength);
+  return joined;
+}
+
+function walk(folder, files = []) {
+  if (!existsSync(folder)) return files;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) walk(path, files);
+    else files.push(path);
+  }
+  return files;
+}
+
+function loadSeeds() {
+  const paths = [
+    ...walk(join(root, 'test', 'fixtures')).filter((path) => path.endsWith('.gz')),
+    ...walk(regressions).filter((path) => path.endsWith('.bin')),
+  ];
+  const realWorld = [process.env.IMAGE_INTROSPECT_REAL_WORLD, join(root, '..', 'shared', 'real-world'), '/work/shared/real-world'].find(
+    (candidate) => candidate && existsSync(join(candidate, 'MANIFEST.md')),
+  );
+  if (realWorld) {
+    paths.push(
+      ...walk(realWorld).filter((path) => !/(MANIFEST\.md|SHA256SUMS)$/.test(path) && statSync(path).size < 64 * 1024 * 1024),
+    );
+  }
+  return paths.map((path) => {
+    const data = readFileSync(path);
+    const bytes = path.endsWith('.gz') ? gunzipSync(data) : data;
+    return { name: relative(root, path), bytes: shrinkSeed(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Mutations
+
+const interesting8 = [0, 1, 0x7f, 0x80, 0xff, 0x20, 0x0a, 0x22, 0x2f];
+const interesting64 = [
+  0n, 1n, 2n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x200n, 0x1000n, 0x10000n, 0x100000n, 0x7fffffffn, 0x80000000n, 0xffffffffn,
+  0x100000000n, 0x1fffffffffffffn, 0x20000000000000n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn,
+];
+const signatures = ['KDMV', 'COWD', 'QFI\xfb\x00\x00\x00\x03', 'QFI\xfb\x00\x00\x00\x01', 'conectix', 'vhdxfile', 'CD001', 'QED\x00',
+  'WithouFreSpacExt', 'LUKS\xba\xbe\x00\x01', 'LUKS\xba\xbe\x00\x02', 'koly', 'EFI PART', '\x55\xaa', 'version=1\n', 'head', 'regi', 'metadata',
+  'cxsparse', 'BEA01', 'NSR02', 'ER', '# Disk DescriptorFile\nversion=1\ncreateType="monolithicFlat"\nRW 1 FLAT "/etc/hosts" 0\n'];
+
+function latin1(text) {
+  return Uint8Array.from(text, (character) => character.charCodeAt(0) & 0xff);
+}
+
+/** An offset biased towards the start, where the headers are. */
+function offsetIn(rng, length) {
+  if (length === 0) return 0;
+  const roll = rng.next();
+  if (roll < 0.5) return rng.below(Math.min(length, 4096));
+  if (roll < 0.75) return rng.below(Math.min(length, 256 * 1024));
+  return rng.below(length);
+}
+
+function writeInteger(bytes, offset, value, width, littleEndian) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (offset + width > bytes.byteLength) return;
+  if (width === 8) view.setBigUint64(offset, value, littleEndian);
+  else if (width === 4) view.setUint32(offset, Number(value & 0xffffffffn), littleEndian);
+  else if (width === 2) view.setUint16(offset, Number(value & 0xffffn), littleEndian);
+}
+
+function concat(...parts) {
+  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const joined = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.byteLength;
+  }
+  return joined;
+}
+
+const mutators = [
+  function flipBit(rng, bytes) {
+    if (bytes.byteLength === 0) return bytes;
+    const offset = offsetIn(rng, bytes.byteLength);
+    bytes[offset] ^= 1 << rng.below(8);
+    return bytes;
+  },
+  function interestingByte(rng, bytes) {
+    if (bytes.byteLength === 0) return bytes;
+    bytes[offsetIn(rng, bytes.byteLength)] = rng.pick(interesting8);
+    return bytes;
+  },
+  function interestingInteger(rng, bytes) {
+    const width = rng.pick([2, 4, 4, 8, 8]);
+    const offset = offsetIn(rng, bytes.byteLength) & ~(rng.chance(0.7) ? width - 1 : 0);
+    let value = rng.pick(interesting64);
+    if (rng.chance(0.3)) value = BigInt(bytes.byteLength + rng.below(1024) - 512) & 0xffffffffffffffffn;
+    writeInteger(bytes, offset, value, width, rng.chance(0.5));
+    return bytes;
+  },
+  function truncate(rng, bytes) {
+    const at = rng.chance(0.5) ? rng.below(bytes.byteLength + 1) & ~511 : rng.below(bytes.byteLength + 1);
+    return bytes.subarray(0, at);
+  },
+  function deleteRange(rng, bytes) {
+    const start = offsetIn(rng, bytes.byteLength);
+    const length = 1 + rng.below(Math.min(4096, Math.max(1, bytes.byteLength - start)));
+    return concat(bytes.subarray(0, start), bytes.subarray(start + length));
+  },
+  function insertBytes(rng, bytes) {
+    const start = offsetIn(rng, bytes.byteLength);
+    const filler = new Uint8Array(1 + rng.below(1024)).fill(rng.pick(interesting8));
+    return concat(bytes.subarray(0, start), filler, bytes.subarray(start));
+  },
+  function foreignSignature(rng, bytes) {
+    const signature = latin1(rng.pick(signatures));
+    const offset = rng.chance(0.4) ? rng.pick([0, 512, 32769, 0x40, 0x10000, 0x30000]) : offsetIn(rng, bytes.byteLength);
+    if (offset + signature.byteLength <= bytes.byteLength) bytes.set(signature, offset);
+    else if (rng.chance(0.5)) return concat(bytes, signature);
+    return bytes;
+  },
+];
+
+function mutate(rng, seed, corpus) {
+  let bytes = seed.bytes.slice();
+  if (rng.chance(0.05) && corpus.length > 1) {
+    const other = rng.pick(corpus).bytes;
+    const cut = rng.below(bytes.byteLength + 1);
+    bytes = concat(bytes.subarray(0, cut), other.subarray(Math.min(other.byteLength, cut)));
+  }
+  const count = 1 + rng.below(4);
+  for (let step = 0; step < count; step += 1) bytes = rng.pick(mutators)(rng, bytes);
+  return bytes;
+}
+
+function randomDelivery(rng, length) {
+  const kind = rng.pick(['bytes', 'random-access', 'stream', 'stream']);
+  const sizes = [];
+  const count = 1 + rng.below(6);
+  for (let index = 0; index < count; index += 1) sizes.push(rng.chance(0.3) ? 1 + rng.below(16) : 1 + rng.below(Math.max(1, Math.min(length, 70000))));
+  return { kind, sizes };
+}
+
+// ---------------------------------------------------------------------------------------
+// Workers
+
+class Target {
+  constructor(libraryUrl, coverage, timeoutMs) {
+    this.libraryUrl = libraryUrl;
+    this.coverage = coverage;
+    this.timeoutMs = timeoutMs;
+    this.nextId = 0;
+  }
+
+  async start() {
+    this.worker = new Worker(new URL('./fuzz-worker.mjs', import.meta.url), {
+      workerData: { libraryUrl: this.libraryUrl, coverage: this.coverage },
+      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+    });
+    this.pending = undefined;
+    this.worker.on('message', (message) => {
+      if (message.ready) {
+        this.onReady?.();
+        return;
+      }
+      const pending = this.pending;
+      this.pending = undefined;
+      pending?.resolve(message);
+    });
+    this.worker.on('error', (error) => {
+      const pending = this.pending;
+      this.pending = undefined;
+      pending?.resolve({ outcome: { ok: false, code: 'WORKER_CRASH', message: String(error?.stack ?? error) }, milliseconds: 0, ranges: [], heap: 0, crashed: true });
+    });
+    await new Promise((resolve) => {
+      this.onReady = resolve;
+    });
+  }
+
+  run(bytes, delivery) {
+    const id = (this.nextId += 1);
+    return new Promise((resolve) => {
+      const timer = setTimeout(async () => {
+        this.pending = undefined;
+        await this.worker.terminate();
+        await this.start();
+        resolve({ outcome: { ok: false, code: 'TIMEOUT', message: `no answer within ${this.timeoutMs} ms` }, milliseconds: this.timeoutMs, ranges: [], heap: 0 });
+      }, this.timeoutMs);
+      this.pending = {
+        resolve: async (message) => {
+          clearTimeout(timer);
+          if (message.crashed) await this.start();
+          resolve(message);
+        },
+      };
+      this.worker.postMessage({ id, bytes, kind: delivery.kind, sizes: delivery.sizes, maxBufferBytes: undefined });
+    });
+  }
+
+  stop() {
+    return this.worker.terminate();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Minimisation and saving
+
+async function minimise(target, bytes, delivery, code) {
+  let best = bytes;
+  let attempts = 0;
+  const stillFails = async (candidate) => {
+    attempts += 1;
+    const { outcome } = await target.run(candidate, delivery);
+    return !outcome.ok && outcome.code === code;
+  };
+  // Shorter: cut the end while it still fails.
+  for (let step = Math.max(1, best.byteLength >> 1); step >= 1 && attempts < 300; step >>= 1) {
+    while (best.byteLength > step && attempts < 300 && (await stillFails(best.subarray(0, best.byteLength - step)))) {
+      best = best.subarray(0, best.byteLength - step);
+    }
+  }
+  // Simpler: zero runs of bytes while it still fails.
+  for (let size = 4096; size >= 16 && attempts < 600; size >>= 2) {
+    for (let offset = 0; offset < best.byteLength && attempts < 600; offset += size) {
+      const candidate = best.slice();
+      if (candidate.subarray(offset, offset + size).every((byte) => byte === 0)) continue;
+      candidate.fill(0, offset, offset + size);
+      if (await stillFails(candidate)) best = candidate;
+    }
+  }
+  return best.slice();
+}
+
+function save(bytes, failure, seedName, delivery) {
+  mkdirSync(regressions, { recursive: true });
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const label = failure.code.toLowerCase().replace(/_/g, '-');
+  const base = join(regressions, `${label}-${hash}`);
+  writeFileSync(`${base}.bin`, bytes);
+  writeFileSync(
+    `${base}.json`,
+    `${JSON.stringify({ found: new Date().toISOString(), seed: seedName, delivery, failure: { code: failure.code, message: failure.message.split('\n').slice(0, 6).join('\n') } }, null, 2)}\n`,
+  );
+  return relative(root, `${base}.bin`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Main loop
+
+async function main() {
+  const options = parseArguments(process.argv.slice(2));
+  const libraryUrl = pathToFileURL(join(root, 'dist', 'index.js')).href;
+  if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run npm run build');
+  const { introspect } = await import(libraryUrl);
+
+  // Label every seed with the format the library gives it (or the error's format).
+  let seeds = [];
+  for (const seed of loadSeeds()) {
+    const format = await introspect(seed.bytes).then(
+      (info) => info.format,
+      (error) => error?.format ?? 'error',
+    );
+    seeds.push({ ...seed, format });
+  }
+  if (options.format) seeds = seeds.filter((seed) => seed.format === options.format);
+  if (seeds.length === 0) throw new Error(`no seeds${options.format ? ` of format ${options.format}` : ''}`);
+
+  const rng = random(options.seed);
+  const targets = [];
+  for (let index = 0; index < options.workers; index += 1) {
+    const target = new Target(libraryUrl, options.coverage, options.timeoutMs);
+    await target.start();
+    targets.push(target);
+  }
+
+  const corpus = seeds.map((seed) => ({ ...seed }));
+  const covered = new Set();
+  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, times: [], maxMsPerMiB: 0, peakHeap: 0, newCoverage: 0, failures: [] };
+  const started = Date.now();
+  const deadline = started + options.seconds * 1000;
+  let lastReport = started;
+
+  async function lane(target) {
+    while (Date.now() < deadline) {
+      const seed = rng.pick(corpus);
+      const bytes = mutate(rng, seed, corpus);
+      const delivery = randomDelivery(rng, bytes.byteLength);
+      const result = await target.run(bytes, delivery);
+      stats.inputs += 1;
+      stats.byFormat[seed.format] = (stats.byFormat[seed.format] ?? 0) + 1;
+      const outcomeKey = result.outcome.ok ? (result.outcome.code ?? `ok:${result.outcome.format}`) : `FAIL:${result.outcome.code}`;
+      stats.byOutcome[outcomeKey] = (stats.byOutcome[outcomeKey] ?? 0) + 1;
+      stats.times.push(result.milliseconds);
+      stats.maxMsPerMiB = Math.max(stats.maxMsPerMiB, result.milliseconds / Math.max(bytes.byteLength / 1048576, 1 / 16));
+      stats.peakHeap = Math.max(stats.peakHeap, result.heap);
+      let fresh = 0;
+      for (const range of result.ranges) {
+        if (!covered.has(range)) {
+          covered.add(range);
+          fresh += 1;
+        }
+      }
+      if (fresh > 0 && stats.inputs > seeds.length) {
+        stats.newCoverage += 1;
+        if (corpus.length < 4000 && bytes.byteLength <= SEED_LIMIT) corpus.push({ name: `${seed.name}+mutation`, format: seed.format, bytes });
+      }
+      if (!result.outcome.ok) {
+        const minimal = await minimise(target, bytes, delivery, result.outcome.code);
+        const path = save(minimal, result.outcome, seed.name, delivery);
+        stats.failures.push({ path, code: result.outcome.code, seed: seed.name, message: result.outcome.message.split('\n')[0] });
+        if (!options.quiet) console.error(`failure ${result.outcome.code} from ${seed.name}: saved ${path}\n  ${result.outcome.message.split('\n')[0]}`);
+      }
+      if (!options.quiet && Date.now() - lastReport > 30_000) {
+        lastReport = Date.now();
+        console.error(`${Math.round((Date.now() - started) / 1000)} s: ${stats.inputs} inputs, ${covered.size} ranges covered, corpus ${corpus.length}, ${stats.failures.length} failures`);
+      }
+    }
+  }
+  await Promise.all(targets.map((target) => lane(target)));
+  await Promise.all(targets.map((target) => target.stop()));
+
+  const seconds = (Date.now() - started) / 1000;
+  const sorted = [...stats.times].sort((a, b) => a - b);
+  const percentile = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+  const summary = {
+    seed: options.seed,
+    seconds: Math.round(seconds),
+    inputs: stats.inputs,
+    inputsPerSecond: Math.round(stats.inputs / seconds),
+    inputsPerFormat: stats.byFormat,
+    outcomes: stats.byOutcome,
+    timePerInputMs: { mean: +(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)).toFixed(3), p99: +percentile(0.99).toFixed(3), max: +(sorted[sorted.length - 1] ?? 0).toFixed(3) },
+    maxMillisecondsPerMiB: +stats.maxMsPerMiB.toFixed(1),
+    peakWorkerMemoryMiB: +(stats.peakHeap / 1048576).toFixed(1),
+    coverageRanges: covered.size,
+    corpusAdded: corpus.length - seeds.length,
+    failures: stats.failures,
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  process.exitCode = stats.failures.length > 0 ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(`fuzz: ${error?.message ?? error}`);
+  process.exitCode = 2;
+});

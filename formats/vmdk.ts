@@ -17,9 +17,10 @@
  *
  * @module
  */
-import { isAllZero, latin1Text, safeNumber, u32be, u64le } from '../src/bytes.js';
+import { isAllZero, latin1Text, safeNumber, u32be, u32le, u64le } from '../src/bytes.js';
 import { IntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
   VMDK3_COWD_HEADER_SIZE,
   VMDK4_SPARSE_HEADER_SIZE,
@@ -103,12 +104,50 @@ export interface VmdkDetails {
   flags: number | undefined;
   /** The sparse header's version (1, 2 or 3; COWD: its own version). */
   headerVersion: number | undefined;
+  /** Grain table entries per grain table, from the sparse header. */
+  numGTEsPerGT: number | undefined;
   /** True when the grain directory is described by a footer at the end of the file (GD_AT_END). */
   gdAtEnd: boolean | undefined;
   /** The embedded descriptor's position and length in bytes, when the sparse header names one. */
   descriptorLocation: { offset: number; length: number } | undefined;
   /** True when the sparse header says the disk was not closed cleanly. */
   uncleanShutdown: boolean | undefined;
+  /** Whether a descriptor (embedded or the file itself) was found. */
+  hasDescriptor: boolean;
+  /** Descriptor lines that are neither comments, blank, `key=value` nor extent lines. */
+  unrecognisedLines: string[];
+  /**
+   * The streamOptimized footer, read only when the header's grain directory offset is
+   * GD_AT_END (VMware's stream files): the last three sectors of the file.
+   */
+  footer: VmdkFooter | undefined;
+}
+
+/**
+ * The end of a VMware streamOptimized file (Virtual Disk Format 1.1, "Stream-Optimized
+ * Compressed Sparse Extents"): a footer marker, a copy of the sparse header with the real
+ * grain directory offset, and an end-of-stream marker, one sector each.
+ */
+export interface VmdkFooter {
+  /** The footer copy of the header, when the middle sector starts with `KDMV`. */
+  header:
+    | {
+        version: number;
+        flags: number;
+        capacity: number;
+        grainSize: number;
+        descriptorOffset: number;
+        descriptorSize: number;
+        numGTEsPerGT: number;
+        /** The grain directory, in sectors; `'atEnd'` when the footer, too, says GD_AT_END. */
+        gdOffset: number | 'atEnd';
+        compressAlgorithm: number;
+      }
+    | undefined;
+  /** The footer marker is `{ value, size 0, type 3 (footer) }` followed by zeros. */
+  footerMarkerValid: boolean;
+  /** The end-of-stream marker is `{ 0, size 0, type 0 }` followed by zeros. */
+  endOfStreamValid: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -274,14 +313,20 @@ function emptyDetails(layout: VmdkDetails['layout']): VmdkDetails {
     compressed: undefined,
     flags: undefined,
     headerVersion: undefined,
+    numGTEsPerGT: undefined,
     gdAtEnd: undefined,
     descriptorLocation: undefined,
     uncleanShutdown: undefined,
+    hasDescriptor: false,
+    unrecognisedLines: [],
+    footer: undefined,
   };
 }
 
 function applyDescriptor(details: VmdkDetails, descriptor: ParsedDescriptor): void {
   const { entries } = descriptor;
+  details.hasDescriptor = true;
+  details.unrecognisedLines = descriptor.unrecognisedLines;
   details.descriptorCreateType = entries.createType;
   details.version = parseVersion(entries.version);
   details.cid = parseHex32(entries.CID, 'descriptor.CID');
@@ -352,6 +397,7 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
     });
   }
   details.grainSize = Number(grainSectors) * SECTOR;
+  details.numGTEsPerGT = header.numGTEsPerGT;
   details.createType = details.compressed ? 'streamOptimized' : 'monolithicSparse';
   if (details.descriptorCreateType !== undefined && details.descriptorCreateType !== details.createType) {
     context.warn(
@@ -361,12 +407,60 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
   if (descriptor !== undefined && (details.flags & FLAG_COMPRESSED) !== 0 && !details.compressed) {
     context.warn('the header flags say compressed grains but compressAlgorithm is not deflate');
   }
+  if (details.gdAtEnd) details.footer = await readFooter(reader);
   const virtualSize = sectorsToBytes(capacity, 'sparse header.capacity');
   const described = sumExtentsQuietly(details.extents);
   if (descriptor !== undefined && described !== undefined && described !== virtualSize && details.extents.length === 1) {
     context.warn(`the descriptor's extent says ${described} bytes, the sparse header ${virtualSize}; qemu uses the header`);
   }
   return { virtualSize, details };
+}
+
+/** The three sectors at the end of a stream file: footer marker, footer, end-of-stream marker. */
+const FOOTER_BYTES = 3 * SECTOR;
+/** Stream marker types (Virtual Disk Format 1.1): 0 end of stream, 1 grain table, 2 grain directory, 3 footer. */
+const MARKER_FOOTER = 3;
+const MARKER_END_OF_STREAM = 0;
+
+function markerValid(sector: Uint8Array, type: number, expectValueZero: boolean): boolean {
+  // A metadata marker: u64 numSectors, u32 size (0 for metadata markers), u32 type, 496 zero bytes.
+  const value = u64le(sector, 0, 'marker');
+  if (expectValueZero && value !== 0n) return false;
+  if (u32le(sector, 8, 'marker.size') !== 0 || u32le(sector, 12, 'marker.type') !== type) return false;
+  return isAllZero(sector.subarray(16));
+}
+
+/**
+ * qemu (block/vmdk.c vmdk_open_vmdk4) re-reads the header from `length - 1536` when
+ * gdOffset is GD_AT_END; we read the same three sectors, from the tail of a stream.
+ */
+async function readFooter(reader: ByteReader): Promise<VmdkFooter> {
+  const size = await reader.totalSize(FOOTER_BYTES);
+  if (size < FOOTER_BYTES + VMDK4_SPARSE_HEADER_SIZE) {
+    return { header: undefined, footerMarkerValid: false, endOfStreamValid: false };
+  }
+  const bytes = await reader.read(size - FOOTER_BYTES, FOOTER_BYTES, 'footer');
+  const copy = bytes.subarray(SECTOR, 2 * SECTOR);
+  const footer: VmdkFooter = {
+    header: undefined,
+    footerMarkerValid: markerValid(bytes.subarray(0, SECTOR), MARKER_FOOTER, false),
+    endOfStreamValid: markerValid(bytes.subarray(2 * SECTOR), MARKER_END_OF_STREAM, true),
+  };
+  if (u32be(copy, 0) === 0x4b444d56) {
+    const header = decodeVmdk4SparseHeader(copy);
+    footer.header = {
+      version: header.version,
+      flags: header.flags,
+      capacity: safeNumber(header.capacity, 'footer.capacity', 'vmdk'),
+      grainSize: safeNumber(header.grainSize, 'footer.grainSize', 'vmdk'),
+      descriptorOffset: safeNumber(header.descriptorOffset, 'footer.descriptorOffset', 'vmdk'),
+      descriptorSize: safeNumber(header.descriptorSize, 'footer.descriptorSize', 'vmdk'),
+      numGTEsPerGT: header.numGTEsPerGT,
+      gdOffset: header.gdOffset === GD_AT_END ? 'atEnd' : safeNumber(header.gdOffset, 'footer.gdOffset', 'vmdk'),
+      compressAlgorithm: header.compressAlgorithm,
+    };
+  }
+  return footer;
 }
 
 async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> {
@@ -463,6 +557,100 @@ async function parseDescriptorFile(reader: ByteReader, context: ParseContext): P
   return { virtualSize: sumExtents(details.extents), details };
 }
 
+// ---------------------------------------------------------------------------------------
+// Safety checks (docs/safety.md)
+
+/** Extent file names must be plain names: anything else lets a descriptor point at host files. */
+function extentNameProblem(filename: string | undefined): string | undefined {
+  if (filename === undefined || filename === '') return 'has no file name';
+  if (filename.includes('/') || filename.includes('\\')) return 'contains a path separator';
+  if (/^[A-Za-z]:/.test(filename)) return 'is an absolute Windows path';
+  if (filename === '..' || filename === '.' || filename.startsWith('..')) return 'refers to a parent directory';
+  if (/[\u0000-\u001f\u007f]/.test(filename)) return 'contains control characters';
+  return undefined;
+}
+
+function formatExtent(extent: VmdkExtent): string {
+  const name = extent.filename === undefined ? '' : ` "${extent.filename}"`;
+  const offset = extent.offset === undefined ? '' : ` ${extent.offset}`;
+  return `${extent.access} ${extent.sectors} ${extent.type}${name}${offset}`;
+}
+
+/**
+ * `descriptor`: CVE-2022-47951 (OSSA-2023-002). A descriptor's extents are files qemu
+ * opens on the host: a FLAT extent naming /etc/passwd makes the "image" read it. Only the
+ * allowed createTypes pass, every line must fit the grammar, and every extent must be a
+ * plain file name. OpenStack's rules, plus backslashes, absolute Windows paths and `..`.
+ */
+const descriptorCheck: SafetyCheck<VmdkDetails> = {
+  name: 'descriptor',
+  description: 'the descriptor names host files (CVE-2022-47951), has an unexpected createType, or breaks the line grammar',
+  run(details, { options }) {
+    if (details.layout === 'cowd' || details.layout === 'sesparse') {
+      return fail(`a bare ${details.layout === 'cowd' ? 'COWD' : 'SESparse'} extent has no descriptor`);
+    }
+    if (!details.hasDescriptor) return fail('no descriptor found');
+    const createType = details.createType ?? '';
+    const allowed = options.vmdkAllowedTypes.some((type) => type.toLowerCase() === createType.toLowerCase());
+    if (!allowed) return fail(`createType "${createType}" is not allowed (allowed: ${options.vmdkAllowedTypes.join(', ') || 'none'})`);
+    const [line] = details.unrecognisedLines;
+    if (line !== undefined) return fail(`invalid descriptor line: ${JSON.stringify(line.slice(0, 200))}`);
+    if (details.extents.length === 0) return fail('no extents');
+    for (const extent of details.extents) {
+      const problem = extentNameProblem(extent.filename);
+      if (problem !== undefined) return fail(`extent ${JSON.stringify(formatExtent(extent))}: the file name ${problem}`);
+    }
+    return pass(`createType ${createType}, ${details.extents.length} extent${details.extents.length === 1 ? '' : 's'} with plain file names`);
+  },
+};
+
+/**
+ * `footer`: OpenStack bug 2073262. qemu re-reads the header from the footer of a stream
+ * file whose header says GD_AT_END, so the footer must not redefine what the header said.
+ */
+const footerCheck: SafetyCheck<VmdkDetails> = {
+  name: 'footer',
+  description: 'a streamOptimized footer that disagrees with the header or is malformed',
+  run(details) {
+    if (details.gdAtEnd !== true) return pass('no footer expected: the header gives the grain directory');
+    const footer = details.footer;
+    if (footer === undefined || footer.header === undefined) return fail('the header says the grain directory is in the footer, but there is no footer');
+    if (!footer.footerMarkerValid) return fail('the footer marker is malformed');
+    if (!footer.endOfStreamValid) return fail('the end-of-stream marker is malformed');
+    const header = footer.header;
+    if (header.gdOffset === 'atEnd') return fail('the footer points at another footer (gdOffset is GD_AT_END again)');
+    const differences: string[] = [];
+    const compare = (field: string, ours: number | undefined, theirs: number) => {
+      if (ours !== theirs) differences.push(`${field} ${theirs} (header: ${ours})`);
+    };
+    compare('version', details.headerVersion, header.version);
+    compare('capacity', details.capacity, header.capacity);
+    compare('grainSize', details.grainSize === undefined ? undefined : details.grainSize / SECTOR, header.grainSize);
+    compare('numGTEsPerGT', details.numGTEsPerGT, header.numGTEsPerGT);
+    compare('compressAlgorithm', details.compressed ? 1 : 0, header.compressAlgorithm);
+    compare('descriptorOffset', (details.descriptorLocation?.offset ?? 0) / SECTOR, header.descriptorOffset);
+    compare('descriptorSize', (details.descriptorLocation?.length ?? 0) / SECTOR, header.descriptorSize);
+    if (differences.length > 0) return fail(`the footer disagrees with the header: ${differences.join(', ')}`);
+    return pass(`the footer agrees with the header; grain directory at sector ${header.gdOffset}`);
+  },
+};
+
+/** `parent`: a delta (child) disk needs its parent from the host: never accept one as a standalone upload. */
+const parentCheck: SafetyCheck<VmdkDetails> = {
+  name: 'parent',
+  description: 'a delta disk whose parent (a parent CID or a parent file hint) would be opened from the host',
+  run(details) {
+    if (details.parentFileNameHint !== undefined) return fail(`a delta disk of parent "${details.parentFileNameHint}"`);
+    if (details.parentCid !== undefined && details.parentCid !== NO_PARENT_CID) {
+      return fail(`a delta disk: parent CID ${details.parentCid.toString(16).padStart(8, '0')}`);
+    }
+    return pass();
+  },
+};
+
+/** parentCID value meaning "no parent". */
+const NO_PARENT_CID = 0xffffffff;
+
 /** The VMDK format module. */
 export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
   name: 'vmdk',
@@ -473,6 +661,8 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
     { offset: 0, bytes: SESPARSE_SIGNATURE },
   ],
   probe: probeDescriptor,
+  tailBytes: FOOTER_BYTES,
+  checks: [descriptorCheck, footerCheck, parentCheck],
   summarize: (details) => [
     ['create type', details.createType],
     ['adapter type', details.adapterType],

@@ -72,8 +72,16 @@ async function quietly(format: AnyFormatModule, test: () => Promise<boolean>): P
   }
 }
 
-/** Finds the modules that match the image behind `reader`. */
-export async function detect(formats: readonly AnyFormatModule[], reader: ByteReader): Promise<Detection> {
+function mismatch(expected: string, found: string): IntrospectionError {
+  return new IntrospectionError('FORMAT_MISMATCH', `the content is ${found}, not the expected ${expected}`);
+}
+
+/**
+ * Finds the modules that match the image behind `reader`. With `expected`, gives up with
+ * `FORMAT_MISMATCH` as soon as the content cannot be that format: right after the head
+ * unless the expected format can only be recognised at the end.
+ */
+export async function detect(formats: readonly AnyFormatModule[], reader: ByteReader, expected?: string): Promise<Detection> {
   const fallback = formats.find((format) => format.fallback);
   const candidates = formats.filter((format) => !format.fallback);
 
@@ -91,6 +99,12 @@ export async function detect(formats: readonly AnyFormatModule[], reader: ByteRe
   }
 
   const enders = candidates.filter((format) => format.signatures.some((signature) => signature.fromEnd));
+  if (expected !== undefined) {
+    const expectedModule = formats.find((format) => format.name === expected);
+    const expectedAtHead = matched.some((format) => format.name === expected);
+    const couldBeAtEnd = matched.length === 0 && (expectedModule?.fallback === true || enders.includes(expectedModule as AnyFormatModule));
+    if (!expectedAtHead && !couldBeAtEnd) throw mismatch(expected, matched[0]?.name ?? 'not recognisable at its start');
+  }
   if (matched.length === 0 && enders.length > 0) {
     const size = await reader.totalSize(tailBytesNeeded(formats));
     const longest = Math.min(size, Math.max(...enders.flatMap((format) => format.signatures.filter((s) => s.fromEnd).map((s) => s.offset))));
@@ -106,6 +120,7 @@ export async function detect(formats: readonly AnyFormatModule[], reader: ByteRe
   }
 
   const chosen = matched[0] ?? fallback;
+  if (expected !== undefined && chosen !== undefined && chosen.name !== expected) throw mismatch(expected, chosen.name);
   if (chosen === undefined) {
     throw new IntrospectionError(
       'FORMAT_MISMATCH',

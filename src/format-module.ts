@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { SafetyCheck } from './safety.js';
 
 /**
  * Bytes that identify a format.
@@ -67,6 +68,12 @@ export interface ParsedImage<Details> {
 export interface ParseContext {
   /** Records a soft problem: the result is still returned, with this in `warnings`. */
   warn(message: string): void;
+  /**
+   * Records that a structure the format declares could not be read (a table past the end
+   * of a truncated file, a damaged entry that was skipped). The result is still returned,
+   * with the reason in `warnings`, and the `parse_error` safety check fails.
+   */
+  incomplete(reason: string): void;
   /** The caller's abort signal, if any (the reader already honours it on every read). */
   readonly signal: AbortSignal | undefined;
 }
@@ -111,6 +118,8 @@ export interface FormatModule<Name extends string = string, Details = unknown> {
    * prints these after the format and size). Values that are `undefined` are left out.
    */
   readonly summarize?: (details: Details) => Array<[label: string, value: string | number | boolean | undefined]>;
+  /** The safety checks that apply to this format (see `docs/safety.md`). */
+  readonly checks?: readonly SafetyCheck<Details>[];
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { AnyFormatModule, FormatModule } from './format-module.js';
+import type { SafetyVerdict } from './safety.js';
 
 /**
  * What `introspect` found, for a format named `Name` whose metadata is `Details`.
@@ -16,6 +17,7 @@ import type { AnyFormatModule, FormatModule } from './format-module.js';
  * | `warnings` | soft problems found while reading (the result is still usable) |
  * | `bytesRead` | bytes taken from the source |
  * | `matchedFormats` | every format whose signature matched, in the order considered (more than one is suspicious) |
+ * | `safety` | the safety verdict: every check that applies, passed or not, with reasons |
  */
 export interface ImageInfoOf<Name extends string, Details> {
   format: Name;
@@ -24,6 +26,7 @@ export interface ImageInfoOf<Name extends string, Details> {
   warnings: string[];
   bytesRead: number;
   matchedFormats: string[];
+  safety: SafetyVerdict;
 }
 
 /** The {@link ImageInfoOf} a format module produces. */

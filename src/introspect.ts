@@ -12,6 +12,7 @@ import { IntrospectionError, toIntrospectionError } from './errors.js';
 import type { AnyFormatModule, ByteReader, ParseContext } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
 import type { ResolvedOptions } from './options.js';
+import { type SafetyCheckContext, type SafetyCheckOutcome, type SafetyVerdict, fail, pass, verdict } from './safety.js';
 import { type RandomAccessSource, RandomAccessReader } from './random-access-reader.js';
 import { StreamReader } from './stream-reader.js';
 
@@ -41,32 +42,81 @@ async function run(reader: EngineReader, options: ResolvedOptions): Promise<Imag
   let format: string | undefined;
   try {
     throwIfAborted(options.signal);
-    const detection = await detect(options.formats, reader);
+    const detection = await detect(options.formats, reader, options.expectedFormat);
     reader.stopRetaining?.();
     format = detection.chosen.name;
+    if (options.allowedFormats !== undefined && !options.allowedFormats.includes(format)) {
+      throw new IntrospectionError('FORMAT_MISMATCH', `the content is ${format}, which is not an allowed format (${options.allowedFormats.join(', ')})`);
+    }
     const warnings: string[] = [];
+    const incomplete: string[] = [];
+    const warn = (message: string) => {
+      if (!warnings.includes(message)) warnings.push(message);
+    };
     const context: ParseContext = {
-      warn: (message) => {
-        if (!warnings.includes(message)) warnings.push(message);
+      warn,
+      incomplete: (reason) => {
+        warn(reason);
+        if (!incomplete.includes(reason)) incomplete.push(reason);
       },
       signal: options.signal,
     };
     const parsed = await detection.chosen.parse(reader, context);
     throwIfAborted(options.signal);
     checkVirtualSize(parsed.virtualSize, format);
+    const matchedFormats = detection.matched.map((module) => module.name);
+    const safety = judge(detection.chosen, parsed.details, {
+      options: options.safety,
+      virtualSize: parsed.virtualSize,
+      matchedFormats,
+    }, incomplete);
+    for (const check of safety.checks) {
+      if (check.waived) warn(`safety check ${check.name} failed (allowed): ${check.reason ?? ''}`.trim());
+    }
     return {
       format,
       virtualSize: parsed.virtualSize,
       details: parsed.details,
       warnings,
       bytesRead: reader.bytesRead,
-      matchedFormats: detection.matched.map((module) => module.name),
+      matchedFormats,
+      safety,
     };
   } catch (error) {
     throw toIntrospectionError(error, format);
   } finally {
     await reader.release();
   }
+}
+
+/** Runs the format's checks and the checks every format gets. */
+function judge(module: AnyFormatModule, details: unknown, context: SafetyCheckContext, incomplete: readonly string[]): SafetyVerdict {
+  const results: Array<{ name: string } & SafetyCheckOutcome> = [];
+  if (context.options.bannedFormats.includes(module.name)) {
+    results.push({ name: 'banned', ...fail(`${module.name} images are not allowed`) });
+  }
+  for (const check of module.checks ?? []) {
+    let outcome: SafetyCheckOutcome;
+    try {
+      outcome = check.run(details, context);
+    } catch (error) {
+      // A check that cannot decide is a failed check, never a crash.
+      outcome = fail(`the check could not run: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    results.push({ name: check.name, ...outcome });
+  }
+  results.push({ name: 'multiple_formats', ...multipleFormats(module.name, context.matchedFormats) });
+  results.push({
+    name: 'parse_error',
+    ...(incomplete.length === 0 ? pass() : fail(`not every ${module.name} structure could be read: ${incomplete.join('; ')}`)),
+  });
+  return verdict(results, context.options.allowChecks);
+}
+
+function multipleFormats(format: string, matched: readonly string[]): SafetyCheckOutcome {
+  const others = matched.filter((name) => name !== format);
+  if (others.length === 0) return pass();
+  return fail(`the bytes are also a valid ${others.join(', ')} image`);
 }
 
 function checkVirtualSize(size: number, format: string): void {

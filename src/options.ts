@@ -5,9 +5,10 @@
  */
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
+import { type SafetyCheckContext, type SafetyOptions, resolveSafetyOptions } from './safety.js';
 
 /** Options for one introspection. */
-export interface IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule> {
+export interface IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule> extends SafetyOptions {
   /** The format modules to consider, in order of preference. Default: every built-in format. */
   formats?: readonly Modules[];
   /** Aborts the introspection (honoured within one read); the promise rejects with code `ABORTED`. */
@@ -22,6 +23,14 @@ export interface IntrospectOptions<Modules extends AnyFormatModule = AnyFormatMo
    * scanned this far). Default {@link DEFAULT_PROBE_BYTES} (1 MiB), never more than `maxBufferBytes`.
    */
   probeBytes?: number;
+  /**
+   * The only format the caller will take (e.g. the `disk_format` a user declared). Reading
+   * stops, and the promise rejects with `FORMAT_MISMATCH`, as soon as the content cannot
+   * be that format: after the head for most formats, without reading the rest of an upload.
+   */
+  expectedFormat?: string;
+  /** Formats the caller accepts; any other rejects with `FORMAT_MISMATCH` once detected. */
+  allowedFormats?: readonly string[];
 }
 
 /** Default for {@link IntrospectOptions.maxBufferBytes}: 4 MiB. */
@@ -35,6 +44,9 @@ export interface ResolvedOptions {
   signal: AbortSignal | undefined;
   maxBufferBytes: number;
   probeBytes: number;
+  expectedFormat: string | undefined;
+  allowedFormats: readonly string[] | undefined;
+  safety: SafetyCheckContext['options'];
 }
 
 /** Applies defaults and rejects invalid values with `INVALID_ARGUMENT`. */
@@ -64,5 +76,13 @@ export function resolveOptions(options: IntrospectOptions | undefined, defaultFo
   if (signal !== undefined && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
     throw new IntrospectionError('INVALID_ARGUMENT', 'options.signal must be an AbortSignal');
   }
-  return { formats, signal, maxBufferBytes, probeBytes };
+  const expectedFormat = options?.expectedFormat;
+  if (expectedFormat !== undefined && !formats.some((format) => format.name === expectedFormat)) {
+    throw new IntrospectionError('INVALID_ARGUMENT', `options.expectedFormat "${expectedFormat}" is not one of the formats considered`);
+  }
+  const allowedFormats = options?.allowedFormats;
+  if (allowedFormats !== undefined && !Array.isArray(allowedFormats)) {
+    throw new IntrospectionError('INVALID_ARGUMENT', 'options.allowedFormats must be a list of format names');
+  }
+  return { formats, signal, maxBufferBytes, probeBytes, expectedFormat, allowedFormats, safety: resolveSafetyOptions(options) };
 }

@@ -1,0 +1,113 @@
+/**
+ * Safety verdicts: named checks that stop the known attacks with uploaded images.
+ *
+ * A format module declares the checks that apply to its format (a qcow2's backing file, a
+ * VMDK descriptor's extents); the core adds the checks that apply to every format
+ * (`multiple_formats`, `parse_error`). Every check that applies is listed in the verdict,
+ * passed or not, with a reason saying what was found. `docs/safety.md` explains each one.
+ *
+ * @module
+ */
+
+/** The outcome of one check. */
+export interface SafetyCheckResult {
+  /** The check's stable name, e.g. `backing_file`. */
+  name: string;
+  /** False when the image fails the check. */
+  passed: boolean;
+  /** What was found: the backing file's name, the offending extent line, the bit that is set. */
+  reason?: string;
+  /** True when the check failed but the caller asked to treat it as a warning (`allowChecks`). */
+  waived?: boolean;
+}
+
+/** The verdict on one image. */
+export interface SafetyVerdict {
+  /** True when every check passed (or failed only where waived). */
+  safe: boolean;
+  /** Every check that applies to the detected format, in a stable order. */
+  checks: SafetyCheckResult[];
+}
+
+/** Options that change what the checks accept. */
+export interface SafetyOptions {
+  /**
+   * VMDK `createType` values accepted by the `descriptor` check. Default
+   * `['monolithicSparse', 'streamOptimized']` (Glance's and Nova's `vmdk_allowed_types`).
+   */
+  vmdkAllowedTypes?: readonly string[];
+  /**
+   * Names of checks whose failure is only a warning (like Glance's
+   * `gpt_safety_checks_nonfatal`): they stay in `checks`, marked `waived`, and do not make
+   * the image unsafe.
+   */
+  allowChecks?: readonly string[];
+  /** Formats that are never safe. Default `['qed']`: nobody runs QED, yet qemu still probes it. */
+  bannedFormats?: readonly string[];
+}
+
+/** Default for {@link SafetyOptions.vmdkAllowedTypes}. */
+export const DEFAULT_VMDK_ALLOWED_TYPES: readonly string[] = ['monolithicSparse', 'streamOptimized'];
+/** Default for {@link SafetyOptions.bannedFormats}. */
+export const DEFAULT_BANNED_FORMATS: readonly string[] = ['qed'];
+
+/** What a check sees besides the details. */
+export interface SafetyCheckContext {
+  /** The caller's options, with defaults applied. */
+  readonly options: Required<Pick<SafetyOptions, 'vmdkAllowedTypes' | 'allowChecks' | 'bannedFormats'>>;
+  /** The virtual size the parser reported. */
+  readonly virtualSize: number;
+  /** Every format whose signature matched. */
+  readonly matchedFormats: readonly string[];
+}
+
+/** A check's answer: passed or not, and why. */
+export interface SafetyCheckOutcome {
+  passed: boolean;
+  reason?: string;
+}
+
+/**
+ * One named check a format module declares.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `name` | stable, snake_case, the same name OpenStack uses where it has one |
+ * | `description` | the attack it stops, one line |
+ * | `run` | decides from the parsed details alone (no further reads) |
+ */
+export interface SafetyCheck<Details> {
+  readonly name: string;
+  readonly description: string;
+  readonly run: (details: Details, context: SafetyCheckContext) => SafetyCheckOutcome;
+}
+
+/** A passed outcome with a reason. */
+export function pass(reason?: string): SafetyCheckOutcome {
+  return reason === undefined ? { passed: true } : { passed: true, reason };
+}
+
+/** A failed outcome with its reason. */
+export function fail(reason: string): SafetyCheckOutcome {
+  return { passed: false, reason };
+}
+
+/** Applies the defaults to safety options. */
+export function resolveSafetyOptions(options: SafetyOptions | undefined): SafetyCheckContext['options'] {
+  return {
+    vmdkAllowedTypes: options?.vmdkAllowedTypes ?? DEFAULT_VMDK_ALLOWED_TYPES,
+    allowChecks: options?.allowChecks ?? [],
+    bannedFormats: options?.bannedFormats ?? DEFAULT_BANNED_FORMATS,
+  };
+}
+
+/** Builds the verdict from the outcomes, waiving the checks the caller allowed. */
+export function verdict(results: Array<{ name: string } & SafetyCheckOutcome>, allowChecks: readonly string[]): SafetyVerdict {
+  const checks = results.map((result): SafetyCheckResult => {
+    const entry: SafetyCheckResult = { name: result.name, passed: result.passed };
+    if (result.reason !== undefined) entry.reason = result.reason;
+    if (!result.passed && allowChecks.includes(result.name)) entry.waived = true;
+    return entry;
+  });
+  return { safe: checks.every((check) => check.passed || check.waived === true), checks };
+}

@@ -3,13 +3,13 @@
  * The `image-introspect` command (Node only).
  *
  * ```
- * image-introspect [--json] FILE|DIRECTORY|- ...
+ * image-introspect [--json] [--expect FORMAT] [--allow-check NAME]... FILE|DIRECTORY|- ...
  * ```
  *
  * | exit status | meaning |
  * | --- | --- |
  * | 0 | every file was introspected |
- * | 1 | reserved: a file failed a safety check |
+ * | 1 | a file failed a safety check, or is not the `--expect`ed format |
  * | 2 | a file could not be introspected, or the arguments were wrong |
  *
  * @module
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { allFormats } from '../formats/index.js';
 import { isIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
-import { type ImageInfo, introspect } from './index.js';
+import { type ImageInfo, type IntrospectOptions, introspect } from './index.js';
 import { introspectFile } from './node.js';
 import { formatSummary } from './summary.js';
 
@@ -29,17 +29,24 @@ Reads the metadata inside virtual-machine disk images (VMDK, raw, ...).
 A directory stands for the files directly in it; - reads standard input as a stream.
 
 Options:
-  --json       print the results as JSON (an object for one file, an array for several)
-  -h, --help   show this help
-  --version    print the version
+  --json                 print the results as JSON (an object for one file, an array for several)
+  --expect FORMAT        fail a file whose content is not FORMAT (reading stops as soon as it cannot be)
+  --allow-check NAME     treat a failed safety check NAME as a warning (repeatable)
+  --vmdk-allowed-types T comma-separated VMDK createTypes the descriptor check accepts
+                         (default monolithicSparse,streamOptimized)
+  -h, --help             show this help
+  --version              print the version
 
-Exit status: 0 when every file was introspected, 2 when one could not be.`;
+Exit status: 0 when every file was introspected and is safe, 1 when a file failed a
+safety check or was not the expected format, 2 when a file could not be introspected.`;
 
 interface Outcome {
   filename: string;
   info?: ImageInfo;
   error?: { code: string; message: string };
 }
+
+type CliOptions = Pick<IntrospectOptions, 'expectedFormat' | 'allowChecks' | 'vmdkAllowedTypes'>;
 
 async function expand(argument: string): Promise<string[]> {
   if (argument === '-') return ['-'];
@@ -58,9 +65,9 @@ async function expand(argument: string): Promise<string[]> {
   return [argument];
 }
 
-async function introspectOne(filename: string): Promise<Outcome> {
+async function introspectOne(filename: string, options: CliOptions): Promise<Outcome> {
   try {
-    const info = filename === '-' ? await introspect(process.stdin) : await introspectFile(filename);
+    const info = filename === '-' ? await introspect(process.stdin, options) : await introspectFile(filename, options);
     return { filename, info };
   } catch (error) {
     if (isIntrospectionError(error)) return { filename, error: { code: error.code, message: error.message } };
@@ -82,8 +89,25 @@ async function readVersion(): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   const files: string[] = [];
   let json = false;
-  for (const argument of argv) {
+  const options: CliOptions = {};
+  const allowChecks: string[] = [];
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index] as string;
+    const value = (): string | undefined => {
+      index += 1;
+      return argv[index];
+    };
     if (argument === '--json') json = true;
+    else if (argument === '--expect' || argument === '--allow-check' || argument === '--vmdk-allowed-types') {
+      const given = value();
+      if (given === undefined || given === '') {
+        process.stderr.write(`image-introspect: ${argument} needs a value\n`);
+        return 2;
+      }
+      if (argument === '--expect') options.expectedFormat = given;
+      else if (argument === '--allow-check') allowChecks.push(given);
+      else options.vmdkAllowedTypes = given.split(',').map((type) => type.trim()).filter((type) => type !== '');
+    }
     else if (argument === '-h' || argument === '--help') {
       process.stdout.write(`${usage}\n`);
       return 0;
@@ -100,8 +124,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  if (allowChecks.length > 0) options.allowChecks = allowChecks;
   const outcomes: Outcome[] = [];
-  for (const filename of files) outcomes.push(await introspectOne(filename));
+  for (const filename of files) outcomes.push(await introspectOne(filename, options));
 
   for (const outcome of outcomes) {
     if (outcome.error) process.stderr.write(`image-introspect: ${outcome.filename}: ${outcome.error.message}\n`);
@@ -115,7 +140,9 @@ export async function main(argv: string[]): Promise<number> {
       .map((outcome) => formatSummary(outcome.filename, outcome.info as ImageInfo, formatModuleFor((outcome.info as ImageInfo).format)));
     if (blocks.length > 0) process.stdout.write(`${blocks.join('\n')}`);
   }
-  return outcomes.some((outcome) => outcome.error) ? 2 : 0;
+  const policyFailure = (outcome: Outcome) => outcome.error?.code === 'FORMAT_MISMATCH' || (outcome.info !== undefined && !outcome.info.safety.safe);
+  if (outcomes.some((outcome) => outcome.error !== undefined && outcome.error.code !== 'FORMAT_MISMATCH')) return 2;
+  return outcomes.some(policyFailure) ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -31,6 +31,19 @@ export {
 export type { AnyFormatModule, ByteReader, FormatModule, ParseContext, ParsedImage, Signature } from './format-module.js';
 export type { ImageInfoOf, InfoFor } from './image-info.js';
 export { DEFAULT_MAX_BUFFER_BYTES, DEFAULT_PROBE_BYTES, type IntrospectOptions } from './options.js';
+export {
+  DEFAULT_BANNED_FORMATS,
+  DEFAULT_VMDK_ALLOWED_TYPES,
+  fail,
+  pass,
+  type SafetyCheck,
+  type SafetyCheckContext,
+  type SafetyCheckOutcome,
+  type SafetyCheckResult,
+  type SafetyOptions,
+  type SafetyVerdict,
+} from './safety.js';
+export { verifyDiskFormat, type DiskFormatDecision } from './verify-disk-format.js';
 export type { BlobLike, ImageSource } from './source.js';
 export type { RandomAccessSource } from './random-access-reader.js';
 export type { WebStreamLike } from './chunk-source.js';

@@ -38,5 +38,8 @@ export function formatSummary(filename: string, info: ImageInfoOf<string, unknow
   const others = info.matchedFormats.filter((name) => name !== info.format);
   if (others.length > 0) rows.push(['also matches', others.join(', ')]);
   for (const warning of info.warnings) rows.push(['warning', warning]);
+  const failed = info.safety.checks.filter((check) => !check.passed && check.waived !== true);
+  rows.push(['safety', info.safety.safe ? 'safe' : `UNSAFE (${failed.map((check) => check.name).join(', ')})`]);
+  for (const check of failed) rows.push([`failed check ${check.name}`, check.reason ?? '']);
   return `${rows.map(([label, value]) => `${label}: ${value}`).join('\n')}\n`;
 }

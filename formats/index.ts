@@ -7,14 +7,20 @@
  *
  * @module
  */
+import { qcow } from './qcow.js';
+import { qcow2 } from './qcow2.js';
+import { qed } from './qed.js';
 import { raw } from './raw.js';
 import { vmdk } from './vmdk.js';
 
+export { qcow, type QcowDetails } from './qcow.js';
+export { qcow2, type Qcow2Bitmap, type Qcow2Details, type Qcow2FeatureName, type Qcow2HeaderExtension, type Qcow2Snapshot } from './qcow2.js';
+export { qed, type QedDetails } from './qed.js';
 export { raw, type RawDetails } from './raw.js';
-export { vmdk, type VmdkDetails, type VmdkExtent } from './vmdk.js';
+export { vmdk, type VmdkDetails, type VmdkExtent, type VmdkFooter } from './vmdk.js';
 
 /** Every built-in format module. */
-export const allFormats = [vmdk, raw] as const;
+export const allFormats = [qcow2, qcow, qed, vmdk, raw] as const;
 
 /** The union of the built-in format modules. */
 export type BuiltinFormat = (typeof allFormats)[number];

@@ -1,0 +1,138 @@
+/**
+ * qcow: the original QEMU copy-on-write format (version 1), which qcow2 replaced.
+ *
+ * What is read: the 48-byte header at 0, then the backing file name if there is one (qemu
+ * writes it right after the header). The L1 table is not read; its size, which follows
+ * from the disk size, is checked as qemu checks it. Bytes past the end of the file read as
+ * zeros, as in qemu.
+ *
+ * Source: qemu 7.2 block/qcow.c (`QCowHeader`, `qcow_open`).
+ *
+ * @module
+ */
+import { cutAtNul, safeNumber, utf8Text } from '../src/bytes.js';
+import { IntrospectionError } from '../src/errors.js';
+import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { QCOW_HEADER_SIZE, decodeQcowHeader } from './generated/qcow.js';
+import { ForwardReads, qcowHeaderVersion } from './shared/qcow-reading.js';
+
+/** Smallest cluster qemu accepts: 2^9 = 512 bytes ("Cluster size must be between 512 and 64k"). */
+export const QCOW_MIN_CLUSTER_BITS = 9;
+/** Largest cluster qemu accepts: 2^16 = 64 KiB. */
+export const QCOW_MAX_CLUSTER_BITS = 16;
+/** Fewest L2 entries per table qemu accepts: 2^6 (a 512-byte table). */
+export const QCOW_MIN_L2_BITS = 6;
+/** Most L2 entries per table qemu accepts: 2^13 (a 64 KiB table). */
+export const QCOW_MAX_L2_BITS = 13;
+/** The longest backing file name qemu reads: 1023 bytes ("Backing file name too long"). */
+export const QCOW_MAX_BACKING_FILE_NAME_BYTES = 1023;
+/** Most L1 entries qemu allocates: INT_MAX / 8 ("Image too large"). */
+export const QCOW_MAX_L1_ENTRIES = Math.floor((2 ** 31 - 1) / 8);
+
+const CRYPT_METHODS = ['none', 'aes'] as const;
+
+/** qcow (version 1) metadata: the header's fields. */
+export interface QcowDetails {
+  /** The header version: 1. */
+  version: number;
+  /** The backing file name, as stored. */
+  backingFile: string | undefined;
+  /** The header's `mtime` (meant as the backing file's modification time) as ISO 8601; qemu writes 0, the epoch. */
+  mtime: string;
+  /** The header's size field: the virtual disk size in bytes. */
+  size: number;
+  /** log2 of the cluster size. */
+  clusterBits: number;
+  /** Cluster size in bytes (qemu's `cluster-size`). */
+  clusterSize: number;
+  /** log2 of the number of entries per L2 table. */
+  l2Bits: number;
+  /** How the data is encrypted: `'aes'` is AES-CBC with a key derived from a password. */
+  encryption: 'none' | 'aes';
+  /** Where the L1 table is. */
+  l1TableOffset: number;
+  /** Entries in the L1 table (derived from the size, as qemu derives it). */
+  l1Size: number;
+}
+
+function corrupt(message: string, field: string): IntrospectionError {
+  return new IntrospectionError('CORRUPT', message, { field });
+}
+
+async function parseQcow(reader: ByteReader, context: ParseContext): Promise<ParsedImage<QcowDetails>> {
+  // The header is kept: the backing file name may point back into it (qemu writes it right after, at 48).
+  const reads = new ForwardReads(reader, QCOW_HEADER_SIZE);
+  const headerPiece = await reads.start(QCOW_HEADER_SIZE, 'header');
+  if (headerPiece.available < QCOW_HEADER_SIZE) {
+    throw new IntrospectionError('TRUNCATED', `needs ${QCOW_HEADER_SIZE} bytes, but the image has ${headerPiece.available}`, { field: 'header' });
+  }
+  const header = decodeQcowHeader(headerPiece.bytes);
+  if (header.version !== 1) {
+    throw new IntrospectionError('UNSUPPORTED', `version ${header.version} is not qcow version 1`, { field: 'header.version' });
+  }
+  if (header.size <= 1n) throw corrupt(`a disk of ${header.size} bytes (qemu: at least 2)`, 'header.size');
+  if (header.clusterBits < QCOW_MIN_CLUSTER_BITS || header.clusterBits > QCOW_MAX_CLUSTER_BITS) {
+    throw corrupt(`cluster size 2^${header.clusterBits} is outside 2^${QCOW_MIN_CLUSTER_BITS}..2^${QCOW_MAX_CLUSTER_BITS}`, 'header.clusterBits');
+  }
+  if (header.l2Bits < QCOW_MIN_L2_BITS || header.l2Bits > QCOW_MAX_L2_BITS) {
+    throw corrupt(`2^${header.l2Bits} L2 entries is outside 2^${QCOW_MIN_L2_BITS}..2^${QCOW_MAX_L2_BITS}`, 'header.l2Bits');
+  }
+  if (header.cryptMethod >= CRYPT_METHODS.length) {
+    throw new IntrospectionError('UNSUPPORTED', `encryption method ${header.cryptMethod} (qemu knows 0 none and 1 AES)`, { field: 'header.cryptMethod' });
+  }
+  const size = safeNumber(header.size, 'header.size', 'qcow');
+  // qemu: one L1 entry per L2 table's worth of clusters, at most INT_MAX / 8 of them.
+  const bytesPerL1Entry = 2n ** BigInt(header.clusterBits + header.l2Bits);
+  const l1Size = (header.size + bytesPerL1Entry - 1n) / bytesPerL1Entry;
+  if (l1Size > BigInt(QCOW_MAX_L1_ENTRIES)) {
+    throw new IntrospectionError('LIMIT_EXCEEDED', `a disk of ${size} bytes needs ${l1Size} L1 entries, more than qemu's ${QCOW_MAX_L1_ENTRIES}`, { field: 'header.size' });
+  }
+  if (header.size % 512n !== 0n) {
+    context.warn(`the size ${header.size} is not a multiple of 512; qemu reports ${(header.size / 512n) * 512n} (whole sectors)`);
+  }
+
+  const details: QcowDetails = {
+    version: header.version,
+    backingFile: await readBackingFileName(reads, header.backingFileOffset, header.backingFileSize, context),
+    mtime: new Date(header.mtime * 1000).toISOString(),
+    size,
+    clusterBits: header.clusterBits,
+    clusterSize: 2 ** header.clusterBits,
+    l2Bits: header.l2Bits,
+    encryption: CRYPT_METHODS[header.cryptMethod] as QcowDetails['encryption'],
+    l1TableOffset: safeNumber(header.l1TableOffset, 'header.l1TableOffset', 'qcow'),
+    l1Size: Number(l1Size),
+  };
+  return { virtualSize: size, details };
+}
+
+async function readBackingFileName(reads: ForwardReads, offset: bigint, length: number, context: ParseContext): Promise<string | undefined> {
+  if (offset === 0n) return undefined;
+  if (length > QCOW_MAX_BACKING_FILE_NAME_BYTES) {
+    throw new IntrospectionError('LIMIT_EXCEEDED', `a backing file name of ${length} bytes (qemu allows ${QCOW_MAX_BACKING_FILE_NAME_BYTES})`, {
+      field: 'header.backingFileSize',
+    });
+  }
+  const start = safeNumber(offset, 'header.backingFileOffset', 'qcow');
+  const piece = await reads.read(start, length, 'backing file name');
+  if (piece.available < length) {
+    context.warn(`the image ends before the backing file name (at ${start}) ends; the missing bytes read as zeros, as qemu reads them`);
+  }
+  const name = cutAtNul(utf8Text(piece.bytes));
+  return name === '' ? undefined : name;
+}
+
+/** The qcow (version 1) format module. */
+export const qcow: FormatModule<'qcow', QcowDetails> = {
+  name: 'qcow',
+  title: 'QEMU Copy-On-Write version 1 (qcow)',
+  signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
+  // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
+  check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
+  summarize: (details) => [
+    ['cluster size', details.clusterSize],
+    ['backing file', details.backingFile],
+    ['encryption', details.encryption === 'none' ? undefined : details.encryption],
+  ],
+  parse: parseQcow,
+};

@@ -13,6 +13,7 @@
 import { cutAtNul, safeNumber, utf8Text } from '../src/bytes.js';
 import { IntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QCOW_HEADER_SIZE, decodeQcowHeader } from './generated/qcow.js';
 import { ForwardReads, qcowHeaderVersion } from './shared/qcow-reading.js';
 
@@ -116,11 +117,18 @@ async function readBackingFileName(reads: ForwardReads, offset: bigint, length: 
   const start = safeNumber(offset, 'header.backingFileOffset', 'qcow');
   const piece = await reads.read(start, length, 'backing file name');
   if (piece.available < length) {
-    context.warn(`the image ends before the backing file name (at ${start}) ends; the missing bytes read as zeros, as qemu reads them`);
+    context.incomplete(`the image ends before the backing file name (at ${start}) ends; the missing bytes read as zeros, as qemu reads them`);
   }
   const name = cutAtNul(utf8Text(piece.bytes));
   return name === '' ? undefined : name;
 }
+
+/** `backing_file`: a backing file would be opened from the host when the image is used. */
+const backingFileCheck: SafetyCheck<QcowDetails> = {
+  name: 'backing_file',
+  description: 'a backing file, which qemu would open from the host',
+  run: (details) => (details.backingFile === undefined ? pass() : fail(`backing file "${details.backingFile}"`)),
+};
 
 /** The qcow (version 1) format module. */
 export const qcow: FormatModule<'qcow', QcowDetails> = {
@@ -129,6 +137,7 @@ export const qcow: FormatModule<'qcow', QcowDetails> = {
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
+  checks: [backingFileCheck],
   summarize: (details) => [
     ['cluster size', details.clusterSize],
     ['backing file', details.backingFile],

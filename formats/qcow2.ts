@@ -20,9 +20,10 @@
  *
  * @module
  */
-import { cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
+import { bitsSet, cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
 import { IntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
   QCOW2_BITMAPS_EXTENSION_SIZE,
   QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE,
@@ -403,7 +404,8 @@ function text(bytes: Uint8Array): string {
 }
 
 function missingWarning(what: string, offset: number, context: ParseContext): void {
-  context.warn(`the image ends before the ${what} (at ${offset}) ends; the missing bytes read as zeros, as qemu reads them`);
+  // Not fatal (qemu opens such a file), but the image is not whole: parse_error fails.
+  context.incomplete(`the image ends before the ${what} (at ${offset}) ends; the missing bytes read as zeros, as qemu reads them`);
 }
 
 async function readExtensionData(reads: ForwardReads, offset: number, length: number, what: string, context: ParseContext): Promise<Uint8Array> {
@@ -776,12 +778,77 @@ async function checkVersion(reader: ByteReader): Promise<boolean> {
   return (await qcowHeaderVersion(reader)) >= 2;
 }
 
+// ---------------------------------------------------------------------------------------
+// Safety checks (docs/safety.md)
+
+/** `backing_file`: a backing file is read from the host when the image is used (OSSA-2024-001 hardening, bug 2059809). */
+const backingFileCheck: SafetyCheck<Qcow2Details> = {
+  name: 'backing_file',
+  description: 'a backing file, which qemu would open from the host',
+  run: (details) =>
+    details.backingFile === undefined
+      ? pass()
+      : fail(`backing file "${details.backingFile}"${details.backingFormat === undefined ? '' : ` (format ${details.backingFormat})`}`),
+};
+
+/** `data_file`: CVE-2024-32498 (OSSA-2024-001): an external data file exposes any host file as the disk's contents. */
+const dataFileCheck: SafetyCheck<Qcow2Details> = {
+  name: 'data_file',
+  description: 'an external data file (CVE-2024-32498), which qemu would open from the host',
+  run(details) {
+    const external = hasBit(BigInt(details.incompatibleFeatures.mask), INCOMPATIBLE_DATA_FILE);
+    if (details.dataFile !== undefined) return fail(`external data file "${details.dataFile}"${external ? '' : ' (named, incompatible bit 2 clear)'}`);
+    if (external) return fail('incompatible bit 2 (external data file) is set');
+    return pass();
+  },
+};
+
+/**
+ * `unknown_features`: an incompatible feature bit nobody defines changes how the image must
+ * be read (bug 2073413). Unlike OpenStack's check, the bits qemu 7.2 defines (dirty,
+ * corrupt, external data file, compression type, extended L2) are known; only the others fail.
+ */
+const unknownFeaturesCheck: SafetyCheck<Qcow2Details> = {
+  name: 'unknown_features',
+  description: 'incompatible feature bits that qemu does not define',
+  run(details) {
+    const unknown = BigInt(details.incompatibleFeatures.unknown);
+    if (unknown === 0n) return pass(details.incompatibleFeatures.mask === '0x0' ? undefined : `known bits only: ${details.incompatibleFeatures.names.join(', ')}`);
+    return fail(`unknown incompatible feature bits ${details.incompatibleFeatures.unknown} (${bitsSet(unknown).map((bit) => `bit ${bit}`).join(', ')})`);
+  },
+};
+
+/** `corrupt`: qemu itself marked the metadata corrupt (incompatible bit 1). */
+const corruptCheck: SafetyCheck<Qcow2Details> = {
+  name: 'corrupt',
+  description: 'the corrupt bit: qemu found the metadata inconsistent',
+  run: (details) => (details.corrupt ? fail('incompatible bit 1 (corrupt) is set') : pass()),
+};
+
+/**
+ * `size`: the L1 table must be able to address the declared size (qemu:
+ * "L1 table is too small"); a header claiming more than its tables can map is not a real disk.
+ */
+const sizeCheck: SafetyCheck<Qcow2Details> = {
+  name: 'size',
+  description: 'a declared virtual size the image\'s tables cannot address',
+  run(details, { virtualSize }) {
+    const entriesPerL2 = details.clusterSize / (details.extendedL2 ? 16 : 8);
+    const addressable = BigInt(details.l1Size) * BigInt(entriesPerL2) * BigInt(details.clusterSize);
+    if (addressable < BigInt(virtualSize)) {
+      return fail(`${details.l1Size} L1 entries address ${addressable} bytes, less than the declared ${virtualSize}`);
+    }
+    return pass();
+  },
+};
+
 /** The qcow2 format module. */
 export const qcow2: FormatModule<'qcow2', Qcow2Details> = {
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   check: checkVersion,
+  checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck, sizeCheck],
   summarize: (details) => [
     ['compat', details.compat],
     ['cluster size', details.clusterSize],

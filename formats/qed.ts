@@ -14,6 +14,7 @@
 import { cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
 import { IntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
 import { type FeatureMask, describeFeatureMask, hasBit } from './shared/qcow-features.js';
 import { ForwardReads } from './shared/qcow-reading.js';
@@ -126,7 +127,7 @@ async function readBackingFileName(reads: ForwardReads, header: QedHeader, conte
   const offset = header.backingFilenameOffset;
   const piece = await reads.read(offset, length, 'backing file name');
   if (piece.available < length) {
-    context.warn(`the image ends before the backing file name (at ${offset}) ends; the missing bytes read as zeros, as qemu reads them`);
+    context.incomplete(`the image ends before the backing file name (at ${offset}) ends; the missing bytes read as zeros, as qemu reads them`);
   }
   // qemu keeps an empty name as "no backing file".
   const name = cutAtNul(utf8Text(piece.bytes));
@@ -159,11 +160,19 @@ async function parseQed(reader: ByteReader, context: ParseContext): Promise<Pars
   return { virtualSize: safeNumber(header.imageSize, 'header.imageSize', 'qed'), details };
 }
 
+/** `backing_file`: a backing file would be opened from the host when the image is used. */
+const backingFileCheck: SafetyCheck<QedDetails> = {
+  name: 'backing_file',
+  description: 'a backing file, which qemu would open from the host',
+  run: (details) => (details.backingFile === undefined ? pass() : fail(`backing file "${details.backingFile}"`)),
+};
+
 /** The QED format module. */
 export const qed: FormatModule<'qed', QedDetails> = {
   name: 'qed',
   title: 'QEMU Enhanced Disk (QED)',
   signatures: [{ offset: 0, bytes: 'QED\0' }],
+  checks: [backingFileCheck],
   summarize: (details) => [
     ['cluster size', details.clusterSize],
     ['table size', details.tableSize],

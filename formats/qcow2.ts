@@ -825,30 +825,13 @@ const corruptCheck: SafetyCheck<Qcow2Details> = {
   run: (details) => (details.corrupt ? fail('incompatible bit 1 (corrupt) is set') : pass()),
 };
 
-/**
- * `size`: the L1 table must be able to address the declared size (qemu:
- * "L1 table is too small"); a header claiming more than its tables can map is not a real disk.
- */
-const sizeCheck: SafetyCheck<Qcow2Details> = {
-  name: 'size',
-  description: 'a declared virtual size the image\'s tables cannot address',
-  run(details, { virtualSize }) {
-    const entriesPerL2 = details.clusterSize / (details.extendedL2 ? 16 : 8);
-    const addressable = BigInt(details.l1Size) * BigInt(entriesPerL2) * BigInt(details.clusterSize);
-    if (addressable < BigInt(virtualSize)) {
-      return fail(`${details.l1Size} L1 entries address ${addressable} bytes, less than the declared ${virtualSize}`);
-    }
-    return pass();
-  },
-};
-
 /** The qcow2 format module. */
 export const qcow2: FormatModule<'qcow2', Qcow2Details> = {
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   check: checkVersion,
-  checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck, sizeCheck],
+  checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
   summarize: (details) => [
     ['compat', details.compat],
     ['cluster size', details.clusterSize],

@@ -1,0 +1,332 @@
+#!/usr/bin/env node
+// The benchmark: image-introspect side by side with `qemu-img info` (spawned per image,
+// as Glance does) and OpenStack's format_inspector (nova's, as Debian ships it, in one
+// long-lived Python process), on the same images, in one run. Prints a Markdown report
+// and writes it to bench/RESULTS.md.
+//
+//   npm run bench                 full run (large images: tens of GiB virtual, 256 MiB of data)
+//   npm run bench -- --smoke      CI: small images, one iteration, nothing written
+//
+// Every comparison is a ratio measured in this run. Nothing here asserts on time.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, openSync, readFileSync, closeSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const smoke = process.argv.includes('--smoke');
+const iterations = smoke ? 1 : Number(process.argv[process.argv.indexOf('--iterations') + 1] || 15) || 15;
+const work = join(tmpdir(), `image-introspect-bench${smoke ? '-smoke' : ''}`);
+const python = '/usr/bin/python3';
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const { introspect } = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+const { introspectFile, openFileSource } = await import(pathToFileURL(join(root, 'dist', 'node.js')).href);
+const { inspect } = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * MiB, ...options });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.error}`);
+  return result.stdout;
+}
+
+function have(command, args = ['--version']) {
+  return spawnSync(command, args, { encoding: 'utf8' }).status === 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Images, generated at bench time (cached in the work folder between runs)
+
+/** A sparse raw file of `size` bytes whose first `dataBytes` are incompressible data. */
+function rawWithData(path, size, dataBytes) {
+  if (existsSync(path)) return;
+  const handle = openSync(path, 'w');
+  const block = new Uint8Array(MiB);
+  let seed = 12345;
+  for (let written = 0; written < dataBytes; written += block.byteLength) {
+    for (let index = 0; index < block.byteLength; index += 4) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      block[index] = seed & 0xff;
+      block[index + 1] = (seed >>> 8) & 0xff;
+      block[index + 2] = (seed >>> 16) & 0xff;
+      block[index + 3] = seed >>> 24;
+    }
+    writeSync(handle, block, 0, Math.min(block.byteLength, dataBytes - written), written);
+  }
+  closeSync(handle);
+  run('truncate', ['-s', String(size), path]);
+}
+
+function makeImages() {
+  mkdirSync(work, { recursive: true });
+  const images = [];
+  const add = (name, format, create, large = false) => {
+    const path = join(work, name);
+    if (!existsSync(path)) create(path);
+    images.push({ name, format, path, large, fileSize: statSync(path).size });
+  };
+  const qemu = (...args) => run('qemu-img', args);
+  const dataBytes = smoke ? 4 * MiB : 256 * MiB;
+  const largeSize = smoke ? 64 * MiB : 40 * GiB;
+  const source = join(work, 'source.raw');
+  rawWithData(source, largeSize, dataBytes);
+
+  add('small.qcow2', 'qcow2', (path) => qemu('create', '-q', '-f', 'qcow2', path, '64M'));
+  add('small-stream.vmdk', 'vmdk', (path) => qemu('create', '-q', '-f', 'vmdk', '-o', 'subformat=streamOptimized', path, '64M'));
+  add('small-sparse.vmdk', 'vmdk', (path) => qemu('create', '-q', '-f', 'vmdk', path, '64M'));
+  add('small-dynamic.vhd', 'vhd', (path) => qemu('create', '-q', '-f', 'vpc', path, '64M'));
+  add('small-fixed.vhd', 'vhd', (path) => qemu('create', '-q', '-f', 'vpc', '-o', 'subformat=fixed', path, '64M'));
+  add('small.vhdx', 'vhdx', (path) => qemu('create', '-q', '-f', 'vhdx', path, '64M'));
+  add('small.vdi', 'vdi', (path) => qemu('create', '-q', '-f', 'vdi', path, '64M'));
+  add('small.qed', 'qed', (path) => qemu('create', '-q', '-f', 'qed', path, '64M'));
+  add('small-gpt.img', 'raw', (path) => {
+    run('truncate', ['-s', '64M', path]);
+    run('sgdisk', ['-q', '-n', '1:2048:+32M', '-t', '1:8300', path]);
+  });
+  if (have('genisoimage', ['-version'])) {
+    add('small.iso', 'iso', (path) => {
+      const folder = join(work, 'iso-content');
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'README.TXT'), 'image-introspect benchmark\n');
+      run('genisoimage', ['-quiet', '-J', '-R', '-V', 'BENCH', '-o', path, folder]);
+    });
+  }
+  const convert = (name, format, options) =>
+    add(name, format === 'vpc' ? 'vhd' : format, (path) => qemu('convert', '-q', '-O', format, ...(options ? ['-o', options] : []), source, path), true);
+  convert(`large.qcow2`, 'qcow2');
+  convert(`large-stream.vmdk`, 'vmdk', 'subformat=streamOptimized');
+  convert(`large-sparse.vmdk`, 'vmdk');
+  convert(`large-dynamic.vhd`, 'vpc');
+  convert(`large.vhdx`, 'vhdx');
+  convert(`large.vdi`, 'vdi');
+  return images;
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+async function timed(iterationsWanted, task) {
+  const samples = [];
+  let last;
+  for (let index = 0; index < iterationsWanted; index += 1) {
+    const started = performance.now();
+    last = await task();
+    samples.push(performance.now() - started);
+  }
+  return { ms: median(samples), last };
+}
+
+/** Distinct bytes a random-access introspection asks for: the metadata that had to be read. */
+async function metadataBytes(path) {
+  const file = await openFileSource(path);
+  const ranges = [];
+  try {
+    await introspect({ size: file.size, read: (offset, length) => (ranges.push([offset, offset + length]), file.read(offset, length)) });
+  } catch {
+    // Failures show up in the main table.
+  } finally {
+    await file.close();
+  }
+  ranges.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -1;
+  for (const [start, stop] of ranges) {
+    if (stop <= end) continue;
+    total += stop - Math.max(start, end);
+    end = stop;
+  }
+  return total;
+}
+
+async function measureOurs(image) {
+  const randomAccess = await timed(iterations, () => introspectFile(image.path));
+  const stream = await timed(iterations, () => introspect(createReadStream(image.path, { highWaterMark: 65536 })));
+  return {
+    format: randomAccess.last.format,
+    virtualSize: randomAccess.last.virtualSize,
+    randomAccessMs: randomAccess.ms,
+    streamMs: stream.ms,
+    bytesReadRandomAccess: randomAccess.last.bytesRead,
+    bytesReadStream: stream.last.bytesRead,
+    metadataBytes: await metadataBytes(image.path),
+  };
+}
+
+function measureQemu(image) {
+  const samples = [];
+  let info;
+  for (let index = 0; index < iterations; index += 1) {
+    const started = performance.now();
+    info = JSON.parse(run('qemu-img', ['info', '--output=json', image.path]));
+    samples.push(performance.now() - started);
+  }
+  return { ms: median(samples), format: info.format, virtualSize: info['virtual-size'] };
+}
+
+function measureOpenStack(images) {
+  const output = run(python, [join(root, 'bench', 'openstack.py'), 'detect', String(iterations), ...images.map((image) => image.path)]);
+  return JSON.parse(output);
+}
+
+/** Peak resident memory (KiB) of one introspection in a fresh Node process. */
+function peakMemoryOurs(path, mode) {
+  const script = `
+    const { introspect } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'index.js')).href)});
+    const { introspectFile } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'node.js')).href)});
+    const { createReadStream } = await import('node:fs');
+    const before = process.resourceUsage().maxRSS;
+    ${mode === 'stream' ? `await introspect(createReadStream(${JSON.stringify(path)}, { highWaterMark: 65536 }));` : `await introspectFile(${JSON.stringify(path)});`}
+    console.log(JSON.stringify({ before, after: process.resourceUsage().maxRSS }));`;
+  return JSON.parse(run(process.execPath, ['--input-type=module', '-e', script]));
+}
+
+function peakMemoryQemu(path) {
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', 'qemu-img', 'info', '--output=json', path], { encoding: 'utf8' });
+  return Number(result.stderr.trim().split('\n').pop());
+}
+
+// ---------------------------------------------------------------------------------------
+// Pass-through
+
+async function passThrough(path, format) {
+  const data = readFileSync(path);
+  const chunks = [];
+  for (let offset = 0; offset < data.byteLength; offset += 65536) chunks.push(data.subarray(offset, offset + 65536));
+  async function* source() {
+    yield* chunks;
+  }
+  const loops = {
+    bare: async () => {
+      for await (const _chunk of source()) {
+        // nothing
+      }
+    },
+    inspected: async () => {
+      const { stream, result } = inspect(source());
+      for await (const _chunk of stream) {
+        // nothing
+      }
+      await result;
+    },
+    bareHash: async () => {
+      const hash = createHash('sha512');
+      for await (const chunk of source()) hash.update(chunk);
+      hash.digest();
+    },
+    inspectedHash: async () => {
+      const hash = createHash('sha512');
+      const { stream, result } = inspect(source());
+      for await (const chunk of stream) hash.update(chunk);
+      hash.digest();
+      await result;
+    },
+  };
+  const rounds = smoke ? 1 : 9;
+  const times = { bare: [], inspected: [], bareHash: [], inspectedHash: [] };
+  for (let round = 0; round < rounds; round += 1) {
+    // Interleave the variants so that drift affects them alike.
+    for (const name of Object.keys(loops)) {
+      const started = performance.now();
+      await loops[name]();
+      times[name].push(performance.now() - started);
+    }
+  }
+  const ours = Object.fromEntries(Object.entries(times).map(([name, samples]) => [name, median(samples)]));
+  const openstack = JSON.parse(run(python, [join(root, 'bench', 'openstack.py'), 'passthrough', path, '65536', format, String(rounds)]));
+  return { chunks: chunks.length, bytes: data.byteLength, ours, openstack };
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+const fmt = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const size = (bytes) => (bytes >= GiB ? `${fmt(bytes / GiB, 1)} GiB` : bytes >= MiB ? `${fmt(bytes / MiB, 1)} MiB` : `${fmt(bytes / 1024, 1)} KiB`);
+
+async function main() {
+  if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run npm run build');
+  if (!have('qemu-img')) throw new Error('qemu-img is not installed (apt-get install qemu-utils)');
+  const hasOpenStack = spawnSync(python, ['-c', 'import nova.image.format_inspector'], { encoding: 'utf8' }).status === 0;
+  if (!hasOpenStack) throw new Error('nova is not installed (apt-get install python3-nova python3-oslo.log python3-oslo.utils)');
+
+  const started = Date.now();
+  const images = makeImages();
+  const openstack = measureOpenStack(images);
+  const rows = [];
+  for (const image of images) {
+    const ours = await measureOurs(image);
+    const qemu = measureQemu(image);
+    const stack = openstack[image.path] ?? {};
+    rows.push({ image, ours, qemu, openstack: stack });
+  }
+
+  const passImage = images.find((image) => image.name === 'large.qcow2');
+  const pass = await passThrough(passImage.path, 'qcow2');
+
+  const memory = [];
+  for (const name of ['small.qcow2', 'large.qcow2', 'small-stream.vmdk', 'large-stream.vmdk']) {
+    const image = images.find((candidate) => candidate.name === name);
+    memory.push({ name, stream: peakMemoryOurs(image.path, 'stream'), randomAccess: peakMemoryOurs(image.path, 'random'), qemu: peakMemoryQemu(image.path) });
+  }
+
+  const lines = [];
+  lines.push('# Benchmark results', '');
+  lines.push(`Run ${new Date().toISOString().slice(0, 10)} with \`npm run bench\`${smoke ? ' -- --smoke' : ''} (${iterations} iteration${iterations === 1 ? '' : 's'} per measurement, medians).`);
+  lines.push(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${size(totalmem())} RAM; Node ${process.version}; ${run('qemu-img', ['--version']).split('\n')[0]}; ${run(python, ['--version']).trim()} with Debian's python3-nova (nova/image/format_inspector.py).`, '');
+  lines.push('## Per image', '');
+  lines.push('Latency in milliseconds. *ours RA*: `introspectFile` (random access); *ours stream*: `introspect(fs.createReadStream(path))` (64 KiB chunks); *qemu-img*: `qemu-img info --output=json` spawned, as Glance does; *OpenStack*: `detect_file_format(path)` in one Python process. Ratios are the peer\'s time over ours (stream). *read (stream)* is `bytesRead` from the stream; *metadata* the distinct bytes a random-access introspection asked for.', '');
+  lines.push('| image | virtual size | file | format (ours / qemu / OpenStack) | ours RA | ours stream | qemu-img | OpenStack | qemu-img ÷ ours | OpenStack ÷ ours | read (stream) | metadata |');
+  lines.push('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const ratiosQemu = [];
+  const ratiosOpenStack = [];
+  for (const { image, ours, qemu, openstack: stack } of rows) {
+    const stackMs = stack.seconds === undefined ? Number.NaN : stack.seconds * 1000;
+    const qemuRatio = qemu.ms / ours.streamMs;
+    const stackRatio = stackMs / ours.streamMs;
+    ratiosQemu.push(qemuRatio);
+    if (Number.isFinite(stackRatio)) ratiosOpenStack.push(stackRatio);
+    lines.push(
+      `| ${image.name} | ${size(ours.virtualSize)} | ${size(image.fileSize)} | ${ours.format} / ${qemu.format} / ${stack.format ?? stack.error ?? 'n/a'} | ${fmt(ours.randomAccessMs, 3)} | ${fmt(ours.streamMs, 3)} | ${fmt(qemu.ms)} | ${fmt(stackMs, 3)} | ${fmt(qemuRatio, 0)}× | ${fmt(stackRatio, 1)}× | ${size(ours.bytesReadStream)} | ${size(ours.metadataBytes)} |`,
+    );
+  }
+  lines.push('');
+  lines.push(`Smallest ratios: qemu-img ÷ ours ${fmt(Math.min(...ratiosQemu), 0)}×, OpenStack ÷ ours ${fmt(Math.min(...ratiosOpenStack), 1)}× (medians ${fmt(median(ratiosQemu), 0)}× and ${fmt(median(ratiosOpenStack), 1)}×).`, '');
+
+  const perChunkOurs = ((pass.ours.inspected - pass.ours.bare) * 1000) / pass.chunks;
+  const perChunkOpenStack = ((pass.openstack.wrapped - pass.openstack.bare) * 1e6) / pass.openstack.chunks;
+  lines.push('## Pass-through', '');
+  lines.push(`${passImage.name} (${size(pass.bytes)}, ${pass.chunks} chunks of 64 KiB, in memory), iterated bare and through the inspecting wrapper in the same process: \`inspect()\` here, \`InfoWrapper\` with the qcow2 inspector in OpenStack.`, '');
+  lines.push('| | bare loop | through the wrapper | added per chunk | with SHA-512: bare | with SHA-512: wrapped | added time with SHA-512 |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push(`| image-introspect | ${fmt(pass.ours.bare)} ms | ${fmt(pass.ours.inspected)} ms | ${fmt(perChunkOurs, 3)} µs | ${fmt(pass.ours.bareHash)} ms | ${fmt(pass.ours.inspectedHash)} ms | ${fmt(((pass.ours.inspectedHash - pass.ours.bareHash) / pass.ours.bareHash) * 100, 2)} % |`);
+  lines.push(`| OpenStack InfoWrapper | ${fmt(pass.openstack.bare * 1000)} ms | ${fmt(pass.openstack.wrapped * 1000)} ms | ${fmt(perChunkOpenStack, 3)} µs | ${fmt(pass.openstack.bare_hash * 1000)} ms | ${fmt(pass.openstack.wrapped_hash * 1000)} ms | ${fmt(((pass.openstack.wrapped_hash - pass.openstack.bare_hash) / pass.openstack.bare_hash) * 100, 2)} % |`);
+  lines.push('', `Added cost per chunk: OpenStack's is ${fmt(perChunkOpenStack / Math.max(perChunkOurs, 1e-3), 0)}× ours.`, '');
+
+  lines.push('## Peak memory', '');
+  lines.push('Peak resident set (maxRSS) of a fresh process that introspects one image, minus the same process before the work (Node); qemu-img\'s whole peak (`/usr/bin/time -f %M`).', '');
+  lines.push('| image | ours, stream | ours, random access | qemu-img |');
+  lines.push('| --- | ---: | ---: | ---: |');
+  for (const entry of memory) {
+    lines.push(`| ${entry.name} | +${fmt((entry.stream.after - entry.stream.before) / 1024, 1)} MiB | +${fmt((entry.randomAccess.after - entry.randomAccess.before) / 1024, 1)} MiB | ${fmt(entry.qemu / 1024, 1)} MiB |`);
+  }
+  lines.push('', `OpenStack's detecting process peaked at ${fmt(openstack._max_rss_kib / 1024, 1)} MiB (interpreter included).`, '');
+  lines.push('## Reproduce', '');
+  lines.push('```sh', 'apt-get install qemu-utils gdisk genisoimage python3-nova python3-oslo.log python3-oslo.utils', 'npm ci && npm run bench', '```', '');
+  lines.push(`Images are generated in ${work} (kept between runs); the whole run took ${Math.round((Date.now() - started) / 1000)} s.`);
+
+  const report = lines.join('\n');
+  console.log(report);
+  if (!smoke) writeFileSync(join(root, 'bench', 'RESULTS.md'), `${report}\n`);
+}
+
+main().catch((error) => {
+  console.error(`bench: ${error?.stack ?? error}`);
+  process.exitCode = 1;
+});

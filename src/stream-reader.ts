@@ -7,7 +7,7 @@
  * | --- | --- | --- |
  * | head | a copy of bytes `[0, headLength)`, kept while detection runs so every probe can look at the start | `probeLimit` |
  * | leftover | the unread rest of the current chunk (a view, not a copy) | one chunk |
- * | tail | views of the last chunks once the end is being sought, covering `keepTail` bytes | `keepTail` + one chunk |
+ * | tail | the last bytes once the end is being sought (`TailWindow`: views of large chunks, small ones copied into blocks) | `keepTail` + one chunk |
  * | a read's result | a copy when a range spans chunks, else a view | the read's length |
  *
  * Bytes between the head and the next requested offset are skipped without being kept.
@@ -18,9 +18,7 @@ import type { ChunkSource } from './chunk-source.js';
 import { IntrospectionError } from './errors.js';
 import type { ByteReader } from './format-module.js';
 import { checkRange } from './read-range.js';
-
-/** Chunks larger than this are copied when kept for the tail, so that a small tail never pins a huge chunk. */
-const TAIL_COPY_THRESHOLD = 1 << 20;
+import { TailWindow, concat } from './tail-window.js';
 
 export class StreamReader implements ByteReader {
   readonly randomAccess = false;
@@ -40,9 +38,9 @@ export class StreamReader implements ByteReader {
   private ended = false;
   private endSize: number | undefined;
 
-  private keepTail = 0;
-  private tailPieces: { offset: number; bytes: Uint8Array }[] = [];
-  private tailLength = 0;
+  private tail = new TailWindow(0);
+  /** The tail a module asked for, when the budget allowed only less. */
+  private tailWanted = 0;
 
   constructor(
     private readonly source: ChunkSource,
@@ -55,7 +53,7 @@ export class StreamReader implements ByteReader {
   }
 
   get maxReadLength(): number {
-    return Math.max(0, this.maxBufferBytes - this.headLength - this.tailLength);
+    return Math.max(0, this.maxBufferBytes - this.headLength - this.tail.heldBytes);
   }
 
   /** Ends detection: the head stops growing (what it holds stays readable). */
@@ -81,9 +79,10 @@ export class StreamReader implements ByteReader {
   }
 
   async readAvailable(offset: number, length: number, field: string): Promise<Uint8Array> {
-    checkRange(offset, length, field, this.maxReadLength);
+    // Bytes already held (head, tail) are served as views; only reads from the stream need room.
+    checkRange(offset, length, field, this.maxBufferBytes);
     const end = offset + length;
-    if (this.retaining) {
+    if (this.retaining && !this.ended) {
       if (end > this.probeLimit) {
         throw new IntrospectionError(
           'LIMIT_EXCEEDED',
@@ -97,6 +96,7 @@ export class StreamReader implements ByteReader {
       return this.head.subarray(offset, Math.min(end, this.headLength));
     }
     if (this.ended) return this.fromTail(offset, length, field);
+    checkRange(offset, length, field, this.maxReadLength);
     if (offset < this.headLength) {
       // Straddles the end of the head: rebuild from the head and the stream.
       const fromHead = this.head.subarray(offset, this.headLength);
@@ -108,19 +108,17 @@ export class StreamReader implements ByteReader {
 
   async totalSize(keepTail = 0): Promise<number> {
     if (this.ended) return this.endSize as number;
-    if (keepTail > this.maxBufferBytes - this.headLength) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `cannot keep the last ${keepTail} bytes within maxBufferBytes`, {
-        field: 'tail',
-      });
-    }
-    this.keepTail = Math.max(this.keepTail, keepTail);
-    this.addTail(this.position, this.leftover);
+    // Keep what the budget allows; a later read of the part that did not fit fails with LIMIT_EXCEEDED.
+    const keep = Math.min(keepTail, Math.max(0, this.maxBufferBytes - this.headLength));
+    this.tailWanted = Math.max(this.tailWanted, keepTail);
+    if (keep > this.tail.capacity) this.tail = new TailWindow(keep);
+    this.tail.add(this.position, this.leftover);
     this.position += this.leftover.byteLength;
     this.leftover = new Uint8Array(0);
     for (;;) {
       const chunk = await this.pull();
       if (chunk === null) break;
-      this.addTail(this.position, chunk);
+      this.tail.add(this.position, chunk);
       this.position += chunk.byteLength;
     }
     return this.endSize as number;
@@ -204,28 +202,6 @@ export class StreamReader implements ByteReader {
     return result;
   }
 
-  private addTail(offset: number, chunk: Uint8Array): void {
-    if (this.keepTail === 0 || chunk.byteLength === 0) return;
-    let piece = chunk;
-    let pieceOffset = offset;
-    if (piece.byteLength > this.keepTail) {
-      pieceOffset += piece.byteLength - this.keepTail;
-      piece = piece.subarray(piece.byteLength - this.keepTail);
-    }
-    if (piece.buffer.byteLength > TAIL_COPY_THRESHOLD && piece.byteLength * 4 < piece.buffer.byteLength) {
-      piece = piece.slice();
-    }
-    this.tailPieces.push({ offset: pieceOffset, bytes: piece });
-    this.tailLength += piece.byteLength;
-    // Drop pieces that the newer ones already cover.
-    while (this.tailPieces.length > 1) {
-      const first = this.tailPieces[0] as { offset: number; bytes: Uint8Array };
-      if (this.tailLength - first.bytes.byteLength < this.keepTail) break;
-      this.tailPieces.shift();
-      this.tailLength -= first.bytes.byteLength;
-    }
-  }
-
   private fromTail(offset: number, length: number, field: string): Uint8Array {
     const size = this.endSize as number;
     if (offset >= size) return new Uint8Array(0);
@@ -236,33 +212,20 @@ export class StreamReader implements ByteReader {
       parts.push(this.head.subarray(cursor, this.headLength));
       cursor = this.headLength;
     }
-    for (const piece of this.tailPieces) {
-      const pieceEnd = piece.offset + piece.bytes.byteLength;
-      if (pieceEnd <= cursor) continue;
-      if (piece.offset > cursor) break;
-      parts.push(piece.bytes.subarray(cursor - piece.offset, Math.min(end, pieceEnd) - piece.offset));
-      cursor = Math.min(end, pieceEnd);
-      if (cursor >= end) break;
-    }
     if (cursor < end) {
-      throw new IntrospectionError(
-        'UNSUPPORTED',
-        `needs bytes at ${cursor}, which a stream has already passed; use a random-access source`,
-        { field, offset: cursor },
-      );
+      const fromTail = this.tail.read(cursor, end);
+      if (fromTail === undefined) {
+        const budgetCut = this.tailWanted > this.tail.capacity && cursor >= size - this.tailWanted;
+        throw new IntrospectionError(
+          budgetCut ? 'LIMIT_EXCEEDED' : 'UNSUPPORTED',
+          budgetCut
+            ? `the last ${this.tailWanted} bytes of a stream do not fit in maxBufferBytes with the head`
+            : `needs bytes at ${cursor}, which a stream has already passed; use a random-access source`,
+          { field, offset: cursor },
+        );
+      }
+      parts.push(fromTail);
     }
     return parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const result = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    result.set(part, offset);
-    offset += part.byteLength;
-  }
-  return result;
 }

@@ -21,6 +21,11 @@ interface Difference {
 }
 
 const differences: Record<string, Difference> = {
+  'dmg/etcher-sdk__gpt-in-dmg.dmg': {
+    format: 'dmg',
+    virtualSize: 262144 * 512,
+    why: 'the koly trailer says 0 sectors (qemu reports 0); the block tables, and the GPT inside, describe 128 MiB',
+  },
   'vmdk/dissect__sesparse.vmdk.gz': {
     format: 'vmdk',
     virtualSize: 512 * 1024 * 1024,

@@ -1,0 +1,267 @@
+/**
+ * VDI: VirtualBox Disk Images.
+ *
+ * One fixed header at the start of the file describes the disk (VirtualBox VDICore.h):
+ *
+ * | part | offset | what |
+ * | --- | --- | --- |
+ * | pre-header | 0 | a 64-byte banner for human eyes, the signature 0xBEDA107F at 64, the version at 68 |
+ * | header 1.1 | 72 | header size, type, flags, description, block map and data offsets, geometry, disk size, block size and counts, four UUIDs (and, in VirtualBox's 0x190-byte variant, the LCHS geometry) |
+ * | header 0.0 | 72 | the same without header size, offsets, extra block data and parent-modification UUID (the oldest VirtualBox images) |
+ *
+ * qemu 7.2 (block/vdi.c) opens version 1.1 only, probes the signature at 64, and rounds an
+ * odd disk size up to a multiple of 512; we report the declared size (see docs/formats/vdi.md).
+ * The block map is not read: its count of allocated blocks is in the header.
+ *
+ * @module
+ */
+import { cutAtNul, isAllZero, latin1Text, mixedEndianGuid, safeNumber, u16le, utf8Text } from '../src/bytes.js';
+import { IntrospectionError } from '../src/errors.js';
+import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { VDI_HEADER_V0_SIZE, VDI_HEADER_V1_SIZE, decodeVdiHeaderV0, decodeVdiHeaderV1 } from './generated/vdi.js';
+
+/** The signature at offset 64, as its little-endian bytes. */
+export const VDI_SIGNATURE_BYTES = new Uint8Array([0x7f, 0x10, 0xda, 0xbe]);
+/** Where the signature is. */
+export const VDI_SIGNATURE_OFFSET = 64;
+/** The size of VDIHEADER1, the smallest valid `headerSize` of a version 1 header (VDICore.h). */
+export const VDI_HEADER1_SIZE = 0x180;
+/** The size of VDIHEADER1PLUS: headers at least this long carry the LCHS geometry. */
+export const VDI_HEADER1_PLUS_SIZE = 0x190;
+/** The one sector size qemu (and VirtualBox's LCHS geometry) accepts. */
+const SECTOR_SIZE = 512;
+/** Where a version 0 header's block map starts: right after the 72-byte pre-header and the 348-byte header. */
+const VERSION0_BLOCKS_OFFSET = VDI_HEADER_V0_SIZE;
+
+/** VDI image types (VDICore.h VDIIMAGETYPE), by their numbers. */
+const IMAGE_TYPES = { 1: 'dynamic', 2: 'static', 3: 'undo', 4: 'diff' } as const;
+
+/** A VDI image type: `dynamic` (VirtualBox "normal"), `static` ("fixed"), `undo` or `diff` (differencing). */
+export type VdiImageType = (typeof IMAGE_TYPES)[keyof typeof IMAGE_TYPES];
+
+/** A disk geometry as VDI stores it. */
+export interface VdiGeometry {
+  cylinders: number;
+  heads: number;
+  /** Sectors per track. */
+  sectors: number;
+  /** Bytes per sector. */
+  sectorSize: number;
+}
+
+/** VDI metadata. */
+export interface VdiDetails {
+  /** The pre-header's banner, without its trailing newline, e.g. `<<< Oracle VM VirtualBox Disk Image >>>`. */
+  banner: string;
+  /** The header version, `major.minor`: `'1.1'` (every current image) or `'0.0'`. */
+  version: string;
+  /** The header's size after the 72-byte pre-header: 0x180 (qemu) or 0x190 (VirtualBox); `undefined` for version 0. */
+  headerSize: number | undefined;
+  /** `dynamic`, `static`, `undo` or `diff`. */
+  imageType: VdiImageType;
+  /** The image flags, as stored. */
+  flags: number;
+  /** The image's description (comment). */
+  description: string;
+  /** Bytes per sector, from the legacy geometry (512). */
+  sectorSize: number;
+  /** The disk size in bytes, as declared (the virtual size). */
+  diskSize: number;
+  /** Block size in bytes (1 MiB; qemu's `cluster-size`). */
+  blockSize: number;
+  /** Bytes of extra data stored before each block (0). */
+  blockExtraSize: number;
+  /** Blocks the block map describes. */
+  blocksInImage: number;
+  /** Blocks allocated in the file, as the header counts them. */
+  blocksAllocated: number;
+  /** Byte offset of the block map. */
+  blocksOffset: number;
+  /** Byte offset of the first data block. */
+  dataOffset: number;
+  /** The image's UUID (VirtualBox uuidCreate; qemu uuid_image). */
+  uuid: string;
+  /** The UUID of the image's last modification (uuidModify; qemu uuid_last_snap). */
+  modifyUuid: string;
+  /** A differencing image's parent UUID (uuidLinkage; qemu uuid_link); `undefined` when null. */
+  parentUuid: string | undefined;
+  /** The parent's modification UUID (uuidParentModify; qemu uuid_parent); `undefined` when null or absent (version 0). */
+  parentModifyUuid: string | undefined;
+  /** The LCHS geometry of VirtualBox's 0x190-byte header (all zero until VirtualBox sets it); `undefined` in shorter headers. */
+  geometry: VdiGeometry | undefined;
+  /** The legacy geometry field (older VirtualBox stored the physical geometry there). */
+  legacyGeometry: VdiGeometry;
+}
+
+/** Text of a fixed-size, NUL-terminated field. */
+function fieldText(bytes: Uint8Array, decode: (bytes: Uint8Array) => string): string {
+  return cutAtNul(decode(bytes));
+}
+
+/** A UUID field (IPRT RTUUID: mixed-endian, like a Microsoft GUID), or `undefined` when it is all zero. */
+function optionalUuid(bytes: Uint8Array): string | undefined {
+  return isAllZero(bytes) ? undefined : mixedEndianGuid(bytes);
+}
+
+function imageTypeName(value: number): VdiImageType {
+  const name = (IMAGE_TYPES as Record<number, VdiImageType | undefined>)[value];
+  if (name === undefined) {
+    throw new IntrospectionError('CORRUPT', `${value} is not a VDI image type (1 dynamic, 2 static, 3 undo, 4 diff)`, {
+      field: 'header.imageType',
+    });
+  }
+  return name;
+}
+
+function bannerText(bytes: Uint8Array): string {
+  return fieldText(bytes, latin1Text).replace(/\n$/, '');
+}
+
+function parseVersion1(bytes: Uint8Array, major: number, minor: number): VdiDetails {
+  const header = decodeVdiHeaderV1(bytes);
+  if (header.headerSize < VDI_HEADER1_SIZE) {
+    throw new IntrospectionError('CORRUPT', `${header.headerSize} bytes is shorter than a version 1 header (${VDI_HEADER1_SIZE})`, {
+      field: 'header.headerSize',
+    });
+  }
+  const hasLchsGeometry = header.headerSize >= VDI_HEADER1_PLUS_SIZE;
+  return {
+    banner: bannerText(header.text),
+    version: `${major}.${minor}`,
+    headerSize: header.headerSize,
+    imageType: imageTypeName(header.imageType),
+    flags: header.flags,
+    description: fieldText(header.description, utf8Text),
+    sectorSize: header.sectorSize,
+    diskSize: safeNumber(header.diskSize, 'header.diskSize', 'vdi'),
+    blockSize: header.blockSize,
+    blockExtraSize: header.blockExtraSize,
+    blocksInImage: header.blocksInImage,
+    blocksAllocated: header.blocksAllocated,
+    blocksOffset: header.blocksOffset,
+    dataOffset: header.dataOffset,
+    uuid: mixedEndianGuid(header.uuid),
+    modifyUuid: mixedEndianGuid(header.modifyUuid),
+    parentUuid: optionalUuid(header.parentUuid),
+    parentModifyUuid: optionalUuid(header.parentModifyUuid),
+    geometry: hasLchsGeometry
+      ? { cylinders: header.cylinders, heads: header.heads, sectors: header.sectors, sectorSize: header.lchsSectorSize }
+      : undefined,
+    legacyGeometry: {
+      cylinders: header.legacyCylinders,
+      heads: header.legacyHeads,
+      sectors: header.legacySectors,
+      sectorSize: header.sectorSize,
+    },
+  };
+}
+
+function parseVersion0(bytes: Uint8Array): VdiDetails {
+  const header = decodeVdiHeaderV0(bytes);
+  return {
+    banner: bannerText(header.text),
+    version: '0.0',
+    headerSize: undefined,
+    imageType: imageTypeName(header.imageType),
+    flags: header.flags,
+    description: fieldText(header.description, utf8Text),
+    sectorSize: header.sectorSize,
+    diskSize: safeNumber(header.diskSize, 'header.diskSize', 'vdi'),
+    blockSize: header.blockSize,
+    blockExtraSize: 0,
+    blocksInImage: header.blocksInImage,
+    blocksAllocated: header.blocksAllocated,
+    // VDICore.h getImageBlocksOffset / getImageDataOffset for version 0.
+    blocksOffset: VERSION0_BLOCKS_OFFSET,
+    dataOffset: VERSION0_BLOCKS_OFFSET + header.blocksInImage * 4,
+    uuid: mixedEndianGuid(header.uuid),
+    modifyUuid: mixedEndianGuid(header.modifyUuid),
+    parentUuid: optionalUuid(header.parentUuid),
+    parentModifyUuid: undefined,
+    geometry: undefined,
+    legacyGeometry: {
+      cylinders: header.legacyCylinders,
+      heads: header.legacyHeads,
+      sectors: header.legacySectors,
+      sectorSize: header.sectorSize,
+    },
+  };
+}
+
+/** Soft inconsistencies: the result stands, but VirtualBox or qemu would object. */
+function checkConsistency(details: VdiDetails, context: ParseContext): void {
+  const covered = BigInt(details.blocksInImage) * BigInt(details.blockSize);
+  if (BigInt(details.diskSize) > covered) {
+    context.warn(`the block map covers ${covered} bytes, less than the disk size ${details.diskSize} (qemu refuses the image)`);
+  }
+  if (details.blocksAllocated > details.blocksInImage) {
+    context.warn(`the header counts ${details.blocksAllocated} allocated blocks of ${details.blocksInImage}`);
+  }
+  if (details.sectorSize !== SECTOR_SIZE) {
+    context.warn(`sector size ${details.sectorSize} is not ${SECTOR_SIZE} (qemu refuses the image)`);
+  }
+}
+
+async function parseVdi(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VdiDetails>> {
+  // One read from the start covers either header version (the longer is 472 bytes), so that a
+  // stream is never asked to go back.
+  const bytes = await reader.readAvailable(0, VDI_HEADER_V1_SIZE, 'header');
+  const minor = u16le(bytes, 68, 'header.version');
+  const major = u16le(bytes, 70, 'header.version');
+  let details: VdiDetails;
+  if (major === 1) details = parseVersion1(bytes, major, minor);
+  else if (major === 0) details = parseVersion0(bytes);
+  else {
+    throw new IntrospectionError('UNSUPPORTED', `header version ${major}.${minor} (VirtualBox knows 0.0 and 1.1)`, {
+      field: 'header.version',
+    });
+  }
+  if (details.blockSize === 0) {
+    throw new IntrospectionError('CORRUPT', 'a block size of 0 cannot hold any data', { field: 'header.blockSize' });
+  }
+  checkConsistency(details, context);
+  return { virtualSize: details.diskSize, details };
+}
+
+/** `parent`: a differencing (or undo) image opens its parent from the host. */
+const parentCheck: SafetyCheck<VdiDetails> = {
+  name: 'parent',
+  description: 'a differencing image whose parent would be opened from the host',
+  run(details) {
+    if (details.parentUuid !== undefined) return fail(`a differencing image of parent ${details.parentUuid}`);
+    if (details.imageType === 'diff' || details.imageType === 'undo') return fail(`image type ${details.imageType} needs a parent`);
+    return pass();
+  },
+};
+
+/** `size`: the block map must cover the declared disk (qemu refuses the image otherwise). */
+const sizeCheck: SafetyCheck<VdiDetails> = {
+  name: 'size',
+  description: 'a declared disk size the block map cannot address',
+  run(details) {
+    const covered = details.blocksInImage * details.blockSize;
+    return covered >= details.diskSize
+      ? pass()
+      : fail(`${details.blocksInImage} blocks of ${details.blockSize} bytes cover ${covered} bytes, less than the declared ${details.diskSize}`);
+  },
+};
+
+/** The VDI format module. */
+export const vdi: FormatModule<'vdi', VdiDetails> = {
+  name: 'vdi',
+  title: 'VirtualBox Disk Image (VDI)',
+  signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
+  checks: [parentCheck, sizeCheck],
+  summarize: (details) => [
+    ['image type', details.imageType],
+    ['version', details.version],
+    ['block size', details.blockSize],
+    ['blocks allocated', `${details.blocksAllocated} of ${details.blocksInImage}`],
+    ['uuid', details.uuid],
+    ['parent uuid', details.parentUuid],
+    ['description', details.description === '' ? undefined : details.description],
+    ['banner', details.banner],
+  ],
+  parse: parseVdi,
+};

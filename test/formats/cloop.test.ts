@@ -1,0 +1,213 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/index.js';
+import { introspectFile } from '../../src/node.js';
+import { cloop, type CloopDetails } from '../../formats/cloop.js';
+import { raw } from '../../formats/raw.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+
+const formats = [cloop, raw];
+type CloopInfo = ImageInfoOf<'cloop', CloopDetails>;
+
+const cloopFixtures = fixtures('cloop');
+const QEMU_PREAMBLE = '#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n';
+
+function fixtureBytes(name: string): Uint8Array {
+  const fixture = cloopFixtures.find((candidate) => candidate.name === name);
+  if (!fixture) throw new Error(`no fixture ${name}`);
+  return fixture.bytes();
+}
+
+async function introspectCloop(source: Parameters<typeof introspect>[0]): Promise<CloopInfo> {
+  const info = await introspect(source, { formats });
+  expect(info.format).toBe('cloop');
+  return info as CloopInfo;
+}
+
+/** qemu: virtual size = blocks x block size; an unrecognised preamble is raw to its probe. */
+function expectAgreesWithQemu(info: CloopInfo, qemu: Record<string, unknown>, length: number): void {
+  expect(info.virtualSize).toBe(info.details.blockCount * info.details.blockSize);
+  if (info.details.preamble === QEMU_PREAMBLE) {
+    expect(qemu).toMatchObject({ format: 'cloop', 'virtual-size': info.virtualSize });
+    expect(qemu['cluster-size']).toBeUndefined();
+  } else {
+    expect(qemu).toMatchObject({ format: 'raw', 'virtual-size': Math.ceil(length / 512) * 512 });
+  }
+}
+
+/** A cloop V2.0 image of `blocks` zlib-compressed blocks (compressed_loop.h layout). */
+function cloopImage(blockSize: number, blocks: number): Uint8Array {
+  const head = new Uint8Array(136 + 8 * (blocks + 1));
+  head.set(new TextEncoder().encode(QEMU_PREAMBLE));
+  const view = new DataView(head.buffer);
+  view.setUint32(128, blockSize);
+  view.setUint32(132, blocks);
+  const compressed: Uint8Array[] = [];
+  let offset = head.byteLength;
+  for (let index = 0; index < blocks; index += 1) {
+    const block = new Uint8Array(blockSize).fill(index & 0xff);
+    const chunk = new Uint8Array(deflateSync(block));
+    view.setBigUint64(136 + 8 * index, BigInt(offset));
+    offset += chunk.byteLength;
+    compressed.push(chunk);
+  }
+  view.setBigUint64(136 + 8 * blocks, BigInt(offset));
+  const image = new Uint8Array(offset);
+  image.set(head);
+  let at = head.byteLength;
+  for (const chunk of compressed) {
+    image.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return image;
+}
+
+describe('cloop fixtures (built by hand, checked against qemu-img info)', () => {
+  it('has fixtures', () => {
+    expect(cloopFixtures.length).toBeGreaterThanOrEqual(4);
+  });
+
+  for (const fixture of cloopFixtures) {
+    describe(fixture.name, () => {
+      const bytes = fixture.bytes();
+
+      it('agrees with qemu-img info', async () => {
+        expectAgreesWithQemu(await introspectCloop(bytes), fixture.qemu, bytes.byteLength);
+      });
+
+      for (const kind of sourceKinds) {
+        it(`gives the same result from a ${kind} source`, async () => {
+          const reference = comparable(await introspect(bytes, { formats }));
+          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
+        });
+      }
+
+      it('gives the same result under random chunkings', async () => {
+        const reference = comparable(await introspect(bytes, { formats }));
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
+            const stream = (async function* () {
+              yield* chunksOfSizes(bytes, sizes);
+            })();
+            expect(comparable(await introspect(stream, { formats }))).toEqual(reference);
+          }),
+          { numRuns: 25 },
+        );
+      });
+    });
+  }
+});
+
+describe('cloop details read from the bytes', () => {
+  it('reads the header', async () => {
+    const info = await introspectCloop(fixtureBytes('text.cloop'));
+    expect(info.details).toEqual({
+      version: '2.0',
+      preamble: QEMU_PREAMBLE,
+      blockSize: 65536,
+      blockCount: 5,
+      firstBlockOffset: 136 + 6 * 8,
+    });
+    expect(info.virtualSize).toBe(5 * 65536);
+    expect(info.warnings).toEqual([]);
+  });
+
+  it('reads an empty image and small blocks', async () => {
+    expect((await introspectCloop(fixtureBytes('empty.cloop'))).virtualSize).toBe(0);
+    expect((await introspectCloop(fixtureBytes('small-blocks.cloop'))).virtualSize).toBe(33 * 4096);
+  });
+
+  it('recognises a V2.0 preamble with another command line, which qemu does not', async () => {
+    const info = await introspectCloop(fixtureBytes('insmod.cloop'));
+    expect(info.details.preamble).toMatch(/insmod cloop\.o/);
+    expect(info.virtualSize).toBe(2 * 65536);
+  });
+
+  it('computes the size in 64 bits, where qemu multiplies in 32 bits', async () => {
+    const bytes = fixtureBytes('text.cloop').slice();
+    const view = new DataView(bytes.buffer);
+    view.setUint32(132, 0x4000000); // 2^26 blocks of 64 KiB: 4 TiB, 2^33 sectors
+    const info = await introspect(bytes, { formats });
+    expect(info.virtualSize).toBe(2 ** 42);
+  });
+
+  it('summarizes the notable fields', async () => {
+    const info = await introspectCloop(fixtureBytes('text.cloop'));
+    expect(Object.fromEntries(cloop.summarize?.(info.details) ?? [])).toEqual({ version: '2.0', 'block size': 65536, blocks: 5 });
+  });
+});
+
+describe('cloop errors and warnings', () => {
+  const failure = async (bytes: Uint8Array) =>
+    (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+  const patched = (edit: (view: DataView) => void): Uint8Array => {
+    const bytes = fixtureBytes('text.cloop').slice();
+    edit(new DataView(bytes.buffer));
+    return bytes;
+  };
+
+  it('rejects a truncated header with TRUNCATED', async () => {
+    const error = await failure(fixtureBytes('text.cloop').subarray(0, 130));
+    expect(error).toBeInstanceOf(IntrospectionError);
+    expect(error.code).toBe('TRUNCATED');
+    expect(error.format).toBe('cloop');
+    expect(error.field).toBe('header');
+  });
+
+  it('rejects a block size that is zero or not whole sectors with CORRUPT', async () => {
+    for (const size of [0, 1000]) {
+      const error = await failure(patched((view) => view.setUint32(128, size)));
+      expect(error.code).toBe('CORRUPT');
+      expect(error.field).toBe('header.blockSize');
+    }
+  });
+
+  it('warns about blocks larger than qemu accepts and an offsets table of the wrong length', async () => {
+    const info = await introspect(
+      patched((view) => {
+        view.setUint32(128, 128 * 1024 * 1024);
+        view.setUint32(132, 7);
+      }),
+      { formats },
+    );
+    expect(info.warnings).toEqual([
+      'blocks of 134217728 bytes are larger than qemu accepts (64 MiB)',
+      'the first block starts at 184, not right after the offsets table (200)',
+    ]);
+  });
+});
+
+describe.skipIf(!hasQemuImg)(`cloop against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
+  const work = mkdtempSync(join(tmpdir(), 'image-introspect-cloop-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const [blockSize, blocks] of [
+    [512, 1],
+    [65536, 17],
+    [131072, 3],
+    [1024 * 1024, 2],
+  ] as const) {
+    it(`${blocks} blocks of ${blockSize} bytes agree`, async () => {
+      const path = join(work, `${blockSize}-${blocks}.cloop`);
+      const bytes = cloopImage(blockSize, blocks);
+      writeFileSync(path, bytes);
+      expectAgreesWithQemu((await introspectFile(path, { formats })) as CloopInfo, qemuInfo(path), bytes.byteLength);
+    });
+  }
+});
+
+describe.skipIf(realWorldRoot() === undefined)(`cloop and the real-world images${realWorldRoot() === undefined ? ` (skipped: ${realWorldMissing})` : ''}`, () => {
+  it('claims none of them (there is no real-world cloop image)', async () => {
+    for (const image of realWorldImages()) {
+      const outcome = await introspect(loadBytes(image.path), { formats }).catch((error: unknown) => error);
+      if (outcome instanceof Error) throw outcome;
+      expect((outcome as { format: string }).format, image.file).toBe('raw');
+    }
+  });
+});

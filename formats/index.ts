@@ -17,6 +17,8 @@ import { qcow2 } from './qcow2.js';
 import { qed } from './qed.js';
 import { raw } from './raw.js';
 import { vdi } from './vdi.js';
+import { vhd } from './vhd.js';
+import { vhdx } from './vhdx.js';
 import { vmdk } from './vmdk.js';
 
 export { bochs, type BochsDetails } from './bochs.js';
@@ -29,10 +31,20 @@ export { qcow2, type Qcow2Bitmap, type Qcow2Details, type Qcow2FeatureName, type
 export { qed, type QedDetails } from './qed.js';
 export { raw, type RawDetails } from './raw.js';
 export { vdi, type VdiDetails, type VdiGeometry, type VdiImageType } from './vdi.js';
+export { vhd, type VhdDetails, type VhdGeometry, type VhdParentLocator } from './vhd.js';
+export {
+  vhdx,
+  type VhdxDetails,
+  type VhdxHeaderState,
+  type VhdxMetadataItem,
+  type VhdxParentLocator,
+  type VhdxParentLocatorEntry,
+  type VhdxRegion,
+} from './vhdx.js';
 export { vmdk, type VmdkDetails, type VmdkExtent, type VmdkFooter } from './vmdk.js';
 
 /** Every built-in format module. */
-export const allFormats = [qcow2, qcow, qed, vmdk, vdi, parallels, luks, bochs, cloop, dmg, raw] as const;
+export const allFormats = [qcow2, qcow, qed, vmdk, vhdx, vhd, vdi, parallels, luks, bochs, cloop, dmg, raw] as const;
 
 /** The union of the built-in format modules. */
 export type BuiltinFormat = (typeof allFormats)[number];

@@ -14,6 +14,15 @@ export interface ChunkSource {
   release(): Promise<void>;
 }
 
+/**
+ * The same bytes as a plain `Uint8Array` view. A Node `Buffer` is a `Uint8Array` whose
+ * `slice()` returns a view instead of a copy; format modules must be able to rely on
+ * standard semantics, so every chunk they see is a plain view (never a copy).
+ */
+export function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Checks one chunk from a source: only byte arrays are accepted. */
 export function asChunk(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;

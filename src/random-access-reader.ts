@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { asChunk, throwIfAborted } from './chunk-source.js';
+import { asChunk, plainView, throwIfAborted } from './chunk-source.js';
 import { IntrospectionError } from './errors.js';
 import type { ByteReader } from './format-module.js';
 import { checkRange } from './read-range.js';
@@ -114,7 +114,7 @@ export class RandomAccessReader implements ByteReader {
       });
     }
     throwIfAborted(this.signal);
-    const chunk = asChunk(bytes);
+    const chunk = plainView(asChunk(bytes));
     this.bytesRead += chunk.byteLength;
     return chunk.byteLength > length ? chunk.subarray(0, length) : chunk;
   }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { ChunkSource } from './chunk-source.js';
+import { type ChunkSource, plainView } from './chunk-source.js';
 import { IntrospectionError } from './errors.js';
 import type { ByteReader } from './format-module.js';
 import { checkRange } from './read-range.js';
@@ -133,7 +133,7 @@ export class StreamReader implements ByteReader {
       return null;
     }
     this.bytesRead += chunk.byteLength;
-    return chunk;
+    return plainView(chunk);
   }
 
   /** Makes the head hold bytes `[0, end)` (or up to the end of the stream). */

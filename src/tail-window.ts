@@ -52,7 +52,7 @@ export class TailWindow {
         pieceOffset += piece.byteLength - this.capacity;
         piece = piece.subarray(piece.byteLength - this.capacity);
       }
-      if (piece.buffer.byteLength > PIN_MINIMUM && piece.byteLength * PIN_RATIO < piece.buffer.byteLength) piece = piece.slice();
+      if (piece.buffer.byteLength > PIN_MINIMUM && piece.byteLength * PIN_RATIO < piece.buffer.byteLength) piece = new Uint8Array(piece);
       this.push({ offset: pieceOffset, bytes: piece });
     } else {
       let source = chunk;

@@ -254,3 +254,24 @@ describe('the registry', () => {
     }
   });
 });
+
+describe('chunks from Node', () => {
+  it('hands format modules plain Uint8Array views, never Buffers (whose slice() is not a copy)', async () => {
+    const seen: string[] = [];
+    const spy: FormatModule<'spy', undefined> = {
+      name: 'spy',
+      title: 'spy',
+      signatures: [{ offset: 0, bytes: 'KDMV' }],
+      parse: async (reader) => {
+        seen.push((await reader.read(0, 512, 'a')).constructor.name, (await reader.read(100_000, 16, 'b')).constructor.name);
+        return { virtualSize: 0, details: undefined };
+      },
+    };
+    const buffer = Buffer.alloc(200_000);
+    buffer.set(sparse.subarray(0, 512));
+    await introspect(buffer, { formats: [spy, raw] });
+    const { Readable } = await import('node:stream');
+    await introspect(Readable.from([buffer.subarray(0, 70_000), buffer.subarray(70_000)]), { formats: [spy, raw] });
+    expect(seen).toEqual(['Uint8Array', 'Uint8Array', 'Uint8Array', 'Uint8Array']);
+  });
+});

@@ -282,6 +282,7 @@ export const dmg: FormatModule<'dmg', DmgDetails> = {
   title: 'Apple disk image (UDIF .dmg)',
   signatures: [{ offset: DMG_KOLY_TRAILER_SIZE, bytes: DMG_TRAILER_SIGNATURE, fromEnd: true }],
   tailBytes: DMG_TAIL_BYTES,
+  guestDataAtStart: true,
   summarize: (details) => [
     ['image variant', details.imageVariant],
     ['sector count', details.sectorCount],

@@ -10,6 +10,7 @@
 import { bochs } from './bochs.js';
 import { cloop } from './cloop.js';
 import { dmg } from './dmg.js';
+import { iso } from './iso.js';
 import { luks } from './luks.js';
 import { parallels } from './parallels.js';
 import { qcow } from './qcow.js';
@@ -24,12 +25,14 @@ import { vmdk } from './vmdk.js';
 export { bochs, type BochsDetails } from './bochs.js';
 export { cloop, type CloopDetails } from './cloop.js';
 export { dmg, type DmgChecksum, type DmgDetails, type DmgPartition } from './dmg.js';
+export { iso, type IsoDetails } from './iso.js';
 export { luks, type LuksDetails, type LuksKeySlot, type LuksSegment } from './luks.js';
 export { parallels, type ParallelsDetails } from './parallels.js';
 export { qcow, type QcowDetails } from './qcow.js';
 export { qcow2, type Qcow2Bitmap, type Qcow2Details, type Qcow2FeatureName, type Qcow2HeaderExtension, type Qcow2Snapshot } from './qcow2.js';
 export { qed, type QedDetails } from './qed.js';
 export { raw, type RawDetails } from './raw.js';
+export type { PartitionTable } from './shared/partition-table.js';
 export { vdi, type VdiDetails, type VdiGeometry, type VdiImageType } from './vdi.js';
 export { vhd, type VhdDetails, type VhdGeometry, type VhdParentLocator } from './vhd.js';
 export {
@@ -44,7 +47,7 @@ export {
 export { vmdk, type VmdkDetails, type VmdkExtent, type VmdkFooter } from './vmdk.js';
 
 /** Every built-in format module. */
-export const allFormats = [qcow2, qcow, qed, vmdk, vhdx, vhd, vdi, parallels, luks, bochs, cloop, dmg, raw] as const;
+export const allFormats = [qcow2, qcow, qed, vmdk, vhdx, vhd, vdi, parallels, luks, bochs, cloop, iso, dmg, raw] as const;
 
 /** The union of the built-in format modules. */
 export type BuiltinFormat = (typeof allFormats)[number];

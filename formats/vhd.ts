@@ -543,6 +543,7 @@ export const vhd: FormatModule<'vhd', VhdDetails> = {
   ],
   tailBytes: VHD_FOOTER_SIZE,
   checks: [checksumCheck, parentCheck, sizeCheck],
+  guestDataAtStart: (details) => details.diskType === 'fixed',
   summarize: (details) => [
     ['disk type', details.diskType],
     ['creator', `${details.creatorApp.trimEnd()} ${details.creatorVersion} (${details.creatorHostOs.trimEnd()})`],

@@ -6,11 +6,12 @@
  * 1. The head: every module's start-relative signatures are compared with the first
  *    bytes (read once, in one range, so chunking cannot matter); a module whose signature
  *    matched and whose `check` agrees matches; a module with no matching signature but a
- *    `probe` matches if the probe says so.
- * 2. The end, only when nothing matched at the head: the image's length is found (on a
- *    stream, by reading to its end while keeping the last bytes), and end-relative
- *    signatures are compared. A fixed VHD, whose only signature is its footer, is found
- *    this way.
+ *    `probe` matches if the probe says so. The fallback's probe (a partition table) is a
+ *    weak match: it never hides the other rules.
+ * 2. The end, only when nothing but the fallback matched at the head: end-relative
+ *    signatures are compared with the image's last bytes. A fixed VHD, whose only
+ *    signature is its footer, is found this way. (The engine first lets the fallback parse
+ *    while a stream is read to its end, so that both see the same bytes.)
  * 3. Nothing matched: the fallback module (raw).
  *
  * Every matching module is reported; the first in the list given is the one that parses.
@@ -20,14 +21,6 @@
 import { bytesEqual } from './bytes.js';
 import { IntrospectionError, isIntrospectionError, toIntrospectionError } from './errors.js';
 import type { AnyFormatModule, ByteReader, Signature } from './format-module.js';
-
-/** The outcome of detection. */
-export interface Detection {
-  /** Every module that matched, in the order of the list given (empty when the fallback applies). */
-  readonly matched: readonly AnyFormatModule[];
-  /** The module that will parse the image: the first match, else the fallback. */
-  readonly chosen: AnyFormatModule;
-}
 
 /** How many bytes of the start detection reads at once: what the head signatures and the modules' `headBytes` need. */
 export function headSignatureBytes(formats: readonly AnyFormatModule[]): number {
@@ -65,69 +58,74 @@ async function quietly(format: AnyFormatModule, test: () => Promise<boolean>): P
   try {
     return await test();
   } catch (error) {
-    if (isIntrospectionError(error) && (error.code === 'TRUNCATED' || error.code === 'CORRUPT' || error.code === 'UNSUPPORTED')) {
+    if (isIntrospectionError(error) && ['TRUNCATED', 'CORRUPT', 'UNSUPPORTED', 'LIMIT_EXCEEDED'].includes(error.code)) {
       return false;
     }
     throw toIntrospectionError(error, format.name);
   }
 }
 
-function mismatch(expected: string, found: string): IntrospectionError {
+/** The error for content that is not the format the caller expects. */
+export function mismatch(expected: string, found: string): IntrospectionError {
   return new IntrospectionError('FORMAT_MISMATCH', `the content is ${found}, not the expected ${expected}`);
 }
 
-/**
- * Finds the modules that match the image behind `reader`. With `expected`, gives up with
- * `FORMAT_MISMATCH` as soon as the content cannot be that format: right after the head
- * unless the expected format can only be recognised at the end.
- */
-export async function detect(formats: readonly AnyFormatModule[], reader: ByteReader, expected?: string): Promise<Detection> {
-  const fallback = formats.find((format) => format.fallback);
-  const candidates = formats.filter((format) => !format.fallback);
+/** What the head of the image says. */
+export interface HeadDetection {
+  /** The modules whose head signature (and check) or probe matched, in list order. */
+  readonly matched: readonly AnyFormatModule[];
+  /**
+   * True when the fallback's probe matched: the head is also a plausible raw disk (it holds
+   * a partition table). The fallback is parsed only when nothing else matched, but a second
+   * reading of the same bytes matters to the `multiple_formats` check.
+   */
+  readonly fallbackMatched: boolean;
+}
 
+/** Runs every module's head detection: signatures at the start, checks, probes, and the fallback's probe. */
+export async function detectAtHead(formats: readonly AnyFormatModule[], reader: ByteReader): Promise<HeadDetection> {
   const head = await reader.readAvailable(0, headSignatureBytes(formats), 'head');
   const matched: AnyFormatModule[] = [];
-  for (const format of candidates) {
+  let fallbackMatched = false;
+  for (const format of formats) {
+    const check = format.check;
+    const probe = format.probe;
     const signed = format.signatures.some((signature) => !signature.fromEnd && matchesAt(head, signature.offset, signature));
-    if (signed) {
-      if (!format.check || (await quietly(format, () => (format.check as NonNullable<typeof format.check>)(reader)))) {
-        matched.push(format);
-      }
-    } else if (format.probe && (await quietly(format, () => (format.probe as NonNullable<typeof format.probe>)(reader)))) {
-      matched.push(format);
-    }
+    let found = false;
+    if (signed) found = check === undefined || (await quietly(format, () => check(reader)));
+    else if (probe !== undefined) found = await quietly(format, () => probe(reader));
+    if (!found) continue;
+    if (format.fallback) fallbackMatched = true;
+    else matched.push(format);
   }
+  return { matched, fallbackMatched };
+}
 
-  const enders = candidates.filter((format) => format.signatures.some((signature) => signature.fromEnd));
-  if (expected !== undefined) {
-    const expectedModule = formats.find((format) => format.name === expected);
-    const expectedAtHead = matched.some((format) => format.name === expected);
-    const couldBeAtEnd = matched.length === 0 && (expectedModule?.fallback === true || enders.includes(expectedModule as AnyFormatModule));
-    if (!expectedAtHead && !couldBeAtEnd) throw mismatch(expected, matched[0]?.name ?? 'not recognisable at its start');
-  }
-  if (matched.length === 0 && enders.length > 0) {
-    const size = await reader.totalSize(tailBytesNeeded(formats));
-    const longest = Math.min(size, Math.max(...enders.flatMap((format) => format.signatures.filter((s) => s.fromEnd).map((s) => s.offset))));
-    const tail = await reader.readAvailable(size - longest, longest, 'tail');
-    for (const format of enders) {
-      const signed = format.signatures.some(
-        (signature) => signature.fromEnd && signature.offset <= size && matchesAt(tail, longest - signature.offset, signature),
-      );
-      if (signed && (!format.check || (await quietly(format, () => (format.check as NonNullable<typeof format.check>)(reader))))) {
-        matched.push(format);
-      }
-    }
-  }
+/** The modules that can be recognised only at the end of an image (their `fromEnd` signatures). */
+export function endFormats(formats: readonly AnyFormatModule[]): AnyFormatModule[] {
+  return formats.filter((format) => !format.fallback && format.signatures.some((signature) => signature.fromEnd));
+}
 
-  const chosen = matched[0] ?? fallback;
-  if (expected !== undefined && chosen !== undefined && chosen.name !== expected) throw mismatch(expected, chosen.name);
-  if (chosen === undefined) {
-    throw new IntrospectionError(
-      'FORMAT_MISMATCH',
-      `the content matches none of the formats considered (${candidates.map((format) => format.name).join(', ')})`,
+/**
+ * Compares the end-relative signatures with the image's last bytes. On a stream the end
+ * must already have been reached, keeping at least {@link tailBytesNeeded} bytes (the
+ * engine arranges it); otherwise this reads to the end.
+ */
+export async function detectAtEnd(formats: readonly AnyFormatModule[], reader: ByteReader): Promise<AnyFormatModule[]> {
+  const enders = endFormats(formats);
+  if (enders.length === 0) return [];
+  const size = await reader.totalSize(tailBytesNeeded(formats));
+  const longest = Math.min(size, Math.max(...enders.flatMap((format) => format.signatures.filter((s) => s.fromEnd).map((s) => s.offset))));
+  const tail = await reader.readAvailable(size - longest, longest, 'tail');
+  const matched: AnyFormatModule[] = [];
+  for (const format of enders) {
+    const check = format.check;
+    const signed = format.signatures.some(
+      (signature) => signature.fromEnd && signature.offset <= size && matchesAt(tail, longest - signature.offset, signature),
     );
+    if (signed && (check === undefined || (await quietly(format, () => check(reader))))) matched.push(format);
   }
-  return { matched, chosen };
+  return matched;
 }
 
 function matchesAt(bytes: Uint8Array, offset: number, signature: Signature): boolean {

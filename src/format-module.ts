@@ -118,6 +118,12 @@ export interface FormatModule<Name extends string = string, Details = unknown> {
    * prints these after the format and size). Values that are `undefined` are left out.
    */
   readonly summarize?: (details: Details) => Array<[label: string, value: string | number | boolean | undefined]>;
+  /**
+   * True (or a function of the details saying so) when the guest's own data begins at byte
+   * 0 of the image, as in an ISO's system area, a fixed VHD or a DMG's data fork: a
+   * partition table found there then belongs to the contents and is not a second format.
+   */
+  readonly guestDataAtStart?: boolean | ((details: Details) => boolean);
   /** The safety checks that apply to this format (see `docs/safety.md`). */
   readonly checks?: readonly SafetyCheck<Details>[];
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */

@@ -7,9 +7,9 @@
  * @module
  */
 import { type ChunkSource, abortable, throwIfAborted } from './chunk-source.js';
-import { detect, headSignatureBytes } from './detect.js';
+import { detectAtEnd, detectAtHead, endFormats, headSignatureBytes, mismatch, tailBytesNeeded } from './detect.js';
 import { IntrospectionError, toIntrospectionError } from './errors.js';
-import type { AnyFormatModule, ByteReader, ParseContext } from './format-module.js';
+import type { AnyFormatModule, ByteReader, ParseContext, ParsedImage } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
 import type { ResolvedOptions } from './options.js';
 import { type SafetyCheckContext, type SafetyCheckOutcome, type SafetyVerdict, fail, pass, verdict } from './safety.js';
@@ -38,46 +38,139 @@ export function introspectRandomAccess(source: RandomAccessSource, options: Reso
   return run(new RandomAccessReader(source, options.maxBufferBytes, options.signal), options);
 }
 
+/** Warnings and incomplete structures recorded while one module parses. */
+class ParseLog {
+  readonly warnings: string[] = [];
+  readonly incomplete: string[] = [];
+
+  context(signal: AbortSignal | undefined): ParseContext {
+    const warn = (message: string) => {
+      if (!this.warnings.includes(message)) this.warnings.push(message);
+    };
+    return {
+      warn,
+      incomplete: (reason) => {
+        warn(reason);
+        if (!this.incomplete.includes(reason)) this.incomplete.push(reason);
+      },
+      signal,
+    };
+  }
+}
+
+interface Parse {
+  module: AnyFormatModule;
+  parsed: ParsedImage<unknown>;
+  log: ParseLog;
+}
+
+async function parseWith(module: AnyFormatModule, reader: ByteReader, options: ResolvedOptions): Promise<Parse> {
+  const log = new ParseLog();
+  let parsed: ParsedImage<unknown>;
+  try {
+    parsed = await module.parse(reader, log.context(options.signal));
+  } catch (error) {
+    throw toIntrospectionError(error, module.name);
+  }
+  throwIfAborted(options.signal);
+  checkVirtualSize(parsed.virtualSize, module.name);
+  return { module, parsed, log };
+}
+
+/** A reader whose `totalSize` always keeps at least `tail` bytes, so that end signatures can be checked afterwards. */
+function keepingTail(reader: ByteReader, tail: number): ByteReader {
+  return {
+    get size() {
+      return reader.size;
+    },
+    randomAccess: reader.randomAccess,
+    get maxReadLength() {
+      return reader.maxReadLength;
+    },
+    read: (offset, length, field) => reader.read(offset, length, field),
+    readAvailable: (offset, length, field) => reader.readAvailable(offset, length, field),
+    totalSize: (keepTail = 0) => reader.totalSize(Math.max(keepTail, tail)),
+  };
+}
+
+/**
+ * Detection and parsing, in the one order that reads a stream the same way whatever the
+ * source: the head decides; when only the fallback (raw) is left and some format can be
+ * recognised by its end, the fallback parses first (reading forward to the end, keeping
+ * the tail), then the end signatures are checked and, if one matches, that format parses
+ * from the kept tail instead.
+ */
+async function detectAndParse(reader: EngineReader, options: ResolvedOptions): Promise<{ chosen: Parse; matched: AnyFormatModule[]; fallbackMatched: boolean }> {
+  const { formats, expectedFormat } = options;
+  const fallback = formats.find((format) => format.fallback);
+  const head = await detectAtHead(formats, reader);
+  reader.stopRetaining?.();
+  const enders = endFormats(formats);
+  const expectedModule = formats.find((format) => format.name === expectedFormat);
+  if (expectedFormat !== undefined) {
+    const atHead = head.matched.some((format) => format.name === expectedFormat);
+    const couldBeLater = head.matched.length === 0 && (expectedModule === fallback || (expectedModule !== undefined && enders.includes(expectedModule)));
+    if (!atHead && !couldBeLater) throw mismatch(expectedFormat, head.matched[0]?.name ?? 'not recognisable at its start');
+  }
+  const first = head.matched[0];
+  if (first !== undefined) return { chosen: await parseWith(first, reader, options), matched: [...head.matched], fallbackMatched: head.fallbackMatched };
+
+  if (enders.length === 0) {
+    if (fallback === undefined) throw noneMatched(formats);
+    return { chosen: await parseWith(fallback, reader, options), matched: [], fallbackMatched: head.fallbackMatched };
+  }
+  // Only the fallback is left at the head. Let it read (forward) first; then look at the end.
+  let fallbackParse: Parse | undefined;
+  if (fallback !== undefined && (expectedFormat === undefined || expectedModule === fallback)) {
+    fallbackParse = await parseWith(fallback, keepingTail(reader, tailBytesNeeded(formats)), options);
+  }
+  const atEnd = await detectAtEnd(formats, reader);
+  const endFirst = atEnd[0];
+  if (endFirst !== undefined) {
+    if (expectedFormat !== undefined && endFirst.name !== expectedFormat) throw mismatch(expectedFormat, endFirst.name);
+    return { chosen: await parseWith(endFirst, reader, options), matched: atEnd, fallbackMatched: head.fallbackMatched };
+  }
+  if (fallbackParse === undefined) {
+    if (expectedFormat !== undefined) throw mismatch(expectedFormat, fallback?.name ?? 'none of the formats considered');
+    throw noneMatched(formats);
+  }
+  return { chosen: fallbackParse, matched: [], fallbackMatched: head.fallbackMatched };
+}
+
+function noneMatched(formats: readonly AnyFormatModule[]): IntrospectionError {
+  return new IntrospectionError(
+    'FORMAT_MISMATCH',
+    `the content matches none of the formats considered (${formats.map((format) => format.name).join(', ')})`,
+  );
+}
+
 async function run(reader: EngineReader, options: ResolvedOptions): Promise<ImageInfoOf<string, unknown>> {
   let format: string | undefined;
   try {
     throwIfAborted(options.signal);
-    const detection = await detect(options.formats, reader, options.expectedFormat);
-    reader.stopRetaining?.();
-    format = detection.chosen.name;
+    const { chosen, matched, fallbackMatched } = await detectAndParse(reader, options);
+    format = chosen.module.name;
     if (options.allowedFormats !== undefined && !options.allowedFormats.includes(format)) {
       throw new IntrospectionError('FORMAT_MISMATCH', `the content is ${format}, which is not an allowed format (${options.allowedFormats.join(', ')})`);
     }
-    const warnings: string[] = [];
-    const incomplete: string[] = [];
-    const warn = (message: string) => {
-      if (!warnings.includes(message)) warnings.push(message);
-    };
-    const context: ParseContext = {
-      warn,
-      incomplete: (reason) => {
-        warn(reason);
-        if (!incomplete.includes(reason)) incomplete.push(reason);
-      },
-      signal: options.signal,
-    };
-    const parsed = await detection.chosen.parse(reader, context);
-    throwIfAborted(options.signal);
-    checkVirtualSize(parsed.virtualSize, format);
-    const matchedFormats = detection.matched.map((module) => module.name);
-    const safety = judge(detection.chosen, parsed.details, {
+    const fallback = options.formats.find((module) => module.fallback);
+    const matchedFormats = matched.map((module) => module.name);
+    if (fallbackMatched && fallback !== undefined) matchedFormats.push(fallback.name);
+    const { parsed, log } = chosen;
+    const safety = judge(chosen.module, parsed.details, {
       options: options.safety,
       virtualSize: parsed.virtualSize,
       matchedFormats,
-    }, incomplete);
+      fallbackName: fallback?.name,
+    }, log.incomplete);
     for (const check of safety.checks) {
-      if (check.waived) warn(`safety check ${check.name} failed (allowed): ${check.reason ?? ''}`.trim());
+      if (check.waived) log.context(undefined).warn(`safety check ${check.name} failed (allowed): ${check.reason ?? ''}`.trim());
     }
     return {
       format,
       virtualSize: parsed.virtualSize,
       details: parsed.details,
-      warnings,
+      warnings: log.warnings,
       bytesRead: reader.bytesRead,
       matchedFormats,
       safety,
@@ -105,7 +198,7 @@ function judge(module: AnyFormatModule, details: unknown, context: SafetyCheckCo
     }
     results.push({ name: check.name, ...outcome });
   }
-  results.push({ name: 'multiple_formats', ...multipleFormats(module.name, context.matchedFormats) });
+  results.push({ name: 'multiple_formats', ...multipleFormats(module, details, context.matchedFormats, context.fallbackName) });
   results.push({
     name: 'parse_error',
     ...(incomplete.length === 0 ? pass() : fail(`not every ${module.name} structure could be read: ${incomplete.join('; ')}`)),
@@ -113,10 +206,19 @@ function judge(module: AnyFormatModule, details: unknown, context: SafetyCheckCo
   return verdict(results, context.options.allowChecks);
 }
 
-function multipleFormats(format: string, matched: readonly string[]): SafetyCheckOutcome {
-  const others = matched.filter((name) => name !== format);
+/**
+ * More than one reading of the same bytes is the "format gadget" attack, with one
+ * exception: a format whose guest data starts at byte 0 (an ISO's system area, a fixed
+ * VHD, a DMG's data fork) naturally shows the guest's partition table there.
+ */
+function multipleFormats(module: AnyFormatModule, details: unknown, matched: readonly string[], fallbackName: string | undefined): SafetyCheckOutcome {
+  const others = matched.filter((name) => name !== module.name);
   if (others.length === 0) return pass();
-  return fail(`the bytes are also a valid ${others.join(', ')} image`);
+  const guestAtStart = typeof module.guestDataAtStart === 'function' ? module.guestDataAtStart(details) : module.guestDataAtStart === true;
+  if (guestAtStart && others.length === 1 && others[0] === fallbackName) {
+    return pass(`the partition table at the start belongs to the ${module.name} image's contents`);
+  }
+  return fail(`the bytes are also a valid ${others.map((name) => (name === fallbackName ? `${name} disk (a partition table at the start)` : name)).join(', ')}${others.length > 1 ? '' : ' image'}`);
 }
 
 function checkVirtualSize(size: number, format: string): void {

@@ -59,6 +59,8 @@ export interface SafetyCheckContext {
   readonly virtualSize: number;
   /** Every format whose signature matched. */
   readonly matchedFormats: readonly string[];
+  /** The fallback format's name (`raw`), which appears in `matchedFormats` when the start holds a partition table. */
+  readonly fallbackName?: string | undefined;
 }
 
 /** A check's answer: passed or not, and why. */

@@ -91,7 +91,7 @@ describe.skipIf(!hasQemuImg)(`qcow2 safety with images made at test time${hasQem
   it('a backing chain and a data file made by qemu-img are caught; extended L2 and zstd pass', async () => {
     qemuImg(['create', '-q', '-f', 'raw', join(work, 'base.raw'), '1M']);
     qemuImg(['create', '-q', '-f', 'qcow2', '-b', 'base.raw', '-F', 'raw', join(work, 'overlay.qcow2')]);
-    qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'data_file=host-file.bin', join(work, 'datafile.qcow2'), '1M']);
+    qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'data_file=host-file.bin', 'datafile.qcow2', '1M'], work);
     qemuImg(['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,compression_type=zstd', join(work, 'modern.qcow2'), '1G']);
     const read = (name: string) => new Uint8Array(readFileSync(join(work, name)));
     expectFails(await introspect(read('overlay.qcow2')), 'backing_file', /"base.raw" \(format raw\)/);

@@ -22,8 +22,9 @@
  */
 import { isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext } from '../src/format-module.js';
+import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
-import { type DiskBytes, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
+import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
 export const RAW_HEAD_BYTES = 32 * 1024;
@@ -127,6 +128,76 @@ async function probePartitionTable(reader: ByteReader): Promise<boolean> {
   return table !== undefined && PROBED_SCHEMES.has(table.scheme) && table.partitions.length > 0;
 }
 
+/** The MBR of a raw disk: sector 0 itself, or a GPT disk's protective (or hybrid) MBR. */
+function mbrOf(details: RawDetails): MbrPartitionTable | undefined {
+  const table = details.partitionTable;
+  if (table?.scheme === 'mbr') return table;
+  if (table?.scheme === 'gpt') return table.mbr;
+  return undefined;
+}
+
+const PROTECTIVE_TYPE = 0xee;
+const hexByte = (value: number) => `0x${value.toString(16).padStart(2, '0')}`;
+
+/**
+ * `mbr`: OpenStack's rules for a master boot record (glance-as-defender): every boot flag is
+ * 0x00 or 0x80; a protective 0xEE entry starts at CHS 0/0/2 and LBA 1 and is alone in the
+ * first slot; at least one entry is used. A file system's boot sector (FAT, NTFS, exFAT) is not
+ * an MBR and passes (OpenStack's false alarm, nova bug 2079850).
+ */
+const mbrCheck: SafetyCheck<RawDetails> = {
+  name: 'mbr',
+  description: 'an MBR that breaks the partition table rules (boot flags, protective entry, no partitions)',
+  run(details) {
+    if (details.filesystem !== undefined) return pass(`sector 0 is a file system boot sector (${details.filesystem}), not an MBR`);
+    const mbr = mbrOf(details);
+    if (mbr === undefined) return pass('no MBR');
+    const badFlag = mbr.statusBytes.findIndex((status) => status !== 0x00 && status !== 0x80);
+    if (badFlag !== -1) return fail(`partition entry ${badFlag + 1} has boot flag ${hexByte(mbr.statusBytes[badFlag] as number)} (only 0x00 and 0x80 are valid)`);
+    if (mbr.partitions.length === 0) return fail('no partitions defined');
+    const protective = mbr.partitions.find((partition) => partition.type === PROTECTIVE_TYPE);
+    if (protective !== undefined) {
+      const [head, sector, cylinder] = protective.startChs.bytes;
+      if (head !== 0x00 || sector !== 0x02 || cylinder !== 0x00) {
+        return fail(`the protective (0xEE) entry starts at CHS bytes ${protective.startChs.bytes.map(hexByte).join(' ')}, not 00 02 00`);
+      }
+      if (protective.startLba !== 1) return fail(`the protective (0xEE) entry starts at LBA ${protective.startLba}, not 1`);
+      if (protective.slot !== 1 || mbr.partitions.length > 1) {
+        return fail(`invalid extra partitions beside the protective entry (a hybrid MBR: ${mbr.partitions.map((partition) => `slot ${partition.slot} type ${hexByte(partition.type)}`).join(', ')})`);
+      }
+    }
+    return pass(`${mbr.partitions.length} partition${mbr.partitions.length === 1 ? '' : 's'}${protective === undefined ? '' : ', protective'}`);
+  },
+};
+
+function outsideUsable(table: GptPartitionTable): string | undefined {
+  const outside = table.partitions.find((partition) => partition.firstLba < table.firstUsableLba || partition.lastLba > table.lastUsableLba || partition.lastLba < partition.firstLba);
+  if (outside === undefined) return undefined;
+  return `partition ${outside.number} (LBA ${outside.firstLba}..${outside.lastLba}) lies outside the usable LBAs ${table.firstUsableLba}..${table.lastUsableLba}`;
+}
+
+/**
+ * `gpt`: a GUID partition table must check out by its CRC-32s (UEFI 2.10 section 5.3.2):
+ * the primary header and the partition entry array; a table read from the backup because
+ * the primary is damaged fails; every partition must lie within the usable LBAs.
+ */
+const gptCheck: SafetyCheck<RawDetails> = {
+  name: 'gpt',
+  description: 'a GPT whose CRCs do not check out, or whose partitions lie outside the disk',
+  run(details) {
+    const table = details.partitionTable;
+    if (table?.scheme !== 'gpt') return pass('no GPT');
+    if (table.source !== 'primary') return fail('the primary GPT header is damaged; the partitions come from the backup');
+    if (!table.headerCrcValid) return fail('the primary GPT header CRC-32 does not match');
+    if (table.partitionEntryArrayCrcValid === undefined) return fail('the partition entry array could not be read');
+    if (!table.partitionEntryArrayCrcValid) return fail('the partition entry array CRC-32 does not match');
+    const outside = outsideUsable(table);
+    if (outside !== undefined) return fail(outside);
+    const backup = table.backup.status === 'valid' ? 'backup valid' : `backup ${table.backup.status}`;
+    return pass(`CRCs check out, ${table.partitions.length} partition${table.partitions.length === 1 ? '' : 's'}, ${backup}`);
+  },
+};
+
 /** The raw format module (the fallback). */
 export const raw: FormatModule<'raw', RawDetails> = {
   name: 'raw',
@@ -141,6 +212,7 @@ export const raw: FormatModule<'raw', RawDetails> = {
     ['filesystem', details.filesystem],
   ],
   probe: probePartitionTable,
+  checks: [mbrCheck, gptCheck],
   async parse(reader, context) {
     const head = await reader.readAvailable(0, RAW_HEAD_BYTES, 'head');
     // First pass: follow links forward while the stream is still before them.

@@ -113,3 +113,34 @@ describe.skipIf(root === undefined)(`real-world images${root === undefined ? ` (
     });
   }
 });
+
+/**
+ * The verdicts: every real-world image gets one, and the unsafe ones are unsafe for a
+ * reason a person would agree with. Everything not listed here must be safe.
+ */
+const unsafe: Record<string, Array<[check: string, reason: RegExp]>> = {
+  'qcow2/dissect__backing-chain-1.qcow2.gz': [['backing_file', /backing-chain-2\.qcow2/]],
+  'qcow2/dissect__backing-chain-2.qcow2.gz': [['backing_file', /backing-chain-3\.qcow2/]],
+  'qcow2/dissect__data-file.qcow2.gz': [['data_file', /data-file\.bin/]],
+  'vhd/dfvfs__fat-differential.vhd': [['parent', /fat-parent\.vhd/]],
+  'vhd/dfvfs__image-differential.vhd': [['checksum', /footer checksum is wrong/], ['parent', /image\.vhd/]],
+  'vhd/dfvfs__image.vhd': [['checksum', /footer checksum is wrong/]],
+  'vhdx/dissect__differencing.avhdx.gz': [['parent', /\.avhdx/]],
+  'vmdk/dissect__sesparse.vmdk.gz': [['descriptor', /bare SESparse extent/]],
+  'vmdk/go-vmdk-parser__vmdk-invalid.img': [['descriptor', /no extents/]],
+};
+
+describe.skipIf(root === undefined)(`real-world verdicts${root === undefined ? ` (skipped: ${realWorldMissing})` : ''}`, () => {
+  for (const image of images) {
+    it(image.file, async () => {
+      const info = (await introspect(loadBytes(image.path)).catch(() => undefined)) as ImageInfo | undefined;
+      expect(info, `${image.file} gets a verdict`).toBeDefined();
+      const failed = (info as ImageInfo).safety.checks.filter((check) => !check.passed);
+      const expected = unsafe[image.file] ?? [];
+      expect(failed.map((check) => check.name)).toEqual(expected.map(([name]) => name));
+      for (const [name, reason] of expected) expect(failed.find((check) => check.name === name)?.reason).toMatch(reason);
+      expect((info as ImageInfo).safety.safe).toBe(expected.length === 0);
+    });
+  }
+});
+

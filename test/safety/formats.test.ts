@@ -131,3 +131,35 @@ describe('every fixture gets a verdict', () => {
     }
   });
 });
+
+describe('size: a declared size the tables cannot address', () => {
+  /** Sets a VHD footer's current size and creator ("win " sizes by current size), with a valid checksum. */
+  function patchVhdFooter(bytes: Uint8Array, offset: number, size: bigint): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + offset, 512);
+    new Uint8Array(bytes.buffer, bytes.byteOffset + offset + 28, 4).set([0x77, 0x69, 0x6e, 0x20]); // "win "
+    view.setBigUint64(48, size, false);
+    view.setUint32(64, 0, false);
+    let sum = 0;
+    for (let index = 0; index < 512; index += 1) sum += bytes[offset + index] as number;
+    view.setUint32(64, ~sum >>> 0, false);
+  }
+
+  it('fails a dynamic VHD whose footer claims 1 TiB over a block table for 64 MiB (OpenStack passes it)', async () => {
+    const bytes = bytesOf('vhd/dynamic-64M.vhd');
+    patchVhdFooter(bytes, 0, 1n << 40n);
+    patchVhdFooter(bytes, bytes.byteLength - 512, 1n << 40n);
+    const info = await introspect(bytes);
+    expect(info.virtualSize).toBe(2 ** 40);
+    expectFails(info, 'size', /address \d+ bytes, but the footer declares 1099511627776/);
+    expectSafe(await introspect(bytesOf('vhd/dynamic-64M.vhd')));
+  });
+
+  it('fails a VDI whose disk size exceeds its block map, and a Parallels image beyond its BAT', async () => {
+    const vdi = bytesOf('vdi/converted.vdi');
+    new DataView(vdi.buffer).setBigUint64(368, 1n << 40n, true);
+    expectFails(await introspect(vdi), 'size', /less than the declared 1099511627776/);
+    const parallels = bytesOf('parallels/default.hds');
+    new DataView(parallels.buffer).setBigUint64(36, 1n << 31n, true);
+    expectFails(await introspect(parallels), 'size', /less than the declared 1099511627776/);
+  });
+});

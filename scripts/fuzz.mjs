@@ -354,7 +354,7 @@ async function main() {
 
   const corpus = seeds.map((seed) => ({ ...seed }));
   const covered = new Set();
-  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, times: [], maxMsPerMiB: 0, peakHeap: 0, newCoverage: 0, failures: [] };
+  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, times: [], maxMsPerMiB: 0, slowest: undefined, peakHeap: 0, newCoverage: 0, failures: [] };
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
   let lastReport = started;
@@ -370,7 +370,11 @@ async function main() {
       const outcomeKey = result.outcome.ok ? (result.outcome.code ?? `ok:${result.outcome.format}`) : `FAIL:${result.outcome.code}`;
       stats.byOutcome[outcomeKey] = (stats.byOutcome[outcomeKey] ?? 0) + 1;
       stats.times.push(result.milliseconds);
-      stats.maxMsPerMiB = Math.max(stats.maxMsPerMiB, result.milliseconds / Math.max(bytes.byteLength / 1048576, 1 / 16));
+      const perMiB = result.milliseconds / Math.max(bytes.byteLength / 1048576, 1 / 16);
+      if (perMiB > stats.maxMsPerMiB) {
+        stats.maxMsPerMiB = perMiB;
+        stats.slowest = { seed: seed.name, bytes: bytes.byteLength, milliseconds: +result.milliseconds.toFixed(1), delivery: { kind: delivery.kind, sizes: delivery.sizes.slice(0, 6) } };
+      }
       stats.peakHeap = Math.max(stats.peakHeap, result.heap);
       let fresh = 0;
       for (const range of result.ranges) {
@@ -410,6 +414,7 @@ async function main() {
     outcomes: stats.byOutcome,
     timePerInputMs: { mean: +(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)).toFixed(3), p99: +percentile(0.99).toFixed(3), max: +(sorted[sorted.length - 1] ?? 0).toFixed(3) },
     maxMillisecondsPerMiB: +stats.maxMsPerMiB.toFixed(1),
+    slowestPerByte: stats.slowest,
     peakWorkerMemoryMiB: +(stats.peakHeap / 1048576).toFixed(1),
     coverageRanges: covered.size,
     corpusAdded: corpus.length - seeds.length,

@@ -71,8 +71,6 @@ const PARENT_LOCATOR_SLOTS = 8;
 /** Offset of the checksum in the footer and in the dynamic header. */
 const FOOTER_CHECKSUM_OFFSET = 64;
 const DYNAMIC_HEADER_CHECKSUM_OFFSET = 36;
-/** Offset of the parent locator entries in the dynamic header. */
-const PARENT_LOCATOR_ENTRIES_OFFSET = 576;
 const SECTOR = 512;
 /** VHD timestamps count seconds from 2000-01-01 00:00:00 UTC. */
 const VHD_EPOCH_MILLISECONDS = Date.UTC(2000, 0, 1);

@@ -118,6 +118,8 @@ function render(sourceName, layouts) {
     out.push(`function compiled${layout.name}(buffer: Uint8Array): unknown {`);
     const body = code
       .replace('var vars = {};', 'var vars: any = {};')
+      // Layouts made only of byte and text fields never use the DataView.
+      .replace(/(var dataView = [^;]+;)/, '$1\nvoid dataView;')
       // DataView's 8-bit getters take no endianness argument.
       .replace(/get(Ui|I)nt8\(offset, (true|false)\)/g, 'get$1nt8(offset)')
       .split('\n')

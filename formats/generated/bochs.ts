@@ -58,6 +58,7 @@ export function decodeBochsHeaderV1(bytes: Uint8Array): BochsHeaderV1 {
 // binary-parser getCode() output for BochsHeaderV1, compiled at build time.
 function compiledBochsHeaderV1(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -143,6 +144,7 @@ export function decodeBochsHeaderV2(bytes: Uint8Array): BochsHeaderV2 {
 // binary-parser getCode() output for BochsHeaderV2, compiled at build time.
 function compiledBochsHeaderV2(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -43,6 +43,7 @@ export function decodeCloopHeader(bytes: Uint8Array): CloopHeader {
 // binary-parser getCode() output for CloopHeader, compiled at build time.
 function compiledCloopHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -99,6 +99,7 @@ export function decodeDmgKolyTrailer(bytes: Uint8Array): DmgKolyTrailer {
 // binary-parser getCode() output for DmgKolyTrailer, compiled at build time.
 function compiledDmgKolyTrailer(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -216,6 +217,7 @@ export function decodeDmgBlockTable(bytes: Uint8Array): DmgBlockTable {
 // binary-parser getCode() output for DmgBlockTable, compiled at build time.
 function compiledDmgBlockTable(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -294,6 +296,7 @@ export function decodeDmgChunk(bytes: Uint8Array): DmgChunk {
 // binary-parser getCode() output for DmgChunk, compiled at build time.
 function compiledDmgChunk(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

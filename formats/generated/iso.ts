@@ -137,6 +137,7 @@ export function decodeVolumeDescriptor(bytes: Uint8Array): VolumeDescriptor {
 // binary-parser getCode() output for VolumeDescriptor, compiled at build time.
 function compiledVolumeDescriptor(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -263,6 +264,7 @@ export function decodeBootRecord(bytes: Uint8Array): BootRecord {
 // binary-parser getCode() output for BootRecord, compiled at build time.
 function compiledBootRecord(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -351,6 +353,7 @@ export function decodeDirectoryRecord(bytes: Uint8Array): DirectoryRecord {
 // binary-parser getCode() output for DirectoryRecord, compiled at build time.
 function compiledDirectoryRecord(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -435,6 +438,7 @@ export function decodeElToritoValidationEntry(bytes: Uint8Array): ElToritoValida
 // binary-parser getCode() output for ElToritoValidationEntry, compiled at build time.
 function compiledElToritoValidationEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -513,6 +517,7 @@ export function decodeElToritoBootEntry(bytes: Uint8Array): ElToritoBootEntry {
 // binary-parser getCode() output for ElToritoBootEntry, compiled at build time.
 function compiledElToritoBootEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -580,6 +585,7 @@ export function decodeElToritoSectionHeader(bytes: Uint8Array): ElToritoSectionH
 // binary-parser getCode() output for ElToritoSectionHeader, compiled at build time.
 function compiledElToritoSectionHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -649,6 +655,7 @@ export function decodeUdfDescriptorTag(bytes: Uint8Array): UdfDescriptorTag {
 // binary-parser getCode() output for UdfDescriptorTag, compiled at build time.
 function compiledUdfDescriptorTag(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -717,6 +724,7 @@ export function decodeUdfAnchorVolumeDescriptorPointer(bytes: Uint8Array): UdfAn
 // binary-parser getCode() output for UdfAnchorVolumeDescriptorPointer, compiled at build time.
 function compiledUdfAnchorVolumeDescriptorPointer(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -818,6 +826,7 @@ export function decodeUdfPrimaryVolumeDescriptor(bytes: Uint8Array): UdfPrimaryV
 // binary-parser getCode() output for UdfPrimaryVolumeDescriptor, compiled at build time.
 function compiledUdfPrimaryVolumeDescriptor(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -909,6 +918,7 @@ export function decodeUdfLogicalVolumeDescriptor(bytes: Uint8Array): UdfLogicalV
 // binary-parser getCode() output for UdfLogicalVolumeDescriptor, compiled at build time.
 function compiledUdfLogicalVolumeDescriptor(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

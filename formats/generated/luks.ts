@@ -64,6 +64,7 @@ export function decodeLuks1Header(bytes: Uint8Array): Luks1Header {
 // binary-parser getCode() output for Luks1Header, compiled at build time.
 function compiledLuks1Header(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -138,6 +139,7 @@ export function decodeLuks1KeySlot(bytes: Uint8Array): Luks1KeySlot {
 // binary-parser getCode() output for Luks1KeySlot, compiled at build time.
 function compiledLuks1KeySlot(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -220,6 +222,7 @@ export function decodeLuks2BinaryHeader(bytes: Uint8Array): Luks2BinaryHeader {
 // binary-parser getCode() output for Luks2BinaryHeader, compiled at build time.
 function compiledLuks2BinaryHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

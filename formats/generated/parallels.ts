@@ -64,6 +64,7 @@ export function decodeParallelsHeader(bytes: Uint8Array): ParallelsHeader {
 // binary-parser getCode() output for ParallelsHeader, compiled at build time.
 function compiledParallelsHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -49,6 +49,7 @@ export function decodeMbrPartitionEntry(bytes: Uint8Array): MbrPartitionEntry {
 // binary-parser getCode() output for MbrPartitionEntry, compiled at build time.
 function compiledMbrPartitionEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -140,6 +141,7 @@ export function decodeGptHeader(bytes: Uint8Array): GptHeader {
 // binary-parser getCode() output for GptHeader, compiled at build time.
 function compiledGptHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -223,6 +225,7 @@ export function decodeGptPartitionEntry(bytes: Uint8Array): GptPartitionEntry {
 // binary-parser getCode() output for GptPartitionEntry, compiled at build time.
 function compiledGptPartitionEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -293,6 +296,7 @@ export function decodeApmDriverDescriptorMap(bytes: Uint8Array): ApmDriverDescri
 // binary-parser getCode() output for ApmDriverDescriptorMap, compiled at build time.
 function compiledApmDriverDescriptorMap(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -398,6 +402,7 @@ export function decodeApmPartitionEntry(bytes: Uint8Array): ApmPartitionEntry {
 // binary-parser getCode() output for ApmPartitionEntry, compiled at build time.
 function compiledApmPartitionEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -555,6 +560,7 @@ export function decodeSunDiskLabel(bytes: Uint8Array): SunDiskLabel {
 // binary-parser getCode() output for SunDiskLabel, compiled at build time.
 function compiledSunDiskLabel(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -675,6 +681,7 @@ export function decodeSgiVolumeHeader(bytes: Uint8Array): SgiVolumeHeader {
 // binary-parser getCode() output for SgiVolumeHeader, compiled at build time.
 function compiledSgiVolumeHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -754,6 +761,7 @@ export function decodeAtariRootSector(bytes: Uint8Array): AtariRootSector {
 // binary-parser getCode() output for AtariRootSector, compiled at build time.
 function compiledAtariRootSector(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -64,6 +64,7 @@ export function decodeQcowHeader(bytes: Uint8Array): QcowHeader {
 // binary-parser getCode() output for QcowHeader, compiled at build time.
 function compiledQcowHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -70,6 +70,7 @@ export function decodeQcow2HeaderCommon(bytes: Uint8Array): Qcow2HeaderCommon {
 // binary-parser getCode() output for Qcow2HeaderCommon, compiled at build time.
 function compiledQcow2HeaderCommon(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -148,6 +149,7 @@ export function decodeQcow2HeaderVersion3(bytes: Uint8Array): Qcow2HeaderVersion
 // binary-parser getCode() output for Qcow2HeaderVersion3, compiled at build time.
 function compiledQcow2HeaderVersion3(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -201,6 +203,7 @@ export function decodeQcow2HeaderExtensionHeader(bytes: Uint8Array): Qcow2Header
 // binary-parser getCode() output for Qcow2HeaderExtensionHeader, compiled at build time.
 function compiledQcow2HeaderExtensionHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -251,6 +254,7 @@ export function decodeQcow2FeatureNameEntry(bytes: Uint8Array): Qcow2FeatureName
 // binary-parser getCode() output for Qcow2FeatureNameEntry, compiled at build time.
 function compiledQcow2FeatureNameEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -306,6 +310,7 @@ export function decodeQcow2BitmapsExtension(bytes: Uint8Array): Qcow2BitmapsExte
 // binary-parser getCode() output for Qcow2BitmapsExtension, compiled at build time.
 function compiledQcow2BitmapsExtension(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -357,6 +362,7 @@ export function decodeQcow2EncryptionHeaderPointer(bytes: Uint8Array): Qcow2Encr
 // binary-parser getCode() output for Qcow2EncryptionHeaderPointer, compiled at build time.
 function compiledQcow2EncryptionHeaderPointer(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -425,6 +431,7 @@ export function decodeQcow2SnapshotHeader(bytes: Uint8Array): Qcow2SnapshotHeade
 // binary-parser getCode() output for Qcow2SnapshotHeader, compiled at build time.
 function compiledQcow2SnapshotHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -501,6 +508,7 @@ export function decodeQcow2BitmapDirectoryEntry(bytes: Uint8Array): Qcow2BitmapD
 // binary-parser getCode() output for Qcow2BitmapDirectoryEntry, compiled at build time.
 function compiledQcow2BitmapDirectoryEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -64,6 +64,7 @@ export function decodeQedHeader(bytes: Uint8Array): QedHeader {
 // binary-parser getCode() output for QedHeader, compiled at build time.
 function compiledQedHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

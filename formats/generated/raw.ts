@@ -73,6 +73,7 @@ export function decodeFatBiosParameterBlock(bytes: Uint8Array): FatBiosParameter
 // binary-parser getCode() output for FatBiosParameterBlock, compiled at build time.
 function compiledFatBiosParameterBlock(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

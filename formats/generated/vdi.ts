@@ -115,6 +115,7 @@ export function decodeVdiHeaderV1(bytes: Uint8Array): VdiHeaderV1 {
 // binary-parser getCode() output for VdiHeaderV1, compiled at build time.
 function compiledVdiHeaderV1(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -262,6 +263,7 @@ export function decodeVdiHeaderV0(bytes: Uint8Array): VdiHeaderV0 {
 // binary-parser getCode() output for VdiHeaderV0, compiled at build time.
 function compiledVdiHeaderV0(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

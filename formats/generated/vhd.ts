@@ -83,6 +83,7 @@ export function decodeVhdFooter(bytes: Uint8Array): VhdFooter {
 // binary-parser getCode() output for VhdFooter, compiled at build time.
 function compiledVhdFooter(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -190,6 +191,7 @@ export function decodeVhdDynamicHeader(bytes: Uint8Array): VhdDynamicHeader {
 // binary-parser getCode() output for VhdDynamicHeader, compiled at build time.
 function compiledVhdDynamicHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -264,6 +266,7 @@ export function decodeVhdParentLocatorEntry(bytes: Uint8Array): VhdParentLocator
 // binary-parser getCode() output for VhdParentLocatorEntry, compiled at build time.
 function compiledVhdParentLocatorEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

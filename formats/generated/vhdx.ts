@@ -37,6 +37,7 @@ export function decodeVhdxFileIdentifier(bytes: Uint8Array): VhdxFileIdentifier 
 // binary-parser getCode() output for VhdxFileIdentifier, compiled at build time.
 function compiledVhdxFileIdentifier(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -109,6 +110,7 @@ export function decodeVhdxHeader(bytes: Uint8Array): VhdxHeader {
 // binary-parser getCode() output for VhdxHeader, compiled at build time.
 function compiledVhdxHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -177,6 +179,7 @@ export function decodeVhdxRegionTableHeader(bytes: Uint8Array): VhdxRegionTableH
 // binary-parser getCode() output for VhdxRegionTableHeader, compiled at build time.
 function compiledVhdxRegionTableHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -233,6 +236,7 @@ export function decodeVhdxRegionTableEntry(bytes: Uint8Array): VhdxRegionTableEn
 // binary-parser getCode() output for VhdxRegionTableEntry, compiled at build time.
 function compiledVhdxRegionTableEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -286,6 +290,7 @@ export function decodeVhdxMetadataTableHeader(bytes: Uint8Array): VhdxMetadataTa
 // binary-parser getCode() output for VhdxMetadataTableHeader, compiled at build time.
 function compiledVhdxMetadataTableHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -342,6 +347,7 @@ export function decodeVhdxMetadataTableEntry(bytes: Uint8Array): VhdxMetadataTab
 // binary-parser getCode() output for VhdxMetadataTableEntry, compiled at build time.
 function compiledVhdxMetadataTableEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -394,6 +400,7 @@ export function decodeVhdxFileParameters(bytes: Uint8Array): VhdxFileParameters 
 // binary-parser getCode() output for VhdxFileParameters, compiled at build time.
 function compiledVhdxFileParameters(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -442,6 +449,7 @@ export function decodeVhdxParentLocatorHeader(bytes: Uint8Array): VhdxParentLoca
 // binary-parser getCode() output for VhdxParentLocatorHeader, compiled at build time.
 function compiledVhdxParentLocatorHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -496,6 +504,7 @@ export function decodeVhdxParentLocatorEntry(bytes: Uint8Array): VhdxParentLocat
 // binary-parser getCode() output for VhdxParentLocatorEntry, compiled at build time.
 function compiledVhdxParentLocatorEntry(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -569,6 +578,7 @@ export function decodeVhdxLogEntryHeader(bytes: Uint8Array): VhdxLogEntryHeader 
 // binary-parser getCode() output for VhdxLogEntryHeader, compiled at build time.
 function compiledVhdxLogEntryHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -640,6 +650,7 @@ export function decodeVhdxLogDescriptor(bytes: Uint8Array): VhdxLogDescriptor {
 // binary-parser getCode() output for VhdxLogDescriptor, compiled at build time.
 function compiledVhdxLogDescriptor(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

@@ -83,6 +83,7 @@ export function decodeVmdk4SparseHeader(bytes: Uint8Array): Vmdk4SparseHeader {
 // binary-parser getCode() output for Vmdk4SparseHeader, compiled at build time.
 function compiledVmdk4SparseHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;
@@ -188,6 +189,7 @@ export function decodeVmdk3CowdHeader(bytes: Uint8Array): Vmdk3CowdHeader {
 // binary-parser getCode() output for Vmdk3CowdHeader, compiled at build time.
 function compiledVmdk3CowdHeader(buffer: Uint8Array): unknown {
   var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  void dataView;
   var offset = 0;
   var vars: any = {};
   vars.$parent = null;

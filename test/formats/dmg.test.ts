@@ -1,8 +1,8 @@
+import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
@@ -11,7 +11,7 @@ import { decodeBase64, decodeXmlText, readBlkxEntries } from '../../formats/shar
 import { raw } from '../../formats/raw.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { comparable, makeSource } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
@@ -61,25 +61,7 @@ describe('dmg fixtures (built by hand, read back and checked by qemu-img)', () =
         expectAgreesWithQemu(await introspectDmg(bytes), fixture.qemu);
       });
 
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes, { formats }));
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const reference = comparable(await introspect(bytes, { formats }));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream, { formats }))).toEqual(reference);
-          }),
-          { numRuns: 25 },
-        );
-      });
+      itGivesTheSameResultFromEverySource(bytes, 25);
     });
   }
 });

@@ -1,8 +1,8 @@
+import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
@@ -10,7 +10,7 @@ import { parallels, type ParallelsDetails } from '../../formats/parallels.js';
 import { raw } from '../../formats/raw.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { comparable, makeSource } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
@@ -52,25 +52,7 @@ describe('parallels fixtures (made by qemu-img, checked against its recorded inf
         expectAgreesWithQemu(await introspectParallels(bytes), fixture.qemu);
       });
 
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes, { formats }));
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const reference = comparable(await introspect(bytes, { formats }));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream, { formats }))).toEqual(reference);
-          }),
-          { numRuns: 25 },
-        );
-      });
+      itGivesTheSameResultFromEverySource(bytes, 25);
     });
   }
 });

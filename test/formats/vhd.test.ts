@@ -1,3 +1,4 @@
+import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -5,12 +6,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { raw } from '../../formats/raw.js';
 import {
   type VhdDetails,
   readVhdDynamicHeader,
   readVhdFooter,
-  vhd,
   vhdChecksum,
   vhdVirtualSize,
   VHD_MAX_LOCATOR_DATA_LENGTH,
@@ -19,7 +18,7 @@ import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
+import { comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
@@ -127,25 +126,7 @@ describe('vhd fixtures (made by qemu-img, checked against its recorded info)', (
         });
       }
 
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes, { formats }));
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const reference = comparable(await introspect(bytes, { formats }));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream, { formats }))).toEqual(reference);
-          }),
-          { numRuns: 25 },
-        );
-      });
+      itGivesTheSameResultFromEverySource(bytes, 25);
     });
   }
 });

@@ -1,3 +1,4 @@
+import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,6 @@ import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeVhdxMetadataTableHeader, decodeVhdxParentLocatorEntry, decodeVhdxParentLocatorHeader } from '../../formats/generated/vhdx.js';
-import { raw } from '../../formats/raw.js';
 import {
   type VhdxDetails,
   readVhdxFileIdentifier,
@@ -15,7 +15,6 @@ import {
   readVhdxMetadataTable,
   readVhdxParentLocator,
   readVhdxRegionTable,
-  vhdx,
   vhdxLogHasValidEntry,
   vhdxRegionTableValid,
   VHDX_METADATA_GUIDS,
@@ -27,7 +26,7 @@ import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
+import { comparable, makeSource, trackedStream } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
@@ -162,25 +161,7 @@ describe('vhdx fixtures (made by qemu-img, checked against its recorded info)', 
         });
       }
 
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes, { formats }));
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const reference = comparable(await introspect(bytes, { formats }));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream, { formats }))).toEqual(reference);
-          }),
-          { numRuns: 15 },
-        );
-      });
+      itGivesTheSameResultFromEverySource(bytes, 15);
     });
   }
 });

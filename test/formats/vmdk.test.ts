@@ -1,7 +1,7 @@
+import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type ImageInfo } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
@@ -9,7 +9,7 @@ import { looksLikeDescriptor } from '../../formats/vmdk.js';
 import { fixtures } from '../helpers/fixtures.js';
 import { expectVmdkAgrees } from '../helpers/oracle.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { chunksOfSizes } from '../helpers/sources.js';
 
 const vmdkFixtures = fixtures('vmdk');
 
@@ -27,25 +27,7 @@ describe('vmdk fixtures (made by qemu-img, checked against its recorded info)', 
         expectVmdkAgrees(info, fixture.qemu);
       });
 
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes));
-          expect(comparable(await introspect(makeSource(kind, bytes)))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const reference = comparable(await introspect(bytes));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream))).toEqual(reference);
-          }),
-          { numRuns: 25 },
-        );
-      });
+      itGivesTheSameResultFromEverySource(bytes, 25);
     });
   }
 });

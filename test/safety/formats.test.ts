@@ -4,7 +4,6 @@
  * a verdict for every fixture.
  */
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { introspect, type ImageInfo } from '../../src/index.js';
 import { type Fixture, fixtures, fixturesRoot } from '../helpers/fixtures.js';

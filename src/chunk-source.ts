@@ -12,6 +12,12 @@ export interface ChunkSource {
   next(): Promise<Uint8Array | null>;
   /** Stops the source (calls `return()` on an iterator, cancels a stream). Idempotent. */
   release(): Promise<void>;
+  /**
+   * The underlying source's own step (`iterator.next()`, `reader.read()`), unvalidated and
+   * unwrapped: the pass-through uses it once the metadata is known, so that passing a chunk
+   * on costs nothing more than the source itself.
+   */
+  step?(): Promise<IteratorResult<unknown>>;
 }
 
 /**
@@ -62,6 +68,7 @@ export function chunksFromIterable(iterable: AsyncIterable<unknown>): ChunkSourc
       }
       return asChunk(step.value);
     },
+    step: () => iterator.next(),
     async release() {
       if (finished) return;
       finished = true;
@@ -104,6 +111,7 @@ export function chunksFromWebStream(stream: WebStreamLike): ChunkSource {
       }
       return asChunk(step.value);
     },
+    step: () => reader.read() as Promise<IteratorResult<unknown>>,
     async release() {
       if (finished) return;
       finished = true;

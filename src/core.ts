@@ -9,7 +9,7 @@ import { abortable, chunksFromIterable } from './chunk-source.js';
 import { toIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
-import { Feed, passThrough } from './inspect.js';
+import { Feed, PassThrough } from './inspect.js';
 import { introspectChunks, introspectRandomAccess } from './introspect.js';
 import { type IntrospectOptions, resolveOptions } from './options.js';
 import { type ImageSource, chunksOf, normalizeSource } from './source.js';
@@ -67,7 +67,7 @@ export function inspect<Modules extends AnyFormatModule>(
   const resolved = resolveOptions(options, undefined);
   const upstream = abortable(chunksOf(source), resolved.signal);
   const feed = new Feed();
-  const stream = passThrough(upstream, feed, resolved.maxBufferBytes, resolved.signal);
+  const stream = new PassThrough(upstream, feed, resolved.maxBufferBytes, resolved.signal);
   const result = introspectChunks(feed, resolved).then(
     (info) => info as InfoFor<Modules>,
     (error: unknown) => {

@@ -101,40 +101,73 @@ export class Feed implements ChunkSource {
 
 /**
  * The pass-through stream: yields exactly the upstream's chunks, feeding each to `feed`
- * first. Stopping early (a `break` in `for await`) releases the upstream and tells the
+ * first. Once the introspection is done with the feed (and no signal is watched), each step
+ * is the source's own step: the pass-through then costs one function call per chunk.
+ * Stopping early (a `break` in `for await`) releases the upstream and tells the
  * introspection that the image was not read to its end.
  */
-export async function* passThrough(
-  upstream: ChunkSource,
-  feed: Feed,
-  maxPendingBytes: number,
-  signal: AbortSignal | undefined,
-): AsyncGenerator<Uint8Array, void, undefined> {
-  let finished = false;
-  try {
-    for (;;) {
-      if (signal?.aborted) throw abortError(signal);
-      const chunk = await upstream.next();
-      if (chunk === null) {
-        finished = true;
-        feed.end();
-        return;
-      }
-      if (!feed.detached) {
-        feed.push(chunk);
-        if (feed.pendingBytes > maxPendingBytes) await feed.drained();
-      }
-      yield chunk;
+export class PassThrough implements AsyncIterableIterator<Uint8Array> {
+  private finished = false;
+
+  constructor(
+    private readonly upstream: ChunkSource,
+    private readonly feed: Feed,
+    private readonly maxPendingBytes: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const step = this.upstream.step;
+    if (this.feed.detached && this.signal === undefined && step !== undefined) {
+      return step() as Promise<IteratorResult<Uint8Array>>;
     }
-  } catch (error) {
-    feed.fail(error);
+    return this.feedingNext();
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    await this.stop();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<Uint8Array>> {
+    await this.stop();
     throw error;
-  } finally {
-    if (!finished) {
-      feed.fail(
-        new IntrospectionError('ABORTED', 'the pass-through stream was closed before the metadata was known'),
-      );
-      await upstream.release();
+  }
+
+  private async feedingNext(): Promise<IteratorResult<Uint8Array>> {
+    if (this.finished) return { done: true, value: undefined };
+    try {
+      if (this.signal?.aborted) throw abortError(this.signal);
+      const chunk = await this.upstream.next();
+      if (chunk === null) {
+        this.finished = true;
+        this.feed.end();
+        return { done: true, value: undefined };
+      }
+      if (!this.feed.detached) {
+        this.feed.push(chunk);
+        if (this.feed.pendingBytes > this.maxPendingBytes) await this.feed.drained();
+      }
+      return { done: false, value: chunk };
+    } catch (error) {
+      this.feed.fail(error);
+      await this.stop();
+      throw error;
     }
+  }
+
+  /** Releases the upstream once, telling the introspection if it was still waiting. */
+  private async stop(): Promise<void> {
+    if (this.finished) {
+      await this.upstream.release();
+      return;
+    }
+    this.finished = true;
+    this.feed.fail(new IntrospectionError('ABORTED', 'the pass-through stream was closed before the metadata was known'));
+    await this.upstream.release();
   }
 }

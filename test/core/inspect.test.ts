@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunksFromIterable } from '../../src/chunk-source.js';
-import { Feed, passThrough } from '../../src/inspect.js';
+import { Feed, PassThrough } from '../../src/inspect.js';
 import { inspect, introspect, IntrospectionError, toReadableStream } from '../../src/index.js';
 import { fixtures } from '../helpers/fixtures.js';
 import { chunksOfSizes, comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
@@ -101,7 +101,7 @@ describe('inspect (pass-through)', () => {
     const feed = new Feed();
     const limit = 256 * 1024;
     const upstream = chunksFromIterable(trackedStream(new Uint8Array(8 * 1024 * 1024), [65536]));
-    const passed = passThrough(upstream, feed, limit, undefined);
+    const passed = new PassThrough(upstream, feed, limit, undefined);
     let taken = 0;
     const slowIntrospection = (async () => {
       for (;;) {

@@ -2,6 +2,7 @@
 // A coverage-guided mutation fuzzer for the built library (dist/).
 //
 //   npm run fuzz -- --seconds 3600 --seed 42 [--format qcow2] [--workers 2] [--no-coverage]
+//                   [--library path/to/index.js] [--out folder]   (defaults: dist/index.js, test/regressions)
 //
 // Seeds: the committed fixtures, the regression inputs and the real-world images (when
 // ../shared/real-world is present). Each input is a seed with a few mutations (bit flips,
@@ -19,13 +20,13 @@ import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const regressions = join(root, 'test', 'regressions');
+let regressions = join(root, 'test', 'regressions');
 
 // ---------------------------------------------------------------------------------------
 // Arguments
 
 function parseArguments(argv) {
-  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, quiet: false };
+  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, quiet: false, library: join(root, 'dist', 'index.js'), out: undefined };
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index];
     const value = () => {
@@ -40,6 +41,8 @@ function parseArguments(argv) {
     else if (argument === '--timeout-ms') options.timeoutMs = Number(value());
     else if (argument === '--no-coverage') options.coverage = false;
     else if (argument === '--quiet') options.quiet = true;
+    else if (argument === '--library') options.library = value();
+    else if (argument === '--out') options.out = value();
     else throw new Error(`unknown argument ${argument}`);
   }
   if (!Number.isFinite(options.seconds) || options.seconds <= 0) throw new Error('--seconds must be a positive number');
@@ -328,8 +331,9 @@ function save(bytes, failure, seedName, delivery) {
 
 async function main() {
   const options = parseArguments(process.argv.slice(2));
-  const libraryUrl = pathToFileURL(join(root, 'dist', 'index.js')).href;
-  if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run npm run build');
+  if (options.out !== undefined) regressions = options.out;
+  const libraryUrl = pathToFileURL(options.library).href;
+  if (!existsSync(options.library)) throw new Error(`${options.library} is missing: run npm run build`);
   const { introspect } = await import(libraryUrl);
 
   // Label every seed with the format the library gives it (or the error's format).
@@ -354,7 +358,7 @@ async function main() {
 
   const corpus = seeds.map((seed) => ({ ...seed }));
   const covered = new Set();
-  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, times: [], maxMsPerMiB: 0, slowest: undefined, peakHeap: 0, newCoverage: 0, failures: [] };
+  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, times: [], maxMsPerMiB: 0, slowest: undefined, peakHeap: 0, newCoverage: 0, failures: [], distinct: {} };
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
   let lastReport = started;
@@ -388,9 +392,13 @@ async function main() {
         if (corpus.length < 4000 && bytes.byteLength <= SEED_LIMIT) corpus.push({ name: `${seed.name}+mutation`, format: seed.format, bytes });
       }
       if (!result.outcome.ok) {
+        // One reproducer per distinct failure (code and first line of the message); count the rest.
+        const key = `${result.outcome.code}: ${result.outcome.message.split('\n')[0]}`;
+        stats.distinct[key] = (stats.distinct[key] ?? 0) + 1;
+        if (stats.distinct[key] > 1) continue;
         const minimal = await minimise(target, bytes, delivery, result.outcome.code);
         const path = save(minimal, result.outcome, seed.name, delivery);
-        stats.failures.push({ path, code: result.outcome.code, seed: seed.name, message: result.outcome.message.split('\n')[0] });
+        stats.failures.push({ path, bytes: minimal.byteLength, code: result.outcome.code, seed: seed.name, message: result.outcome.message.split('\n')[0] });
         if (!options.quiet) console.error(`failure ${result.outcome.code} from ${seed.name}: saved ${path}\n  ${result.outcome.message.split('\n')[0]}`);
       }
       if (!options.quiet && Date.now() - lastReport > 30_000) {
@@ -419,6 +427,7 @@ async function main() {
     coverageRanges: covered.size,
     corpusAdded: corpus.length - seeds.length,
     failures: stats.failures,
+    failureCounts: stats.distinct,
   };
   console.log(JSON.stringify(summary, null, 2));
   process.exitCode = stats.failures.length > 0 ? 1 : 0;

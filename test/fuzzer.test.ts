@@ -47,4 +47,3 @@ export async function introspect(source, options) {
     expect(bytes.byteLength).toBeLessThan(64 * 1024);
   });
 });
-});

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { bytesEqual } from '../src/bytes.js';
 import { isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
@@ -106,6 +107,27 @@ function finalDisk(reader: ByteReader, head: Uint8Array, size: number, forward: 
   };
 }
 
+const SECTOR_BYTES = 512;
+
+/**
+ * The markers of the schemes the probe counts, in the first two sectors: the MBR signature
+ * (also every GPT's protective MBR), a GPT header at LBA 1, Apple's driver map and map
+ * entry, a BSD disklabel (sector 1 or byte 64), Sun's and SGI's label magics.
+ */
+function mayHoldPartitionTable(first: Uint8Array): boolean {
+  const u32 = (offset: number, littleEndian: boolean) =>
+    offset + 4 <= first.byteLength ? new DataView(first.buffer, first.byteOffset, first.byteLength).getUint32(offset, littleEndian) : undefined;
+  return (
+    (first[510] === 0x55 && first[511] === 0xaa) ||
+    bytesEqual(first, 512, 'EFI PART') ||
+    (bytesEqual(first, 0, 'ER') && bytesEqual(first, 512, 'PM')) ||
+    u32(512, true) === 0x82564557 ||
+    u32(64, true) === 0x82564557 ||
+    (first[508] === 0xda && first[509] === 0xbe) ||
+    u32(0, false) === 0x0be5a941
+  );
+}
+
 /** Partition schemes strong enough to count as a second reading of an image's first bytes (Atari's plausibility rules are not). */
 const PROBED_SCHEMES = new Set(['mbr', 'gpt', 'apm', 'bsd', 'sun', 'sgi']);
 
@@ -115,6 +137,10 @@ const PROBED_SCHEMES = new Set(['mbr', 'gpt', 'apm', 'bsd', 'sun', 'sgi']);
  * also a partitioned disk (the `multiple_formats` check).
  */
 async function probePartitionTable(reader: ByteReader): Promise<boolean> {
+  // A cheap look first, so that the probe of every image reads two sectors, not 32 KiB.
+  const first = await reader.readAvailable(0, 2 * SECTOR_BYTES, 'head');
+  const gpt4k = await reader.readAvailable(4096, 8, 'head');
+  if (!mayHoldPartitionTable(first) && !bytesEqual(gpt4k, 0, 'EFI PART')) return false;
   const head = await reader.readAvailable(0, RAW_HEAD_BYTES, 'head');
   const scan = await scanPartitionTables({
     head,

@@ -188,13 +188,13 @@ export function looksLikeDescriptor(bytes: Uint8Array, atEnd: boolean): boolean 
 }
 
 async function probeDescriptor(reader: ByteReader): Promise<boolean> {
-  let window = 4096;
+  let window = 512;
   for (;;) {
     const bytes = await reader.readAvailable(0, window, 'descriptor probe');
     const verdict = looksLikeDescriptor(bytes, bytes.byteLength < window);
     if (verdict !== 'need-more') return verdict;
     if (window >= VMDK_MAX_DESCRIPTOR_BYTES) return false;
-    window = Math.min(window * 4, VMDK_MAX_DESCRIPTOR_BYTES);
+    window = Math.min(window * 8, VMDK_MAX_DESCRIPTOR_BYTES);
   }
 }
 

@@ -22,7 +22,10 @@ import { bytesEqual } from './bytes.js';
 import { IntrospectionError, isIntrospectionError, toIntrospectionError } from './errors.js';
 import type { AnyFormatModule, ByteReader, Signature } from './format-module.js';
 
-/** How many bytes of the start detection reads at once: what the head signatures and the modules' `headBytes` need. */
+/**
+ * How many bytes of the start a stream must keep through detection: what the head
+ * signatures and the modules' `headBytes` need.
+ */
 export function headSignatureBytes(formats: readonly AnyFormatModule[]): number {
   let bytes = 0;
   for (const format of formats) {
@@ -32,6 +35,10 @@ export function headSignatureBytes(formats: readonly AnyFormatModule[]): number 
     }
   }
   return bytes;
+}
+
+function signatureEnds(formats: readonly AnyFormatModule[]): number[] {
+  return formats.flatMap((format) => format.signatures.filter((signature) => !signature.fromEnd).map((signature) => signature.offset + signatureLength(signature)));
 }
 
 /** How many bytes of the end detection and parsing may need on a stream. */
@@ -45,6 +52,9 @@ export function tailBytesNeeded(formats: readonly AnyFormatModule[]): number {
   }
   return bytes;
 }
+
+/** Signatures ending within this many bytes are compared against one read of the start; others are read where they are. */
+const NEAR_HEAD_BYTES = 4096;
 
 function signatureLength(signature: Signature): number {
   return typeof signature.bytes === 'string' ? signature.bytes.length : signature.bytes.byteLength;
@@ -84,13 +94,33 @@ export interface HeadDetection {
 
 /** Runs every module's head detection: signatures at the start, checks, probes, and the fallback's probe. */
 export async function detectAtHead(formats: readonly AnyFormatModule[], reader: ByteReader): Promise<HeadDetection> {
-  const head = await reader.readAvailable(0, headSignatureBytes(formats), 'head');
+  // One read for the signatures near the start; each farther one (ISO's at 32769) is read
+  // where it is, so that a random-access source reads a few hundred bytes, not 32 KiB.
+  const near = signatureEnds(formats).filter((end) => end <= NEAR_HEAD_BYTES);
+  const head = await reader.readAvailable(0, Math.max(1024, ...near), 'head');
+  const far = new Map<number, Uint8Array>();
+  const signatureMatches = async (signature: Signature): Promise<boolean> => {
+    const end = signature.offset + signatureLength(signature);
+    if (end <= head.byteLength) return matchesAt(head, signature.offset, signature);
+    let bytes = far.get(signature.offset);
+    if (bytes === undefined) {
+      bytes = await reader.readAvailable(signature.offset, signatureLength(signature), 'signature');
+      far.set(signature.offset, bytes);
+    }
+    return matchesAt(bytes, 0, signature);
+  };
   const matched: AnyFormatModule[] = [];
   let fallbackMatched = false;
   for (const format of formats) {
     const check = format.check;
     const probe = format.probe;
-    const signed = format.signatures.some((signature) => !signature.fromEnd && matchesAt(head, signature.offset, signature));
+    let signed = false;
+    for (const signature of format.signatures) {
+      if (!signature.fromEnd && (await signatureMatches(signature))) {
+        signed = true;
+        break;
+      }
+    }
     let found = false;
     if (signed) found = check === undefined || (await quietly(format, () => check(reader)));
     else if (probe !== undefined) found = await quietly(format, () => probe(reader));

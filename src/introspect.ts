@@ -104,6 +104,10 @@ async function detectAndParse(reader: EngineReader, options: ResolvedOptions): P
   const { formats, expectedFormat } = options;
   const fallback = formats.find((format) => format.fallback);
   const head = await detectAtHead(formats, reader);
+  if (!reader.randomAccess) {
+    // A stream cannot go back: keep what the modules may need of the start before moving on.
+    await reader.readAvailable(0, headSignatureBytes(formats), 'head');
+  }
   reader.stopRetaining?.();
   const enders = endFormats(formats);
   const expectedModule = formats.find((format) => format.name === expectedFormat);

@@ -1,9 +1,8 @@
 /**
  * A {@link ByteReader} over a random-access source: only the ranges asked for are read.
  *
- * The first range read from offset 0 (detection's look at the head, where every format's
- * signature is) is kept, because every probe and most headers look inside it; everything
- * else is read on demand and not kept.
+ * The longest range read from offset 0 (up to 64 KiB) is kept, because every probe and most
+ * headers look there; everything else is read on demand and not kept.
  *
  * @module
  */
@@ -21,6 +20,9 @@ export interface RandomAccessSource {
   /** Optional: releases the source (e.g. closes a file). */
   close?(): Promise<void> | void;
 }
+
+/** The longest read of the start that is kept for later reads. */
+const MAX_HEAD_CACHE_BYTES = 64 * 1024;
 
 export class RandomAccessReader implements ByteReader {
   readonly randomAccess = true;
@@ -61,11 +63,12 @@ export class RandomAccessReader implements ByteReader {
     checkRange(offset, length, field, this.maxReadLength);
     const end = Math.min(offset + length, this.size);
     if (offset >= end) return new Uint8Array(0);
-    if (this.headCache === undefined && offset === 0) {
+    if (this.headCache !== undefined && end <= this.headCache.byteLength) return this.headCache.subarray(offset, end);
+    if (offset === 0 && end <= MAX_HEAD_CACHE_BYTES) {
+      // Reads of the start are kept (the longest so far): every probe and most headers look there.
       this.headCache = await this.fetch(0, end, field);
       return this.headCache;
     }
-    if (this.headCache !== undefined && end <= this.headCache.byteLength) return this.headCache.subarray(offset, end);
     return this.fetch(offset, end - offset, field);
   }
 

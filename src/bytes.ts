@@ -136,9 +136,21 @@ export function fixedText(bytes: Uint8Array, decode: (bytes: Uint8Array) => stri
   return cutAtNul(decode(bytes)).replace(/ +$/, '');
 }
 
+/** Latin-1 patterns already converted (signatures are compared on every image). */
+const patterns = new Map<string, Uint8Array>();
+
+function patternBytes(text: string): Uint8Array {
+  let bytes = patterns.get(text);
+  if (bytes === undefined) {
+    bytes = latin1Bytes(text);
+    if (patterns.size < 1024) patterns.set(text, bytes);
+  }
+  return bytes;
+}
+
 /** True when `bytes` at `offset` equal `expected` (a byte array or a Latin-1 string). */
 export function bytesEqual(bytes: Uint8Array, offset: number, expected: Uint8Array | string): boolean {
-  const pattern = typeof expected === 'string' ? latin1Bytes(expected) : expected;
+  const pattern = typeof expected === 'string' ? patternBytes(expected) : expected;
   if (offset < 0 || offset + pattern.byteLength > bytes.byteLength) return false;
   for (let index = 0; index < pattern.byteLength; index += 1) {
     if (bytes[offset + index] !== pattern[index]) return false;

@@ -37,8 +37,16 @@ export function headSignatureBytes(formats: readonly AnyFormatModule[]): number 
   return bytes;
 }
 
+/** Computed once per list of formats (the default list is one constant). */
+const signatureEndsCache = new WeakMap<readonly AnyFormatModule[], number[]>();
+
 function signatureEnds(formats: readonly AnyFormatModule[]): number[] {
-  return formats.flatMap((format) => format.signatures.filter((signature) => !signature.fromEnd).map((signature) => signature.offset + signatureLength(signature)));
+  let ends = signatureEndsCache.get(formats);
+  if (ends === undefined) {
+    ends = formats.flatMap((format) => format.signatures.filter((signature) => !signature.fromEnd).map((signature) => signature.offset + signatureLength(signature)));
+    signatureEndsCache.set(formats, ends);
+  }
+  return ends;
 }
 
 /** How many bytes of the end detection and parsing may need on a stream. */
@@ -53,7 +61,10 @@ export function tailBytesNeeded(formats: readonly AnyFormatModule[]): number {
   return bytes;
 }
 
-/** Signatures ending within this many bytes are compared against one read of the start; others are read where they are. */
+/**
+ * Signatures ending within this many bytes are compared against one read of the start
+ * (4 KiB and the 8 bytes of a 4Kn GPT header's signature); others are read where they are.
+ */
 const NEAR_HEAD_BYTES = 4096;
 
 function signatureLength(signature: Signature): number {
@@ -96,8 +107,9 @@ export interface HeadDetection {
 export async function detectAtHead(formats: readonly AnyFormatModule[], reader: ByteReader): Promise<HeadDetection> {
   // One read for the signatures near the start; each farther one (ISO's at 32769) is read
   // where it is, so that a random-access source reads a few hundred bytes, not 32 KiB.
-  const near = signatureEnds(formats).filter((end) => end <= NEAR_HEAD_BYTES);
-  const head = await reader.readAvailable(0, Math.max(1024, ...near), 'head');
+  let nearest = NEAR_HEAD_BYTES + 8;
+  for (const end of signatureEnds(formats)) if (end <= NEAR_HEAD_BYTES && end > nearest) nearest = end;
+  const head = await reader.readAvailable(0, nearest, 'head');
   const far = new Map<number, Uint8Array>();
   const signatureMatches = async (signature: Signature): Promise<boolean> => {
     const end = signature.offset + signatureLength(signature);

@@ -13,6 +13,12 @@ import type { RandomAccessSource } from './random-access-reader.js';
 import type { BuiltinFormat } from '../formats/index.js';
 
 /**
+ * The first bytes of a file are read together with its size: every format's signature and
+ * most headers are there, so one round trip to the file system serves most introspections.
+ */
+const PREFETCH_BYTES = 4 * 1024 + 8;
+
+/**
  * A {@link RandomAccessSource} over an open file. Close it with `close()` when done.
  */
 export async function openFileSource(path: string): Promise<RandomAccessSource & { close(): Promise<void> }> {
@@ -25,13 +31,16 @@ export async function openFileSource(path: string): Promise<RandomAccessSource &
   }
   try {
     let closed = false;
-    const stats = await handle.stat();
+    const start = new Uint8Array(PREFETCH_BYTES);
+    const [stats, prefetched] = await Promise.all([handle.stat(), handle.read(start, 0, PREFETCH_BYTES, 0)]);
     if (!stats.isFile()) {
       throw new IntrospectionError('INVALID_ARGUMENT', `${path} is not a file`);
     }
+    const known = start.subarray(0, prefetched.bytesRead);
     return {
       size: stats.size,
       async read(offset, length) {
+        if (offset + length <= known.byteLength) return known.slice(offset, offset + length);
         const bytes = new Uint8Array(length);
         const { bytesRead } = await handle.read(bytes, 0, length, offset);
         return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);

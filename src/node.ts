@@ -69,6 +69,8 @@ export async function introspectFile<Modules extends AnyFormatModule = BuiltinFo
   try {
     return await introspect<Modules>(source, options);
   } finally {
-    await source.close();
+    // The answer does not wait for the file to be closed (one round trip less); a failure to
+    // close a file opened read-only has nothing to tell the caller.
+    Promise.resolve(source.close()).catch(() => undefined);
   }
 }

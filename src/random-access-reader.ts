@@ -11,14 +11,15 @@ import { IntrospectionError } from './errors.js';
 import type { ByteReader } from './format-module.js';
 import { checkRange } from './read-range.js';
 
-/** A source that can read any byte range: a file, a `Blob`, a buffer. */
+/**
+ * A source that can read any byte range: a file, a `Blob`, a buffer. The library never
+ * closes it: the caller that opened it does.
+ */
 export interface RandomAccessSource {
   /** Total length in bytes. */
   readonly size: number;
   /** Reads `length` bytes at `offset`; may return fewer only at the end of the source. */
   read(offset: number, length: number): Promise<Uint8Array>;
-  /** Optional: releases the source (e.g. closes a file). */
-  close?(): Promise<void> | void;
 }
 
 /** The longest read of the start that is kept for later reads. */
@@ -76,9 +77,8 @@ export class RandomAccessReader implements ByteReader {
     return this.size;
   }
 
-  async release(): Promise<void> {
-    await this.source.close?.();
-  }
+  /** Nothing to release: a random-access source belongs to the caller, who closes it (if it needs closing). */
+  async release(): Promise<void> {}
 
   private async fetch(offset: number, length: number, field: string): Promise<Uint8Array> {
     let bytes = await this.fetchOnce(offset, length, field);

@@ -148,7 +148,6 @@ export function chunksOf(source: unknown, chunkBytes = 1 << 20): ChunkSource {
     },
     async release() {
       released = true;
-      await random.close?.();
     },
   };
 }

@@ -583,7 +583,11 @@ async function readSnapshots(reads: ForwardReads, header: Header, context: Parse
   for (let index = 0; index < count; index += 1) {
     const field = `snapshot table entry ${index}`;
     offset = alignTo8(offset);
-    const entry = decodeQcow2SnapshotHeader(await read(offset, QCOW2_SNAPSHOT_HEADER_SIZE, field));
+    const entryHeader = await read(offset, QCOW2_SNAPSHOT_HEADER_SIZE, field);
+    // Entries past the end of the image would all read as zeros: stop at the end, so that the
+    // work is bounded by the bytes the image has, not by the count it claims.
+    if (missing) break;
+    const entry = decodeQcow2SnapshotHeader(entryHeader);
     offset += QCOW2_SNAPSHOT_HEADER_SIZE;
     if (entry.extraDataSize > QCOW2_MAX_SNAPSHOT_EXTRA_DATA_BYTES) {
       throw limit(`${entry.extraDataSize} bytes of extra data, more than qemu's ${QCOW2_MAX_SNAPSHOT_EXTRA_DATA_BYTES}`, `${field}.extraDataSize`);

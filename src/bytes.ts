@@ -165,9 +165,18 @@ export function latin1Bytes(text: string): Uint8Array {
   return bytes;
 }
 
-/** True when every byte is zero. */
+/** True when every byte is zero (four bytes at a time where the view is aligned). */
 export function isAllZero(bytes: Uint8Array): boolean {
-  for (let index = 0; index < bytes.byteLength; index += 1) {
+  let index = 0;
+  const length = bytes.byteLength;
+  if ((bytes.byteOffset & 3) === 0 && length >= 64) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, length >>> 2);
+    for (let word = 0; word < words.length; word += 1) {
+      if (words[word] !== 0) return false;
+    }
+    index = words.length << 2;
+  }
+  for (; index < length; index += 1) {
     if (bytes[index] !== 0) return false;
   }
   return true;
@@ -203,41 +212,60 @@ export function bigEndianUuid(bytes: Uint8Array, offset = 0): string {
 
 /** The standard IEEE CRC-32 (as GPT uses), over `bytes`. */
 export function crc32(bytes: Uint8Array): number {
-  return crcWith(crc32Table(), bytes);
+  ieeeTables ??= makeCrcTables(0xedb88320);
+  return crcWith(ieeeTables, bytes);
 }
 
 /** CRC-32C (Castagnoli), as VHDX uses. */
 export function crc32c(bytes: Uint8Array): number {
-  return crcWith(crc32cTable(), bytes);
+  castagnoliTables ??= makeCrcTables(0x82f63b78);
+  return crcWith(castagnoliTables, bytes);
 }
 
-function crcWith(table: Uint32Array, bytes: Uint8Array): number {
+let ieeeTables: Uint32Array[] | undefined;
+let castagnoliTables: Uint32Array[] | undefined;
+
+/**
+ * Table-driven CRC, eight bytes per step ("slicing-by-8"): VHDX checksums 64 KiB region
+ * tables, so the byte-at-a-time loop was most of its parse time.
+ */
+function crcWith(tables: Uint32Array[], bytes: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let crc = 0xffffffff;
-  for (let index = 0; index < bytes.byteLength; index += 1) {
-    crc = (table[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
+  let index = 0;
+  const length = bytes.byteLength;
+  for (; index + 8 <= length; index += 8) {
+    const low = (crc ^ ((bytes[index] as number) | ((bytes[index + 1] as number) << 8) | ((bytes[index + 2] as number) << 16) | ((bytes[index + 3] as number) << 24))) >>> 0;
+    crc =
+      (t7[low & 0xff] as number) ^
+      (t6[(low >>> 8) & 0xff] as number) ^
+      (t5[(low >>> 16) & 0xff] as number) ^
+      (t4[low >>> 24] as number) ^
+      (t3[bytes[index + 4] as number] as number) ^
+      (t2[bytes[index + 5] as number] as number) ^
+      (t1[bytes[index + 6] as number] as number) ^
+      (t0[bytes[index + 7] as number] as number);
   }
+  for (; index < length; index += 1) crc = (t0[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-let ieeeTable: Uint32Array | undefined;
-let castagnoliTable: Uint32Array | undefined;
-
-function crc32Table(): Uint32Array {
-  ieeeTable ??= makeCrcTable(0xedb88320);
-  return ieeeTable;
-}
-
-function crc32cTable(): Uint32Array {
-  castagnoliTable ??= makeCrcTable(0x82f63b78);
-  return castagnoliTable;
-}
-
-function makeCrcTable(polynomial: number): Uint32Array {
-  const table = new Uint32Array(256);
+function makeCrcTables(polynomial: number): Uint32Array[] {
+  const first = new Uint32Array(256);
   for (let index = 0; index < 256; index += 1) {
     let value = index;
     for (let bit = 0; bit < 8; bit += 1) value = value & 1 ? (value >>> 1) ^ polynomial : value >>> 1;
-    table[index] = value >>> 0;
+    first[index] = value >>> 0;
   }
-  return table;
+  const tables = [first];
+  for (let slice = 1; slice < 8; slice += 1) {
+    const previous = tables[slice - 1] as Uint32Array;
+    const table = new Uint32Array(256);
+    for (let index = 0; index < 256; index += 1) {
+      const value = previous[index] as number;
+      table[index] = ((first[value & 0xff] as number) ^ (value >>> 8)) >>> 0;
+    }
+    tables.push(table);
+  }
+  return tables;
 }

@@ -24,6 +24,7 @@ from nova.image import format_inspector  # noqa: E402
 
 
 def median_seconds(function, iterations):
+    function()  # warm up, untimed
     samples = []
     for _ in range(iterations):
         started = time.perf_counter()

@@ -27,6 +27,8 @@ import type { AnyFormatModule, ByteReader, Signature } from './format-module.js'
  * signatures and the modules' `headBytes` need.
  */
 export function headSignatureBytes(formats: readonly AnyFormatModule[]): number {
+  const cached = headBytesCache.get(formats);
+  if (cached !== undefined) return cached;
   let bytes = 0;
   for (const format of formats) {
     bytes = Math.max(bytes, format.headBytes ?? 0);
@@ -34,8 +36,11 @@ export function headSignatureBytes(formats: readonly AnyFormatModule[]): number 
       if (!signature.fromEnd) bytes = Math.max(bytes, signature.offset + signatureLength(signature));
     }
   }
+  headBytesCache.set(formats, bytes);
   return bytes;
 }
+
+const headBytesCache = new WeakMap<readonly AnyFormatModule[], number>();
 
 /** Computed once per list of formats (the default list is one constant). */
 const signatureEndsCache = new WeakMap<readonly AnyFormatModule[], number[]>();

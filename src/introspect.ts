@@ -30,7 +30,8 @@ export async function introspectChunks(chunks: ChunkSource, options: ResolvedOpt
     await chunks.release();
     throw new IntrospectionError('INVALID_ARGUMENT', `maxBufferBytes ${options.maxBufferBytes} is below the ${probeLimit} bytes detection needs`);
   }
-  return run(new StreamReader(abortable(chunks, options.signal), options.maxBufferBytes, probeLimit), options);
+  const headBytes = headSignatureBytes(options.formats);
+  return run(new StreamReader(abortable(chunks, options.signal), options.maxBufferBytes, probeLimit, headBytes), options);
 }
 
 /** Introspects a random-access source, reading only the ranges needed. */

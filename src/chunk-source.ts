@@ -29,12 +29,15 @@ export function plainView(bytes: Uint8Array): Uint8Array {
   return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** True for an `ArrayBuffer` from any realm (an iframe's or a `vm` context's fail `instanceof`). */
+export function isArrayBuffer(value: unknown): value is ArrayBuffer {
+  return value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]';
+}
+
 /** Checks one chunk from a source: only byte arrays are accepted. */
 export function asChunk(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  if (value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]') {
-    return new Uint8Array(value as ArrayBuffer);
-  }
+  if (isArrayBuffer(value)) return new Uint8Array(value);
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   throw new IntrospectionError(
     'INVALID_ARGUMENT',

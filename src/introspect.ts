@@ -44,14 +44,15 @@ class ParseLog {
   readonly warnings: string[] = [];
   readonly incomplete: string[] = [];
 
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
   context(signal: AbortSignal | undefined): ParseContext {
-    const warn = (message: string) => {
-      if (!this.warnings.includes(message)) this.warnings.push(message);
-    };
     return {
-      warn,
+      warn: (message) => this.warn(message),
       incomplete: (reason) => {
-        warn(reason);
+        this.warn(reason);
         if (!this.incomplete.includes(reason)) this.incomplete.push(reason);
       },
       signal,
@@ -169,7 +170,7 @@ async function run(reader: EngineReader, options: ResolvedOptions): Promise<Imag
       fallbackName: fallback?.name,
     }, log.incomplete);
     for (const check of safety.checks) {
-      if (check.waived) log.context(undefined).warn(`safety check ${check.name} failed (allowed): ${check.reason ?? ''}`.trim());
+      if (check.waived) log.warn(`safety check ${check.name} failed (allowed): ${check.reason ?? ''}`.trim());
     }
     return {
       format,

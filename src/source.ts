@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ChunkSource, type WebStreamLike, asChunk, chunksFromIterable, chunksFromWebStream } from './chunk-source.js';
+import { type ChunkSource, type WebStreamLike, asChunk, chunksFromIterable, chunksFromWebStream, isArrayBuffer } from './chunk-source.js';
 import { IntrospectionError } from './errors.js';
 import type { RandomAccessSource } from './random-access-reader.js';
 
@@ -78,21 +78,10 @@ export function blobSource(blob: BlobLike): RandomAccessSource {
   };
 }
 
-/** True for an `ArrayBuffer` from any realm (an iframe's or a `vm` context's fail `instanceof`). */
-export function isArrayBuffer(value: unknown): value is ArrayBuffer {
-  return value instanceof ArrayBuffer || Object.prototype.toString.call(value) === '[object ArrayBuffer]';
-}
-
-function typedArrayBytes(value: ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (value instanceof Uint8Array) return value;
-  if (isArrayBuffer(value)) return new Uint8Array(value);
-  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-}
-
 /** Sorts a source into a stream of chunks or a random-access source. */
 export function normalizeSource(source: unknown): NormalizedSource {
   if (isArrayBuffer(source) || ArrayBuffer.isView(source)) {
-    return { kind: 'random', source: bytesSource(typedArrayBytes(source)) };
+    return { kind: 'random', source: bytesSource(asChunk(source)) };
   }
   if (isBlobLike(source)) return { kind: 'random', source: blobSource(source) };
   if (isRandomAccess(source)) return { kind: 'random', source };
@@ -120,7 +109,7 @@ async function* syncToAsync(iterable: Iterable<unknown>): AsyncGenerator<unknown
 export function chunksOf(source: unknown, chunkBytes = 1 << 20): ChunkSource {
   if (isArrayBuffer(source) || ArrayBuffer.isView(source)) {
     let done = false;
-    const bytes = typedArrayBytes(source);
+    const bytes = asChunk(source);
     return {
       next: async () => {
         if (done || bytes.byteLength === 0) return null;

@@ -26,9 +26,7 @@ export class StreamReader implements ByteReader {
   /** Bytes taken from the source so far. */
   bytesRead = 0;
 
-  private head: Uint8Array = new Uint8Array(0);
-  /** The buffer the head was copied into; when the head is a view of a chunk, it is not this one. */
-  private headStore: ArrayBufferLike | undefined;
+  private head = new Uint8Array(0);
   private headLength = 0;
   /** While true, every byte pulled below `probeLimit` is copied into the head. */
   private retaining = true;
@@ -144,28 +142,10 @@ export class StreamReader implements ByteReader {
   private async growHead(end: number): Promise<void> {
     // The head is contiguous only while nothing has been skipped past it.
     if (this.headLength >= end || this.ended || this.position !== this.headLength) return;
-    if (this.headLength === 0) {
-      // The first chunk usually holds the whole head (a Node stream's are 64 KiB): keep a view
-      // of it rather than a copy. Chunks must not change once yielded, as with any stream.
-      if (this.leftover.byteLength === 0) {
-        const chunk = await this.pull();
-        if (chunk === null) return;
-        this.leftover = chunk;
-      }
-      const wanted = Math.max(end, Math.min(this.expectedHeadBytes, this.probeLimit));
-      if (this.leftover.byteLength >= wanted) {
-        this.head = this.leftover.subarray(0, wanted);
-        this.headLength = wanted;
-        this.position = wanted;
-        this.leftover = this.leftover.subarray(wanted);
-        return;
-      }
-    }
-    if (this.head.byteLength < end || this.head.buffer !== this.headStore) {
+    if (this.head.byteLength < end) {
       const grown = new Uint8Array(Math.min(this.probeLimit, Math.max(end, this.head.byteLength * 2, this.expectedHeadBytes, 4096)));
       grown.set(this.head.subarray(0, this.headLength));
       this.head = grown;
-      this.headStore = grown.buffer;
     }
     while (this.headLength < end) {
       if (this.leftover.byteLength === 0) {

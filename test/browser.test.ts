@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtures, projectRoot } from './helpers/fixtures.js';
+import { fixtureBytes, projectRoot } from './helpers/fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(executablePath);
-const vmdk = fixtures('vmdk').find((fixture) => fixture.name === 'stream.vmdk')?.bytes() as Uint8Array;
-const qcow2 = fixtures('qcow2').find((fixture) => fixture.name === 'backing-raw.qcow2')?.bytes() as Uint8Array;
+const vmdk = fixtureBytes('vmdk', 'stream.vmdk');
+const qcow2 = fixtureBytes('qcow2', 'backing-raw.qcow2');
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** The page's own script: runs the library and leaves its findings in `window.results`. */

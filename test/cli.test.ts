@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixtures, projectRoot } from './helpers/fixtures.js';
+import { fixtures, projectRoot, fixtureBytes } from './helpers/fixtures.js';
 
 const cli = join(projectRoot, 'dist', 'cli.js');
 const work = mkdtempSync(join(tmpdir(), 'image-introspect-cli-'));
@@ -54,7 +54,7 @@ describe('image-introspect (CLI)', () => {
   });
 
   it('reads standard input as a stream with -', () => {
-    const fixture = vmdkFixtures.find((candidate) => candidate.name === 'stream.vmdk')?.bytes() as Uint8Array;
+    const fixture = fixtureBytes('vmdk', 'stream.vmdk');
     const { status, stdout } = run(['--json', '-'], fixture);
     expect(status).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ filename: '-', format: 'vmdk', virtualSize: 4194304 });
@@ -68,7 +68,7 @@ describe('image-introspect (CLI)', () => {
 
   it('exits 2 with one line on stderr, no stack trace, when a file cannot be introspected', () => {
     const truncated = join(work, 'truncated.vmdk');
-    const bytes = vmdkFixtures.find((candidate) => candidate.name === 'sparse-ide.vmdk')?.bytes() as Uint8Array;
+    const bytes = fixtureBytes('vmdk', 'sparse-ide.vmdk');
     writeFileSync(truncated, bytes.subarray(0, 200));
     const { status, stdout, stderr } = run([sparse, truncated, join(work, 'missing.img')]);
     expect(status).toBe(2);

@@ -10,14 +10,14 @@ import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { fixtures, projectRoot } from './helpers/fixtures.js';
+import { fixtureBytes, projectRoot } from './helpers/fixtures.js';
 
 const dist = join(projectRoot, 'dist');
 const require = createRequire(import.meta.url);
 const packageJson = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
   exports: Record<string, unknown>;
 };
-const sparse = fixtures('vmdk').find((fixture) => fixture.name === 'sparse-ide.vmdk')?.bytes() as Uint8Array;
+const sparse = fixtureBytes('vmdk', 'sparse-ide.vmdk');
 
 function distFiles(): string[] {
   const files: string[] = [];

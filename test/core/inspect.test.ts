@@ -1,12 +1,13 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { chunksFromIterable } from '../../src/chunk-source.js';
 import { Feed, PassThrough } from '../../src/inspect.js';
-import { inspect, introspect, IntrospectionError, toReadableStream } from '../../src/index.js';
-import { fixtures } from '../helpers/fixtures.js';
+import { inspect, introspect, toReadableStream } from '../../src/index.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
 import { chunksOfSizes, comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
 
-const stream = fixtures('vmdk').find((fixture) => fixture.name === 'stream.vmdk')?.bytes() as Uint8Array;
+const stream = fixtureBytes('vmdk', 'stream.vmdk');
 
 function sha256(chunks: Uint8Array[]): string {
   const hash = createHash('sha256');
@@ -74,7 +75,7 @@ describe('inspect (pass-through)', () => {
     })();
     const { stream: passed, result } = inspect(source);
     for await (const _chunk of passed) break;
-    const error = (await result.catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(result);
     expect(error.code).toBe('ABORTED');
     expect(returned).toBe(true);
   });
@@ -92,7 +93,7 @@ describe('inspect (pass-through)', () => {
         }
       })(),
     ).rejects.toThrow('network reset');
-    expect(((await result.catch((caught: unknown) => caught)) as IntrospectionError).code).toBe('SOURCE_ERROR');
+    expect((await rejectionOf(result)).code).toBe('SOURCE_ERROR');
   });
 
   it('never queues more than maxBufferBytes between the stream and a slow introspection', async () => {

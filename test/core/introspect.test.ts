@@ -5,28 +5,19 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type FormatModule,
-  IntrospectionError,
   introspect,
-  isIntrospectionError,
   raw,
   vmdk,
 } from '../../src/index.js';
 import { introspect as introspectCore } from '../../src/core.js';
 import { introspectFile } from '../../src/node.js';
-import { fixtures } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/errors.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
 
-const sparse = fixtures('vmdk').find((fixture) => fixture.name === 'sparse-ide.vmdk')?.bytes() as Uint8Array;
+const sparse = fixtureBytes('vmdk', 'sparse-ide.vmdk');
 
-const caught = async (promise: Promise<unknown>): Promise<IntrospectionError> => {
-  const error = await promise.then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  if (!isIntrospectionError(error)) throw new Error(`expected an IntrospectionError, got ${String(error)}`);
-  return error;
-};
 
 describe('raw fallback', () => {
   it('reports the exact byte count from every kind of source', async () => {
@@ -138,10 +129,10 @@ describe.skipIf(!hasQemuImg)(
 
 describe('errors', () => {
   it('always rejects with an IntrospectionError that has a stable code', async () => {
-    expect((await caught(introspect(42 as never))).code).toBe('INVALID_ARGUMENT');
-    expect((await caught(introspect(sparse, { maxBufferBytes: 10 }))).code).toBe('INVALID_ARGUMENT');
-    expect((await caught(introspect(sparse, { formats: [] }))).code).toBe('INVALID_ARGUMENT');
-    expect((await caught(introspect(['not bytes'] as never))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectionOf(introspect(42 as never))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectionOf(introspect(sparse, { maxBufferBytes: 10 }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectionOf(introspect(sparse, { formats: [] }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejectionOf(introspect(['not bytes'] as never))).code).toBe('INVALID_ARGUMENT');
   });
 
   it('wraps a failing stream as SOURCE_ERROR with the cause', async () => {
@@ -149,14 +140,14 @@ describe('errors', () => {
       yield sparse.subarray(0, 100);
       throw new Error('disk on fire');
     })();
-    const error = await caught(introspect(failing));
+    const error = await rejectionOf(introspect(failing));
     expect(error.code).toBe('SOURCE_ERROR');
     expect(error.message).toContain('disk on fire');
     expect((error.cause as Error).message).toBe('disk on fire');
   });
 
   it('wraps a failing random-access read as SOURCE_ERROR', async () => {
-    const error = await caught(introspect({ size: 4096, read: async () => Promise.reject(new Error('EIO')) }));
+    const error = await rejectionOf(introspect({ size: 4096, read: async () => Promise.reject(new Error('EIO')) }));
     expect(error.code).toBe('SOURCE_ERROR');
   });
 
@@ -170,14 +161,14 @@ describe('errors', () => {
         return { virtualSize: nothing.field, details: undefined };
       },
     };
-    const error = await caught(introspect(sparse, { formats: [broken, raw] }));
+    const error = await rejectionOf(introspect(sparse, { formats: [broken, raw] }));
     expect(error.code).toBe('INTERNAL');
     expect(error.format).toBe('broken');
     expect(error.message).toMatch(/^broken: unexpected failure \(TypeError/);
   });
 
   it('says which file could not be opened', async () => {
-    const error = await caught(introspectFile('/nonexistent/disk.vmdk'));
+    const error = await rejectionOf(introspectFile('/nonexistent/disk.vmdk'));
     expect(error.code).toBe('SOURCE_ERROR');
     expect(error.message).toContain('/nonexistent/disk.vmdk');
   });
@@ -188,7 +179,7 @@ describe('errors', () => {
     // Declaring a descriptor of 1 MiB - 512 bytes does not.
     const big = sparse.slice();
     new DataView(big.buffer).setBigUint64(36, 2047n, true);
-    const limited = await caught(introspect(makeSource('async-iterable', big), { maxBufferBytes: 65536 }));
+    const limited = await rejectionOf(introspect(makeSource('async-iterable', big), { maxBufferBytes: 65536 }));
     expect(limited.code).toBe('LIMIT_EXCEEDED');
     expect(limited.format).toBe('vmdk');
     expect(limited.field).toBe('embedded descriptor');
@@ -199,7 +190,7 @@ describe('abort', () => {
   it('rejects at once with ABORTED when the signal has already fired', async () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
-    const error = await caught(introspect(sparse, { signal: controller.signal }));
+    const error = await rejectionOf(introspect(sparse, { signal: controller.signal }));
     expect(error.code).toBe('ABORTED');
   });
 
@@ -219,7 +210,7 @@ describe('abort', () => {
     const controller = new AbortController();
     const pending = introspect(hanging, { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
-    const error = await caught(pending);
+    const error = await rejectionOf(pending);
     expect(error.code).toBe('ABORTED');
     expect(released).toBe(true);
   });
@@ -241,7 +232,7 @@ describe('the registry', () => {
   });
 
   it('considers only the formats given, and fails without a fallback', async () => {
-    const error = await caught(introspectCore(sparse, { formats: [toy('other', 'ZZ')] }));
+    const error = await rejectionOf(introspectCore(sparse, { formats: [toy('other', 'ZZ')] }));
     expect(error.code).toBe('FORMAT_MISMATCH');
     const info = await introspect(sparse, { formats: [raw] });
     expect(info.format).toBe('raw');

@@ -1,6 +1,6 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { chunksFromIterable } from '../../src/chunk-source.js';
-import { IntrospectionError } from '../../src/errors.js';
 import { StreamReader } from '../../src/stream-reader.js';
 import { chunksOfSizes } from '../helpers/sources.js';
 
@@ -23,7 +23,7 @@ function readerOver(bytes: Uint8Array, sizes: number[], maxBufferBytes = 1 << 20
   return { reader: new StreamReader(chunks, maxBufferBytes, probeLimit), pulled: () => pulled };
 }
 
-const codeOf = async (promise: Promise<unknown>) => ((await promise.catch((error: unknown) => error)) as IntrospectionError).code;
+const codeOf = async (promise: Promise<unknown>) => (await rejectionOf(promise)).code;
 
 describe('StreamReader', () => {
   const bytes = pattern(100_000);
@@ -80,7 +80,7 @@ describe('StreamReader', () => {
 
   it('reports a short image as TRUNCATED naming the field', async () => {
     const { reader } = readerOver(bytes.subarray(0, 300), [64]);
-    const error = (await reader.read(0, 512, 'sparse header').catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(reader.read(0, 512, 'sparse header'));
     expect(error.code).toBe('TRUNCATED');
     expect(error.field).toBe('sparse header');
     expect(error.message).toContain('300');

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/inde
 import { introspectFile } from '../../src/node.js';
 import { bochs, type BochsDetails } from '../../formats/bochs.js';
 import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
@@ -17,11 +18,7 @@ type BochsInfo = ImageInfoOf<'bochs', BochsDetails>;
 
 const bochsFixtures = fixtures('bochs');
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = bochsFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('bochs', name);
 
 async function introspectBochs(source: Parameters<typeof introspect>[0]): Promise<BochsInfo> {
   const info = await introspect(source, { formats });
@@ -137,7 +134,7 @@ describe('bochs details read from the bytes', () => {
 
 describe('bochs errors and warnings', () => {
   const failure = async (bytes: Uint8Array) =>
-    (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    await rejectionOf(introspect(bytes, { formats }));
   const patched = (edit: (view: DataView, bytes: Uint8Array) => void): Uint8Array => {
     const bytes = fixtureBytes('growing-v2.img').slice();
     edit(new DataView(bytes.buffer), bytes);

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/inde
 import { introspectFile } from '../../src/node.js';
 import { cloop, type CloopDetails } from '../../formats/cloop.js';
 import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
@@ -19,11 +20,7 @@ type CloopInfo = ImageInfoOf<'cloop', CloopDetails>;
 const cloopFixtures = fixtures('cloop');
 const QEMU_PREAMBLE = '#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n';
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = cloopFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('cloop', name);
 
 async function introspectCloop(source: Parameters<typeof introspect>[0]): Promise<CloopInfo> {
   const info = await introspect(source, { formats });
@@ -128,7 +125,7 @@ describe('cloop details read from the bytes', () => {
 
 describe('cloop errors and warnings', () => {
   const failure = async (bytes: Uint8Array) =>
-    (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    await rejectionOf(introspect(bytes, { formats }));
   const patched = (edit: (view: DataView) => void): Uint8Array => {
     const bytes = fixtureBytes('text.cloop').slice();
     edit(new DataView(bytes.buffer));

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { introspectFile } from '../../src/node.js';
 import { DMG_PLIST_WINDOW, DMG_TAIL_BYTES, dmg, type DmgDetails } from '../../formats/dmg.js';
 import { decodeBase64, decodeXmlText, readBlkxEntries } from '../../formats/shared/dmg-plist.js';
 import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { comparable, makeSource } from '../helpers/sources.js';
 
@@ -19,11 +20,7 @@ type DmgInfo = ImageInfoOf<'dmg', DmgDetails>;
 
 const dmgFixtures = fixtures('dmg');
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = dmgFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('dmg', name);
 
 async function introspectDmg(source: Parameters<typeof introspect>[0]): Promise<DmgInfo> {
   const info = await introspect(source, { formats });
@@ -178,7 +175,7 @@ describe('dmg property list parsing', () => {
 
 describe('dmg errors and warnings', () => {
   const failure = async (bytes: Uint8Array) =>
-    (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    await rejectionOf(introspect(bytes, { formats }));
   const patchedTrailer = (name: string, edit: (view: DataView) => void): Uint8Array => {
     const bytes = fixtureBytes(name).slice();
     edit(new DataView(bytes.buffer, bytes.byteLength - 512, 512));

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -387,7 +388,7 @@ describe('iso errors', () => {
     const bytes = eltorito();
     new DataView(bytes.buffer).setUint16(ISO_SYSTEM_AREA_BYTES + 128, 1000, true);
     new DataView(bytes.buffer).setUint16(ISO_SYSTEM_AREA_BYTES + 130, 1000, false);
-    const error = (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes, { formats }));
     expect(error).toBeInstanceOf(IntrospectionError);
     expect(error.code).toBe('CORRUPT');
     expect(error.format).toBe('iso');
@@ -395,7 +396,7 @@ describe('iso errors', () => {
   });
 
   it('rejects an image cut inside its primary volume descriptor with TRUNCATED', async () => {
-    const error = (await introspect(eltorito().subarray(0, ISO_SYSTEM_AREA_BYTES + 1000), { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(eltorito().subarray(0, ISO_SYSTEM_AREA_BYTES + 1000), { formats }));
     expect(error.code).toBe('TRUNCATED');
     expect(error.field).toBe('volume descriptor');
   });
@@ -406,7 +407,7 @@ describe('iso errors', () => {
       const offset = ISO_SYSTEM_AREA_BYTES + index * 2048;
       bytes.set([0, 0x43, 0x44, 0x30, 0x30, 0x31, 1], offset); // boot records, never a terminator
     }
-    const error = (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes, { formats }));
     expect(error.code).toBe('LIMIT_EXCEEDED');
     expect(error.field).toBe('volume descriptor set');
   });
@@ -414,7 +415,7 @@ describe('iso errors', () => {
   it('rejects a set without a primary volume descriptor (and without UDF) with CORRUPT', async () => {
     const bytes = new Uint8Array(ISO_SYSTEM_AREA_BYTES + 2 * 2048);
     bytes.set([255, 0x43, 0x44, 0x30, 0x30, 0x31, 1], ISO_SYSTEM_AREA_BYTES);
-    const error = (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes, { formats }));
     expect(error.code).toBe('CORRUPT');
   });
 

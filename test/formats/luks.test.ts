@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/inde
 import { introspectFile } from '../../src/node.js';
 import { luks, type LuksDetails } from '../../formats/luks.js';
 import { raw } from '../../formats/raw.js';
-import { fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { makeSource } from '../helpers/sources.js';
 
@@ -21,11 +22,7 @@ const luksFixtures = fixtures('luks');
 const hasCryptsetup = spawnSync('cryptsetup', ['--version'], { encoding: 'utf8' }).status === 0;
 const cryptsetupMissing = 'cryptsetup is not on the PATH (install cryptsetup-bin)';
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = luksFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('luks', name);
 
 async function introspectLuks(source: Parameters<typeof introspect>[0]): Promise<LuksInfo> {
   const info = await introspect(source, { formats });
@@ -314,7 +311,7 @@ describe('luks details read from the bytes', () => {
 
 describe('luks errors and warnings', () => {
   const failure = async (bytes: Uint8Array) =>
-    (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    await rejectionOf(introspect(bytes, { formats }));
   const patchedLuks2 = (edit: (json: string) => string): Uint8Array => {
     const bytes = fixtureBytes('cryptsetup-luks2-small.img').slice();
     const area = bytes.subarray(4096, 16384);

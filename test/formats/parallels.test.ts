@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/inde
 import { introspectFile } from '../../src/node.js';
 import { parallels, type ParallelsDetails } from '../../formats/parallels.js';
 import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { comparable, makeSource } from '../helpers/sources.js';
 
@@ -18,11 +19,7 @@ type ParallelsInfo = ImageInfoOf<'parallels', ParallelsDetails>;
 
 const parallelsFixtures = fixtures('parallels');
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = parallelsFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('parallels', name);
 
 async function introspectParallels(source: Parameters<typeof introspect>[0]): Promise<ParallelsInfo> {
   const info = await introspect(source, { formats });
@@ -126,7 +123,7 @@ describe('parallels errors and warnings', () => {
     return bytes;
   };
   const failure = async (bytes: Uint8Array) =>
-    (await introspect(bytes, { formats }).catch((caught: unknown) => caught)) as IntrospectionError;
+    await rejectionOf(introspect(bytes, { formats }));
 
   it('rejects a truncated header with TRUNCATED', async () => {
     const error = await failure(fixtureBytes('default.hds').subarray(0, 40));

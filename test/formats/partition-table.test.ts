@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/bytes.js';
 import { IntrospectionError } from '../../src/errors.js';
@@ -118,7 +119,7 @@ describe('MBR', () => {
       mbrEntry(disk, ebr, 0, { type: 0x83, start: 1, count: 1 });
       mbrEntry(disk, ebr, 1, { type: 0x05, start: 2 * (index + 1), count: 2 });
     }
-    const error = (await scanPartitionTables(diskOf(disk)).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(scanPartitionTables(diskOf(disk)));
     expect(error).toBeInstanceOf(IntrospectionError);
     expect(error.code).toBe('LIMIT_EXCEEDED');
     expect(error.field).toBe('mbr.extendedBootRecord');

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { isoWithNanoseconds, type Qcow2Details } from '../../formats/qcow2.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { comparable, makeSource, sourceKinds } from '../helpers/sources.js';
 
@@ -18,19 +19,8 @@ type QemuJson = Record<string, unknown>;
 
 const qcow2Fixtures = fixtures('qcow2');
 const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
-const failure = async (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => {
-  const caught = await run(source).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(caught).toBeInstanceOf(IntrospectionError);
-  return caught as IntrospectionError;
-};
-const fixtureBytes = (name: string): Uint8Array => {
-  const fixture = qcow2Fixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes().slice();
-};
+const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qcow2', name);
 const details = (info: Info): Qcow2Details => {
   if (info.format !== 'qcow2') throw new Error(`expected qcow2, got ${info.format}`);
   return info.details;

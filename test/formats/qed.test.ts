@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { type QedDetails } from '../../formats/qed.js';
-import { fixtures } from '../helpers/fixtures.js';
+import { fixtures, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
@@ -16,19 +17,8 @@ type Info = InfoFor<(typeof formats)[number]>;
 
 const qedFixtures = fixtures('qed');
 const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
-const failure = async (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => {
-  const caught = await run(source).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(caught).toBeInstanceOf(IntrospectionError);
-  return caught as IntrospectionError;
-};
-const fixtureBytes = (name: string): Uint8Array => {
-  const fixture = qedFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes().slice();
-};
+const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qed', name);
 const details = (info: Info): QedDetails => {
   if (info.format !== 'qed') throw new Error(`expected qed, got ${info.format}`);
   return info.details;

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -406,7 +407,7 @@ describe('GPT damage is detected (UEFI 2.10 5.3.2)', () => {
     const tooMany = pristine();
     setU32(tooMany, 512 + 80, 100_000);
     resealHeader(tooMany, 512);
-    const limit = (await introspect(tooMany, { formats }).catch((error: unknown) => error)) as IntrospectionError;
+    const limit = await rejectionOf(introspect(tooMany, { formats }));
     expect(limit).toBeInstanceOf(IntrospectionError);
     expect(limit.code).toBe('LIMIT_EXCEEDED');
     expect(limit.field).toBe('gpt primary header.numberOfPartitionEntries');
@@ -414,7 +415,7 @@ describe('GPT damage is detected (UEFI 2.10 5.3.2)', () => {
     const oddSize = pristine();
     setU32(oddSize, 512 + 84, 100);
     resealHeader(oddSize, 512);
-    const corrupt = (await introspect(oddSize, { formats }).catch((error: unknown) => error)) as IntrospectionError;
+    const corrupt = await rejectionOf(introspect(oddSize, { formats }));
     expect(corrupt.code).toBe('CORRUPT');
     expect(corrupt.field).toBe('gpt primary header.sizeOfPartitionEntry');
     expect(corrupt.format).toBe('raw');

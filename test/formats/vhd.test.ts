@@ -16,7 +16,7 @@ import {
 } from '../../formats/vhd.js';
 import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
 
@@ -52,11 +52,7 @@ async function rejection(source: Parameters<typeof introspect>[0]): Promise<Intr
   return error as IntrospectionError;
 }
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = vhdFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes().slice();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('vhd', name);
 
 /** Rewrites a footer's (or header's) checksum after an edit, as the VHD spec defines it. */
 function reseal(bytes: Uint8Array, start: number, length: number, checksumOffset: number): void {

@@ -24,7 +24,7 @@ import {
 import { crc32c } from '../../src/bytes.js';
 import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { comparable, makeSource, trackedStream } from '../helpers/sources.js';
 
@@ -61,11 +61,7 @@ async function rejection(source: Parameters<typeof introspect>[0]): Promise<Intr
   return error as IntrospectionError;
 }
 
-function fixtureBytes(name: string): Uint8Array {
-  const fixture = vhdxFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes().slice();
-}
+const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('vhdx', name);
 
 const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 

@@ -1,3 +1,4 @@
+import { rejectionOf } from '../helpers/errors.js';
 import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type ImageInfo } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { looksLikeDescriptor } from '../../formats/vmdk.js';
-import { fixtures } from '../helpers/fixtures.js';
+import { fixtures, fixtureBytes } from '../helpers/fixtures.js';
 import { expectVmdkAgrees } from '../helpers/oracle.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { chunksOfSizes } from '../helpers/sources.js';
@@ -138,7 +139,7 @@ describe('vmdk text descriptor probe (qemu block/vmdk.c vmdk_probe)', () => {
 
 describe('vmdk errors', () => {
   it('rejects a truncated sparse header with TRUNCATED naming the field', async () => {
-    const bytes = vmdkFixtures.find((fixture) => fixture.name === 'sparse-ide.vmdk')?.bytes() as Uint8Array;
+    const bytes = fixtureBytes('vmdk', 'sparse-ide.vmdk');
     const error = await introspect(bytes.subarray(0, 300)).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IntrospectionError);
     expect((error as IntrospectionError).code).toBe('TRUNCATED');
@@ -146,26 +147,26 @@ describe('vmdk errors', () => {
   });
 
   it('rejects a zero grain size with CORRUPT naming the field', async () => {
-    const bytes = vmdkFixtures.find((fixture) => fixture.name === 'sparse-ide.vmdk')?.bytes().slice() as Uint8Array;
+    const bytes = fixtureBytes('vmdk', 'sparse-ide.vmdk');
     new DataView(bytes.buffer).setBigUint64(20, 0n, true);
-    const error = (await introspect(bytes).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes));
     expect(error.code).toBe('CORRUPT');
     expect(error.format).toBe('vmdk');
     expect(error.field).toBe('sparse header.grainSize');
   });
 
   it('rejects a descriptor size over 1 MiB with LIMIT_EXCEEDED', async () => {
-    const bytes = vmdkFixtures.find((fixture) => fixture.name === 'sparse-ide.vmdk')?.bytes().slice() as Uint8Array;
+    const bytes = fixtureBytes('vmdk', 'sparse-ide.vmdk');
     new DataView(bytes.buffer).setBigUint64(36, 4096n, true); // 2 MiB
-    const error = (await introspect(bytes).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes));
     expect(error.code).toBe('LIMIT_EXCEEDED');
     expect(error.field).toBe('sparse header.descriptorSize');
   });
 
   it('rejects an unknown header version with UNSUPPORTED', async () => {
-    const bytes = vmdkFixtures.find((fixture) => fixture.name === 'sparse-ide.vmdk')?.bytes().slice() as Uint8Array;
+    const bytes = fixtureBytes('vmdk', 'sparse-ide.vmdk');
     new DataView(bytes.buffer).setUint32(4, 4, true);
-    const error = (await introspect(bytes).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes));
     expect(error.code).toBe('UNSUPPORTED');
   });
 });

@@ -45,6 +45,13 @@ export function fixtures(directory: string): Fixture[] {
     });
 }
 
+/** A fresh copy of one committed fixture's bytes (tests may change them), e.g. `fixtureBytes('vmdk', 'stream.vmdk')`. */
+export function fixtureBytes(directory: string, name: string): Uint8Array {
+  const path = join(fixturesRoot, directory, `${name}.gz`);
+  if (!existsSync(path)) throw new Error(`no fixture ${directory}/${name}`);
+  return loadBytes(path);
+}
+
 /**
  * Where the real-world images are: $IMAGE_INTROSPECT_REAL_WORLD, else ../shared/real-world
  * beside the project. `undefined` when neither exists (tests then skip and say why).

@@ -6,16 +6,16 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { introspect, type ImageInfo } from '../../src/index.js';
-import { type Fixture, fixtures, fixturesRoot } from '../helpers/fixtures.js';
+import { type Fixture, fixtureBytes, fixtures, fixturesRoot } from '../helpers/fixtures.js';
 import { expectFails, expectPasses, expectSafe } from '../helpers/safety.js';
 
 const allFixtures: Fixture[] = readdirSync(fixturesRoot, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .flatMap((entry) => fixtures(entry.name).map((fixture) => ({ ...fixture, name: `${entry.name}/${fixture.name}` })));
-const bytesOf = (name: string) => {
-  const fixture = allFixtures.find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes().slice();
+/** `folder/name` of a committed fixture, as a fresh copy. */
+const bytesOf = (path: string) => {
+  const [folder, name] = path.split('/') as [string, string];
+  return fixtureBytes(folder, name);
 };
 
 describe('multiple_formats', () => {

@@ -10,14 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IntrospectionError, introspect, verifyDiskFormat } from '../../src/index.js';
-import { fixtures, projectRoot } from '../helpers/fixtures.js';
+import { rejectionOf } from '../helpers/errors.js';
+import { fixtureBytes, projectRoot } from '../helpers/fixtures.js';
 import { trackedStream } from '../helpers/sources.js';
 
-const bytesOf = (folder: string, name: string) => {
-  const fixture = fixtures(folder).find((candidate) => candidate.name === name);
-  if (!fixture) throw new Error(`no fixture ${folder}/${name}`);
-  return fixture.bytes();
-};
+const bytesOf = fixtureBytes;
 
 /** A large image as a stream: the given head, then zeros, `total` bytes in all, 64 KiB chunks. */
 function largeStream(head: Uint8Array, total: number) {
@@ -41,13 +38,9 @@ function largeStream(head: Uint8Array, total: number) {
 }
 
 const mismatchOf = async (promise: Promise<unknown>) => {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(IntrospectionError);
-  expect((error as IntrospectionError).code).toBe('FORMAT_MISMATCH');
-  return error as IntrospectionError;
+  const error = await rejectionOf(promise);
+  expect(error.code).toBe('FORMAT_MISMATCH');
+  return error;
 };
 
 describe('expectedFormat: stop as soon as the content cannot be that format', () => {

@@ -3,21 +3,17 @@
  * corrupt, size; the legitimate features (extended L2, zstd, encryption, lazy refcounts,
  * bitmaps, snapshots) pass, unlike in OpenStack's inspector.
  */
+import { rejectionOf } from '../helpers/errors.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IntrospectionError, introspect } from '../../src/index.js';
-import { fixtures } from '../helpers/fixtures.js';
+import { introspect } from '../../src/index.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuMissing } from '../helpers/qemu.js';
 import { expectFails, expectPasses, expectSafe } from '../helpers/safety.js';
 
-const byName = new Map(fixtures('qcow2').map((fixture) => [fixture.name, fixture]));
-const bytesOf = (name: string) => {
-  const fixture = byName.get(name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes();
-};
+const bytesOf = (name: string) => fixtureBytes('qcow2', name);
 
 describe('qcow2 safety', () => {
   it('passes plain images and every legitimate feature', async () => {
@@ -64,7 +60,7 @@ describe('qcow2 safety', () => {
     const bytes = bytesOf('v3-empty.qcow2').slice();
     // 64 MiB with 64 KiB clusters has 1 L1 entry (an L2 table maps 512 MiB); claim 1 TiB.
     new DataView(bytes.buffer).setBigUint64(24, 1n << 40n, false);
-    const error = (await introspect(bytes).catch((caught: unknown) => caught)) as IntrospectionError;
+    const error = await rejectionOf(introspect(bytes));
     expect(error.code).toBe('CORRUPT');
     expect(error.field).toBe('header.l1Size');
   });

@@ -5,16 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { introspect, type ImageInfo } from '../../src/index.js';
-import { fixtures } from '../helpers/fixtures.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
 import { expectFails, expectPasses, expectSafe } from '../helpers/safety.js';
 import { chunksOfSizes, makeSource, sourceKinds } from '../helpers/sources.js';
 
-const byName = new Map(fixtures('vmdk').map((fixture) => [fixture.name, fixture]));
-const bytesOf = (name: string) => {
-  const fixture = byName.get(name);
-  if (!fixture) throw new Error(`no fixture ${name}`);
-  return fixture.bytes().slice();
-};
+const bytesOf = (name: string) => fixtureBytes('vmdk', name);
 const text = (value: string) => new TextEncoder().encode(value);
 
 function descriptorFile(extentLine: string, createType = 'monolithicFlat', extra = ''): Uint8Array {

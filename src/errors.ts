@@ -124,6 +124,18 @@ function composeMessage(message: string, details: IntrospectionErrorDetails): st
 }
 
 /**
+ * The one way to report bad input or a limit: the code, the structure or field at fault,
+ * and what is wrong with it (the core adds the format's name).
+ *
+ * ```ts
+ * throw fieldError('CORRUPT', 'header.clusterBits', `cluster size 2^${bits} is outside 2^9..2^21`);
+ * ```
+ */
+export function fieldError(code: IntrospectionErrorCode, field: string, message: string, offset?: number): IntrospectionError {
+  return new IntrospectionError(code, message, offset === undefined ? { field } : { field, offset });
+}
+
+/**
  * True for an {@link IntrospectionError} from any copy of this library (ESM or CommonJS).
  */
 export function isIntrospectionError(value: unknown): value is IntrospectionError {

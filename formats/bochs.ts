@@ -115,9 +115,10 @@ async function parseBochs(reader: ByteReader, context: ParseContext): Promise<Pa
 }
 
 /** The Bochs format module. */
-export const bochs: FormatModule<'bochs', BochsDetails> = {
+export const bochs: FormatModule<'bochs', BochsDetails, never> = {
   name: 'bochs',
   title: 'Bochs disk image (redolog)',
+  qemuProbes: true,
   signatures: [{ offset: 0, bytes: BOCHS_MAGIC }],
   summarize: (details) => [
     ['subtype', details.subtype],

@@ -71,9 +71,10 @@ async function parseCloop(reader: ByteReader, context: ParseContext): Promise<Pa
 }
 
 /** The cloop format module (version 2.0). */
-export const cloop: FormatModule<'cloop', CloopDetails> = {
+export const cloop: FormatModule<'cloop', CloopDetails, never> = {
   name: 'cloop',
   title: 'Compressed loop image (cloop)',
+  qemuProbes: true,
   signatures: [{ offset: 0, bytes: CLOOP_V2_SIGNATURE }],
   summarize: (details) => [
     ['version', details.version],

@@ -277,7 +277,7 @@ async function parseDmg(reader: ByteReader, context: ParseContext): Promise<Pars
 }
 
 /** The Apple disk image (UDIF) format module. */
-export const dmg: FormatModule<'dmg', DmgDetails> = {
+export const dmg: FormatModule<'dmg', DmgDetails, never> = {
   name: 'dmg',
   title: 'Apple disk image (UDIF .dmg)',
   signatures: [{ offset: DMG_KOLY_TRAILER_SIZE, bytes: DMG_TRAILER_SIGNATURE, fromEnd: true }],

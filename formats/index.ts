@@ -44,10 +44,13 @@ export {
   type VhdxParentLocatorEntry,
   type VhdxRegion,
 } from './vhdx.js';
-export { vmdk, type VmdkDetails, type VmdkExtent, type VmdkFooter } from './vmdk.js';
+export { DEFAULT_VMDK_ALLOWED_TYPES, vmdk, type VmdkDetails, type VmdkExtent, type VmdkFooter, type VmdkOptions } from './vmdk.js';
 
 /** Every built-in format module. */
 export const allFormats = [qcow2, qcow, qed, vmdk, vhdx, vhd, vdi, parallels, luks, bochs, cloop, iso, dmg, raw] as const;
+
+/** Default for the `bannedFormats` option with the built-in formats: every module banned by default (QED). */
+export const DEFAULT_BANNED_FORMATS: readonly string[] = allFormats.filter((format) => 'bannedByDefault' in format && format.bannedByDefault === true).map((format) => format.name);
 
 /** The union of the built-in format modules. */
 export type BuiltinFormat = (typeof allFormats)[number];

@@ -675,7 +675,7 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
 }
 
 /** The ISO 9660 / UDF format module. */
-export const iso: FormatModule<'iso', IsoDetails> = {
+export const iso: FormatModule<'iso', IsoDetails, never> = {
   name: 'iso',
   title: 'ISO 9660 / UDF optical disc image',
   signatures: [

@@ -502,9 +502,11 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
 }
 
 /** The LUKS format module (versions 1 and 2). */
-export const luks: FormatModule<'luks', LuksDetails> = {
+export const luks: FormatModule<'luks', LuksDetails, never> = {
   name: 'luks',
   title: 'LUKS encrypted volume',
+  // qemu 7.2 knows LUKS1 only; a LUKS2 header is raw to its probe.
+  qemuProbes: (details) => details.version === 1,
   signatures: [{ offset: 0, bytes: LUKS_MAGIC }],
   summarize: (details) => [
     ['version', details.version],

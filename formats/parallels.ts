@@ -119,7 +119,7 @@ async function parseParallels(reader: ByteReader, context: ParseContext): Promis
 }
 
 /** `size`: the block allocation table must cover the declared disk. */
-const sizeCheck: SafetyCheck<ParallelsDetails> = {
+const sizeCheck: SafetyCheck<ParallelsDetails, 'size'> = {
   name: 'size',
   description: 'a declared disk size the block allocation table cannot address',
   run(details) {
@@ -132,9 +132,11 @@ const sizeCheck: SafetyCheck<ParallelsDetails> = {
 };
 
 /** The Parallels format module. */
-export const parallels: FormatModule<'parallels', ParallelsDetails> = {
+export const parallels: FormatModule<'parallels', ParallelsDetails, 'size'> = {
   name: 'parallels',
   title: 'Parallels disk image',
+  qemuProbes: true,
+  aliases: ['ploop'],
   signatures: [
     { offset: 0, bytes: PARALLELS_MAGIC_EXTENDED },
     { offset: 0, bytes: PARALLELS_MAGIC_LEGACY },

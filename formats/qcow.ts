@@ -124,16 +124,17 @@ async function readBackingFileName(reads: ForwardReads, offset: bigint, length: 
 }
 
 /** `backing_file`: a backing file would be opened from the host when the image is used. */
-const backingFileCheck: SafetyCheck<QcowDetails> = {
+const backingFileCheck: SafetyCheck<QcowDetails, 'backing_file'> = {
   name: 'backing_file',
   description: 'a backing file, which qemu would open from the host',
   run: (details) => (details.backingFile === undefined ? pass() : fail(`backing file "${details.backingFile}"`)),
 };
 
 /** The qcow (version 1) format module. */
-export const qcow: FormatModule<'qcow', QcowDetails> = {
+export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   name: 'qcow',
   title: 'QEMU Copy-On-Write version 1 (qcow)',
+  qemuProbes: true,
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,

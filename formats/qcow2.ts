@@ -786,7 +786,7 @@ async function checkVersion(reader: ByteReader): Promise<boolean> {
 // Safety checks (docs/safety.md)
 
 /** `backing_file`: a backing file is read from the host when the image is used (OSSA-2024-001 hardening, bug 2059809). */
-const backingFileCheck: SafetyCheck<Qcow2Details> = {
+const backingFileCheck: SafetyCheck<Qcow2Details, 'backing_file'> = {
   name: 'backing_file',
   description: 'a backing file, which qemu would open from the host',
   run: (details) =>
@@ -796,7 +796,7 @@ const backingFileCheck: SafetyCheck<Qcow2Details> = {
 };
 
 /** `data_file`: CVE-2024-32498 (OSSA-2024-001): an external data file exposes any host file as the disk's contents. */
-const dataFileCheck: SafetyCheck<Qcow2Details> = {
+const dataFileCheck: SafetyCheck<Qcow2Details, 'data_file'> = {
   name: 'data_file',
   description: 'an external data file (CVE-2024-32498), which qemu would open from the host',
   run(details) {
@@ -812,7 +812,7 @@ const dataFileCheck: SafetyCheck<Qcow2Details> = {
  * be read (bug 2073413). Unlike OpenStack's check, the bits qemu 7.2 defines (dirty,
  * corrupt, external data file, compression type, extended L2) are known; only the others fail.
  */
-const unknownFeaturesCheck: SafetyCheck<Qcow2Details> = {
+const unknownFeaturesCheck: SafetyCheck<Qcow2Details, 'unknown_features'> = {
   name: 'unknown_features',
   description: 'incompatible feature bits that qemu does not define',
   run(details) {
@@ -823,16 +823,17 @@ const unknownFeaturesCheck: SafetyCheck<Qcow2Details> = {
 };
 
 /** `corrupt`: qemu itself marked the metadata corrupt (incompatible bit 1). */
-const corruptCheck: SafetyCheck<Qcow2Details> = {
+const corruptCheck: SafetyCheck<Qcow2Details, 'corrupt'> = {
   name: 'corrupt',
   description: 'the corrupt bit: qemu found the metadata inconsistent',
   run: (details) => (details.corrupt ? fail('incompatible bit 1 (corrupt) is set') : pass()),
 };
 
 /** The qcow2 format module. */
-export const qcow2: FormatModule<'qcow2', Qcow2Details> = {
+export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_file' | 'unknown_features' | 'corrupt'> = {
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
+  qemuProbes: true,
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],

@@ -161,16 +161,18 @@ async function parseQed(reader: ByteReader, context: ParseContext): Promise<Pars
 }
 
 /** `backing_file`: a backing file would be opened from the host when the image is used. */
-const backingFileCheck: SafetyCheck<QedDetails> = {
+const backingFileCheck: SafetyCheck<QedDetails, 'backing_file'> = {
   name: 'backing_file',
   description: 'a backing file, which qemu would open from the host',
   run: (details) => (details.backingFile === undefined ? pass() : fail(`backing file "${details.backingFile}"`)),
 };
 
 /** The QED format module. */
-export const qed: FormatModule<'qed', QedDetails> = {
+export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   name: 'qed',
   title: 'QEMU Enhanced Disk (QED)',
+  qemuProbes: true,
+  bannedByDefault: true,
   signatures: [{ offset: 0, bytes: 'QED\0' }],
   checks: [backingFileCheck],
   summarize: (details) => [

@@ -171,7 +171,7 @@ const hexByte = (value: number) => `0x${value.toString(16).padStart(2, '0')}`;
  * first slot; at least one entry is used. A file system's boot sector (FAT, NTFS, exFAT) is not
  * an MBR and passes (OpenStack's false alarm, nova bug 2079850).
  */
-const mbrCheck: SafetyCheck<RawDetails> = {
+const mbrCheck: SafetyCheck<RawDetails, 'mbr'> = {
   name: 'mbr',
   description: 'an MBR that breaks the partition table rules (boot flags, protective entry, no partitions)',
   run(details) {
@@ -207,7 +207,7 @@ function outsideUsable(table: GptPartitionTable): string | undefined {
  * the primary header and the partition entry array; a table read from the backup because
  * the primary is damaged fails; every partition must lie within the usable LBAs.
  */
-const gptCheck: SafetyCheck<RawDetails> = {
+const gptCheck: SafetyCheck<RawDetails, 'gpt'> = {
   name: 'gpt',
   description: 'a GPT whose CRCs do not check out, or whose partitions lie outside the disk',
   run(details) {
@@ -224,10 +224,30 @@ const gptCheck: SafetyCheck<RawDetails> = {
   },
 };
 
+/** Glance `disk_format` values that say "plain bytes, nothing to inspect" (kernel, ramdisk, machine images). */
+const UNINSPECTABLE_DISK_FORMATS = new Set(['ami', 'ari', 'aki']);
+
+/**
+ * Declarations other than `raw` that a raw disk may carry: `gpt` when it holds a partition
+ * table; `ami`/`ari`/`aki` only when nothing at all is recognised in it (their content
+ * cannot be checked, so any structure is a reason to refuse).
+ */
+function declaredAsRaw(declared: string, details: RawDetails): { accept: boolean; reason: string } | undefined {
+  const partitioned = details.partitionTable !== undefined && details.partitionTable !== null;
+  if (declared === 'gpt') return partitioned ? { accept: true, reason: 'a raw disk with a partition table, as declared' } : undefined;
+  if (UNINSPECTABLE_DISK_FORMATS.has(declared)) {
+    return partitioned
+      ? { accept: false, reason: `declared ${declared}, whose content cannot be checked, but the content is a partitioned disk` }
+      : { accept: true, reason: `declared ${declared}: plain bytes, nothing recognised` };
+  }
+  return undefined;
+}
+
 /** The raw format module (the fallback). */
-export const raw: FormatModule<'raw', RawDetails> = {
+export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   name: 'raw',
   title: 'Raw disk image',
+  declaredAs: declaredAsRaw,
   signatures: [],
   fallback: true,
   headBytes: RAW_HEAD_BYTES,

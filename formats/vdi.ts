@@ -225,7 +225,7 @@ async function parseVdi(reader: ByteReader, context: ParseContext): Promise<Pars
 }
 
 /** `parent`: a differencing (or undo) image opens its parent from the host. */
-const parentCheck: SafetyCheck<VdiDetails> = {
+const parentCheck: SafetyCheck<VdiDetails, 'parent'> = {
   name: 'parent',
   description: 'a differencing image whose parent would be opened from the host',
   run(details) {
@@ -236,7 +236,7 @@ const parentCheck: SafetyCheck<VdiDetails> = {
 };
 
 /** `size`: the block map must cover the declared disk (qemu refuses the image otherwise). */
-const sizeCheck: SafetyCheck<VdiDetails> = {
+const sizeCheck: SafetyCheck<VdiDetails, 'size'> = {
   name: 'size',
   description: 'a declared disk size the block map cannot address',
   run(details) {
@@ -248,9 +248,10 @@ const sizeCheck: SafetyCheck<VdiDetails> = {
 };
 
 /** The VDI format module. */
-export const vdi: FormatModule<'vdi', VdiDetails> = {
+export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   name: 'vdi',
   title: 'VirtualBox Disk Image (VDI)',
+  qemuProbes: true,
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
   summarize: (details) => [

@@ -497,7 +497,7 @@ async function parseVhd(reader: ByteReader, context: ParseContext): Promise<Pars
 }
 
 /** `parent`: a differencing disk opens its parent from the host. */
-const parentCheck: SafetyCheck<VhdDetails> = {
+const parentCheck: SafetyCheck<VhdDetails, 'parent'> = {
   name: 'parent',
   description: 'a differencing disk whose parent would be opened from the host',
   run(details) {
@@ -512,7 +512,7 @@ const parentCheck: SafetyCheck<VhdDetails> = {
  * size (qemu: "Page table too small"). A footer can claim any size; the table cannot lie as
  * easily, since its entries are what the disk is made of.
  */
-const sizeCheck: SafetyCheck<VhdDetails> = {
+const sizeCheck: SafetyCheck<VhdDetails, 'size'> = {
   name: 'size',
   description: 'a declared disk size the block allocation table cannot address',
   run(details, { virtualSize }) {
@@ -525,16 +525,19 @@ const sizeCheck: SafetyCheck<VhdDetails> = {
 };
 
 /** `checksum`: the footer's checksum must hold, as qemu (and Hyper-V) require: a footer that fails it was damaged or altered. */
-const checksumCheck: SafetyCheck<VhdDetails> = {
+const checksumCheck: SafetyCheck<VhdDetails, 'checksum'> = {
   name: 'checksum',
   description: 'a footer whose checksum is wrong (qemu refuses it)',
   run: (details) => (details.checksumValid ? pass() : fail('the footer checksum is wrong (qemu: "Incorrect header checksum")')),
 };
 
 /** The VHD format module (qemu's `vpc`). */
-export const vhd: FormatModule<'vhd', VhdDetails> = {
+export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'> = {
   name: 'vhd',
   title: 'Virtual Hard Disk (VHD)',
+  // qemu's probe looks at the first 512 bytes: a fixed VHD's footer is at the end, so qemu takes it for raw.
+  qemuProbes: (details) => details.diskType !== 'fixed',
+  aliases: ['vpc'],
   signatures: [
     { offset: 0, bytes: VHD_FOOTER_COOKIE },
     { offset: VHD_FOOTER_SIZE, bytes: VHD_FOOTER_COOKIE, fromEnd: true },

@@ -765,7 +765,7 @@ async function parseVhdx(reader: ByteReader, context: ParseContext): Promise<Par
 }
 
 /** `parent`: a differencing disk opens its parent from the host (qemu 7.2 cannot, other hypervisors do). */
-const parentCheck: SafetyCheck<VhdxDetails> = {
+const parentCheck: SafetyCheck<VhdxDetails, 'parent'> = {
   name: 'parent',
   description: 'a differencing disk whose parent would be opened from the host',
   run(details) {
@@ -777,7 +777,7 @@ const parentCheck: SafetyCheck<VhdxDetails> = {
 };
 
 /** `size`: the BAT region must be able to map the declared disk (qemu refuses the file otherwise). */
-const sizeCheck: SafetyCheck<VhdxDetails> = {
+const sizeCheck: SafetyCheck<VhdxDetails, 'size'> = {
   name: 'size',
   description: 'a declared disk size the block allocation table cannot address',
   run(details) {
@@ -791,9 +791,10 @@ const sizeCheck: SafetyCheck<VhdxDetails> = {
 };
 
 /** The VHDX format module. */
-export const vhdx: FormatModule<'vhdx', VhdxDetails> = {
+export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   name: 'vhdx',
   title: 'Hyper-V Virtual Hard Disk v2 (VHDX)',
+  qemuProbes: true,
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
   summarize: (details) => [

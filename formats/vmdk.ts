@@ -582,7 +582,16 @@ function formatExtent(extent: VmdkExtent): string {
  * allowed createTypes pass, every line must fit the grammar, and every extent must be a
  * plain file name. OpenStack's rules, plus backslashes, absolute Windows paths and `..`.
  */
-const descriptorCheck: SafetyCheck<VmdkDetails> = {
+/** Default for the `vmdkAllowedTypes` option: Glance's and Nova's `vmdk_allowed_types`. */
+export const DEFAULT_VMDK_ALLOWED_TYPES: readonly string[] = ['monolithicSparse', 'streamOptimized'];
+
+/** The options the VMDK module takes. */
+export type VmdkOptions = {
+  /** VMDK `createType` values the `descriptor` check accepts. Default {@link DEFAULT_VMDK_ALLOWED_TYPES}. */
+  readonly vmdkAllowedTypes: readonly string[];
+};
+
+const descriptorCheck: SafetyCheck<VmdkDetails, 'descriptor', VmdkOptions> = {
   name: 'descriptor',
   description: 'the descriptor names host files (CVE-2022-47951), has an unexpected createType, or breaks the line grammar',
   run(details, { options }) {
@@ -608,7 +617,7 @@ const descriptorCheck: SafetyCheck<VmdkDetails> = {
  * `footer`: OpenStack bug 2073262. qemu re-reads the header from the footer of a stream
  * file whose header says GD_AT_END, so the footer must not redefine what the header said.
  */
-const footerCheck: SafetyCheck<VmdkDetails> = {
+const footerCheck: SafetyCheck<VmdkDetails, 'footer'> = {
   name: 'footer',
   description: 'a streamOptimized footer that disagrees with the header or is malformed',
   run(details) {
@@ -636,7 +645,7 @@ const footerCheck: SafetyCheck<VmdkDetails> = {
 };
 
 /** `parent`: a delta (child) disk needs its parent from the host: never accept one as a standalone upload. */
-const parentCheck: SafetyCheck<VmdkDetails> = {
+const parentCheck: SafetyCheck<VmdkDetails, 'parent'> = {
   name: 'parent',
   description: 'a delta disk whose parent (a parent CID or a parent file hint) would be opened from the host',
   run(details) {
@@ -652,9 +661,17 @@ const parentCheck: SafetyCheck<VmdkDetails> = {
 const NO_PARENT_CID = 0xffffffff;
 
 /** The VMDK format module. */
-export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
+export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | 'parent', VmdkOptions> = {
   name: 'vmdk',
   title: 'VMware Virtual Disk (VMDK)',
+  qemuProbes: true,
+  options: {
+    vmdkAllowedTypes: {
+      description: 'VMDK createTypes the descriptor check accepts (Glance and Nova: vmdk_allowed_types)',
+      default: DEFAULT_VMDK_ALLOWED_TYPES,
+      cliFlag: '--vmdk-allowed-types',
+    },
+  },
   signatures: [
     { offset: 0, bytes: 'KDMV' },
     { offset: 0, bytes: 'COWD' },

@@ -46,7 +46,7 @@ interface Outcome {
   error?: { code: string; message: string };
 }
 
-type CliOptions = Pick<IntrospectOptions, 'expectedFormat' | 'allowChecks' | 'vmdkAllowedTypes'>;
+type CliOptions = { expectedFormat?: ImageInfo['format']; allowChecks?: NonNullable<IntrospectOptions<(typeof allFormats)[number]>['allowChecks']>; vmdkAllowedTypes?: readonly string[] };
 
 async function expand(argument: string): Promise<string[]> {
   if (argument === '-') return ['-'];
@@ -104,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`image-introspect: ${argument} needs a value\n`);
         return 2;
       }
-      if (argument === '--expect') options.expectedFormat = given;
+      if (argument === '--expect') options.expectedFormat = given as ImageInfo['format'];
       else if (argument === '--allow-check') allowChecks.push(given);
       else options.vmdkAllowedTypes = given.split(',').map((type) => type.trim()).filter((type) => type !== '');
     }
@@ -124,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  if (allowChecks.length > 0) options.allowChecks = allowChecks;
+  if (allowChecks.length > 0) options.allowChecks = allowChecks as CliOptions['allowChecks'];
   const outcomes: Outcome[] = [];
   for (const filename of files) outcomes.push(await introspectOne(filename, options));
 

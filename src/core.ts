@@ -5,36 +5,37 @@
  *
  * @module
  */
-import { abortable, chunksFromIterable } from './chunk-source.js';
 import { toIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
 import { Feed, PassThrough } from './inspect.js';
-import { introspectChunks, introspectRandomAccess } from './introspect.js';
+import { introspectBackend, introspectSource } from './introspect.js';
 import { type IntrospectOptions, resolveOptions } from './options.js';
-import { type ImageSource, chunksOf, normalizeSource } from './source.js';
+import { type ChunkSource, abortable, chunksFromIterable, releaseUnopened } from './reading/chunks.js';
+import { type ImageSource, chunksOf } from './reading/open.js';
+import { StreamBackend } from './reading/stream-backend.js';
 
 /** Options where the list of formats is required. */
 export type CoreOptions<Modules extends AnyFormatModule> = IntrospectOptions<Modules> & { formats: readonly Modules[] };
 
 /**
  * Reads the metadata of the disk image in `source`, considering the formats in
- * `options.formats`. Stops reading as soon as the answer is known.
+ * `options.formats`. Stops reading as soon as the answer is known, and releases the source
+ * on every way out (an answer, an error, an abort, invalid options).
  *
  * @throws `IntrospectionError` for every failure.
  */
-export async function introspect<Modules extends AnyFormatModule>(
-  source: ImageSource,
-  options: CoreOptions<Modules>,
-): Promise<InfoFor<Modules>> {
-  const resolved = resolveOptions(options, undefined);
+export async function introspect<Modules extends AnyFormatModule>(source: ImageSource, options: CoreOptions<Modules>): Promise<InfoFor<Modules>> {
   try {
-    const normalized = normalizeSource(source);
-    const info =
-      normalized.kind === 'stream'
-        ? await introspectChunks(normalized.chunks, resolved)
-        : await introspectRandomAccess(normalized.source, resolved);
-    return info as InfoFor<Modules>;
+    const resolved = (() => {
+      try {
+        return resolveOptions(options, undefined);
+      } catch (error) {
+        releaseUnopened(source);
+        throw error;
+      }
+    })();
+    return (await introspectSource(source, resolved)) as InfoFor<Modules>;
   } catch (error) {
     throw toIntrospectionError(error);
   }
@@ -50,9 +51,24 @@ export interface Inspection<Info> {
   /**
    * Resolves to the metadata once known, usually after the first chunks. It rejects with
    * `ABORTED` if the stream is closed before that, and it only progresses while `stream`
-   * is being consumed.
+   * is being consumed. Invalid options and unreadable sources are reported here too.
    */
   result: Promise<Info>;
+}
+
+/** An inspection that failed before it started: the stream fails with the same error, the result rejects. */
+function failedInspection<Info>(error: unknown): Inspection<Info> {
+  const failure = toIntrospectionError(error);
+  const result = Promise.reject(failure);
+  result.catch(() => undefined);
+  const stream: AsyncIterableIterator<Uint8Array> = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => Promise.reject(failure),
+    return: async () => ({ done: true, value: undefined }),
+  };
+  return { stream, result };
 }
 
 /**
@@ -60,15 +76,23 @@ export interface Inspection<Info> {
  * metadata is read. The image is never buffered: at most `maxBufferBytes` wait between
  * the stream and the introspection.
  */
-export function inspect<Modules extends AnyFormatModule>(
-  source: ImageSource,
-  options: CoreOptions<Modules>,
-): Inspection<InfoFor<Modules>> {
-  const resolved = resolveOptions(options, undefined);
-  const upstream = abortable(chunksOf(source), resolved.signal);
+export function inspect<Modules extends AnyFormatModule>(source: ImageSource, options: CoreOptions<Modules>): Inspection<InfoFor<Modules>> {
+  let resolved: ReturnType<typeof resolveOptions>;
+  let upstream: ChunkSource;
+  try {
+    resolved = resolveOptions(options, undefined);
+  } catch (error) {
+    releaseUnopened(source);
+    return failedInspection(error);
+  }
+  try {
+    upstream = abortable(chunksOf(source), resolved.signal);
+  } catch (error) {
+    return failedInspection(error);
+  }
   const feed = new Feed();
   const stream = new PassThrough(upstream, feed, resolved.maxBufferBytes, resolved.signal);
-  const result = introspectChunks(feed, resolved).then(
+  const result = introspectBackend(new StreamBackend(feed), resolved).then(
     (info) => info as InfoFor<Modules>,
     (error: unknown) => {
       throw toIntrospectionError(error);

@@ -21,6 +21,7 @@
 import { bytesEqual } from './bytes.js';
 import { IntrospectionError, isIntrospectionError, toIntrospectionError } from './errors.js';
 import type { AnyFormatModule, ByteReader, Signature } from './format-module.js';
+import { isBudgetError } from './reading/reader.js';
 
 /**
  * How many bytes of the start a stream must keep through detection: what the head
@@ -78,13 +79,15 @@ function signatureLength(signature: Signature): number {
 
 /**
  * A probe or check that fails on a short or malformed image has simply not matched;
- * aborts, source failures, limits and bugs still propagate.
+ * aborts, source failures and bugs still propagate, and so does a budget too small to
+ * decide (`probeBytes`, `maxBufferBytes`): taking it for "no match" would make the answer
+ * depend on the budget.
  */
 async function quietly(format: AnyFormatModule, test: () => Promise<boolean>): Promise<boolean> {
   try {
     return await test();
   } catch (error) {
-    if (isIntrospectionError(error) && ['TRUNCATED', 'CORRUPT', 'UNSUPPORTED', 'LIMIT_EXCEEDED'].includes(error.code)) {
+    if (isIntrospectionError(error) && !isBudgetError(error) && ['TRUNCATED', 'CORRUPT', 'UNSUPPORTED', 'LIMIT_EXCEEDED'].includes(error.code)) {
       return false;
     }
     throw toIntrospectionError(error, format.name);

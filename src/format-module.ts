@@ -7,7 +7,10 @@
  *
  * @module
  */
+import type { ByteReader } from './reading/byte-reader.js';
 import type { SafetyCheck } from './safety.js';
+
+export type { ByteReader, WantedRange } from './reading/byte-reader.js';
 
 /**
  * Bytes that identify a format.
@@ -22,38 +25,6 @@ export interface Signature {
   readonly offset: number;
   readonly bytes: string | Uint8Array;
   readonly fromEnd?: boolean;
-}
-
-/**
- * Random access to the bytes of one image, as a format module sees it.
- *
- * On a stream the reader is forward-only beyond the retained head of the image: read in
- * ascending order of offset. Reads that would need bytes already passed throw
- * `UNSUPPORTED`; reads past the end throw `TRUNCATED`; reads longer than the buffer
- * budget throw `LIMIT_EXCEEDED`.
- */
-export interface ByteReader {
-  /**
-   * The image's total length in bytes, when known: always on a random-access source; on a
-   * stream only once its end has been reached.
-   */
-  readonly size: number | undefined;
-  /** True when any offset can be read at any time (a file, a Blob, a buffer). */
-  readonly randomAccess: boolean;
-  /**
-   * Exactly `length` bytes at `offset`. `field` names what is being read, for error messages.
-   * Throws `TRUNCATED` if the image ends before `offset + length`.
-   */
-  read(offset: number, length: number, field: string): Promise<Uint8Array>;
-  /** Up to `length` bytes at `offset`: fewer (possibly none) where the image ends. */
-  readAvailable(offset: number, length: number, field: string): Promise<Uint8Array>;
-  /**
-   * The image's total length. On a stream this reads to the end, keeping the last
-   * `keepTail` bytes so that they can still be read afterwards.
-   */
-  totalSize(keepTail?: number): Promise<number>;
-  /** The most bytes one read may ask for (the caller's `maxBufferBytes` less what is already held). */
-  readonly maxReadLength: number;
 }
 
 /** What a format module's `parse` returns. */
@@ -79,6 +50,23 @@ export interface ParseContext {
 }
 
 /**
+ * An option a module declares for itself (VMDK's allowed create types): the core validates
+ * it, applies its default, hands it to the module's safety checks, and the command line
+ * offers it as a flag. Values are lists of strings, the only kind any module needs so far.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `description` | one line, for `--help` and the docs |
+ * | `default` | the value when the caller gives none |
+ * | `cliFlag` | the command-line flag (its value is comma-separated), e.g. `--vmdk-allowed-types` |
+ */
+export interface ModuleOption<Value extends readonly string[] = readonly string[]> {
+  readonly description: string;
+  readonly default: Value;
+  readonly cliFlag?: string;
+}
+
+/**
  * One disk image format.
  *
  * Detection: the module matches when one of its head `signatures` matches (and `check`,
@@ -86,7 +74,12 @@ export interface ParseContext {
  * only when no format matched at the head of the image, because reaching the end of a
  * stream means reading all of it.
  */
-export interface FormatModule<Name extends string = string, Details = unknown> {
+export interface FormatModule<
+  Name extends string = string,
+  Details = unknown,
+  CheckName extends string = string,
+  Options extends Readonly<Record<string, readonly string[]>> = {},
+> {
   /** The value of `ImageInfo.format`, lower case (e.g. `'vmdk'`). */
   readonly name: Name;
   /** A one-line human name, e.g. `'VMware Virtual Disk'`. */
@@ -125,11 +118,39 @@ export interface FormatModule<Name extends string = string, Details = unknown> {
    */
   readonly guestDataAtStart?: boolean | ((details: Details) => boolean);
   /** The safety checks that apply to this format (see `docs/safety.md`). */
-  readonly checks?: readonly SafetyCheck<Details>[];
+  readonly checks?: readonly SafetyCheck<Details, CheckName, Options>[];
+  /** Options this module takes (they become keys of `IntrospectOptions`). */
+  readonly options?: { readonly [Key in keyof Options]: ModuleOption<Options[Key]> };
+  /**
+   * True when images of this format are unsafe unless the caller allows it (the default of
+   * `bannedFormats` lists every such module): QED, which nobody runs yet qemu still probes.
+   */
+  readonly bannedByDefault?: boolean;
+  /**
+   * Whether qemu recognises the format by itself (block.c `find_image_format`) when an image
+   * is opened without an explicit format, or a function of the details saying so (a fixed
+   * VHD's footer is at its end: qemu takes it for raw). `verifyDiskFormat` rejects content
+   * qemu would probe as this format when it is declared raw: the format-confusion attack.
+   */
+  readonly qemuProbes?: boolean | ((details: Details) => boolean);
+  /** Other names of the format: qemu's (`vpc`), Glance's (`ploop`). A declared format is looked up by these too. */
+  readonly aliases?: readonly string[];
+  /**
+   * Declared formats (Glance `disk_format` values) other than this one that content of this
+   * format may be uploaded as, and the decision: a partitioned raw disk declared `gpt`,
+   * plain bytes declared `ami`. `undefined` when the declaration is simply another format.
+   */
+  readonly declaredAs?: (declared: string, details: Details) => { accept: boolean; reason: string } | undefined;
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
 }
 
 /** Any format module. */
 // biome-ignore lint: a wide alias is the point
-export type AnyFormatModule = FormatModule<string, any>;
+export type AnyFormatModule = FormatModule<string, any, string, any>;
+
+/** The names of the safety checks a module declares. */
+export type CheckNameOf<Module> = Module extends FormatModule<string, any, infer CheckName, any> ? CheckName : never;
+
+/** The options a module declares, as `IntrospectOptions` keys. */
+export type ModuleOptionsOf<Module> = Module extends FormatModule<string, any, string, infer Options> ? (unknown extends Options ? {} : Options) : never;

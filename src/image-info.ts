@@ -30,7 +30,7 @@ export interface ImageInfoOf<Name extends string, Details> {
 }
 
 /** The {@link ImageInfoOf} a format module produces. */
-export type InfoFor<Module> = Module extends FormatModule<infer Name, infer Details> ? ImageInfoOf<Name, Details> : never;
+export type InfoFor<Module> = Module extends FormatModule<infer Name, infer Details, any, any> ? ImageInfoOf<Name, Details> : never;
 
 /** The result for any of the given modules. */
 export type InfoForAny<Modules extends AnyFormatModule> = InfoFor<Modules>;

@@ -13,27 +13,41 @@
  *
  * @module
  */
-import { type Inspection, inspect as inspectCore, introspect as introspectCore } from './core.js';
+import { type CoreOptions, type Inspection, inspect as inspectCore, introspect as introspectCore } from './core.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
 import type { IntrospectOptions } from './options.js';
-import type { ImageSource } from './source.js';
+import type { ImageInfoOf } from './image-info.js';
+import type { ImageSource } from './reading/open.js';
+import { type DiskFormatDecision, verifyDiskFormatWith } from './verify-disk-format.js';
 import { allFormats, type BuiltinFormat } from '../formats/index.js';
 
 export { toReadableStream, type Inspection, type CoreOptions } from './core.js';
 export {
   IntrospectionError,
+  fieldError,
   isIntrospectionError,
   introspectionErrorCodes,
   type IntrospectionErrorCode,
   type IntrospectionErrorDetails,
 } from './errors.js';
-export type { AnyFormatModule, ByteReader, FormatModule, ParseContext, ParsedImage, Signature } from './format-module.js';
+export type {
+  AnyFormatModule,
+  ByteReader,
+  CheckNameOf,
+  FormatModule,
+  ModuleOption,
+  ModuleOptionsOf,
+  ParseContext,
+  ParsedImage,
+  Signature,
+  WantedRange,
+} from './format-module.js';
 export type { ImageInfoOf, InfoFor } from './image-info.js';
-export { DEFAULT_MAX_BUFFER_BYTES, DEFAULT_PROBE_BYTES, type IntrospectOptions } from './options.js';
+export { DEFAULT_MAX_BUFFER_BYTES, DEFAULT_PROBE_BYTES, MIN_MAX_BUFFER_BYTES, type CoreIntrospectOptions, type IntrospectOptions } from './options.js';
 export {
-  DEFAULT_BANNED_FORMATS,
-  DEFAULT_VMDK_ALLOWED_TYPES,
+  coreCheckNames,
+  type CoreCheckName,
   fail,
   pass,
   type SafetyCheck,
@@ -43,10 +57,10 @@ export {
   type SafetyOptions,
   type SafetyVerdict,
 } from './safety.js';
-export { verifyDiskFormat, type DiskFormatDecision } from './verify-disk-format.js';
-export type { BlobLike, ImageSource } from './source.js';
-export type { RandomAccessSource } from './random-access-reader.js';
-export type { WebStreamLike } from './chunk-source.js';
+export { verifyDiskFormatWith, type DiskFormatDecision } from './verify-disk-format.js';
+export type { BlobLike, ImageSource } from './reading/open.js';
+export type { RandomAccessSource } from './reading/range-backend.js';
+export type { WebStreamLike } from './reading/chunks.js';
 export * from '../formats/index.js';
 
 /** What {@link introspect} returns for the built-in formats: a union discriminated by `format`. */
@@ -69,7 +83,13 @@ export function introspect<Modules extends AnyFormatModule = BuiltinFormat>(
   source: ImageSource,
   options?: IntrospectOptions<Modules>,
 ): Promise<InfoFor<Modules>> {
-  return introspectCore(source, { ...options, formats: options?.formats ?? (allFormats as unknown as readonly Modules[]) });
+  return introspectCore(source, withDefaultFormats(options));
+}
+
+/** The caller's options with the built-in formats as the default list (other keys untouched, so that unknown ones are still refused). */
+function withDefaultFormats<Modules extends AnyFormatModule>(options: IntrospectOptions<Modules> | undefined): CoreOptions<Modules> {
+  if (options === undefined || options === null || typeof options !== 'object') return { formats: allFormats as unknown as readonly Modules[] } as CoreOptions<Modules>;
+  return { ...options, formats: options.formats ?? (allFormats as unknown as readonly Modules[]) } as CoreOptions<Modules>;
 }
 
 /**
@@ -87,5 +107,15 @@ export function inspect<Modules extends AnyFormatModule = BuiltinFormat>(
   source: ImageSource,
   options?: IntrospectOptions<Modules>,
 ): Inspection<InfoFor<Modules>> {
-  return inspectCore(source, { ...options, formats: options?.formats ?? (allFormats as unknown as readonly Modules[]) });
+  return inspectCore(source, withDefaultFormats(options));
+}
+
+/**
+ * Decides whether an upload declared as `claimed` (a Glance `disk_format`: `raw`, `qcow2`,
+ * `vmdk`, `vhd`, `vhdx`, `vdi`, `iso`, `ploop`, `gpt`, `ami`, ...) may be accepted, given
+ * what {@link introspect} found in its content. See `verifyDiskFormatWith` for the rules;
+ * this applies them with the built-in formats.
+ */
+export function verifyDiskFormat(info: ImageInfoOf<string, unknown>, claimed: string): DiskFormatDecision {
+  return verifyDiskFormatWith(allFormats, info, claimed);
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { abortError, type ChunkSource } from './chunk-source.js';
+import { type ChunkSource, abortError } from './reading/chunks.js';
 import { IntrospectionError } from './errors.js';
 
 /** A {@link ChunkSource} that is pushed to rather than pulled from. */

@@ -1,46 +1,52 @@
 /**
  * The introspection engine: a source becomes a reader, detection picks a format module,
- * the module parses, the source is released as soon as the answer is known.
+ * the module parses, the verdict is given, the source is released as soon as the answer is
+ * known (and on every other way out).
  *
  * This module knows no format; the caller passes the list.
  *
  * @module
  */
-import { type ChunkSource, abortable, throwIfAborted } from './chunk-source.js';
 import { detectAtEnd, detectAtHead, endFormats, headSignatureBytes, mismatch, tailBytesNeeded } from './detect.js';
 import { IntrospectionError, toIntrospectionError } from './errors.js';
-import type { AnyFormatModule, ByteReader, ParseContext, ParsedImage } from './format-module.js';
+import type { AnyFormatModule, ParseContext, ParsedImage } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
 import type { ResolvedOptions } from './options.js';
-import { type RandomAccessSource, RandomAccessReader } from './random-access-reader.js';
-import { StreamReader } from './stream-reader.js';
+import { raceAbort, releaseUnopened, throwIfAborted } from './reading/chunks.js';
+import type { Backend } from './reading/backend.js';
+import { openBackend } from './reading/open.js';
+import { Budget, Reader } from './reading/reader.js';
 import { judge } from './verdict.js';
 
-/** A reader the engine drives: a {@link ByteReader} plus accounting and release. */
-interface EngineReader extends ByteReader {
-  readonly bytesRead: number;
-  release(): Promise<void>;
-  stopRetaining?(): void;
-}
-
-/** Introspects a sequence of chunks (a stream). */
-export async function introspectChunks(chunks: ChunkSource, options: ResolvedOptions): Promise<ImageInfoOf<string, unknown>> {
-  const probeLimit = Math.max(options.probeBytes, headSignatureBytes(options.formats));
-  if (probeLimit > options.maxBufferBytes) {
-    await chunks.release();
-    throw new IntrospectionError('INVALID_ARGUMENT', `maxBufferBytes ${options.maxBufferBytes} is below the ${probeLimit} bytes detection needs`);
+/**
+ * Introspects any source (see `reading/open.ts` for the kinds), releasing it whatever
+ * happens. An abort rejects at once, even while the source is stalled.
+ */
+export async function introspectSource(source: unknown, options: ResolvedOptions, onRelease?: () => Promise<void> | void): Promise<ImageInfoOf<string, unknown>> {
+  let backend: Backend;
+  try {
+    throwIfAborted(options.signal);
+    backend = openBackend(source, { signal: options.signal, headHint: headSignatureBytes(options.formats), onRelease });
+  } catch (error) {
+    releaseUnopened(source);
+    await onRelease?.();
+    throw error;
   }
-  const headBytes = headSignatureBytes(options.formats);
-  return run(new StreamReader(abortable(chunks, options.signal), options.maxBufferBytes, probeLimit, headBytes), options);
+  return introspectBackend(backend, options);
 }
 
-/** Introspects a random-access source, reading only the ranges needed. */
-export function introspectRandomAccess(source: RandomAccessSource, options: ResolvedOptions): Promise<ImageInfoOf<string, unknown>> {
-  return run(new RandomAccessReader(source, options.maxBufferBytes, options.signal), options);
+/** Introspects what a backend serves (the pass-through's feed, a layer), releasing it whatever happens. */
+export async function introspectBackend(backend: Backend, options: ResolvedOptions): Promise<ImageInfoOf<string, unknown>> {
+  const reader = new Reader(backend, { budget: new Budget(options.maxBufferBytes), signal: options.signal, probeLimit: options.probeLimit });
+  try {
+    return await raceAbort(run(reader, options), options.signal);
+  } finally {
+    await reader.release();
+  }
 }
 
 /** Warnings and incomplete structures recorded while one module parses. */
-class ParseLog {
+export class ParseLog {
   readonly warnings: string[] = [];
   readonly incomplete: string[] = [];
 
@@ -66,7 +72,7 @@ interface Parse {
   log: ParseLog;
 }
 
-async function parseWith(module: AnyFormatModule, reader: ByteReader, options: ResolvedOptions): Promise<Parse> {
+async function parseWith(module: AnyFormatModule, reader: Reader, options: ResolvedOptions): Promise<Parse> {
   const log = new ParseLog();
   let parsed: ParsedImage<unknown>;
   try {
@@ -79,38 +85,17 @@ async function parseWith(module: AnyFormatModule, reader: ByteReader, options: R
   return { module, parsed, log };
 }
 
-/** A reader whose `totalSize` always keeps at least `tail` bytes, so that end signatures can be checked afterwards. */
-function keepingTail(reader: ByteReader, tail: number): ByteReader {
-  return {
-    get size() {
-      return reader.size;
-    },
-    randomAccess: reader.randomAccess,
-    get maxReadLength() {
-      return reader.maxReadLength;
-    },
-    read: (offset, length, field) => reader.read(offset, length, field),
-    readAvailable: (offset, length, field) => reader.readAvailable(offset, length, field),
-    totalSize: (keepTail = 0) => reader.totalSize(Math.max(keepTail, tail)),
-  };
-}
-
 /**
- * Detection and parsing, in the one order that reads a stream the same way whatever the
- * source: the head decides; when only the fallback (raw) is left and some format can be
- * recognised by its end, the fallback parses first (reading forward to the end, keeping
- * the tail), then the end signatures are checked and, if one matches, that format parses
- * from the kept tail instead.
+ * Detection and parsing, in the one order that reads every source the same way: the head
+ * decides; when only the fallback (raw) is left and some format can be recognised by its
+ * end, the fallback parses first (reading forward to the end, keeping the tail), then the
+ * end signatures are checked and, if one matches, that format parses from the kept tail.
  */
-async function detectAndParse(reader: EngineReader, options: ResolvedOptions): Promise<{ chosen: Parse; matched: AnyFormatModule[]; fallbackMatched: boolean }> {
+async function detectAndParse(reader: Reader, options: ResolvedOptions): Promise<{ chosen: Parse; matched: AnyFormatModule[]; fallbackMatched: boolean }> {
   const { formats, expectedFormat } = options;
   const fallback = formats.find((format) => format.fallback);
   const head = await detectAtHead(formats, reader);
-  if (!reader.randomAccess) {
-    // A stream cannot go back: keep what the modules may need of the start before moving on.
-    await reader.readAvailable(0, headSignatureBytes(formats), 'head');
-  }
-  reader.stopRetaining?.();
+  await reader.endDetection(headSignatureBytes(formats));
   const enders = endFormats(formats);
   const expectedModule = formats.find((format) => format.name === expectedFormat);
   if (expectedFormat !== undefined) {
@@ -126,9 +111,10 @@ async function detectAndParse(reader: EngineReader, options: ResolvedOptions): P
     return { chosen: await parseWith(fallback, reader, options), matched: [], fallbackMatched: head.fallbackMatched };
   }
   // Only the fallback is left at the head. Let it read (forward) first; then look at the end.
+  reader.keepTailAtLeast(tailBytesNeeded(formats));
   let fallbackParse: Parse | undefined;
   if (fallback !== undefined && (expectedFormat === undefined || expectedModule === fallback)) {
-    fallbackParse = await parseWith(fallback, keepingTail(reader, tailBytesNeeded(formats)), options);
+    fallbackParse = await parseWith(fallback, reader, options);
   }
   const atEnd = await detectAtEnd(formats, reader);
   const endFirst = atEnd[0];
@@ -150,7 +136,7 @@ function noneMatched(formats: readonly AnyFormatModule[]): IntrospectionError {
   );
 }
 
-async function run(reader: EngineReader, options: ResolvedOptions): Promise<ImageInfoOf<string, unknown>> {
+async function run(reader: Reader, options: ResolvedOptions): Promise<ImageInfoOf<string, unknown>> {
   let format: string | undefined;
   try {
     throwIfAborted(options.signal);
@@ -183,8 +169,6 @@ async function run(reader: EngineReader, options: ResolvedOptions): Promise<Imag
     };
   } catch (error) {
     throw toIntrospectionError(error, format);
-  } finally {
-    await reader.release();
   }
 }
 

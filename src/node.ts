@@ -1,16 +1,27 @@
 /**
  * Node-only helpers: introspecting a file by path, reading only the byte ranges needed.
  *
+ * | what the path is | read how |
+ * | --- | --- |
+ * | a regular file | by random access: only the ranges the format needs |
+ * | a block device (`/dev/loop0`, as qemu reads them) | by random access, its size from `/sys/dev/block`; as a stream where that is unknown |
+ * | a FIFO, a socket, a pipe (`<(cat x.iso)`, `/dev/stdin`) | as a stream, through non-blocking I/O: a FIFO with no writer waits without holding one of libuv's threads, and an abort releases it at once |
+ * | a character device | as a stream |
+ * | a directory | `INVALID_ARGUMENT` |
+ *
  * @module
  */
-import { close, fstat, open, read } from 'node:fs';
+import { close, constants, createReadStream, fstat, open, read, readFile } from 'node:fs';
+import { Socket } from 'node:net';
 import type { BuiltinFormat } from '../formats/index.js';
+import { allFormats } from '../formats/index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
-import { introspect } from './index.js';
-import type { IntrospectOptions } from './options.js';
-import type { RandomAccessSource } from './random-access-reader.js';
+import { introspectSource } from './introspect.js';
+import { type IntrospectOptions, resolveOptions } from './options.js';
+import { throwIfAborted } from './reading/chunks.js';
+import type { RandomAccessSource } from './reading/range-backend.js';
 
 /**
  * The start of a file is read with its size, in one round trip to the file system: every
@@ -19,72 +30,163 @@ import type { RandomAccessSource } from './random-access-reader.js';
  */
 const READ_AHEAD_BYTES = 36 * 1024;
 
+interface FileStats {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isBlockDevice(): boolean;
+  isCharacterDevice(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  size: number;
+  rdev: number;
+}
+
 // The callback API: a round trip costs less than through a FileHandle.
-const openFile = (path: string) =>
-  new Promise<number>((resolve, reject) => open(path, 'r', (error, descriptor) => (error ? reject(error) : resolve(descriptor))));
-const statFile = (descriptor: number) =>
-  new Promise<{ isFile(): boolean; size: number }>((resolve, reject) => fstat(descriptor, (error, stats) => (error ? reject(error) : resolve(stats))));
-const readFile = (descriptor: number, bytes: Uint8Array, position: number) =>
+const openFile = (path: string, flags: number) =>
+  new Promise<number>((resolve, reject) => open(path, flags, (error, descriptor) => (error ? reject(error) : resolve(descriptor))));
+const statFile = (descriptor: number) => new Promise<FileStats>((resolve, reject) => fstat(descriptor, (error, stats) => (error ? reject(error) : resolve(stats))));
+const readAt = (descriptor: number, bytes: Uint8Array, position: number) =>
   new Promise<number>((resolve, reject) =>
     read(descriptor, bytes, 0, bytes.byteLength, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
   );
 const closeFile = (descriptor: number) => new Promise<void>((resolve) => close(descriptor, () => resolve()));
 
+/** A Node file-system error as a sentence without Node's own copy of the path. */
+function systemErrorText(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  // Node's messages read "ENOENT: no such file or directory, open 'x'": keep the middle.
+  const match = /^[A-Z]+: (.*?), [a-z]+ '.*'$/.exec(message);
+  const text = match?.[1] ?? message;
+  return typeof code === 'string' ? `${text} (${code})` : text;
+}
+
+function openError(error: unknown, path: string): IntrospectionError {
+  if (error instanceof IntrospectionError) return error;
+  return new IntrospectionError('SOURCE_ERROR', `cannot open ${path}: ${systemErrorText(error)}`, { cause: error });
+}
+
 /**
- * A {@link RandomAccessSource} over an open file. Close it with `close()` when done.
+ * A {@link RandomAccessSource} over an open file or block device. Close it with `close()`
+ * when done; closing waits for reads in flight, so that the descriptor is never reused
+ * under them.
  */
-export async function openFileSource(path: string): Promise<RandomAccessSource & { close(): Promise<void> }> {
+function fileSource(descriptor: number, size: number, known: Uint8Array): RandomAccessSource & { close(): Promise<void> } {
+  let closed = false;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  return {
+    size,
+    async read(offset, length) {
+      if (closed) throw new IntrospectionError('SOURCE_ERROR', 'the file was closed');
+      if (offset + length <= known.byteLength || (offset < known.byteLength && known.byteLength === size)) {
+        return known.slice(offset, Math.min(offset + length, known.byteLength));
+      }
+      const bytes = new Uint8Array(length);
+      inFlight += 1;
+      try {
+        const bytesRead = await readAt(descriptor, bytes, offset);
+        return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) drained?.();
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await closeFile(descriptor);
+    },
+  };
+}
+
+/** A block device's size from sysfs (`/sys/dev/block/MAJOR:MINOR/size`, in 512-byte sectors), if Linux says. */
+function blockDeviceSize(rdev: number): Promise<number | undefined> {
+  const major = Math.floor(rdev / 256) & 0xfff;
+  const minor = (rdev & 0xff) | ((Math.floor(rdev / 0x100000) & 0xfff) << 8);
+  return new Promise((resolve) =>
+    readFile(`/sys/dev/block/${major}:${minor}/size`, 'utf8', (error, text) => {
+      const sectors = error ? Number.NaN : Number(text.trim());
+      resolve(Number.isSafeInteger(sectors) && sectors >= 0 ? sectors * 512 : undefined);
+    }),
+  );
+}
+
+/** What a path turned out to be once opened. */
+type Opened =
+  | { kind: 'random'; source: RandomAccessSource & { close(): Promise<void> } }
+  | { kind: 'pipe'; socket: Socket }
+  | { kind: 'stream'; reopen: true };
+
+/**
+ * Opens `path` without blocking (a FIFO with no writer opens at once with `O_NONBLOCK`,
+ * which regular files and block devices ignore), finds out what it is and reads its start,
+ * in one round trip to the file system.
+ */
+async function openPath(path: string): Promise<Opened> {
   let descriptor: number;
   try {
-    descriptor = await openFile(path);
+    descriptor = await openFile(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    const what = error instanceof Error ? error.message : String(error);
-    throw new IntrospectionError('SOURCE_ERROR', `cannot open ${path}: ${what}`, { cause: error });
+    throw openError(error, path);
   }
   try {
     const start = new Uint8Array(READ_AHEAD_BYTES);
-    const [stats, startLength] = await Promise.all([statFile(descriptor), readFile(descriptor, start, 0)]);
-    if (!stats.isFile()) throw new IntrospectionError('INVALID_ARGUMENT', `${path} is not a file`);
-    const known = start.subarray(0, startLength);
-    let closed = false;
-    return {
-      size: stats.size,
-      async read(offset, length) {
-        if (offset + length <= known.byteLength || (offset < known.byteLength && known.byteLength === stats.size)) {
-          return known.slice(offset, Math.min(offset + length, known.byteLength));
-        }
-        const bytes = new Uint8Array(length);
-        const bytesRead = await readFile(descriptor, bytes, offset);
-        return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
+    const [statted, startRead] = await Promise.allSettled([statFile(descriptor), readAt(descriptor, start, 0)]);
+    if (statted.status === 'rejected') throw statted.reason;
+    const stats = statted.value;
+    if (stats.isDirectory()) throw new IntrospectionError('INVALID_ARGUMENT', `${path} is a directory, not an image`);
+    if (stats.isFIFO() || stats.isSocket()) return { kind: 'pipe', socket: new Socket({ fd: descriptor, readable: true, writable: false }) };
+    let size = stats.size;
+    if (stats.isBlockDevice()) {
+      const deviceSize = await blockDeviceSize(stats.rdev);
+      if (deviceSize === undefined) {
         await closeFile(descriptor);
-      },
-    };
+        return { kind: 'stream', reopen: true };
+      }
+      size = deviceSize;
+    } else if (!stats.isFile()) {
+      await closeFile(descriptor);
+      return { kind: 'stream', reopen: true };
+    }
+    if (startRead.status === 'rejected') throw startRead.reason;
+    return { kind: 'random', source: fileSource(descriptor, size, start.subarray(0, Math.min(startRead.value, size))) };
   } catch (error) {
     await closeFile(descriptor);
-    if (error instanceof IntrospectionError) throw error;
-    const what = error instanceof Error ? error.message : String(error);
-    throw new IntrospectionError('SOURCE_ERROR', `cannot read ${path}: ${what}`, { cause: error });
+    throw openError(error, path);
   }
 }
 
 /**
- * Introspects the image file at `path` by random access: only the ranges the format
- * needs are read (a fixed VHD's footer without reading the disk before it).
+ * A {@link RandomAccessSource} over the file (or block device) at `path`. Close it with
+ * `close()` when done. Throws `SOURCE_ERROR` when it cannot be opened, `INVALID_ARGUMENT`
+ * when it cannot be read by random access (a directory, a pipe).
  */
-export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(
-  path: string,
-  options?: IntrospectOptions<Modules>,
-): Promise<InfoFor<Modules>> {
-  const source = await openFileSource(path);
-  try {
-    return await introspect<Modules>(source, options);
-  } finally {
-    // The answer does not wait for the file to be closed (one round trip less); closing a
-    // file opened read-only has nothing to tell the caller.
+export async function openFileSource(path: string): Promise<RandomAccessSource & { close(): Promise<void> }> {
+  const opened = await openPath(path);
+  if (opened.kind === 'random') return opened.source;
+  if (opened.kind === 'pipe') opened.socket.destroy();
+  throw new IntrospectionError('INVALID_ARGUMENT', 'cannot be read by random access (a pipe or a device of unknown size); read it as a stream');
+}
+
+/**
+ * Introspects the image at `path`: a regular file or a block device by random access (only
+ * the ranges the format needs are read: a fixed VHD's footer without the disk before it),
+ * a FIFO, pipe or character device as a stream. The file is closed on every way out; an
+ * abort releases it at once.
+ */
+export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(path: string, options?: IntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
+  const given = options === undefined || options === null || typeof options !== 'object' ? options : { ...options, formats: options.formats ?? allFormats };
+  const resolved = resolveOptions(given ?? { formats: allFormats }, undefined);
+  if (typeof path !== 'string' || path === '') throw new IntrospectionError('INVALID_ARGUMENT', 'introspectFile needs a path');
+  throwIfAborted(resolved.signal);
+  const opened = await openPath(path);
+  if (opened.kind === 'pipe') return (await introspectSource(opened.socket, resolved)) as InfoFor<Modules>;
+  if (opened.kind === 'stream') return (await introspectSource(createReadStream(path), resolved)) as InfoFor<Modules>;
+  const { source } = opened;
+  // The answer does not wait for the file to be closed (one round trip less).
+  return (await introspectSource(source, resolved, () => {
     void source.close();
-  }
+  })) as InfoFor<Modules>;
 }

@@ -1,26 +1,41 @@
 /**
- * Options shared by `introspect`, `inspect` and `introspectFile`.
+ * Options shared by `introspect`, `inspect` and `introspectFile`: their types, defaults and
+ * validation.
+ *
+ * Every option is checked: its type, and names of formats and checks against the modules
+ * considered. An unknown key is refused rather than ignored, because a typo
+ * (`expectedformat`) would silently switch a safety check off. Every failure is
+ * `INVALID_ARGUMENT` naming the option.
  *
  * @module
  */
 import { IntrospectionError } from './errors.js';
-import type { AnyFormatModule } from './format-module.js';
-import { type SafetyCheckContext, type SafetyOptions, resolveSafetyOptions } from './safety.js';
+import type { AnyFormatModule, CheckNameOf, ModuleOptionsOf } from './format-module.js';
+import { type CoreCheckName, type SafetyOptions, coreCheckNames } from './safety.js';
 
-/** Options for one introspection. */
-export interface IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule> extends SafetyOptions {
+type UnionToIntersection<Union> = (Union extends unknown ? (value: Union) => void : never) extends (value: infer Intersection) => void ? Intersection : never;
+
+/** The options the core itself takes, for a list of format modules. */
+export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule>
+  extends SafetyOptions<CheckNameOf<Modules> | CoreCheckName, Modules['name']> {
   /** The format modules to consider, in order of preference. Default: every built-in format. */
   formats?: readonly Modules[];
-  /** Aborts the introspection (honoured within one read); the promise rejects with code `ABORTED`. */
+  /** Aborts the introspection at once, whatever the source is doing; the promise rejects with code `ABORTED` and the source is released. */
   signal?: AbortSignal;
   /**
-   * Hard cap on the bytes the library holds at once (head, tail and any one read).
-   * Default {@link DEFAULT_MAX_BUFFER_BYTES} (4 MiB).
+   * Hard cap on the bytes the library holds at once (kept start and tail, any one read,
+   * decoders' windows). Default {@link DEFAULT_MAX_BUFFER_BYTES} (4 MiB), at least 64 KiB.
+   * Formats need: 64 KiB for most headers, 128 KiB for VHDX (its headers and region tables
+   * span 64 KiB each), up to 1 MiB for a VMDK descriptor file with long comments, up to
+   * 2 MiB for a qcow2 header cluster of the largest size. Too small a budget is
+   * `LIMIT_EXCEEDED`, never a different answer.
    */
   maxBufferBytes?: number;
   /**
-   * How far into the image format detection may look on a stream (text descriptors are
-   * scanned this far). Default {@link DEFAULT_PROBE_BYTES} (1 MiB), never more than `maxBufferBytes`.
+   * How far into the image format detection may look (text descriptors are scanned this
+   * far), on every kind of source. Default {@link DEFAULT_PROBE_BYTES} (1 MiB); at most
+   * `maxBufferBytes` is used. When detection would need to look further to decide, the
+   * introspection fails with `LIMIT_EXCEEDED` rather than guess.
    */
   probeBytes?: number;
   /**
@@ -28,61 +43,159 @@ export interface IntrospectOptions<Modules extends AnyFormatModule = AnyFormatMo
    * stops, and the promise rejects with `FORMAT_MISMATCH`, as soon as the content cannot
    * be that format: after the head for most formats, without reading the rest of an upload.
    */
-  expectedFormat?: string;
+  expectedFormat?: Modules['name'];
   /** Formats the caller accepts; any other rejects with `FORMAT_MISMATCH` once detected. */
-  allowedFormats?: readonly string[];
+  allowedFormats?: readonly Modules['name'][];
 }
 
-/** Default for {@link IntrospectOptions.maxBufferBytes}: 4 MiB. */
+/**
+ * Options for one introspection: the core's ({@link CoreIntrospectOptions}) and those the
+ * format modules declare (e.g. VMDK's `vmdkAllowedTypes`).
+ */
+export type IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule> = CoreIntrospectOptions<Modules> &
+  Partial<UnionToIntersection<ModuleOptionsOf<Modules>>>;
+
+/** Default for {@link CoreIntrospectOptions.maxBufferBytes}: 4 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Default for {@link IntrospectOptions.probeBytes}: 1 MiB, qemu's limit for a VMDK descriptor file. */
+/** Default for {@link CoreIntrospectOptions.probeBytes}: 1 MiB, qemu's limit for a VMDK descriptor file. */
 export const DEFAULT_PROBE_BYTES = 1024 * 1024;
+/** The smallest `maxBufferBytes` accepted: 64 KiB. */
+export const MIN_MAX_BUFFER_BYTES = 64 * 1024;
 
 /** Options with defaults applied and values checked. */
 export interface ResolvedOptions {
   formats: readonly AnyFormatModule[];
   signal: AbortSignal | undefined;
   maxBufferBytes: number;
-  probeBytes: number;
+  /** How far detection reads: `probeBytes` within `maxBufferBytes`, and at least what the signatures need. */
+  probeLimit: number;
   expectedFormat: string | undefined;
   allowedFormats: readonly string[] | undefined;
-  safety: SafetyCheckContext['options'];
+  /** The core's safety options and every module's own, defaults applied. */
+  safety: { allowChecks: readonly string[]; bannedFormats: readonly string[] } & Record<string, unknown>;
 }
 
-/** Applies defaults and rejects invalid values with `INVALID_ARGUMENT`. */
-export function resolveOptions(options: IntrospectOptions | undefined, defaultFormats: readonly AnyFormatModule[] | undefined): ResolvedOptions {
-  const formats = options?.formats ?? defaultFormats;
-  if (!Array.isArray(formats) || formats.length === 0) {
-    throw new IntrospectionError('INVALID_ARGUMENT', 'options.formats must be a non-empty list of format modules');
-  }
+const CORE_KEYS = new Set(['formats', 'signal', 'maxBufferBytes', 'probeBytes', 'expectedFormat', 'allowedFormats', 'allowChecks', 'bannedFormats']);
+
+function invalid(message: string): IntrospectionError {
+  return new IntrospectionError('INVALID_ARGUMENT', message, { field: 'options' });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
+
+/** Checks a module list: non-empty, real modules, at most one fallback, no two with the same name. */
+export function checkFormats(formats: unknown): readonly AnyFormatModule[] {
+  if (!Array.isArray(formats) || formats.length === 0) throw invalid('options.formats must be a non-empty list of format modules');
+  const names = new Set<string>();
   for (const format of formats as unknown[]) {
     const candidate = format as Partial<AnyFormatModule> | null;
     if (typeof candidate !== 'object' || candidate === null || typeof candidate.name !== 'string' || typeof candidate.parse !== 'function' || !Array.isArray(candidate.signatures)) {
-      throw new IntrospectionError('INVALID_ARGUMENT', 'options.formats contains something that is not a format module');
+      throw invalid('options.formats contains something that is not a format module');
+    }
+    if (names.has(candidate.name)) throw invalid(`options.formats lists two modules named "${candidate.name}"`);
+    names.add(candidate.name);
+    for (const signature of candidate.signatures as unknown[]) {
+      const { offset, bytes } = (signature ?? {}) as { offset?: unknown; bytes?: unknown };
+      const length = typeof bytes === 'string' ? bytes.length : bytes instanceof Uint8Array ? bytes.byteLength : 0;
+      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || length === 0) {
+        throw invalid(`the format module "${candidate.name}" has a signature without a valid offset and bytes`);
+      }
     }
   }
-  if (formats.filter((format) => format.fallback).length > 1) {
-    throw new IntrospectionError('INVALID_ARGUMENT', 'options.formats may contain at most one fallback module');
+  if ((formats as AnyFormatModule[]).filter((format) => format.fallback).length > 1) throw invalid('options.formats may contain at most one fallback module');
+  return formats as readonly AnyFormatModule[];
+}
+
+function integerOption(options: Record<string, unknown>, key: string, fallback: number, minimum: number): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+    throw invalid(`options.${key} must be an integer of at least ${minimum}, not ${describe(value)}`);
   }
-  const maxBufferBytes = options?.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
-  if (!Number.isSafeInteger(maxBufferBytes) || maxBufferBytes < 64 * 1024) {
-    throw new IntrospectionError('INVALID_ARGUMENT', `options.maxBufferBytes must be an integer of at least 65536, not ${maxBufferBytes}`);
+  return value;
+}
+
+function nameList(options: Record<string, unknown>, key: string, known: readonly string[], what: string): readonly string[] | undefined {
+  const value = options[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw invalid(`options.${key} must be a list of ${what} names, not ${describe(value)}`);
   }
-  const probeBytes = Math.min(options?.probeBytes ?? DEFAULT_PROBE_BYTES, Math.floor(maxBufferBytes / 2));
-  if (!Number.isSafeInteger(probeBytes) || probeBytes < 0) {
-    throw new IntrospectionError('INVALID_ARGUMENT', `options.probeBytes must be a non-negative integer, not ${probeBytes}`);
+  for (const item of value as string[]) {
+    if (!known.includes(item)) throw invalid(`options.${key}: "${item}" is not a known ${what} (known: ${known.join(', ')})`);
   }
-  const signal = options?.signal;
-  if (signal !== undefined && (typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
-    throw new IntrospectionError('INVALID_ARGUMENT', 'options.signal must be an AbortSignal');
+  return value as string[];
+}
+
+/** Every safety check the given modules and the core run, by name. */
+export function knownCheckNames(formats: readonly AnyFormatModule[]): string[] {
+  const names = new Set<string>(coreCheckNames);
+  for (const format of formats) for (const check of format.checks ?? []) names.add(check.name);
+  return [...names];
+}
+
+/** Applies defaults and rejects invalid values (and unknown keys) with `INVALID_ARGUMENT`. */
+export function resolveOptions(options: unknown, defaultFormats: readonly AnyFormatModule[] | undefined): ResolvedOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw invalid(`options must be an object, not ${describe(options)}`);
   }
-  const expectedFormat = options?.expectedFormat;
-  if (expectedFormat !== undefined && !formats.some((format) => format.name === expectedFormat)) {
-    throw new IntrospectionError('INVALID_ARGUMENT', `options.expectedFormat "${expectedFormat}" is not one of the formats considered`);
+  const given = (options ?? {}) as Record<string, unknown>;
+  const formats = checkFormats(given.formats ?? defaultFormats);
+  const moduleOptions = new Map<string, { default: readonly string[] }>();
+  for (const format of formats) for (const [name, declared] of Object.entries(format.options ?? {})) moduleOptions.set(name, declared as { default: readonly string[] });
+  for (const key of Object.keys(given)) {
+    if (CORE_KEYS.has(key) || moduleOptions.has(key)) continue;
+    const near = [...CORE_KEYS, ...moduleOptions.keys()].find((known) => known.toLowerCase() === key.toLowerCase());
+    throw invalid(`unknown option "${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`);
   }
-  const allowedFormats = options?.allowedFormats;
-  if (allowedFormats !== undefined && !Array.isArray(allowedFormats)) {
-    throw new IntrospectionError('INVALID_ARGUMENT', 'options.allowedFormats must be a list of format names');
+
+  const maxBufferBytes = integerOption(given, 'maxBufferBytes', DEFAULT_MAX_BUFFER_BYTES, MIN_MAX_BUFFER_BYTES);
+  const probeBytes = integerOption(given, 'probeBytes', DEFAULT_PROBE_BYTES, 0);
+  const signal = given.signal;
+  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignal).aborted !== 'boolean' || typeof (signal as AbortSignal).addEventListener !== 'function')) {
+    throw invalid(`options.signal must be an AbortSignal, not ${describe(signal)}`);
   }
-  return { formats, signal, maxBufferBytes, probeBytes, expectedFormat, allowedFormats, safety: resolveSafetyOptions(options) };
+  const formatNames = formats.map((format) => format.name);
+  const expectedFormat = given.expectedFormat;
+  if (expectedFormat !== undefined && (typeof expectedFormat !== 'string' || !formatNames.includes(expectedFormat))) {
+    throw invalid(`options.expectedFormat ${describe(expectedFormat)} is not one of the formats considered (${formatNames.join(', ')})`);
+  }
+  const allowedFormats = nameList(given, 'allowedFormats', formatNames, 'format');
+  const allowChecks = nameList(given, 'allowChecks', knownCheckNames(formats), 'safety check') ?? [];
+  const bannedFormats = nameList(given, 'bannedFormats', formatNames, 'format') ?? formats.filter((format) => format.bannedByDefault === true).map((format) => format.name);
+  const safety: ResolvedOptions['safety'] = { allowChecks, bannedFormats };
+  for (const [name, declared] of moduleOptions) {
+    const value = given[name];
+    if (value !== undefined && (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))) {
+      throw invalid(`options.${name} must be a list of strings, not ${describe(value)}`);
+    }
+    safety[name] = value ?? declared.default;
+  }
+
+  // Detection must at least see every head signature; it never looks past the budget.
+  let signatureEnd = 0;
+  for (const format of formats) {
+    signatureEnd = Math.max(signatureEnd, format.headBytes ?? 0);
+    for (const signature of format.signatures) {
+      if (!signature.fromEnd) signatureEnd = Math.max(signatureEnd, signature.offset + (typeof signature.bytes === 'string' ? signature.bytes.length : signature.bytes.byteLength));
+    }
+  }
+  const probeLimit = Math.max(Math.min(probeBytes, maxBufferBytes), signatureEnd);
+  if (probeLimit > maxBufferBytes) {
+    throw invalid(`options.maxBufferBytes ${maxBufferBytes} is below the ${probeLimit} bytes detection needs`);
+  }
+  return {
+    formats,
+    signal: signal as AbortSignal | undefined,
+    maxBufferBytes,
+    probeLimit,
+    expectedFormat: expectedFormat as string | undefined,
+    allowedFormats,
+    safety,
+  };
 }

@@ -29,32 +29,31 @@ export interface SafetyVerdict {
   checks: SafetyCheckResult[];
 }
 
-/** Options that change what the checks accept. */
-export interface SafetyOptions {
-  /**
-   * VMDK `createType` values accepted by the `descriptor` check. Default
-   * `['monolithicSparse', 'streamOptimized']` (Glance's and Nova's `vmdk_allowed_types`).
-   */
-  vmdkAllowedTypes?: readonly string[];
+/**
+ * Options that change what the checks accept. Modules add their own (VMDK's
+ * `vmdkAllowedTypes`): see {@link ModuleOption}.
+ */
+export interface SafetyOptions<CheckName extends string = string, FormatName extends string = string> {
   /**
    * Names of checks whose failure is only a warning (like Glance's
    * `gpt_safety_checks_nonfatal`): they stay in `checks`, marked `waived`, and do not make
    * the image unsafe.
    */
-  allowChecks?: readonly string[];
-  /** Formats that are never safe. Default `['qed']`: nobody runs QED, yet qemu still probes it. */
-  bannedFormats?: readonly string[];
+  allowChecks?: readonly CheckName[];
+  /** Formats that are never safe. Default: the modules that say so (`bannedByDefault`: QED, which nobody runs yet qemu still probes). */
+  bannedFormats?: readonly FormatName[];
 }
 
-/** Default for {@link SafetyOptions.vmdkAllowedTypes}. */
-export const DEFAULT_VMDK_ALLOWED_TYPES: readonly string[] = ['monolithicSparse', 'streamOptimized'];
-/** Default for {@link SafetyOptions.bannedFormats}. */
-export const DEFAULT_BANNED_FORMATS: readonly string[] = ['qed'];
+/** The checks the core runs on every format, whatever the modules declare. */
+export const coreCheckNames = ['banned', 'multiple_formats', 'parse_error'] as const;
+
+/** The name of a check the core runs on every format. */
+export type CoreCheckName = (typeof coreCheckNames)[number];
 
 /** What a check sees besides the details. */
-export interface SafetyCheckContext {
-  /** The caller's options, with defaults applied. */
-  readonly options: Required<Pick<SafetyOptions, 'vmdkAllowedTypes' | 'allowChecks' | 'bannedFormats'>>;
+export interface SafetyCheckContext<Options = {}> {
+  /** The caller's options with defaults applied: the core's, and the module's own. */
+  readonly options: { readonly allowChecks: readonly string[]; readonly bannedFormats: readonly string[] } & Readonly<Options>;
   /** The virtual size the parser reported. */
   readonly virtualSize: number;
   /** Every format whose signature matched. */
@@ -78,10 +77,10 @@ export interface SafetyCheckOutcome {
  * | `description` | the attack it stops, one line |
  * | `run` | decides from the parsed details alone (no further reads) |
  */
-export interface SafetyCheck<Details> {
-  readonly name: string;
+export interface SafetyCheck<Details, Name extends string = string, Options = {}> {
+  readonly name: Name;
   readonly description: string;
-  readonly run: (details: Details, context: SafetyCheckContext) => SafetyCheckOutcome;
+  readonly run: (details: Details, context: SafetyCheckContext<Options>) => SafetyCheckOutcome;
 }
 
 /** A passed outcome with a reason. */
@@ -92,15 +91,6 @@ export function pass(reason?: string): SafetyCheckOutcome {
 /** A failed outcome with its reason. */
 export function fail(reason: string): SafetyCheckOutcome {
   return { passed: false, reason };
-}
-
-/** Applies the defaults to safety options. */
-export function resolveSafetyOptions(options: SafetyOptions | undefined): SafetyCheckContext['options'] {
-  return {
-    vmdkAllowedTypes: options?.vmdkAllowedTypes ?? DEFAULT_VMDK_ALLOWED_TYPES,
-    allowChecks: options?.allowChecks ?? [],
-    bannedFormats: options?.bannedFormats ?? DEFAULT_BANNED_FORMATS,
-  };
 }
 
 /** Builds the verdict from the outcomes, waiving the checks the caller allowed. */

@@ -3,8 +3,13 @@
  * following OpenStack Glance's upload rules (glance-as-defender, 2025.1 and later), with
  * the format-confusion attack rejected outright.
  *
+ * The rules are generic; what is particular to a format is declared by its module:
+ * `aliases` (qemu's and Glance's other names), `qemuProbes` (whether qemu would recognise
+ * the content by itself), `declaredAs` (other declarations the content may carry).
+ *
  * @module
  */
+import type { AnyFormatModule } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
 
 /** What to do with an upload whose declared `disk_format` was checked against its content. */
@@ -13,78 +18,54 @@ export interface DiskFormatDecision {
   decision: 'accept' | 'accept-with-warning' | 'reject';
   /** Why: always given for a warning or a rejection, a short note for an acceptance. */
   reason: string;
-  /** The format found in the content (ours: `vhd` for qemu's `vpc`). */
+  /** The format found in the content (this library's name for it). */
   detected: string;
-}
-
-/** Glance `disk_format` values whose content cannot be inspected: only plain raw bytes are expected. */
-const UNINSPECTABLE = new Set(['ami', 'ari', 'aki']);
-
-/**
- * Formats qemu would recognise by itself (block.c `find_image_format`) if the image were
- * ever opened without an explicit format: declaring one of these as raw is the attack of
- * CVE-2024-40767 and CVE-2024-44082 (OSSA-2024-002).
- */
-const QEMU_PROBED = new Set(['qcow2', 'qcow', 'qed', 'vmdk', 'vhdx', 'vdi', 'parallels', 'bochs', 'cloop']);
-
-/** Glance's names for formats that have another name here. */
-const ALIASES: Record<string, string> = { vpc: 'vhd', ploop: 'parallels' };
-
-function hasPartitionTable(info: ImageInfoOf<string, unknown>): boolean {
-  const details = info.details as { partitionTable?: unknown } | undefined;
-  return details !== undefined && details !== null && details.partitionTable !== undefined && details.partitionTable !== null;
-}
-
-/** True when qemu's probe (which looks only at the first 512 bytes) would take the content for `format`. */
-function qemuWouldProbe(info: ImageInfoOf<string, unknown>): boolean {
-  if (QEMU_PROBED.has(info.format)) return true;
-  const details = info.details as { diskType?: string; version?: number } | undefined;
-  if (info.format === 'vhd') return details?.diskType !== 'fixed'; // a fixed VHD's footer is at the end: raw to qemu
-  if (info.format === 'luks') return details?.version === 1; // qemu 7.2 knows LUKS1 only
-  return false;
 }
 
 function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
   return info.safety.checks.filter((check) => !check.passed && check.waived !== true).map((check) => `${check.name} (${check.reason ?? 'failed'})`);
 }
 
+/** True when qemu's probe (which looks only at the first 512 bytes) would take the content for its format. */
+function qemuWouldProbe(module: AnyFormatModule | undefined, details: unknown): boolean {
+  const probes = module?.qemuProbes;
+  return typeof probes === 'function' ? probes(details) : probes === true;
+}
+
 /**
- * Decides whether an upload declared as `claimed` (a Glance `disk_format`: `raw`, `qcow2`,
- * `vmdk`, `vhd`, `vhdx`, `vdi`, `iso`, `ploop`, `gpt`, `ami`, ...) may be accepted, given
- * what `introspect` found in its content.
+ * Decides whether an upload declared as `claimed` (a Glance `disk_format`) may be accepted,
+ * given what `introspect` found in its content and the format modules it considered.
  *
  * | declared | content | decision |
  * | --- | --- | --- |
- * | X | X | accept (if safe) |
- * | `raw` | raw, with or without a partition table | accept |
- * | `raw` | a format qemu recognises by itself (qcow2, VMDK, ...) | reject: the format-confusion attack |
- * | `raw` | an ISO, a fixed VHD, LUKS2, a DMG (qemu reads them as raw) | accept with a warning |
- * | `iso` | an ISO with a partition table in its system area (hybrid) | accept: one format |
- * | `gpt` | raw with a partition table | accept |
- * | `ami`/`ari`/`aki` | plain raw | accept; anything else, even a partition table: reject |
+ * | X (or another name of X) | X | accept (if safe) |
+ * | the fallback (`raw`) | a format qemu recognises by itself (`qemuProbes`) | reject: the format-confusion attack (CVE-2024-40767, CVE-2024-44082) |
+ * | the fallback (`raw`) | a format qemu reads as raw anyway | accept with a warning |
+ * | Y | X whose module accepts being declared Y (`declaredAs`) | as the module decides |
  * | anything | unsafe (a failed check not waived) | reject, naming the checks |
- * | X | Y | reject: mismatch |
+ * | Y | X | reject: mismatch |
  */
-export function verifyDiskFormat(info: ImageInfoOf<string, unknown>, claimed: string): DiskFormatDecision {
+export function verifyDiskFormatWith(formats: readonly AnyFormatModule[], info: ImageInfoOf<string, unknown>, claimed: string): DiskFormatDecision {
   const detected = info.format;
-  const declared = ALIASES[claimed.toLowerCase()] ?? claimed.toLowerCase();
+  const declaredName = claimed.toLowerCase();
+  const declaredModule = formats.find((module) => module.name === declaredName || (module.aliases ?? []).includes(declaredName));
+  const declared = declaredModule?.name ?? declaredName;
+  const detectedModule = formats.find((module) => module.name === detected);
+  const fallback = formats.find((module) => module.fallback)?.name;
   const decide = (decision: DiskFormatDecision['decision'], reason: string): DiskFormatDecision => ({ decision, reason, detected });
 
   let formatDecision: DiskFormatDecision;
+  const special = declared === detected ? undefined : detectedModule?.declaredAs?.(declaredName, info.details);
   if (declared === detected) {
     formatDecision = decide('accept', `the content is ${detected}, as declared`);
-  } else if (declared === 'raw') {
-    if (qemuWouldProbe(info)) {
-      return decide('reject', `declared raw, but the content is a ${detected} image that qemu would open as ${detected} (format confusion: CVE-2024-40767, CVE-2024-44082)`);
+  } else if (special !== undefined) {
+    if (!special.accept) return decide('reject', special.reason);
+    formatDecision = decide('accept', special.reason);
+  } else if (declared === fallback) {
+    if (qemuWouldProbe(detectedModule, info.details)) {
+      return decide('reject', `declared ${fallback}, but the content is a ${detected} image that qemu would open as ${detected} (format confusion: CVE-2024-40767, CVE-2024-44082)`);
     }
-    formatDecision = decide('accept-with-warning', `declared raw, but the content is a ${detected} image; qemu reads it as raw`);
-  } else if (declared === 'gpt' && detected === 'raw' && hasPartitionTable(info)) {
-    formatDecision = decide('accept', 'a raw disk with a partition table, as declared');
-  } else if (UNINSPECTABLE.has(declared)) {
-    if (detected !== 'raw' || hasPartitionTable(info)) {
-      return decide('reject', `declared ${claimed}, whose content cannot be checked, but the content is ${detected === 'raw' ? 'a partitioned disk' : `a ${detected} image`}`);
-    }
-    formatDecision = decide('accept', `declared ${claimed}: plain bytes, nothing recognised`);
+    formatDecision = decide('accept-with-warning', `declared ${fallback}, but the content is a ${detected} image; qemu reads it as ${fallback}`);
   } else {
     return decide('reject', `declared ${claimed}, but the content is ${detected}`);
   }

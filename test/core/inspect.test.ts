@@ -1,7 +1,7 @@
 import { rejectionOf } from '../helpers/errors.js';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { chunksFromIterable } from '../../src/chunk-source.js';
+import { chunksFromIterable } from '../../src/reading/chunks.js';
 import { Feed, PassThrough } from '../../src/inspect.js';
 import { inspect, introspect, toReadableStream } from '../../src/index.js';
 import { fixtureBytes } from '../helpers/fixtures.js';

@@ -1,0 +1,74 @@
+/**
+ * Reads found while reading others, delivered in ascending order of offset.
+ *
+ * Some formats find their structures as they go: an ISO's directories point at more
+ * directories, a UDF anchor at its descriptor sequences, a boot catalog at boot images.
+ * Reading them as found would go back and forth; a stream cannot. A module schedules each
+ * range with what to do with its bytes, and {@link ReadQueue.run} reads them lowest offset
+ * first (overlapping ranges in one read), delivering each; deliveries may schedule more.
+ * A range that lies behind bytes already read is delivered `undefined`, the same on every
+ * kind of source: the module records what it could not read.
+ *
+ * @module
+ */
+import type { ByteReader } from './byte-reader.js';
+
+/** One range to read later, and what to do with its bytes. */
+export interface ScheduledRead {
+  readonly offset: number;
+  readonly length: number;
+  /** What the range holds, for error messages. */
+  readonly field: string;
+  /**
+   * Receives the bytes (fewer where the image ends), or `undefined` when the range lies
+   * behind bytes already read. May schedule more reads.
+   */
+  deliver(bytes: Uint8Array | undefined): void | Promise<void>;
+}
+
+export class ReadQueue {
+  private pending: ScheduledRead[] = [];
+
+  constructor(private readonly reader: ByteReader) {}
+
+  /** Schedules a read. */
+  add(read: ScheduledRead): void {
+    // Kept sorted by offset; insertion after equal offsets keeps the order of scheduling.
+    let index = this.pending.length;
+    while (index > 0 && (this.pending[index - 1] as ScheduledRead).offset > read.offset) index -= 1;
+    this.pending.splice(index, 0, read);
+  }
+
+  /** The offset of the next read, if any is pending. */
+  get nextOffset(): number | undefined {
+    return this.pending[0]?.offset;
+  }
+
+  /** Reads and delivers the next range (with every pending range that overlaps it, in one read). */
+  async step(): Promise<void> {
+    const first = this.pending.shift();
+    if (first === undefined) return;
+    const group = [first];
+    let end = first.offset + first.length;
+    while (this.pending[0] !== undefined && (this.pending[0] as ScheduledRead).offset < end) {
+      const next = this.pending.shift() as ScheduledRead;
+      group.push(next);
+      end = Math.max(end, next.offset + next.length);
+    }
+    const field = group.length === 1 ? first.field : group.map((read) => read.field).join(' + ');
+    const bytes = await this.reader.tryRead(first.offset, end - first.offset, field);
+    for (const read of group) {
+      if (bytes === undefined) {
+        await read.deliver(undefined);
+      } else {
+        const start = read.offset - first.offset;
+        await read.deliver(bytes.subarray(Math.min(start, bytes.byteLength), Math.min(start + read.length, bytes.byteLength)));
+      }
+    }
+  }
+
+  /** Delivers every scheduled read, and the reads the deliveries schedule, in ascending order. */
+  async run(): Promise<void> {
+    while (this.pending.length > 0) await this.step();
+  }
+}

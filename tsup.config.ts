@@ -20,7 +20,7 @@ export default defineConfig([
     external: [/^node:/],
     dts: true,
     splitting: true,
-    sourcemap: true,
+    sourcemap: false,
     clean: true,
     treeshake: true,
     removeNodeProtocol: false,
@@ -31,7 +31,7 @@ export default defineConfig([
     format: ['esm'],
     platform: 'node',
     target: 'node20',
-    sourcemap: true,
+    sourcemap: false,
     removeNodeProtocol: false,
   },
 ]);

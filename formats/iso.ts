@@ -667,11 +667,12 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
     partitionTable: hybrid.partitionTable,
     otherPartitionTables: hybrid.otherPartitionTables,
   };
-  const virtualSize =
-    fields.volumeSpaceSize !== undefined && fields.logicalBlockSize !== undefined
-      ? fields.volumeSpaceSize * fields.logicalBlockSize
-      : await reader.totalSize();
-  return { virtualSize, details };
+  if (fields.volumeSpaceSize !== undefined && fields.logicalBlockSize !== undefined) {
+    // The volume space is the whole image: a file shorter than that is truncated (the core checks where the length is known).
+    const declaredSize = fields.volumeSpaceSize * fields.logicalBlockSize;
+    return { virtualSize: declaredSize, declaredSize, details };
+  }
+  return { virtualSize: await reader.totalSize(), details };
 }
 
 /** The ISO 9660 / UDF format module. */

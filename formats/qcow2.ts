@@ -620,7 +620,8 @@ function decodeSnapshot(
   const view = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
   const field = `snapshot ${id}`;
   const vmStateSize = extra.byteLength >= 8 ? safeNumber(view.getBigUint64(0), `${field}.vmStateSize`, 'qcow2') : entry.vmStateSize;
-  const diskSize = extra.byteLength >= 16 ? safeNumber(view.getBigUint64(8), `${field}.diskSize`, 'qcow2') : safeNumber(header.common.size, 'header.size', 'qcow2');
+  // Without the extra field, the image's own size (as qemu does); above 2^53 the nearest number (the image's virtualSizeExact is exact).
+  const diskSize = extra.byteLength >= 16 ? safeNumber(view.getBigUint64(8), `${field}.diskSize`, 'qcow2') : Number(header.common.size);
   const rawIcount = extra.byteLength >= 24 ? view.getBigUint64(16) : ALL_ONES_64;
   return {
     id,
@@ -770,7 +771,8 @@ async function parseQcow2(reader: ByteReader, context: ParseContext): Promise<Pa
     refcountTableClusters: common.refcountTableClusters,
     headerLength: header.headerLength,
   };
-  return { virtualSize: safeNumber(common.size, 'header.size', 'qcow2'), details };
+  // qemu opens images of 2^53 bytes and more (up to 2^63 - 1): the size goes out as a bigint, reported exactly by the core.
+  return { virtualSize: common.size, details };
 }
 
 /**

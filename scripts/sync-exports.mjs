@@ -22,12 +22,21 @@ const exports = { '.': entry('index'), './core': entry('core'), './node': entry(
 for (const format of formats) exports[`./formats/${format}`] = entry(`formats/${format}`);
 exports['./package.json'] = './package.json';
 
-const current = JSON.stringify(packageJson.exports);
-if (current === JSON.stringify(exports)) process.exit(0);
+// TypeScript's old `moduleResolution: "node"` ignores "exports": typesVersions maps each
+// subpath to its declarations so that `image-introspect/node` resolves there too.
+const typesVersions = { '*': {} };
+for (const subpath of Object.keys(exports)) {
+  if (subpath === '.' || subpath === './package.json') continue;
+  typesVersions['*'][subpath.slice(2)] = [exports[subpath].require.types];
+}
+
+const current = JSON.stringify([packageJson.exports, packageJson.typesVersions]);
+if (current === JSON.stringify([exports, typesVersions])) process.exit(0);
 if (process.argv.includes('--check')) {
   console.error('package.json exports are out of date: run node scripts/sync-exports.mjs');
   process.exit(1);
 }
 packageJson.exports = exports;
+packageJson.typesVersions = typesVersions;
 writeFileSync(packagePath, `${JSON.stringify(packageJson, null, 2)}\n`);
 console.log(`package.json exports: ${formats.length} formats`);

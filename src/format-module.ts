@@ -29,8 +29,19 @@ export interface Signature {
 
 /** What a format module's `parse` returns. */
 export interface ParsedImage<Details> {
-  /** The virtual disk size in bytes, as a hypervisor sees it (qemu's `virtual-size`). */
-  virtualSize: number;
+  /**
+   * The virtual disk size in bytes, as a hypervisor sees it (qemu's `virtual-size`): a
+   * `bigint` where the format's field may exceed 2^53 (the core then reports it exactly in
+   * `virtualSizeExact`).
+   */
+  virtualSize: number | bigint;
+  /**
+   * How long the image's own structures say the file is (an ISO's volume space), when they
+   * say so. Where the source's length is known without reading further (a file, a `Blob`,
+   * a stream already read to its end) and is shorter, the image is truncated: the core
+   * warns and `parse_error` fails. (A stream that was not read to its end cannot tell.)
+   */
+  declaredSize?: number;
   /** The format's typed metadata. */
   details: Details;
 }

@@ -12,7 +12,8 @@ import type { SafetyVerdict } from './safety.js';
  * | field | meaning |
  * | --- | --- |
  * | `format` | the format's name: `'vmdk'`, `'qcow2'`, `'vhd'`, ..., `'raw'` when nothing else matched |
- * | `virtualSize` | the disk's size in bytes as a hypervisor sees it (`qemu-img info`'s `virtual-size`) |
+ * | `virtualSize` | the disk's size in bytes as a hypervisor sees it (`qemu-img info`'s `virtual-size`); rounded to the nearest number above 2^53 |
+ * | `virtualSizeExact` | only for sizes above 2^53 (2^53 bytes is 8 PiB; qemu opens larger qcow2 images): the exact size as a decimal string |
  * | `details` | the format's typed metadata |
  * | `warnings` | soft problems found while reading (the result is still usable) |
  * | `bytesRead` | bytes taken from the source |
@@ -22,6 +23,7 @@ import type { SafetyVerdict } from './safety.js';
 export interface ImageInfoOf<Name extends string, Details> {
   format: Name;
   virtualSize: number;
+  virtualSizeExact?: string;
   details: Details;
   warnings: string[];
   bytesRead: number;

@@ -88,7 +88,9 @@ export function introspect<Modules extends AnyFormatModule = BuiltinFormat>(
 
 /** The caller's options with the built-in formats as the default list (other keys untouched, so that unknown ones are still refused). */
 function withDefaultFormats<Modules extends AnyFormatModule>(options: IntrospectOptions<Modules> | undefined): CoreOptions<Modules> {
-  if (options === undefined || options === null || typeof options !== 'object') return { formats: allFormats as unknown as readonly Modules[] } as CoreOptions<Modules>;
+  if (options === undefined) return { formats: allFormats as unknown as readonly Modules[] } as CoreOptions<Modules>;
+  // Anything else that is not an object goes through, to be refused by the option checks.
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options as unknown as CoreOptions<Modules>;
   return { ...options, formats: options.formats ?? (allFormats as unknown as readonly Modules[]) } as CoreOptions<Modules>;
 }
 

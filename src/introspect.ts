@@ -81,7 +81,11 @@ async function parseWith(module: AnyFormatModule, reader: Reader, options: Resol
     throw toIntrospectionError(error, module.name);
   }
   throwIfAborted(options.signal);
-  checkVirtualSize(parsed.virtualSize, module.name);
+  exactSize(parsed.virtualSize, module.name);
+  const available = reader.size ?? (reader.randomAccess ? reader.backend.size : undefined);
+  if (parsed.declaredSize !== undefined && available !== undefined && available < parsed.declaredSize) {
+    log.context(options.signal).incomplete(`the image declares ${parsed.declaredSize} bytes, but the file ends at ${available}: it is truncated`);
+  }
   return { module, parsed, log };
 }
 
@@ -151,16 +155,21 @@ async function run(reader: Reader, options: ResolvedOptions): Promise<ImageInfoO
     const { parsed, log } = chosen;
     const safety = judge(chosen.module, parsed.details, {
       options: options.safety,
-      virtualSize: parsed.virtualSize,
+      virtualSize: Number(parsed.virtualSize),
       matchedFormats,
       fallbackName: fallback?.name,
     }, log.incomplete);
     for (const check of safety.checks) {
       if (check.waived) log.warn(`safety check ${check.name} failed (allowed): ${check.reason ?? ''}`.trim());
     }
+    const size = exactSize(parsed.virtualSize, format);
+    if (size.exact !== undefined) {
+      log.warn(`the virtual size ${size.exact} is above 2^53: virtualSize holds the nearest number, virtualSizeExact the exact value`);
+    }
     return {
       format,
-      virtualSize: parsed.virtualSize,
+      virtualSize: size.virtualSize,
+      ...(size.exact === undefined ? {} : { virtualSizeExact: size.exact }),
       details: parsed.details,
       warnings: log.warnings,
       bytesRead: reader.bytesRead,
@@ -172,8 +181,15 @@ async function run(reader: Reader, options: ResolvedOptions): Promise<ImageInfoO
   }
 }
 
-function checkVirtualSize(size: number, format: string): void {
+/** A module's virtual size as a JSON-safe number, with the exact decimal where a number cannot hold it. */
+function exactSize(size: number | bigint, format: string): { virtualSize: number; exact?: string } {
+  if (typeof size === 'bigint') {
+    if (size < 0n) throw new IntrospectionError('INTERNAL', `the parser returned ${size} as the virtual size`, { format, field: 'virtualSize' });
+    if (size <= BigInt(Number.MAX_SAFE_INTEGER)) return { virtualSize: Number(size) };
+    return { virtualSize: Number(size), exact: size.toString() };
+  }
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new IntrospectionError('INTERNAL', `the parser returned ${size} as the virtual size`, { format, field: 'virtualSize' });
   }
+  return { virtualSize: size };
 }

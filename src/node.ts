@@ -177,8 +177,8 @@ export async function openFileSource(path: string): Promise<RandomAccessSource &
  * abort releases it at once.
  */
 export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(path: string, options?: IntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
-  const given = options === undefined || options === null || typeof options !== 'object' ? options : { ...options, formats: options.formats ?? allFormats };
-  const resolved = resolveOptions(given ?? { formats: allFormats }, undefined);
+  const given = options === undefined ? { formats: allFormats } : options === null || typeof options !== 'object' || Array.isArray(options) ? options : { ...options, formats: options.formats ?? allFormats };
+  const resolved = resolveOptions(given, undefined);
   if (typeof path !== 'string' || path === '') throw new IntrospectionError('INVALID_ARGUMENT', 'introspectFile needs a path');
   throwIfAborted(resolved.signal);
   const opened = await openPath(path);

@@ -84,6 +84,10 @@ export function releaseUnopened(source: unknown): void {
   const node = destroyable(source);
   if (node !== undefined) {
     try {
+      // A Node stream destroyed before it opened still reports its open error (a missing
+      // file): with no listener that would crash the process.
+      const emitter = node as { on?: (event: string, listener: () => void) => unknown };
+      if (typeof emitter.on === 'function') emitter.on('error', () => undefined);
       node.destroy();
     } catch {
       // A stream that fails while being destroyed has nothing more to give back.

@@ -540,16 +540,12 @@ export async function readLocalHeader(reader: ByteReader, entry: ZipEntry): Prom
   return { ...local, nameMatches: local.name === entry.name };
 }
 
-/**
- * Reads a data descriptor at `offset`: optional signature, CRC-32, then 4-byte sizes, or
- * 8-byte sizes when `zip64` (APPNOTE 4.3.9). Where the signature is absent and zip64 is
- * not known, the 4-byte form is assumed, as Info-ZIP writes it.
- */
-export async function readDataDescriptor(reader: ByteReader, offset: number, zip64: boolean): Promise<ZipDataDescriptor> {
+/** Parses a data descriptor from its bytes (16 or 24 available; the optional signature is detected). */
+function parseDataDescriptor(bytes: Uint8Array, zip64: boolean, offset: number): ZipDataDescriptor {
   const field = 'zip data descriptor';
-  const bytes = await reader.read(offset, zip64 ? 24 : 16, field);
-  const signed = u32le(bytes, 0) === DATA_DESCRIPTOR;
+  const signed = bytes.byteLength >= 4 && u32le(bytes, 0) === DATA_DESCRIPTOR;
   const start = signed ? 4 : 0;
+  if (bytes.byteLength < start + (zip64 ? 20 : 12)) throw fieldError('TRUNCATED', field, 'the archive ends inside a data descriptor', offset);
   const crc32 = u32le(bytes, start, field);
   if (zip64) {
     return {
@@ -563,8 +559,25 @@ export async function readDataDescriptor(reader: ByteReader, offset: number, zip
 }
 
 /**
- * Walks a zip archive's local headers from the start, in ascending order of offset, for
- * sources that cannot reach the central directory first (a stream).
+ * Reads a data descriptor at `offset`: optional signature, CRC-32, then 4-byte sizes, or
+ * 8-byte sizes when `zip64` (APPNOTE 4.3.9: when the local header had a zip64 extra field).
+ */
+export async function readDataDescriptor(reader: ByteReader, offset: number, zip64: boolean): Promise<ZipDataDescriptor> {
+  return parseDataDescriptor(await reader.readAvailable(offset, zip64 ? 24 : 16, 'zip data descriptor'), zip64, offset);
+}
+
+function concatenate(first: Uint8Array, second: Uint8Array): Uint8Array {
+  if (first.byteLength === 0) return second;
+  const bytes = new Uint8Array(first.byteLength + second.byteLength);
+  bytes.set(first, 0);
+  bytes.set(second, first.byteLength);
+  return bytes;
+}
+
+/**
+ * Walks a zip archive's local headers from the start, strictly in ascending order of
+ * offset (no byte is asked for twice), for sources that cannot reach the central directory
+ * first (a stream).
  *
  * ```ts
  * const walker = new ZipStreamWalker(reader);
@@ -584,13 +597,14 @@ export class ZipStreamWalker {
   private pending: ZipLocalEntry | undefined;
   private pendingEnd: number | undefined;
   private finished = false;
+  /** The bytes of the last read, which the next read may overlap (a descriptor's unused tail, a header after a probe). */
+  private held: { offset: number; bytes: Uint8Array } = { offset: 0, bytes: new Uint8Array(0) };
   /** The data descriptor read after the last entry that had one, if any. */
   lastDataDescriptor: ZipDataDescriptor | undefined;
-
-  constructor(private readonly reader: ByteReader) {}
-
   /** The offset where the central directory (or the end record) was found, once the walk ended. */
   endOffset: number | undefined;
+
+  constructor(private readonly reader: ByteReader) {}
 
   /**
    * For the entry last returned whose size was not known: its compressed data ends
@@ -606,26 +620,45 @@ export class ZipStreamWalker {
     this.pendingEnd = this.pending.dataOffset + compressedSize;
   }
 
+  /** Up to `length` bytes at `offset` (fewer at the end), reusing what the last read already holds. */
+  private async take(offset: number, length: number, field: string): Promise<Uint8Array> {
+    const heldEnd = this.held.offset + this.held.bytes.byteLength;
+    if (offset >= this.held.offset && offset + length <= heldEnd) {
+      return this.held.bytes.subarray(offset - this.held.offset, offset - this.held.offset + length);
+    }
+    const overlap = offset >= this.held.offset && offset < heldEnd ? this.held.bytes.subarray(offset - this.held.offset) : new Uint8Array(0);
+    const rest = await this.reader.readAvailable(offset + overlap.byteLength, length - overlap.byteLength, field);
+    this.held = { offset, bytes: concatenate(overlap, rest) };
+    return this.held.bytes;
+  }
+
   /** The next entry, or `undefined` once the central directory is reached. */
   async next(): Promise<ZipLocalEntry | undefined> {
     if (this.finished) return undefined;
     if (this.pending !== undefined) await this.skipPending();
-    if (this.offset === 0) {
-      const marker = await this.reader.readAvailable(0, 4, 'zip marker');
-      if (marker.byteLength === 4 && (u32le(marker, 0) === SINGLE_SEGMENT_MARKER || u32le(marker, 0) === DATA_DESCRIPTOR)) this.offset = 4;
+    const field = 'zip local header';
+    let head = await this.take(this.offset, this.offset === 0 ? LOCAL_SIZE + 4 : LOCAL_SIZE, field);
+    if (this.offset === 0 && head.byteLength >= 4 && (u32le(head, 0) === SINGLE_SEGMENT_MARKER || u32le(head, 0) === DATA_DESCRIPTOR)) {
+      this.offset = 4;
+      head = await this.take(4, LOCAL_SIZE, field);
     }
-    const signatureBytes = await this.reader.readAvailable(this.offset, 4, 'zip local header');
-    if (signatureBytes.byteLength < 4) throw fieldError('TRUNCATED', 'zip local header', 'the archive ends where a header or the central directory should be', this.offset);
-    const signature = u32le(signatureBytes, 0);
+    if (head.byteLength < 4) throw fieldError('TRUNCATED', field, 'the archive ends where a header or the central directory should be', this.offset);
+    const signature = u32le(head, 0);
     if (signature === CENTRAL_HEADER || signature === END_OF_CENTRAL_DIRECTORY || signature === ZIP64_END_RECORD || signature === ARCHIVE_EXTRA_DATA || signature === DIGITAL_SIGNATURE) {
       this.finished = true;
       this.endOffset = this.offset;
       return undefined;
     }
-    if (signature !== LOCAL_HEADER) throw fieldError('CORRUPT', 'zip local header', `signature 0x${signature.toString(16).padStart(8, '0')} is not a zip header`, this.offset);
+    if (signature !== LOCAL_HEADER) throw fieldError('CORRUPT', field, `signature 0x${signature.toString(16).padStart(8, '0')} is not a zip header`, this.offset);
+    if (head.byteLength < LOCAL_SIZE) throw fieldError('TRUNCATED', field, 'the archive ends inside a local header', this.offset);
     this.count += 1;
     if (this.count > ZIP_MAX_ENTRIES) throw fieldError('LIMIT_EXCEEDED', 'zip', `more than ${ZIP_MAX_ENTRIES} entries`, this.offset);
-    const header = await readLocalHeaderAt(this.reader, this.offset);
+    const fixed = head.slice(0, LOCAL_SIZE);
+    const variableLength = u16le(fixed, 26) + u16le(fixed, 28);
+    checkNameLength(u16le(fixed, 26), field, this.offset);
+    const variable = await this.take(this.offset + LOCAL_SIZE, variableLength, field);
+    if (variable.byteLength < variableLength) throw fieldError('TRUNCATED', field, 'the archive ends inside a local header', this.offset);
+    const header = parseLocalHeader(concatenate(fixed, variable), this.offset);
     const deferred = header.hasDataDescriptor && header.compressedSize === 0 && header.uncompressedSize === 0 && header.crc32 === 0;
     const entry: ZipLocalEntry = { ...header, sizeKnown: !deferred };
     this.pending = entry;
@@ -645,7 +678,7 @@ export class ZipStreamWalker {
     }
     let next = this.pendingEnd;
     if (entry.hasDataDescriptor) {
-      const descriptor = await readDataDescriptor(this.reader, next, entry.zip64);
+      const descriptor = parseDataDescriptor(await this.take(next, entry.zip64 ? 24 : 16, 'zip data descriptor'), entry.zip64, next);
       if (descriptor.compressedSize !== this.pendingEnd - entry.dataOffset) {
         throw fieldError('CORRUPT', 'zip data descriptor', `says ${descriptor.compressedSize} compressed bytes, the data took ${this.pendingEnd - entry.dataOffset}`, next);
       }

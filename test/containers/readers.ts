@@ -1,0 +1,89 @@
+/**
+ * Minimal ByteReaders for testing the container parsers on their own: one with random
+ * access, one strictly forward-only (it fails the test on any read that goes back, which
+ * is what a stream cannot serve), both counting what they were asked for.
+ */
+import { fieldError } from '../../src/errors.js';
+import type { ByteReader } from '../../src/format-module.js';
+
+/** A reader that also records the highest offset it was asked for. */
+export interface CountingReader extends ByteReader {
+  /** The end of the furthest range read. */
+  readonly furthest: number;
+}
+
+/** Random access over `bytes`. */
+export function randomAccessReader(bytes: Uint8Array): CountingReader {
+  let furthest = 0;
+  const readAvailable = async (offset: number, length: number): Promise<Uint8Array> => {
+    const end = Math.min(bytes.byteLength, offset + length);
+    furthest = Math.max(furthest, end);
+    return offset >= bytes.byteLength ? new Uint8Array(0) : bytes.slice(offset, end);
+  };
+  return {
+    size: bytes.byteLength,
+    randomAccess: true,
+    maxReadLength: 256 * 1024 * 1024,
+    get furthest() {
+      return furthest;
+    },
+    readAvailable,
+    async read(offset, length, field) {
+      const got = await readAvailable(offset, length);
+      if (got.byteLength < length) throw fieldError('TRUNCATED', field, `needs ${offset}..${offset + length}, the data ends at ${bytes.byteLength}`, offset);
+      return got;
+    },
+    async totalSize() {
+      return bytes.byteLength;
+    },
+  };
+}
+
+/**
+ * A stream's view of `bytes`: no size until the end was reached, and every read must
+ * start at or after the end of the previous one (except inside a tail kept by
+ * `totalSize`). A backward read throws `UNSUPPORTED`, as a stream reader does.
+ */
+export function forwardOnlyReader(bytes: Uint8Array): CountingReader {
+  let position = 0;
+  let size: number | undefined;
+  let tailStart = Number.POSITIVE_INFINITY;
+  const readAvailable = async (offset: number, length: number, field: string): Promise<Uint8Array> => {
+    if (offset < position && offset < tailStart) {
+      throw fieldError('UNSUPPORTED', field, `a backward read at ${offset}, after ${position}`, offset);
+    }
+    const end = Math.min(bytes.byteLength, offset + length);
+    if (end < offset + length || offset >= bytes.byteLength) size = bytes.byteLength;
+    position = Math.max(position, end);
+    return offset >= bytes.byteLength ? new Uint8Array(0) : bytes.slice(offset, end);
+  };
+  return {
+    get size() {
+      return size;
+    },
+    randomAccess: false,
+    maxReadLength: 256 * 1024 * 1024,
+    get furthest() {
+      return position;
+    },
+    readAvailable,
+    async read(offset, length, field) {
+      const got = await readAvailable(offset, length, field);
+      if (got.byteLength < length) throw fieldError('TRUNCATED', field, `needs ${offset}..${offset + length}, the data ends at ${bytes.byteLength}`, offset);
+      return got;
+    },
+    async totalSize(keepTail = 0) {
+      size = bytes.byteLength;
+      tailStart = Math.max(0, size - keepTail);
+      position = size;
+      return size;
+    },
+  };
+}
+
+/** Collects an async iterable. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}

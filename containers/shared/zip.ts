@@ -173,8 +173,8 @@ export interface ZipLocalHeader extends ZipHeaderFields {
 /** An entry found by walking local headers on a stream. */
 export interface ZipLocalEntry extends ZipLocalHeader {
   /**
-   * False when the compressed size is deferred to a data descriptor (flag bit 3 with zero
-   * sizes in the local header): the caller must decode through the data to find its end,
+   * False when the compressed size is deferred to a data descriptor (flag bit 3 with a zero
+   * compressed size in the local header): the caller must decode through the data to find its end,
    * then call {@link ZipStreamWalker.dataEndsAt}.
    */
   sizeKnown: boolean;
@@ -297,6 +297,20 @@ function readExtraFields(
   return values;
 }
 
+const MSDOS_HOSTS = new Set([0, 6, 11, 14]); // MS-DOS/FAT, OS/2 HPFS, NTFS, VFAT: names in the OEM code page
+
+/**
+ * A name's text: UTF-8 when flag bit 11 says so; else, as Info-ZIP's unzip does, code page
+ * 437 for archives made on MS-DOS-family hosts and the bytes as they are (UTF-8 when valid)
+ * for others (Info-ZIP zip 3.0 on Unix stores UTF-8 names without setting the flag). For a
+ * local header (`host` unknown), valid UTF-8 is taken as UTF-8.
+ */
+function decodeName(bytes: Uint8Array, flags: number, host: number | undefined): string {
+  if ((flags & FLAG_UTF8) !== 0) return utf8Text(bytes);
+  if (host !== undefined && MSDOS_HOSTS.has(host)) return cp437Text(bytes);
+  return utf8OrCp437(bytes);
+}
+
 function littleEndian(bytes: Uint8Array, offset: number, length: number): number {
   let value = 0;
   for (let index = length - 1; index >= 0; index -= 1) value = value * 256 + (bytes[offset + index] as number);
@@ -313,6 +327,7 @@ function commonFields(
   at: number,
   wantOffset: boolean,
   rawOffset: number,
+  host: number | undefined,
 ): ZipHeaderFields & { localHeaderOffset: number } {
   const flags = u16le(header, base, field);
   const rawMethod = u16le(header, base + 2, field);
@@ -327,8 +342,7 @@ function commonFields(
     field,
     at,
   );
-  const utf8 = (flags & FLAG_UTF8) !== 0;
-  const name = extraValues.unicodeName ?? (utf8 ? utf8Text(nameBytes) : cp437Text(nameBytes));
+  const name = extraValues.unicodeName ?? decodeName(nameBytes, flags, host);
   const method = rawMethod === 99 && extraValues.aesMethod !== undefined ? extraValues.aesMethod : rawMethod;
   const fields: ZipHeaderFields & { localHeaderOffset: number } = {
     name,
@@ -471,7 +485,7 @@ export async function readCentralDirectory(reader: ByteReader, location: ZipDire
     const extra = directory.subarray(nameStart + nameLength, nameStart + nameLength + extraLength);
     const commentBytes = directory.subarray(nameStart + nameLength + extraLength, variableEnd);
     const rawOffset = u32le(header, 42);
-    const common = commonFields(header, 8, nameBytes, extra, entryField, at + CENTRAL_SIZE + nameLength, true, rawOffset);
+    const common = commonFields(header, 8, nameBytes, extra, entryField, at + CENTRAL_SIZE + nameLength, true, rawOffset, u16le(header, 4) >>> 8);
     const madeBy = u16le(header, 4);
     const externalAttributes = u32le(header, 38);
     const { localHeaderOffset, ...fields } = common;
@@ -500,20 +514,20 @@ function entryKind(entry: Pick<ZipEntry, 'name' | 'mode' | 'externalAttributes'>
   return 'file';
 }
 
-/** Parses a local header from its bytes (at least 30 plus the name and extra lengths). */
-function parseLocalHeader(bytes: Uint8Array, offset: number): ZipLocalHeader {
+/** Parses a local header from its bytes (at least 30 plus the name and extra lengths); `host` as in the central entry, when known. */
+function parseLocalHeader(bytes: Uint8Array, offset: number, host?: number): ZipLocalHeader {
   const field = 'zip local header';
   if (u32le(bytes, 0, field) !== LOCAL_HEADER) throw fieldError('CORRUPT', field, 'no local header signature', offset);
   const nameLength = u16le(bytes, 26, field);
   const extraLength = u16le(bytes, 28, field);
   const nameBytes = bytes.subarray(LOCAL_SIZE, LOCAL_SIZE + nameLength);
   const extra = bytes.subarray(LOCAL_SIZE + nameLength, LOCAL_SIZE + nameLength + extraLength);
-  const { localHeaderOffset: _ignored, ...fields } = commonFields(bytes, 6, nameBytes, extra, field, offset + LOCAL_SIZE + nameLength, false, 0);
+  const { localHeaderOffset: _ignored, ...fields } = commonFields(bytes, 6, nameBytes, extra, field, offset + LOCAL_SIZE + nameLength, false, 0, host);
   return { ...fields, offset, dataOffset: offset + LOCAL_SIZE + nameLength + extraLength, versionNeeded: u16le(bytes, 4, field) };
 }
 
 /** Reads the 30-byte fixed part and then the name and extra field at `offset`. */
-async function readLocalHeaderAt(reader: ByteReader, offset: number): Promise<ZipLocalHeader> {
+async function readLocalHeaderAt(reader: ByteReader, offset: number, host?: number): Promise<ZipLocalHeader> {
   const fixed = await reader.read(offset, LOCAL_SIZE, 'zip local header');
   if (u32le(fixed, 0) !== LOCAL_HEADER) throw fieldError('CORRUPT', 'zip local header', 'no local header signature', offset);
   const nameLength = u16le(fixed, 26);
@@ -523,7 +537,7 @@ async function readLocalHeaderAt(reader: ByteReader, offset: number): Promise<Zi
   const bytes = new Uint8Array(LOCAL_SIZE + rest.byteLength);
   bytes.set(fixed, 0);
   bytes.set(rest, LOCAL_SIZE);
-  return parseLocalHeader(bytes, offset);
+  return parseLocalHeader(bytes, offset, host);
 }
 
 /**
@@ -533,7 +547,7 @@ async function readLocalHeaderAt(reader: ByteReader, offset: number): Promise<Zi
  * and extract another).
  */
 export async function readLocalHeader(reader: ByteReader, entry: ZipEntry): Promise<ZipLocalHeader & { nameMatches: boolean }> {
-  const local = await readLocalHeaderAt(reader, entry.localHeaderOffset);
+  const local = await readLocalHeaderAt(reader, entry.localHeaderOffset, entry.madeBy >>> 8);
   if (local.dataOffset + entry.compressedSize > (reader.size ?? Number.MAX_SAFE_INTEGER)) {
     throw fieldError('TRUNCATED', 'zip entry data', `"${entry.name}" needs ${entry.compressedSize} bytes at ${local.dataOffset}, the archive ends at ${reader.size}`, local.dataOffset);
   }
@@ -659,11 +673,24 @@ export class ZipStreamWalker {
     const variable = await this.take(this.offset + LOCAL_SIZE, variableLength, field);
     if (variable.byteLength < variableLength) throw fieldError('TRUNCATED', field, 'the archive ends inside a local header', this.offset);
     const header = parseLocalHeader(concatenate(fixed, variable), this.offset);
-    const deferred = header.hasDataDescriptor && header.compressedSize === 0 && header.uncompressedSize === 0 && header.crc32 === 0;
+    const deferred = header.hasDataDescriptor && header.compressedSize === 0 && !(await this.storedSizeKnown(header));
     const entry: ZipLocalEntry = { ...header, sizeKnown: !deferred };
+    if (header.hasDataDescriptor && header.method === 0 && !deferred) entry.compressedSize = header.uncompressedSize;
     this.pending = entry;
-    this.pendingEnd = deferred ? undefined : header.dataOffset + header.compressedSize;
+    this.pendingEnd = deferred ? undefined : header.dataOffset + entry.compressedSize;
     return entry;
+  }
+
+  /**
+   * APPNOTE 4.4.4: with bit 3 the local sizes are zero. Info-ZIP streaming still fills the
+   * uncompressed size, which for a stored entry is its compressed size too; and an empty
+   * stored entry shows as a descriptor signature right where its data would start.
+   */
+  private async storedSizeKnown(header: ZipLocalHeader): Promise<boolean> {
+    if (header.method !== 0) return false;
+    if (header.uncompressedSize > 0) return true;
+    const next = await this.take(header.dataOffset, 16, 'zip data descriptor');
+    return next.byteLength >= 16 && u32le(next, 0) === DATA_DESCRIPTOR && u32le(next, 8) === 0;
   }
 
   private async skipPending(): Promise<void> {

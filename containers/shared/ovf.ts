@@ -19,7 +19,7 @@
  * | `ProductSection` | `Product`, `Vendor`, `Version`, `FullVersion`, `ProductUrl`, `VendorUrl` |
  * | `EulaSection`, `AnnotationSection` | presence; the annotation text |
  * | `VirtualHardwareSection/System` | `vssd:VirtualSystemType` (`vmx-19`, `virtualbox-2.2`) |
- * | `Item`, `StorageItem`, `EthernetPortItem` | `ResourceType` 3 CPUs (`VirtualQuantity`, `vmw:CoresPerSocket`), 4 memory (× `AllocationUnits`), 5/6/20 controllers, 14/15/16/17 drives (`HostResource` `ovf:/disk/<id>`, `/disk/<id>`, `ovf:/file/<id>`; `Parent`; `AddressOnParent`), 10 network adapters |
+ * | `Item`, `StorageItem`, `EthernetPortItem` | `ResourceType` 3 CPUs (`VirtualQuantity`, `vmw:CoresPerSocket`), 4 memory (× `AllocationUnits`), 5/6/20 controllers, 14/15/16/17/19/31 drives (`HostResource` `ovf:/disk/<id>`, `/disk/<id>`, `ovf:/file/<id>`; `Parent`; `AddressOnParent`), 10 network adapters |
  * | firmware | VMware `vmw:Config vmw:key="firmware"`; VirtualBox `vbox:Machine/Hardware/Firmware/@type`; XenServer `VirtualSystemOtherConfigurationData Name="HVM_boot_params"` `firmware=uefi` |
  * | anywhere | elements in the `CIM_ProcessorAllocationSettingData` namespace, as Glance's `ovf_process` stores them: `cim_pasd_<Tag>` = text, the last one winning |
  *
@@ -113,7 +113,7 @@ export interface OvfDisk {
 
 /** What a controller is, from `ResourceType` and `ResourceSubType`. */
 export type OvfControllerKind = 'ide' | 'scsi' | 'sata' | 'nvme' | 'usb' | 'other';
-/** What a drive is, from `ResourceType`: 17 disk, 15/16 CD/DVD, 14 floppy. */
+/** What a drive is, from `ResourceType`: 17 (and 19, 31) disk, 15/16 CD/DVD, 14 floppy. */
 export type OvfDriveKind = 'disk' | 'cdrom' | 'floppy';
 
 /** A storage controller item. */
@@ -215,8 +215,8 @@ export interface OvfHazards {
   unsafeHrefs: Array<{ fileId: string; href: string; problems: OvfHrefProblem[] }>;
   /** Hrefs of plain relative files that the caller's file list does not hold (only when one was given). */
   missingFiles: string[];
-  /** Prefixes used without a namespace declaration (resolved by convention or left unbound). */
-  unboundPrefixes: string[];
+  /** Prefixes used without a namespace declaration (`ovf`, `rasd`, `vmw`... are then read with their usual URIs; others stay unbound). */
+  undeclaredPrefixes: string[];
 }
 
 /** The result of {@link parseOvfDescriptor}. */
@@ -253,7 +253,7 @@ export function parseOvfDescriptor(bytes: Uint8Array, options: OvfParseOptions =
     externalReferences: false,
     unsafeHrefs: [],
     missingFiles: [],
-    unboundPrefixes: [],
+    undeclaredPrefixes: [],
   };
   const read = readXmlTree(decodeXmlBytes(bytes, field), { field, knownPrefixes: CONVENTIONAL_PREFIXES });
   if (read.kind === 'doctype') {
@@ -262,7 +262,7 @@ export function parseOvfDescriptor(bytes: Uint8Array, options: OvfParseOptions =
     hazards.externalReferences = /\b(SYSTEM|PUBLIC)\b/.test(read.doctype);
     return { hazards };
   }
-  hazards.unboundPrefixes = read.unboundPrefixes;
+  hazards.undeclaredPrefixes = read.undeclaredPrefixes;
   const envelope = read.root;
   if (envelope.name !== 'Envelope' || !OVF_NAMESPACES.has(envelope.namespace)) {
     throw fieldError('CORRUPT', field, `the root element is {${envelope.namespace}}${envelope.name}, not an OVF Envelope`);
@@ -490,7 +490,8 @@ function applicableItems(hardware: XmlElement, defaultConfiguration: string | un
 }
 
 const CONTROLLER_TYPES: Readonly<Record<number, OvfControllerKind>> = { 5: 'ide', 6: 'scsi', 20: 'other', 23: 'usb' };
-const DRIVE_TYPES: Readonly<Record<number, OvfDriveKind>> = { 14: 'floppy', 15: 'cdrom', 16: 'cdrom', 17: 'disk' };
+/** CIM ResourceType: 17 disk drive; 19 storage extent and 31 logical disk (XenCenter writes 19 for its disks); 15/16 CD/DVD; 14 floppy. */
+const DRIVE_TYPES: Readonly<Record<number, OvfDriveKind>> = { 14: 'floppy', 15: 'cdrom', 16: 'cdrom', 17: 'disk', 19: 'disk', 31: 'disk' };
 
 function controllerKind(resourceType: number, subType: string | undefined): OvfControllerKind {
   const base = CONTROLLER_TYPES[resourceType] ?? 'other';

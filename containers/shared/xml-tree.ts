@@ -43,7 +43,7 @@ export interface XmlElement {
 
 /** What reading a document found. */
 export type XmlReadResult =
-  | { kind: 'tree'; root: XmlElement; unboundPrefixes: string[]; elementCount: number; prologComments: string[] }
+  | { kind: 'tree'; root: XmlElement; undeclaredPrefixes: string[]; elementCount: number; prologComments: string[] }
   | { kind: 'doctype'; doctype: string };
 
 /** Options for {@link readXmlTree}. */
@@ -53,7 +53,7 @@ export interface XmlReadOptions {
   /**
    * Namespace URIs for prefixes a document uses without declaring them (some hand-edited
    * descriptors do). Prefixes found neither in the document nor here resolve to
-   * `urn:unbound-prefix:<prefix>` and are listed in the result.
+   * `urn:unbound-prefix:<prefix>`. Every undeclared prefix is listed in the result.
    */
   knownPrefixes?: Readonly<Record<string, string>>;
 }
@@ -97,15 +97,13 @@ export function decodeXmlBytes(bytes: Uint8Array, field: string): string {
  */
 export function readXmlTree(text: string, options: XmlReadOptions): XmlReadResult {
   const { field } = options;
-  const unbound = new Set<string>();
+  const undeclared = new Set<string>();
   const parser = new SaxesParser({
     xmlns: true,
     position: true,
     resolvePrefix: (prefix: string) => {
-      const known = options.knownPrefixes?.[prefix];
-      if (known !== undefined) return known;
-      unbound.add(prefix);
-      return `urn:unbound-prefix:${prefix}`;
+      undeclared.add(prefix);
+      return options.knownPrefixes?.[prefix] ?? `urn:unbound-prefix:${prefix}`;
     },
   });
   const stack: XmlElement[] = [];
@@ -158,7 +156,7 @@ export function readXmlTree(text: string, options: XmlReadOptions): XmlReadResul
     throw fieldError('CORRUPT', field, `not well-formed XML: ${error instanceof Error ? error.message : String(error)}`, parser.position);
   }
   if (root === undefined) throw fieldError('CORRUPT', field, 'no root element');
-  return { kind: 'tree', root, unboundPrefixes: [...unbound].sort(), elementCount, prologComments };
+  return { kind: 'tree', root, undeclaredPrefixes: [...undeclared].sort(), elementCount, prologComments };
 }
 
 /** The children of `element` with local name `name` in one of `namespaces` (any namespace when `namespaces` is undefined). */

@@ -41,10 +41,10 @@ export const ZIP_MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 * 1024;
  */
 export const ZIP_MAX_NAME_BYTES = 4096;
 
-/** The longest extra field (the format's own bound, a 16-bit length): 65,535 bytes. */
-export const ZIP_MAX_EXTRA_BYTES = 0xffff;
-
-/** The longest archive or entry comment (the format's own bound, a 16-bit length): 65,535 bytes. */
+/**
+ * The longest archive or entry comment: 65,535 bytes, the format's own bound (a 16-bit
+ * length), as for extra fields; the end record is searched for within this much of the end.
+ */
 export const ZIP_MAX_COMMENT_BYTES = 0xffff;
 
 const LOCAL_HEADER = 0x04034b50;

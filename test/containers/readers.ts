@@ -1,38 +1,34 @@
 /**
  * Minimal ByteReaders for testing the container parsers on their own: one with random
  * access, one strictly forward-only (it fails the test on any read that goes back, which
- * is what a stream cannot serve), both counting what they were asked for.
+ * is what a stream cannot serve).
  */
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader } from '../../src/format-module.js';
 
-/** A reader that also records the highest offset it was asked for. */
-export interface CountingReader extends ByteReader {
-  /** The end of the furthest range read. */
-  readonly furthest: number;
+type ReadAvailable = (offset: number, length: number, field: string) => Promise<Uint8Array>;
+
+/** `read` from `readAvailable`: exactly `length` bytes, or `TRUNCATED` as the library's readers say it. */
+function exactly(readAvailable: ReadAvailable, size: number): ByteReader['read'] {
+  return async (offset, length, field) => {
+    const got = await readAvailable(offset, length, field);
+    if (got.byteLength < length) throw fieldError('TRUNCATED', field, `needs ${offset}..${offset + length}, the data ends at ${size}`, offset);
+    return got;
+  };
 }
 
 /** Random access over `bytes`. */
-export function randomAccessReader(bytes: Uint8Array): CountingReader {
-  let furthest = 0;
+export function randomAccessReader(bytes: Uint8Array): ByteReader {
   const readAvailable = async (offset: number, length: number): Promise<Uint8Array> => {
     const end = Math.min(bytes.byteLength, offset + length);
-    furthest = Math.max(furthest, end);
     return offset >= bytes.byteLength ? new Uint8Array(0) : bytes.slice(offset, end);
   };
   return {
     size: bytes.byteLength,
     randomAccess: true,
     maxReadLength: 256 * 1024 * 1024,
-    get furthest() {
-      return furthest;
-    },
     readAvailable,
-    async read(offset, length, field) {
-      const got = await readAvailable(offset, length);
-      if (got.byteLength < length) throw fieldError('TRUNCATED', field, `needs ${offset}..${offset + length}, the data ends at ${bytes.byteLength}`, offset);
-      return got;
-    },
+    read: exactly(readAvailable, bytes.byteLength),
     async totalSize() {
       return bytes.byteLength;
     },
@@ -44,7 +40,7 @@ export function randomAccessReader(bytes: Uint8Array): CountingReader {
  * start at or after the end of the previous one (except inside a tail kept by
  * `totalSize`). A backward read throws `UNSUPPORTED`, as a stream reader does.
  */
-export function forwardOnlyReader(bytes: Uint8Array): CountingReader {
+export function forwardOnlyReader(bytes: Uint8Array): ByteReader {
   let position = 0;
   let size: number | undefined;
   let tailStart = Number.POSITIVE_INFINITY;
@@ -63,15 +59,8 @@ export function forwardOnlyReader(bytes: Uint8Array): CountingReader {
     },
     randomAccess: false,
     maxReadLength: 256 * 1024 * 1024,
-    get furthest() {
-      return position;
-    },
     readAvailable,
-    async read(offset, length, field) {
-      const got = await readAvailable(offset, length, field);
-      if (got.byteLength < length) throw fieldError('TRUNCATED', field, `needs ${offset}..${offset + length}, the data ends at ${bytes.byteLength}`, offset);
-      return got;
-    },
+    read: exactly(readAvailable, bytes.byteLength),
     async totalSize(keepTail = 0) {
       size = bytes.byteLength;
       tailStart = Math.max(0, size - keepTail);

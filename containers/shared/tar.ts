@@ -339,9 +339,24 @@ function entryType(typeFlag: string, name: string, format: TarHeaderFormat): Tar
 
 /** Seconds since 1970 as ISO 8601 UTC, or `undefined` outside what `Date` represents. */
 export function isoTime(seconds: number): string | undefined {
-  const milliseconds = Math.round(seconds * 1000);
+  return isoFromMilliseconds(seconds * 1000);
+}
+
+function isoFromMilliseconds(milliseconds: number): string | undefined {
   if (!Number.isFinite(milliseconds) || Math.abs(milliseconds) > 8.64e15) return undefined;
   return new Date(milliseconds).toISOString();
+}
+
+/**
+ * A pax `mtime` ("1612325106.789222846") in whole milliseconds, the fraction cut rather
+ * than rounded (as `tar --full-time` prints it), computed from the digits so that no
+ * floating-point error moves it across a millisecond.
+ */
+function paxMilliseconds(value: string, offset: number): number {
+  const match = /^(-?)([0-9]{1,15})(?:\.([0-9]+))?$/.exec(value);
+  if (match === null) throw fieldError('CORRUPT', 'tar pax header.mtime', `"${value.slice(0, 40)}" is not a time`, offset);
+  const whole = Number(match[2]) * 1000 + Number((match[3] ?? '').slice(0, 3).padEnd(3, '0'));
+  return match[1] === '-' ? -whole : whole;
 }
 
 function roundUpToBlock(value: number): number {
@@ -396,9 +411,8 @@ export function parsePaxRecords(data: Uint8Array, offset: number): PaxRecords {
   return records;
 }
 
-function paxNumber(value: string, key: string, offset: number, allowFraction: boolean): number {
-  const pattern = allowFraction ? /^-?[0-9]+(\.[0-9]+)?$/ : /^[0-9]+$/;
-  if (!pattern.test(value)) throw fieldError('CORRUPT', `tar pax header.${key}`, `"${value.slice(0, 40)}" is not a number`, offset);
+function paxNumber(value: string, key: string, offset: number): number {
+  if (!/^[0-9]+$/.test(value)) throw fieldError('CORRUPT', `tar pax header.${key}`, `"${value.slice(0, 40)}" is not a number`, offset);
   const number = Number(value);
   if (!Number.isFinite(number) || Math.abs(number) > Number.MAX_SAFE_INTEGER) {
     throw fieldError('CORRUPT', `tar pax header.${key}`, `${value.slice(0, 40)} is out of range`, offset);
@@ -580,8 +594,8 @@ async function buildEntry(
   const format: TarHeaderFormat = pax.size > 0 ? 'pax' : header.format;
   let name = pax.get('path') ?? longName ?? headerName;
   const linkName = pax.get('linkpath') ?? longLink ?? header.linkName;
-  const headerSize = pax.has('size') ? paxNumber(pax.get('size') as string, 'size', paxAt, false) : header.size;
-  const mtime = pax.has('mtime') ? paxNumber(pax.get('mtime') as string, 'mtime', paxAt, true) : header.mtime;
+  const headerSize = pax.has('size') ? paxNumber(pax.get('size') as string, 'size', paxAt) : header.size;
+  const mtimeMilliseconds = pax.has('mtime') ? paxMilliseconds(pax.get('mtime') as string, paxAt) : header.mtime * 1000;
   const noData = NO_DATA.has(header.typeFlag);
   let storedSize = noData ? 0 : headerSize;
   let size = headerSize;
@@ -596,17 +610,17 @@ async function buildEntry(
   } else if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || local?.sparse00.length) {
     name = pax.get('GNU.sparse.name') ?? name;
     const realSize = pax.get('GNU.sparse.realsize') ?? pax.get('GNU.sparse.size');
-    if (realSize !== undefined) size = paxNumber(realSize, 'GNU.sparse.realsize', paxAt, false);
+    if (realSize !== undefined) size = paxNumber(realSize, 'GNU.sparse.realsize', paxAt);
     if (pax.get('GNU.sparse.major') === '1') {
       const map = await readPax10SparseMap(reader, dataOffset, storedSize);
       dataOffset += map.mapBytes;
       storedSize -= map.mapBytes;
       sparse = { regions: map.regions };
     } else if (pax.has('GNU.sparse.map')) {
-      const numbers = (pax.get('GNU.sparse.map') as string).split(',').map((part) => paxNumber(part, 'GNU.sparse.map', paxAt, false));
+      const numbers = (pax.get('GNU.sparse.map') as string).split(',').map((part) => paxNumber(part, 'GNU.sparse.map', paxAt));
       sparse = { regions: regionsFromNumbers(numbers, 'tar pax header.GNU.sparse.map', paxAt) };
     } else {
-      sparse = { regions: regionsFromNumbers(local?.sparse00.map(([key, value]) => paxNumber(value, key, paxAt, false)) ?? [], 'tar pax header.GNU.sparse', paxAt) };
+      sparse = { regions: regionsFromNumbers(local?.sparse00.map(([key, value]) => paxNumber(value, key, paxAt)) ?? [], 'tar pax header.GNU.sparse', paxAt) };
     }
   }
   if (name.length > TAR_MAX_NAME_BYTES) throw fieldError('LIMIT_EXCEEDED', 'tar name', `longer than ${TAR_MAX_NAME_BYTES} bytes`, offset);
@@ -620,8 +634,8 @@ async function buildEntry(
     size,
     storedSize,
     mode: header.mode,
-    uid: pax.has('uid') ? paxNumber(pax.get('uid') as string, 'uid', paxAt, false) : header.uid,
-    gid: pax.has('gid') ? paxNumber(pax.get('gid') as string, 'gid', paxAt, false) : header.gid,
+    uid: pax.has('uid') ? paxNumber(pax.get('uid') as string, 'uid', paxAt) : header.uid,
+    gid: pax.has('gid') ? paxNumber(pax.get('gid') as string, 'gid', paxAt) : header.gid,
     uname: pax.get('uname') ?? header.uname,
     gname: pax.get('gname') ?? header.gname,
     linkName,
@@ -629,7 +643,7 @@ async function buildEntry(
     dataOffset,
     format,
   };
-  const iso = isoTime(mtime);
+  const iso = isoFromMilliseconds(mtimeMilliseconds);
   if (iso !== undefined) entry.mtime = iso;
   if (sparse !== undefined) entry.sparse = sparse;
   return entry;

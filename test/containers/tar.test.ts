@@ -338,6 +338,22 @@ describe('tar headers written by hand, checked against GNU tar where it can judg
     }
   });
 
+  it('cuts a pax mtime to the millisecond from its digits, as tar --full-time shows it', async () => {
+    for (const [value, iso] of [
+      ['1612325106.789999999', '2021-02-03T04:05:06.789Z'],
+      ['1612325106', '2021-02-03T04:05:06.000Z'],
+      ['-1.5', '1969-12-31T23:59:58.500Z'],
+    ] as const) {
+      const body = `mtime=${value}\n`;
+      const length = body.length + String(body.length + 3).length + 1;
+      const record = new TextEncoder().encode(`${length} ${body}`);
+      const bytes = archiveOf(header({ name: 'PaxHeaders/x', type: 'x', size: record.byteLength }), record, header({ name: 'x' }));
+      const [entry] = await collect(walkTar(randomAccessReader(bytes)));
+      expect(entry?.mtime, value).toBe(iso);
+      if (hasTar && !value.startsWith('-')) expect(tarAccepts(bytes).status).toBe(0);
+    }
+  });
+
   it('parses one header alone, and knows a tar head from other bytes', () => {
     const block = header({ name: 'dir/', type: '5' });
     expect(parseTarHeader(block)).toMatchObject({ name: 'dir/', typeFlag: '5', mode: 0o644, uid: 1000, format: 'ustar', mtime: 0o14000000000 });

@@ -23,11 +23,14 @@ import { IntrospectionError, isIntrospectionError, toIntrospectionError } from '
 import type { AnyFormatModule, ByteReader, Signature } from './format-module.js';
 import { isBudgetError } from './reading/reader.js';
 
+/** What detection needs of a module: format and container modules both have it. */
+export type Detectable = Pick<AnyFormatModule, 'name' | 'signatures' | 'check' | 'probe' | 'fallback' | 'headBytes' | 'tailBytes'>;
+
 /**
  * How many bytes of the start a stream must keep through detection: what the head
  * signatures and the modules' `headBytes` need.
  */
-export function headSignatureBytes(formats: readonly AnyFormatModule[]): number {
+export function headSignatureBytes(formats: readonly Detectable[]): number {
   const cached = headBytesCache.get(formats);
   if (cached !== undefined) return cached;
   let bytes = 0;
@@ -41,12 +44,12 @@ export function headSignatureBytes(formats: readonly AnyFormatModule[]): number 
   return bytes;
 }
 
-const headBytesCache = new WeakMap<readonly AnyFormatModule[], number>();
+const headBytesCache = new WeakMap<readonly Detectable[], number>();
 
 /** Computed once per list of formats (the default list is one constant). */
-const signatureEndsCache = new WeakMap<readonly AnyFormatModule[], number[]>();
+const signatureEndsCache = new WeakMap<readonly Detectable[], number[]>();
 
-function signatureEnds(formats: readonly AnyFormatModule[]): number[] {
+function signatureEnds(formats: readonly Detectable[]): number[] {
   let ends = signatureEndsCache.get(formats);
   if (ends === undefined) {
     ends = formats.flatMap((format) => format.signatures.filter((signature) => !signature.fromEnd).map((signature) => signature.offset + signatureLength(signature)));
@@ -83,7 +86,7 @@ function signatureLength(signature: Signature): number {
  * decide (`probeBytes`, `maxBufferBytes`): taking it for "no match" would make the answer
  * depend on the budget.
  */
-async function quietly(format: AnyFormatModule, test: () => Promise<boolean>): Promise<boolean> {
+async function quietly(format: Detectable, test: () => Promise<boolean>): Promise<boolean> {
   try {
     return await test();
   } catch (error) {
@@ -102,7 +105,7 @@ export function mismatch(expected: string, found: string): IntrospectionError {
 /** What the head of the image says. */
 export interface HeadDetection {
   /** The modules whose head signature (and check) or probe matched, in list order. */
-  readonly matched: readonly AnyFormatModule[];
+  readonly matched: readonly Detectable[];
   /**
    * True when the fallback's probe matched: the head is also a plausible raw disk (it holds
    * a partition table). The fallback is parsed only when nothing else matched, but a second
@@ -112,7 +115,7 @@ export interface HeadDetection {
 }
 
 /** Runs every module's head detection: signatures at the start, checks, probes, and the fallback's probe. */
-export async function detectAtHead(formats: readonly AnyFormatModule[], reader: ByteReader): Promise<HeadDetection> {
+export async function detectAtHead(formats: readonly Detectable[], reader: ByteReader): Promise<HeadDetection> {
   // One read for the signatures near the start; each farther one (ISO's at 32769) is read
   // where it is, so that a random-access source reads a few hundred bytes, not 32 KiB.
   let nearest = NEAR_HEAD_BYTES + 8;
@@ -129,7 +132,7 @@ export async function detectAtHead(formats: readonly AnyFormatModule[], reader: 
     }
     return matchesAt(bytes, 0, signature);
   };
-  const matched: AnyFormatModule[] = [];
+  const matched: Detectable[] = [];
   let fallbackMatched = false;
   for (const format of formats) {
     const check = format.check;

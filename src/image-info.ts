@@ -18,7 +18,9 @@ import type { SafetyVerdict } from './safety.js';
  * | `warnings` | soft problems found while reading (the result is still usable) |
  * | `bytesRead` | bytes taken from the source |
  * | `matchedFormats` | every format whose signature matched, in the order considered (more than one is suspicious) |
- * | `safety` | the safety verdict: every check that applies, passed or not, with reasons |
+ * | `safety` | the safety verdict: every check that applies, passed or not, with reasons (a layer's own checks included) |
+ * | `containers` | the layers around the disk (compression, archives, an OVA), outermost first; absent for a bare image |
+ * | `disks` | every disk, in order, when a layer holds more than one (`info` itself describes the first) |
  */
 export interface ImageInfoOf<Name extends string, Details> {
   format: Name;
@@ -29,6 +31,18 @@ export interface ImageInfoOf<Name extends string, Details> {
   bytesRead: number;
   matchedFormats: string[];
   safety: SafetyVerdict;
+  containers?: ContainerLayer[];
+  disks?: ImageInfoOf<Name, Details>[];
+}
+
+/**
+ * One layer around a disk: its container's name, the member that holds the disk (for an
+ * archive), and what else the layer knows (sizes, entries...; see each container module).
+ */
+export interface ContainerLayer {
+  format: string;
+  member?: string;
+  [field: string]: unknown;
 }
 
 /** The {@link ImageInfoOf} a format module produces. */

@@ -10,16 +10,33 @@
  * @module
  */
 import { IntrospectionError } from './errors.js';
+import type { AnyContainerModule, ContainerCheckNameOf } from './container-module.js';
 import type { AnyFormatModule, CheckNameOf, ModuleOptionsOf } from './format-module.js';
 import { type CoreCheckName, type SafetyOptions, coreCheckNames } from './safety.js';
 
 type UnionToIntersection<Union> = (Union extends unknown ? (value: Union) => void : never) extends (value: infer Intersection) => void ? Intersection : never;
 
 /** The options the core itself takes, for a list of format modules. */
-export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule>
-  extends SafetyOptions<CheckNameOf<Modules> | CoreCheckName, Modules['name']> {
+export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule, Containers extends AnyContainerModule = AnyContainerModule>
+  extends SafetyOptions<CheckNameOf<Modules> | ContainerCheckNameOf<Containers> | CoreCheckName, Modules['name']> {
   /** The format modules to consider, in order of preference. Default: every built-in format. */
   formats?: readonly Modules[];
+  /**
+   * The container modules to see through (compression, archives, OVA), in order of
+   * preference. Default from the root entry: every built-in container; from
+   * `image-introspect/core`: none (a bundle that lists none pays nothing for them).
+   */
+  containers?: readonly Containers[];
+  /** How many layers may sit around the disk (a `.tar.gz` is two). Default {@link DEFAULT_MAX_CONTAINER_DEPTH}; deeper is `LIMIT_EXCEEDED`. */
+  maxContainerDepth?: number;
+  /**
+   * The most bytes decompression may produce in one introspection, over every layer: the
+   * cap on decompression work (a bomb stops here with `LIMIT_EXCEEDED`). Default
+   * {@link DEFAULT_MAX_DECOMPRESSED_BYTES}. Reading stops long before it for most images: a
+   * compressed qcow2 or VMDK is answered from its first decoded bytes; only a compressed raw
+   * disk (its size) or a fixed VHD (its footer) is decoded to the end.
+   */
+  maxDecompressedBytes?: number;
   /** Aborts the introspection at once, whatever the source is doing; the promise rejects with code `ABORTED` and the source is released. */
   signal?: AbortSignal;
   /**
@@ -52,7 +69,7 @@ export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyForm
  * Options for one introspection: the core's ({@link CoreIntrospectOptions}) and those the
  * format modules declare (e.g. VMDK's `vmdkAllowedTypes`).
  */
-export type IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule> = CoreIntrospectOptions<Modules> &
+export type IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule, Containers extends AnyContainerModule = AnyContainerModule> = CoreIntrospectOptions<Modules, Containers> &
   Partial<UnionToIntersection<ModuleOptionsOf<Modules>>>;
 
 /** Default for {@link CoreIntrospectOptions.maxBufferBytes}: 4 MiB. */
@@ -61,10 +78,17 @@ export const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_PROBE_BYTES = 1024 * 1024;
 /** The smallest `maxBufferBytes` accepted: 64 KiB. */
 export const MIN_MAX_BUFFER_BYTES = 64 * 1024;
+/** Default for {@link CoreIntrospectOptions.maxContainerDepth}: 4 (an OVA in a zip is two; a qcow2 in an xz in a tar in a gzip three). */
+export const DEFAULT_MAX_CONTAINER_DEPTH = 4;
+/** Default for {@link CoreIntrospectOptions.maxDecompressedBytes}: 16 GiB, larger than the raw cloud images that ship compressed. */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024 * 1024;
 
 /** Options with defaults applied and values checked. */
 export interface ResolvedOptions {
   formats: readonly AnyFormatModule[];
+  containers: readonly AnyContainerModule[];
+  maxContainerDepth: number;
+  maxDecompressedBytes: number;
   signal: AbortSignal | undefined;
   maxBufferBytes: number;
   /** How far detection reads: `probeBytes` within `maxBufferBytes`, and at least what the signatures need. */
@@ -75,7 +99,19 @@ export interface ResolvedOptions {
   safety: { allowChecks: readonly string[]; bannedFormats: readonly string[] } & Record<string, unknown>;
 }
 
-const CORE_KEYS = new Set(['formats', 'signal', 'maxBufferBytes', 'probeBytes', 'expectedFormat', 'allowedFormats', 'allowChecks', 'bannedFormats']);
+const CORE_KEYS = new Set([
+  'formats',
+  'containers',
+  'signal',
+  'maxBufferBytes',
+  'probeBytes',
+  'maxContainerDepth',
+  'maxDecompressedBytes',
+  'expectedFormat',
+  'allowedFormats',
+  'allowChecks',
+  'bannedFormats',
+]);
 
 function invalid(message: string): IntrospectionError {
   return new IntrospectionError('INVALID_ARGUMENT', message, { field: 'options' });
@@ -99,13 +135,7 @@ export function checkFormats(formats: unknown): readonly AnyFormatModule[] {
     }
     if (names.has(candidate.name)) throw invalid(`options.formats lists two modules named "${candidate.name}"`);
     names.add(candidate.name);
-    for (const signature of candidate.signatures as unknown[]) {
-      const { offset, bytes } = (signature ?? {}) as { offset?: unknown; bytes?: unknown };
-      const length = typeof bytes === 'string' ? bytes.length : bytes instanceof Uint8Array ? bytes.byteLength : 0;
-      if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || length === 0) {
-        throw invalid(`the format module "${candidate.name}" has a signature without a valid offset and bytes`);
-      }
-    }
+    checkSignatures(candidate.name, candidate.signatures);
   }
   if ((formats as AnyFormatModule[]).filter((format) => format.fallback).length > 1) throw invalid('options.formats may contain at most one fallback module');
   return formats as readonly AnyFormatModule[];
@@ -133,10 +163,38 @@ function nameList(options: Record<string, unknown>, key: string, known: readonly
 }
 
 /** Every safety check the given modules and the core run, by name. */
-export function knownCheckNames(formats: readonly AnyFormatModule[]): string[] {
+export function knownCheckNames(formats: readonly AnyFormatModule[], containers: readonly AnyContainerModule[] = []): string[] {
   const names = new Set<string>(coreCheckNames);
   for (const format of formats) for (const check of format.checks ?? []) names.add(check.name);
+  for (const container of containers) for (const check of container.checks ?? []) names.add(check.name);
   return [...names];
+}
+
+/** Checks a container list: real container modules, no two with the same name, none named as a format. */
+export function checkContainers(containers: unknown, formats: readonly AnyFormatModule[]): readonly AnyContainerModule[] {
+  if (containers === undefined) return [];
+  if (!Array.isArray(containers)) throw invalid('options.containers must be a list of container modules');
+  const names = new Set<string>(formats.map((format) => format.name));
+  for (const container of containers as unknown[]) {
+    const candidate = container as Partial<AnyContainerModule> | null;
+    if (typeof candidate !== 'object' || candidate === null || typeof candidate.name !== 'string' || typeof candidate.open !== 'function' || !Array.isArray(candidate.signatures)) {
+      throw invalid('options.containers contains something that is not a container module');
+    }
+    if (names.has(candidate.name)) throw invalid(`options.containers: "${candidate.name}" is already the name of another module`);
+    names.add(candidate.name);
+    checkSignatures(candidate.name, candidate.signatures);
+  }
+  return containers as readonly AnyContainerModule[];
+}
+
+function checkSignatures(name: string, signatures: readonly unknown[]): void {
+  for (const signature of signatures) {
+    const { offset, bytes } = (signature ?? {}) as { offset?: unknown; bytes?: unknown };
+    const length = typeof bytes === 'string' ? bytes.length : bytes instanceof Uint8Array ? bytes.byteLength : 0;
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || length === 0) {
+      throw invalid(`the module "${name}" has a signature without a valid offset and bytes`);
+    }
+  }
 }
 
 /** Applies defaults and rejects invalid values (and unknown keys) with `INVALID_ARGUMENT`. */
@@ -146,6 +204,7 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   }
   const given = (options ?? {}) as Record<string, unknown>;
   const formats = checkFormats(given.formats ?? defaultFormats);
+  const containers = checkContainers(given.containers, formats);
   const moduleOptions = new Map<string, { default: readonly string[] }>();
   for (const format of formats) for (const [name, declared] of Object.entries(format.options ?? {})) moduleOptions.set(name, declared as { default: readonly string[] });
   for (const key of Object.keys(given)) {
@@ -156,6 +215,8 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
 
   const maxBufferBytes = integerOption(given, 'maxBufferBytes', DEFAULT_MAX_BUFFER_BYTES, MIN_MAX_BUFFER_BYTES);
   const probeBytes = integerOption(given, 'probeBytes', DEFAULT_PROBE_BYTES, 0);
+  const maxContainerDepth = integerOption(given, 'maxContainerDepth', DEFAULT_MAX_CONTAINER_DEPTH, 0);
+  const maxDecompressedBytes = integerOption(given, 'maxDecompressedBytes', DEFAULT_MAX_DECOMPRESSED_BYTES, 0);
   const signal = given.signal;
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignal).aborted !== 'boolean' || typeof (signal as AbortSignal).addEventListener !== 'function')) {
     throw invalid(`options.signal must be an AbortSignal, not ${describe(signal)}`);
@@ -166,7 +227,7 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
     throw invalid(`options.expectedFormat ${describe(expectedFormat)} is not one of the formats considered (${formatNames.join(', ')})`);
   }
   const allowedFormats = nameList(given, 'allowedFormats', formatNames, 'format');
-  const allowChecks = nameList(given, 'allowChecks', knownCheckNames(formats), 'safety check') ?? [];
+  const allowChecks = nameList(given, 'allowChecks', knownCheckNames(formats, containers), 'safety check') ?? [];
   const bannedFormats = nameList(given, 'bannedFormats', formatNames, 'format') ?? formats.filter((format) => format.bannedByDefault === true).map((format) => format.name);
   const safety: ResolvedOptions['safety'] = { allowChecks, bannedFormats };
   for (const [name, declared] of moduleOptions) {
@@ -179,7 +240,7 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
 
   // Detection must at least see every head signature; it never looks past the budget.
   let signatureEnd = 0;
-  for (const format of formats) {
+  for (const format of [...formats, ...containers] as ReadonlyArray<{ headBytes?: number; signatures: AnyFormatModule['signatures'] }>) {
     signatureEnd = Math.max(signatureEnd, format.headBytes ?? 0);
     for (const signature of format.signatures) {
       if (!signature.fromEnd) signatureEnd = Math.max(signatureEnd, signature.offset + (typeof signature.bytes === 'string' ? signature.bytes.length : signature.bytes.byteLength));
@@ -191,6 +252,9 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   }
   return {
     formats,
+    containers,
+    maxContainerDepth,
+    maxDecompressedBytes,
     signal: signal as AbortSignal | undefined,
     maxBufferBytes,
     probeLimit,

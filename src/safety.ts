@@ -44,8 +44,11 @@ export interface SafetyOptions<CheckName extends string = string, FormatName ext
   bannedFormats?: readonly FormatName[];
 }
 
-/** The checks the core runs on every format, whatever the modules declare. */
-export const coreCheckNames = ['banned', 'multiple_formats', 'parse_error'] as const;
+/**
+ * The checks the core runs on every format, whatever the modules declare (`other_disks`
+ * only where a layer holds more than one disk).
+ */
+export const coreCheckNames = ['banned', 'multiple_formats', 'parse_error', 'other_disks'] as const;
 
 /** The name of a check the core runs on every format. */
 export type CoreCheckName = (typeof coreCheckNames)[number];

@@ -82,6 +82,8 @@ export interface ReaderOptions {
   signal?: AbortSignal | undefined;
   /** How far detection may read (`probeBytes`, at most `maxBufferBytes`). */
   probeLimit: number;
+  /** False for a reader that starts past detection (a module's own reader of a member it already knows). Default true. */
+  detect?: boolean;
 }
 
 export class Reader implements ByteReader {
@@ -101,6 +103,7 @@ export class Reader implements ByteReader {
     private readonly options: ReaderOptions,
   ) {
     this.share = options.budget.holder();
+    this.detecting = options.detect !== false;
   }
 
   get size(): number | undefined {

@@ -16,16 +16,16 @@
 import { fieldError } from '../../src/errors.js';
 import { type ByteQueue, type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
 
-type Pako = typeof import('pako');
+type Pako = typeof import('./pako-inflate.js');
 
 /** zlib's window: 2^15 bytes (RFC 1951 §2: distances reach back at most 32768 bytes). */
 export const DEFLATE_WINDOW_BYTES = 32 * 1024;
 
 let pakoLoad: Promise<Pako> | undefined;
 
-/** Loads pako once (a dynamic import, so that it is a separate chunk in bundles). */
+/** Loads pako's inflater once (a dynamic import, so that it is a separate chunk in bundles). */
 export function loadPako(): Promise<Pako> {
-  pakoLoad ??= import('pako');
+  pakoLoad ??= import('./pako-inflate.js');
   return pakoLoad;
 }
 

@@ -213,7 +213,7 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
   private memberSize = 0;
   private current: GzipMember | undefined;
 
-  constructor(private readonly pako: typeof import('pako'), options: ResolvedDecoderOptions) {
+  constructor(private readonly pako: typeof import('./pako-inflate.js'), options: ResolvedDecoderOptions) {
     super(options);
   }
 

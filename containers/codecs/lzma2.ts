@@ -335,22 +335,10 @@ export class Lzma2Decoder {
       if (this.bit(IS_MATCH + state * 16 + posState) === 0) {
         const previous = this.filled > 0 ? this.byteBack(0) : 0;
         const base = LITERAL + 0x300 * (((this.total & this.literalPosMask) << this.lc) + (previous >> (8 - this.lc)));
-        let symbol = 1;
-        if (state < 7) {
-          while (symbol < 0x100) symbol = (symbol << 1) | this.bit(base + symbol);
-        } else {
-          let matchByte = this.byteBack(this.rep0);
-          let offset = 0x100;
-          while (symbol < 0x100) {
-            matchByte <<= 1;
-            const matchBit = matchByte & offset;
-            const bit = this.bit(base + offset + matchBit + symbol);
-            symbol = (symbol << 1) | bit;
-            offset &= bit === 0 ? ~matchBit : matchBit;
-          }
-        }
-        dictionary[this.position] = symbol & 0xff;
-        this.advance(1);
+        dictionary[this.position] = this.literal(base, state < 7 ? -1 : this.byteBack(this.rep0));
+        this.position += 1;
+        this.total += 1;
+        if (this.filled < this.dictionarySize) this.filled += 1;
         this.chunkLeft -= 1;
         this.state = state < 4 ? 0 : state < 10 ? state - 3 : state - 6;
         continue;
@@ -391,6 +379,54 @@ export class Lzma2Decoder {
       }
       this.startMatch(length);
     }
+  }
+
+  /**
+   * The eight bits of a literal, `matchByte` < 0 for a plain one. The range decoder lives in
+   * locals here: literals are most of the bits, and this loop is most of the decoding time.
+   * A matched literal (after a match) codes each bit in the context of the byte at rep0
+   * until the first bit that differs from it (the LZMA specification's "matched" literal).
+   */
+  private literal(base: number, matchByte: number): number {
+    const probabilities = this.probabilities;
+    const packed = this.packed;
+    let range = this.range;
+    let code = this.code;
+    let position = this.packedPosition;
+    let symbol = 1;
+    let offset = 0x100;
+    let context = matchByte;
+    while (symbol < 0x100) {
+      let matchBit = 0;
+      let index = base + symbol;
+      if (context >= 0) {
+        context <<= 1;
+        matchBit = context & offset;
+        index += offset + matchBit;
+      }
+      if (range < 0x1000000) {
+        range *= 256;
+        code = code * 256 + ((packed[position++] as number) | 0);
+      }
+      const probability = probabilities[index] as number;
+      const bound = (range >>> 11) * probability;
+      if (code < bound) {
+        range = bound;
+        probabilities[index] = probability + ((2048 - probability) >> 5);
+        symbol <<= 1;
+        offset &= ~matchBit;
+      } else {
+        range -= bound;
+        code -= bound;
+        probabilities[index] = probability - (probability >> 5);
+        symbol = (symbol << 1) | 1;
+        offset &= matchBit;
+      }
+    }
+    this.range = range;
+    this.code = code;
+    this.packedPosition = position;
+    return symbol & 0xff;
   }
 
   private distance(length: number): number {

@@ -87,6 +87,15 @@ class BitReader {
     return value;
   }
 
+  /** The next {@link LOOKUP_BITS} bits without consuming them, or -1 when fewer than 3 bytes are left (the caller then goes bit by bit). */
+  peekLookup(): number {
+    const index = this.position >>> 3;
+    const bytes = this.bytes;
+    if (index + 2 >= bytes.byteLength) return -1;
+    const word = ((bytes[index] as number) << 16) | ((bytes[index + 1] as number) << 8) | (bytes[index + 2] as number);
+    return (word >>> (24 - (this.position & 7) - LOOKUP_BITS)) & LOOKUP_MASK;
+  }
+
   bit(): number {
     const byte = this.bytes[this.position >>> 3];
     if (byte === undefined) throw needMoreInput;
@@ -101,8 +110,18 @@ class BitReader {
   }
 }
 
-/** A canonical Huffman code, decoded a bit at a time against the first code of each length. */
+/** Codes up to this long are decoded with one table lookup; longer ones a bit at a time. */
+const LOOKUP_BITS = 10;
+const LOOKUP_MASK = (1 << LOOKUP_BITS) - 1;
+
+/**
+ * A canonical Huffman code: a table indexed by the next {@link LOOKUP_BITS} bits gives the
+ * symbol and length of every code that short; longer codes are matched a bit at a time
+ * against the first code of each length.
+ */
 class HuffmanCode {
+  /** symbol << 5 | length, or -1 where no code of at most LOOKUP_BITS bits matches. */
+  private readonly lookup = new Int32Array(1 << LOOKUP_BITS).fill(-1);
   private readonly firstCode = new Int32Array(MAX_CODE_LENGTH + 2);
   private readonly count = new Int32Array(MAX_CODE_LENGTH + 2);
   private readonly start = new Int32Array(MAX_CODE_LENGTH + 2);
@@ -131,9 +150,28 @@ class HuffmanCode {
     }
     this.minLength = minLength;
     this.maxLength = maxLength;
+    for (let length = 1; length <= Math.min(maxLength, LOOKUP_BITS); length += 1) {
+      const count = this.count[length] as number;
+      for (let rank = 0; rank < count; rank += 1) {
+        const code = (this.firstCode[length] as number) + rank;
+        // An over-subscribed set of lengths (corrupt input) yields codes that do not fit: skip them, the slow path rejects them.
+        if (code >= 1 << length) continue;
+        const symbol = this.symbols[(this.start[length] as number) + rank] as number;
+        const first = code << (LOOKUP_BITS - length);
+        this.lookup.fill((symbol << 5) | length, first, first + (1 << (LOOKUP_BITS - length)));
+      }
+    }
   }
 
   decode(reader: BitReader): number {
+    const peeked = reader.peekLookup();
+    if (peeked >= 0) {
+      const entry = this.lookup[peeked] as number;
+      if (entry >= 0) {
+        reader.position += entry & 31;
+        return entry >>> 5;
+      }
+    }
     let code = reader.bits(this.minLength);
     for (let length = this.minLength; length <= this.maxLength; length += 1) {
       const index = code - (this.firstCode[length] as number);

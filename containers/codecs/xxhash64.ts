@@ -23,16 +23,22 @@ const P5_LOW = 0x165667c5;
 let high = 0;
 let low = 0;
 
-/** (aHigh:aLow) × (bHigh:bLow) mod 2^64 into high:low. */
+/**
+ * (aHigh:aLow) × (bHigh:bLow) mod 2^64 into high:low: the low halves' full product from
+ * 16-bit pieces (every partial product fits a double exactly, and no step needs a division),
+ * the cross terms' low 32 bits from Math.imul.
+ */
 function multiply(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
   const a0 = aLow & 0xffff;
   const a1 = aLow >>> 16;
   const b0 = bLow & 0xffff;
   const b1 = bLow >>> 16;
-  const middle = a1 * b0 + a0 * b1; // < 2^33
-  const lowSum = a0 * b0 + (middle % 0x10000) * 0x10000; // < 2^33
-  low = lowSum >>> 0;
-  high = (a1 * b1 + Math.floor(middle / 0x10000) + Math.floor(lowSum / 0x100000000) + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) >>> 0;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  low = (((middle & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+  high = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) >>> 0;
 }
 
 /** (aHigh:aLow) + (bHigh:bLow) mod 2^64 into high:low. */
@@ -93,13 +99,40 @@ export class Xxhash64 {
     return low;
   }
 
+  /** One 32-byte stripe: each lane takes a round with its 8 bytes, written out inline (this is the hot loop). */
   private consume(bytes: Uint8Array, offset: number): void {
     const lanes = this.lanes;
-    for (let lane = 0; lane < 4; lane += 1) {
-      const at = offset + lane * 8;
-      round(lanes[lane * 2] as number, lanes[lane * 2 + 1] as number, word(bytes, at + 4), word(bytes, at));
-      lanes[lane * 2] = high;
-      lanes[lane * 2 + 1] = low;
+    for (let lane = 0; lane < 8; lane += 2) {
+      const at = offset + lane * 4;
+      const inLow = word(bytes, at);
+      const inHigh = word(bytes, at + 4);
+      // input × P2
+      let a0 = inLow & 0xffff;
+      let a1 = inLow >>> 16;
+      let p00 = a0 * (P2_LOW & 0xffff);
+      let p01 = a0 * (P2_LOW >>> 16);
+      let p10 = a1 * (P2_LOW & 0xffff);
+      let middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+      let productLow = (((middle & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+      let productHigh = a1 * (P2_LOW >>> 16) + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(inHigh, P2_LOW) + Math.imul(inLow, P2_HIGH);
+      // + accumulator
+      const sumLow = (lanes[lane + 1] as number) + productLow;
+      const sumHigh = ((lanes[lane] as number) + productHigh + (sumLow > 0xffffffff ? 1 : 0)) >>> 0;
+      const lowSum = sumLow >>> 0;
+      // rotate left 31
+      const rotatedHigh = ((sumHigh << 31) | (lowSum >>> 1)) >>> 0;
+      const rotatedLow = ((lowSum << 31) | (sumHigh >>> 1)) >>> 0;
+      // × P1
+      a0 = rotatedLow & 0xffff;
+      a1 = rotatedLow >>> 16;
+      p00 = a0 * (P1_LOW & 0xffff);
+      p01 = a0 * (P1_LOW >>> 16);
+      p10 = a1 * (P1_LOW & 0xffff);
+      middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+      productLow = (((middle & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+      productHigh = a1 * (P1_LOW >>> 16) + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(rotatedHigh, P1_LOW) + Math.imul(rotatedLow, P1_HIGH);
+      lanes[lane] = productHigh >>> 0;
+      lanes[lane + 1] = productLow;
     }
   }
 

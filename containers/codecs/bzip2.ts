@@ -182,6 +182,11 @@ class HuffmanCode {
   }
 }
 
+/** True when `bytes` start with a bzip2 stream header: `BZh` and a level digit 1-9. */
+export function isBzip2Magic(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x42 && bytes[1] === 0x5a && bytes[2] === 0x68 && (bytes[3] ?? 0) >= 0x31 && (bytes[3] ?? 0) <= 0x39;
+}
+
 type Bzip2State = 'stream-header' | 'block' | 'output' | 'between';
 
 /** A bzip2 decoder, with the streams it has gone through. */
@@ -225,7 +230,7 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
           const header = this.input.peek(4);
           if (header === undefined) return this.needInput('bzip2 stream header');
           const level = (header[3] as number) - 0x30;
-          if (header[0] !== 0x42 || header[1] !== 0x5a || header[2] !== 0x68 || level < 1 || level > 9) {
+          if (!isBzip2Magic(header)) {
             throw fieldError('CORRUPT', 'bzip2 stream header', 'not a bzip2 stream (no BZh1-9)', this.input.consumed);
           }
           this.blockSize = level * 100_000;
@@ -267,13 +272,10 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
           // Another stream follows only if the next bytes are a stream header; anything
           // else ends the input here, left to the caller (bzip2(1) warns "trailing garbage
           // after EOF ignored").
-          if (this.input.length < 4 && !this.inputFinished) return 'needs-input';
-          const next = this.input.peek(Math.min(this.input.length, 4)) ?? new Uint8Array(0);
-          if (next.byteLength === 4 && next[0] === 0x42 && next[1] === 0x5a && next[2] === 0x68 && (next[3] as number) >= 0x31 && (next[3] as number) <= 0x39) {
-            this.state = 'stream-header';
-            break;
-          }
-          return 'end';
+          const follows = this.anotherFollows(4, isBzip2Magic);
+          if (follows !== true) return follows === false ? 'end' : follows;
+          this.state = 'stream-header';
+          break;
         }
       }
     }

@@ -329,6 +329,17 @@ export abstract class QueuedDecoder implements StreamDecoder {
     return 'needs-input';
   }
 
+  /**
+   * After a member, stream or frame: `true` when another one follows (the next `length`
+   * bytes pass `isMagic`), `false` when the input ended or other bytes follow (they become
+   * the end step's trailing bytes), `needs-input` while too few bytes are held to tell.
+   */
+  protected anotherFollows(length: number, isMagic: (bytes: Uint8Array) => boolean): boolean | 'needs-input' {
+    if (this.input.length < length && !this.inputFinished) return 'needs-input';
+    const next = this.input.peek(Math.min(this.input.length, length)) ?? new Uint8Array(0);
+    return next.byteLength === length && isMagic(next);
+  }
+
   /** Turns an exception from `step` into an IntrospectionError (a codec wrapping a library refines it). */
   protected translate(error: unknown): IntrospectionError {
     return translateLibraryError(error, this.codec);

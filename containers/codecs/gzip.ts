@@ -270,9 +270,9 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
           // Another member follows only if the next bytes are a member's magic; anything
           // else (end of input, zero padding, garbage) ends the gzip stream here and is
           // left to the caller as trailing bytes, as gzip(1) warns "trailing garbage ignored".
-          if (this.input.length < 3 && !this.inputFinished) return 'needs-input';
-          const next = this.input.peek(Math.min(this.input.length, 3)) ?? new Uint8Array(0);
-          if (next.byteLength === 3 && isGzipMagic(next)) {
+          const follows = this.anotherFollows(3, isGzipMagic);
+          if (follows === 'needs-input') return follows;
+          if (follows) {
             this.state = 'header';
             break;
           }

@@ -517,12 +517,10 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
             this.paddingLength += zeros;
             break;
           }
-          if (this.input.length < 6 && !this.inputFinished) return 'needs-input';
-          if (!isXzMagic(this.input.peek(Math.min(6, this.input.length)) ?? new Uint8Array(0))) {
-            this.checkPadding();
-            return 'end';
-          }
+          const follows = this.anotherFollows(6, isXzMagic);
+          if (follows === 'needs-input') return follows;
           this.checkPadding();
+          if (!follows) return 'end';
           this.state = 'stream-header';
           break;
         }

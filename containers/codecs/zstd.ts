@@ -272,8 +272,8 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
           // Another frame follows only if the next bytes are a frame magic; anything else
           // ends the stream and is returned as trailing bytes (zstd(1) rejects such input
           // as "unknown header"; the caller decides).
-          if (this.input.length < 4 && !this.inputFinished) return 'needs-input';
-          if (!isZstdMagic(this.input.peek(Math.min(this.input.length, 4)) ?? new Uint8Array(0))) return 'end';
+          const follows = this.anotherFollows(4, isZstdMagic);
+          if (follows !== true) return follows === false ? 'end' : follows;
           this.state = 'frame';
           break;
         }

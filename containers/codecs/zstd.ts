@@ -241,10 +241,14 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
             throw fieldError('CORRUPT', 'zstd block header.size', `${size} bytes is above Block_Maximum_Size (${maximum})`, this.input.consumed);
           }
           const blockLength = 3 + (type === 1 ? 1 : size);
-          const block = this.input.peek(blockLength);
-          if (block === undefined) return this.needInput('zstd block');
           this.lastBlockSeen = (word & 1) === 1;
-          (this.blockDecoder as InstanceType<Fzstd['Decompress']>).push(block);
+          // fzstd holds back a frame's first 18 bytes unless told the input is final, so the
+          // last block goes in with the checksum (which fzstd skips) and `final`: a frame
+          // smaller than 18 bytes is then decoded too.
+          const pushLength = blockLength + (this.lastBlockSeen && header.hasChecksum ? 4 : 0);
+          const block = this.input.peek(pushLength);
+          if (block === undefined) return this.needInput(pushLength > blockLength && this.input.length >= blockLength ? 'zstd frame.contentChecksum' : 'zstd block');
+          (this.blockDecoder as InstanceType<Fzstd['Decompress']>).push(block, this.lastBlockSeen);
           this.input.skip(blockLength);
           if (this.lastBlockSeen) this.state = 'checksum';
           break;

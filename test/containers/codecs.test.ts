@@ -346,6 +346,19 @@ describe.skipIf(skipReason !== '')('codecs against the real tools', { timeout: 6
     }
   });
 
+  it('tiny inputs: empty, one byte, 100 zeros, one byte at a time', async () => {
+    const compressors: Record<keyof typeof factories, string[]> = { gzip: ['gzip', '-c'], xz: ['xz', '-c'], zstd: ['zstd', '-q', '-c'], bzip2: ['bzip2', '-c'] };
+    for (const [name, factory] of Object.entries(factories)) {
+      const [command, ...args] = compressors[name as keyof typeof factories] as [string, ...string[]];
+      for (const original of [new Uint8Array(0), new Uint8Array([7]), new Uint8Array(100)]) {
+        const compressed = run(command, args, original);
+        const result = await decode(factory, compressed, undefined, 1);
+        expect(Array.from(result.output), `${name}, ${original.byteLength} bytes`).toEqual(Array.from(original));
+        expect(result.decoder.compressedBytesConsumed).toBe(compressed.byteLength);
+      }
+    }
+  });
+
   it('decodeChunks drives a decoder over an async iterable', async () => {
     const compressed = run('xz', ['-c', 'disk.raw']);
     async function* chunks(): AsyncGenerator<Uint8Array> {

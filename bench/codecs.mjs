@@ -2,7 +2,7 @@
 // Micro-benchmark of the streaming codecs (containers/codecs/) against the candidates they
 // were chosen over. Not part of CI or `npm run bench`.
 //
-//   node bench/codecs.mjs [--runs N] [--candidates DIR] [--only gzip,xz,zstd,bzip2] [--sizes]
+//   node bench/codecs.mjs [--runs N] [--candidates DIR] [--only gzip,xz,zstd,bzip2] [--skip PACKAGE,...] [--sizes]
 //
 // Input: a 64 MiB raw image made by qemu-img (16 MiB of pseudo-random bytes, 24 MiB of
 // text and code from node_modules, the rest zeros), compressed by the real gzip -6, xz -6,
@@ -35,6 +35,7 @@ const option = (name, fallback) => {
 const runs = Number(option('--runs', '3'));
 const candidatesDir = option('--candidates', undefined);
 const only = option('--only', 'gzip,xz,zstd,bzip2').split(',');
+const skip = option('--skip', '').split(',');
 const work = join(tmpdir(), 'image-introspect-bench-codecs');
 mkdirSync(work, { recursive: true });
 
@@ -66,6 +67,7 @@ function candidate(name) {
 }
 
 async function importCandidate(name) {
+  if (skip.includes(name)) return undefined;
   const found = candidate(name);
   if (found === undefined) return undefined;
   try {

@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { fieldError, isIntrospectionError, type IntrospectionError } from '../../src/errors.js';
+import { fieldError, isIntrospectionError, type IntrospectionError, toIntrospectionError } from '../../src/errors.js';
 
 /** The compressed formats this folder decodes. */
 export type CodecName = 'deflate-raw' | 'gzip' | 'xz' | 'zstd' | 'bzip2';
@@ -340,9 +340,13 @@ export abstract class QueuedDecoder implements StreamDecoder {
     return next.byteLength === length && isMagic(next);
   }
 
-  /** Turns an exception from `step` into an IntrospectionError (a codec wrapping a library refines it). */
+  /**
+   * Turns an exception from `step` into an IntrospectionError: anything unexpected from our
+   * own code is `INTERNAL` (a bug); a codec wrapping a library translates that library's
+   * errors instead (see {@link translateLibraryError}).
+   */
   protected translate(error: unknown): IntrospectionError {
-    return translateLibraryError(error, this.codec);
+    return toIntrospectionError(error);
   }
 
   /** One bounded unit of work: at most `maxChunkBytes` decoded bytes. */

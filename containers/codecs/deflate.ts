@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { fieldError } from '../../src/errors.js';
-import { type ByteQueue, type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
+import { fieldError, type IntrospectionError } from '../../src/errors.js';
+import { type ByteQueue, type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
 
 type Pako = typeof import('./pako-inflate.js');
 
@@ -95,6 +95,10 @@ class DeflateRawDecoder extends QueuedDecoder {
   constructor(pako: Pako, options: ResolvedDecoderOptions) {
     super(options);
     this.inflater = new RawInflater(pako, 'deflate data');
+  }
+
+  protected override translate(error: unknown): IntrospectionError {
+    return translateLibraryError(error, 'deflate data');
   }
 
   get windowBytes(): number {

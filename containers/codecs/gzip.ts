@@ -23,8 +23,8 @@
  * @module
  */
 import { crc32, latin1Text } from '../../src/bytes.js';
-import { fieldError } from '../../src/errors.js';
-import { type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
+import { fieldError, type IntrospectionError } from '../../src/errors.js';
+import { type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
 import { loadPako, RawInflater } from './deflate.js';
 
 /**
@@ -215,6 +215,10 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
 
   constructor(private readonly pako: typeof import('./pako-inflate.js'), options: ResolvedDecoderOptions) {
     super(options);
+  }
+
+  protected override translate(error: unknown): IntrospectionError {
+    return translateLibraryError(error, 'gzip deflate data');
   }
 
   get windowBytes(): number {

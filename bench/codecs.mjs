@@ -46,7 +46,7 @@ async function loadCodecs() {
   const entry = join(work, 'codecs-entry.ts');
   writeFileSync(
     entry,
-    ['gzip', 'xz', 'zstd', 'bzip2', 'deflate'].map((name) => `export * from ${JSON.stringify(join(root, 'containers/codecs', `${name}.ts`))};`).join('\n'),
+    ['gzip', 'xz', 'zstd', 'bzip2', 'deflate', 'codec'].map((name) => `export * from ${JSON.stringify(join(root, 'containers/codecs', `${name}.ts`))};`).join('\n'),
   );
   const outfile = join(work, 'codecs.mjs');
   await esbuild.build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', outfile, logLevel: 'warning', nodePaths: [join(root, 'node_modules')] });
@@ -175,19 +175,14 @@ function nativeTool(label, command, path, outputBytes) {
   report(label, outputBytes, times, walls);
 }
 
-/** Hash of everything a StreamDecoder produces from `bytes` fed in 64 KiB writes. */
+/** Hash of everything a StreamDecoder produces from `bytes` fed in 64 KiB writes (through the codecs' own driver, decodeChunks). */
 async function throughOurs(factory, bytes) {
-  const decoder = await factory();
   const hash = createHash('sha256');
-  let offset = 0;
-  for (;;) {
-    const step = decoder.read();
-    if (step.kind === 'data') hash.update(step.bytes);
-    else if (step.kind === 'needs-input') {
-      if (offset >= bytes.byteLength) decoder.finish();
-      else decoder.write(bytes.subarray(offset, (offset += 65536)));
-    } else return hash.digest('hex');
-  }
+  const pieces = function* () {
+    for (let offset = 0; offset < bytes.byteLength; offset += 65536) yield bytes.subarray(offset, offset + 65536);
+  };
+  for await (const chunk of codecs.decodeChunks(await factory(), pieces())) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 /** Pushes 64 KiB pieces into an fflate/fzstd-style streaming class with an ondata callback. */

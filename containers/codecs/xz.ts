@@ -215,7 +215,8 @@ export interface XzIndex {
  * (footer, index, then the stream header it leads to, stream after stream backwards, as
  * `xz --list` does), without decompressing. Reads the footers, indexes and headers only.
  * `CORRUPT` for anything that does not check out; `LIMIT_EXCEEDED` past
- * {@link MAX_XZ_INDEX_BYTES} or {@link MAX_XZ_STREAMS}.
+ * {@link MAX_XZ_INDEX_BYTES} or {@link MAX_XZ_STREAMS}. Meant for random-access readers: on
+ * a stream, the reader's `totalSize` would read to the end first.
  */
 export async function readXzIndex(reader: ByteReader): Promise<XzIndex> {
   const streams: XzIndexStream[] = [];

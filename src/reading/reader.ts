@@ -84,6 +84,12 @@ export interface ReaderOptions {
   probeLimit: number;
   /** False for a reader that starts past detection (a module's own reader of a member it already knows). Default true. */
   detect?: boolean;
+  /**
+   * False for a reader that serves ranges in any order: only over a random-access backend,
+   * for structures that are walked, not streamed (file-system trees, an xz index read from
+   * the end). Answers read that way are available from random-access sources only. Default true.
+   */
+  ordered?: boolean;
 }
 
 export class Reader implements ByteReader {
@@ -104,6 +110,9 @@ export class Reader implements ByteReader {
   ) {
     this.share = options.budget.holder();
     this.detecting = options.detect !== false;
+    if (options.ordered === false && !backend.randomAccess) {
+      throw new IntrospectionError('INTERNAL', 'a reader in any order needs a random-access source');
+    }
   }
 
   get size(): number | undefined {
@@ -189,7 +198,7 @@ export class Reader implements ByteReader {
     const inTail = this.tailStart !== undefined && offset >= this.tailStart;
     if (!inStart && !inTail) {
       const straddlesStart = offset < this.keptStart && this.furthest <= this.keptStart;
-      if (offset < this.furthest && !straddlesStart) return undefined;
+      if (offset < this.furthest && !straddlesStart && this.options.ordered !== false) return undefined;
       const fresh = end - Math.max(offset, this.keptStart);
       if (fresh > this.maxReadLength) {
         // Where the end is not known yet (a stream), find out whether the bytes that exist fit.

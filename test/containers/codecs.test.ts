@@ -17,6 +17,7 @@ import { createGzipDecoder, MAX_GZIP_HEADER_BYTES, parseGzipHeader } from '../..
 import { createXzDecoder, readXzIndex } from '../../containers/codecs/xz.js';
 import { createZstdDecoder, parseZstdFrameHeader, type ZstdFrameHeader } from '../../containers/codecs/zstd.js';
 import { isIntrospectionError, type IntrospectionError } from '../../src/errors.js';
+import { randomAccessReader } from '../helpers/readers.js';
 import type { ByteReader } from '../../src/format-module.js';
 import { projectRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuMissing } from '../helpers/qemu.js';
@@ -370,19 +371,9 @@ describe.skipIf(skipReason !== '')('codecs against the real tools', { timeout: 6
   });
 });
 
-/** A ByteReader over bytes in memory (random access). */
+/** A ByteReader over bytes in memory, by random access in any order (the xz index is read from the end). */
 function bytesReader(bytes: Uint8Array): ByteReader {
-  return {
-    size: bytes.byteLength,
-    randomAccess: true,
-    maxReadLength: 64 * 1024 * 1024,
-    read: async (offset, length) => {
-      if (offset + length > bytes.byteLength) throw new Error('test reader: past the end');
-      return bytes.subarray(offset, offset + length);
-    },
-    readAvailable: async (offset, length) => bytes.subarray(offset, offset + length),
-    totalSize: async () => bytes.byteLength,
-  };
+  return randomAccessReader(bytes, 64 * 1024 * 1024, false);
 }
 
 describe.skipIf(skipReason !== '')('codecs on hostile input', { timeout: 600_000 }, () => {

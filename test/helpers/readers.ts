@@ -12,10 +12,9 @@ import { chunksOfSizes } from './sources.js';
 /** What the readers may hold: plenty for a test (256 MiB). */
 const TEST_BUDGET = 256 * 1024 * 1024;
 
-/** A reader over `bytes` by random access, past detection (reads go forward from the start). */
-export function randomAccessReader(bytes: Uint8Array, budget = TEST_BUDGET): Reader {
-  const reader = new Reader(new RangeBackend(bytesSource(bytes), bytes.byteLength, undefined), { budget: new Budget(budget), probeLimit: 0, detect: false });
-  return reader;
+/** A reader over `bytes` by random access, past detection (reads go forward from the start; with `ordered: false`, anywhere). */
+export function randomAccessReader(bytes: Uint8Array, budget = TEST_BUDGET, ordered = true): Reader {
+  return new Reader(new RangeBackend(bytesSource(bytes), bytes.byteLength, undefined), { budget: new Budget(budget), probeLimit: 0, detect: false, ordered });
 }
 
 /** A reader over `bytes` as a stream of chunks of the given sizes, past detection. */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { allFormats, introspect, isIntrospectionError, type ImageInfo } from '../src/index.js';
 import { loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from './helpers/fixtures.js';
-import { ourFormatName } from './helpers/oracle.js';
+import { ourFormatName } from './helpers/qemu-correspondence.js';
 import { comparable, makeSource } from './helpers/sources.js';
 
 /** What we report where qemu-img says something else, and why. */

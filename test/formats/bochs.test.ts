@@ -1,5 +1,4 @@
 import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { bochs, type BochsDetails } from '../../formats/bochs.js';
 import { raw } from '../../formats/raw.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
@@ -24,22 +24,6 @@ async function introspectBochs(source: Parameters<typeof introspect>[0]): Promis
   const info = await introspect(source, { formats });
   expect(info.format).toBe('bochs');
   return info as BochsInfo;
-}
-
-/**
- * qemu opens growing redologs and counts whole sectors of the declared size (block/bochs.c:
- * total_sectors = disk / 512); undoable and volatile redologs are raw to its probe.
- */
-function expectAgreesWithQemu(info: BochsInfo, qemu: Record<string, unknown>, length: number): void {
-  expect(info.virtualSize).toBe(info.details.diskSize);
-  if (info.details.subtype === 'Growing') {
-    expect(qemu.format).toBe('bochs');
-    expect(qemu['virtual-size']).toBe(Math.floor(info.details.diskSize / 512) * 512);
-    expect(qemu['cluster-size']).toBeUndefined();
-    expect(qemu['dirty-flag']).toBeUndefined();
-  } else {
-    expect(qemu).toMatchObject({ format: 'raw', 'virtual-size': Math.ceil(length / 512) * 512 });
-  }
 }
 
 /** A redolog header as Bochs writes it (hdimage.h), with bximage's geometry for `size`. */
@@ -66,24 +50,6 @@ function bochsImage(size: number, options: { version?: number; subtype?: string 
   view.setBigUint64(version === 0x20000 ? 88 : 84, BigInt(size), true);
   return bytes;
 }
-
-describe('bochs fixtures (built by hand, checked against qemu-img info)', () => {
-  it('has fixtures', () => {
-    expect(bochsFixtures.length).toBeGreaterThanOrEqual(6);
-  });
-
-  for (const fixture of bochsFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        expectAgreesWithQemu(await introspectBochs(bytes), fixture.qemu, bytes.byteLength);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('bochs details read from the bytes', () => {
   it('reads a version 2.0 growing redolog', async () => {
@@ -205,7 +171,7 @@ describe.skipIf(!hasQemuImg)(`bochs against qemu-img at test time${hasQemuImg ? 
       const path = join(work, `${testCase.size}-${testCase.version}.img`);
       const bytes = bochsImage(testCase.size, { version: testCase.version });
       writeFileSync(path, bytes);
-      expectAgreesWithQemu((await introspectFile(path, { formats })) as BochsInfo, qemuInfo(path), bytes.byteLength);
+      expectAgreesWithQemuInfo(await introspectFile(path, { formats }), qemuInfo(path), imageFile(path));
     });
   }
 });

@@ -1,5 +1,4 @@
 import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,15 +8,15 @@ import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/inde
 import { introspectFile } from '../../src/node.js';
 import { parallels, type ParallelsDetails } from '../../formats/parallels.js';
 import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
+import { loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { comparable, makeSource } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
 type ParallelsInfo = ImageInfoOf<'parallels', ParallelsDetails>;
 
-const parallelsFixtures = fixtures('parallels');
 
 const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('parallels', name);
 
@@ -26,33 +25,6 @@ async function introspectParallels(source: Parameters<typeof introspect>[0]): Pr
   expect(info.format).toBe('parallels');
   return info as ParallelsInfo;
 }
-
-/** qemu reports only the format and the virtual size of a Parallels image (no cluster size, no dirty flag). */
-function expectAgreesWithQemu(info: ParallelsInfo, qemu: Record<string, unknown>): void {
-  expect(info.format).toBe(qemu.format);
-  expect(info.virtualSize).toBe(qemu['virtual-size']);
-  expect(info.virtualSize).toBe(info.details.sectors * 512);
-  expect(qemu['cluster-size']).toBeUndefined();
-  expect(qemu['dirty-flag']).toBeUndefined();
-}
-
-describe('parallels fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(parallelsFixtures.length).toBeGreaterThanOrEqual(7);
-  });
-
-  for (const fixture of parallelsFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        expectAgreesWithQemu(await introspectParallels(bytes), fixture.qemu);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('parallels details read from the bytes', () => {
   it('reads the header qemu writes (block/parallels.c parallels_co_create)', async () => {
@@ -183,7 +155,7 @@ describe.skipIf(!hasQemuImg)(`parallels against qemu-img at test time${hasQemuIm
       const path = join(work, `${testCase.name}.hds`);
       qemuImg(['create', '-q', '-f', 'parallels', ...testCase.options, path, testCase.size]);
       const info = (await introspectFile(path, { formats })) as ParallelsInfo;
-      expectAgreesWithQemu(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       expect(info.details.version).toBe('extended');
     });
   }
@@ -195,7 +167,7 @@ describe.skipIf(!hasQemuImg)(`parallels against qemu-img at test time${hasQemuIm
     writeFileSync(rawPath, data);
     const path = join(work, 'converted.hds');
     qemuImg(['convert', '-q', '-O', 'parallels', rawPath, path]);
-    expectAgreesWithQemu((await introspectFile(path, { formats })) as ParallelsInfo, qemuInfo(path));
+    expectAgreesWithQemuInfo(await introspectFile(path, { formats }), qemuInfo(path), imageFile(path));
   });
 });
 
@@ -214,7 +186,7 @@ describe.skipIf(realWorldRoot() === undefined)(`parallels real-world images${rea
       // DiskDescriptor.xml and the plain bundle's data file are raw to qemu and to us.
       expect(info.format).toBe(image.qemu.json.format);
       if (info.format === 'parallels') {
-        expectAgreesWithQemu(info as ParallelsInfo, image.qemu.json);
+        expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
         // Written by Parallels Desktop: old signature, 1 MiB clusters, a "pd17" tag where qemu keeps inUse.
         expect((info as ParallelsInfo).details).toMatchObject({ version: 'legacy', clusterSize: 1024 * 1024, inUse: false });
         expect(info.warnings).toEqual([]);

@@ -1,5 +1,4 @@
 import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,15 +7,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { type QcowDetails } from '../../formats/qcow.js';
-import { fixtures, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
+import { fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { comparable, makeSource, sourceKinds } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
 type Info = InfoFor<(typeof formats)[number]>;
 
-const qcowFixtures = fixtures('qcow');
 const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
 const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
 const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qcow', name);
@@ -24,41 +23,6 @@ const details = (info: Info): QcowDetails => {
   if (info.format !== 'qcow') throw new Error(`expected qcow, got ${info.format}`);
   return info.details;
 };
-
-/** Everything `qemu-img info --output=json` reports for a qcow image, compared with our result. */
-function expectQcowAgrees(info: Info, qemu: Record<string, unknown>): void {
-  expect(info.format).toBe(qemu.format);
-  const ours = details(info);
-  // qemu reports whole sectors (floor); we report the header's size exactly.
-  expect(Math.floor(info.virtualSize / 512) * 512).toBe(qemu['virtual-size']);
-  expect(info.virtualSize).toBe(ours.size);
-  expect(ours.clusterSize).toBe(qemu['cluster-size']);
-  expect(qemu['dirty-flag']).toBe(false);
-  expect(ours.backingFile).toBe(qemu['backing-filename']);
-  // qcow stores no backing format.
-  expect(qemu['backing-filename-format']).toBeUndefined();
-  expect(ours.encryption === 'aes' ? true : undefined).toBe(qemu.encrypted);
-}
-
-describe('qcow fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(qcowFixtures.length).toBeGreaterThanOrEqual(5);
-  });
-
-  for (const fixture of qcowFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        const info = await run(bytes);
-        expectQcowAgrees(info, fixture.qemu);
-        expect(info.matchedFormats).toEqual(['qcow']);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('qcow details read from the bytes (hand-checked against block/qcow.c QCowHeader)', () => {
   it('an empty 64 MiB image: 4 KiB clusters, 512 L2 entries, the L1 table after the header', async () => {
@@ -155,7 +119,7 @@ describe.skipIf(!hasQemuImg)(`qcow against qemu-img at test time${hasQemuImg ? '
   const path = (name: string) => join(work, name);
   const agrees = async (name: string) => {
     const info = await introspectFile(path(name), { formats });
-    expectQcowAgrees(info, qemuInfo(path(name)));
+    expectAgreesWithQemuInfo(info, qemuInfo(path(name)), imageFile(path(name)));
     return info;
   };
   qemuImg(['create', '-q', '-f', 'raw', path('base.raw'), '8M']);

@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { introspect } from '../../src/core.js';
 import { crc32 } from '../../src/bytes.js';
@@ -12,7 +11,8 @@ import { IntrospectionError } from '../../src/errors.js';
 import { RAW_HEAD_BYTES, type RawDetails } from '../../formats/raw.js';
 import type { GptPartitionTable, MbrPartition, MbrPartitionTable, PartitionTable } from '../../formats/shared/partition-table.js';
 import { type Fixture, fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { comparable, makeSource } from '../helpers/sources.js';
+import { expectAgreesWithQemuInfo } from '../conformance/index.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
@@ -139,50 +139,6 @@ function expectAgreesWithSfdisk(found: PartitionTable | undefined, sfdisk: Sfdis
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
-
-describe('raw fixtures (made by sfdisk, sgdisk, fdisk, parted, mkfs; checked against qemu-img)', () => {
-  it('has fixtures of every scheme', () => {
-    expect(rawFixtures.length).toBeGreaterThanOrEqual(17);
-  });
-
-  for (const fixture of rawFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info: raw, and the exact byte count (qemu rounds up to 512)', async () => {
-        const info = await introspect(bytes, { formats });
-        expect(info.format).toBe(fixture.qemu.format);
-        expect(info.virtualSize).toBe(bytes.byteLength);
-        expect(fixture.qemu['virtual-size']).toBe(Math.ceil(bytes.byteLength / 512) * 512);
-        // The fallback's probe reports a partitioned disk as a match (for multiple_formats), a bare one not.
-        const partitioned = info.format === 'raw' && (info.details.partitionTable?.partitions.length ?? 0) > 0 && info.details.partitionTable?.scheme !== 'atari';
-        expect(info.matchedFormats).toEqual(partitioned ? ['raw'] : []);
-        // JSON-safe: no bigint anywhere in the details.
-        expect(JSON.parse(JSON.stringify(info.details))).toBeTypeOf('object');
-      });
-
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes, { formats }));
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const expected = comparable(await introspect(bytes, { formats }));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream, { formats }))).toEqual(expected);
-          }),
-          { numRuns: 15, endOnFailure: true },
-        );
-      });
-    });
-  }
-});
 
 describe('raw fixtures against the tools that wrote them', () => {
   for (const fixture of rawFixtures) {
@@ -534,7 +490,7 @@ describe.skipIf(realWorldRoot() === undefined)(`real-world raw disks and fragmen
       const info = await introspect(bytes, { formats });
       expect(info.format).toBe('raw');
       expect(info.virtualSize).toBe(bytes.byteLength);
-      if ('json' in image.qemu) expect(image.qemu.json['virtual-size']).toBe(Math.ceil(bytes.byteLength / 512) * 512);
+      if ('json' in image.qemu) expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
       const streamed = await introspect(makeSource('node-readable', bytes), { formats });
       // Only the chains of extended boot records lie beyond what a stream keeps.
       const hasChain = JSON.stringify(info.details).includes('"extended":true');

@@ -1,4 +1,3 @@
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,24 +17,12 @@ import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
 const vhdFixtures = fixtures('vhd');
-
-type QemuJson = Record<string, unknown>;
-
-/** What qemu-img reports for a VHD ("vpc"): format, virtual size, cluster size (block size, dynamic only), dirty flag (always false). */
-function expectVhdAgrees(info: { format: string; virtualSize: number; details: unknown }, qemu: QemuJson): void {
-  expect(qemu.format).toBe('vpc');
-  expect(info.format).toBe('vhd');
-  expect(info.virtualSize).toBe(qemu['virtual-size']);
-  const details = info.details as VhdDetails;
-  // qemu (vpc_get_info) gives a cluster size for every disk whose footer type is not fixed.
-  expect(details.blockSize).toBe(qemu['cluster-size']);
-  expect(qemu['dirty-flag']).toBe(false);
-}
 
 async function vhdInfo(source: Parameters<typeof introspect>[0]) {
   const info = await introspect(source, { formats });
@@ -101,31 +88,6 @@ function expectVhdiinfoAgrees(details: VhdDetails, fields: Record<string, string
   expect(fields['Parent identifier']).toBe(details.parentUuid);
   expect(fields['Parent filename']).toBe(details.parentName);
 }
-
-describe('vhd fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(vhdFixtures.length).toBeGreaterThanOrEqual(14);
-  });
-
-  for (const fixture of vhdFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      if (Object.keys(fixture.qemu).length > 0) {
-        it('agrees with qemu-img info', async () => {
-          expectVhdAgrees(await introspect(bytes, { formats }), fixture.qemu);
-        });
-      } else {
-        it('is one qemu refuses: read anyway, with a warning', async () => {
-          const info = await vhdInfo(bytes);
-          expect(info.warnings.length).toBeGreaterThan(0);
-        });
-      }
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('vhd details read from the bytes', () => {
   it('reads a qemu dynamic disk: footer, geometry, dynamic header (hand-checked bytes)', async () => {
@@ -452,7 +414,7 @@ describe.skipIf(!hasQemuImg)(`vhd against qemu-img at test time${hasQemuImg ? ''
         const path = join(work, `dynamic-${size}-${force}.vhd`);
         qemuImg(['create', '-q', '-f', 'vpc', ...(force ? ['-o', 'force_size=on'] : []), path, size]);
         const info = await introspectFile(path, { formats });
-        expectVhdAgrees(info, qemuInfo(path));
+        expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
         if (info.format === 'vhd') expect(info.details.creatorApp).toBe(force ? 'qem2' : 'qemu');
         if (hasVhdiinfo && info.format === 'vhd') expectVhdiinfoAgrees(info.details, vhdiinfo(path));
       });
@@ -465,10 +427,11 @@ describe.skipIf(!hasQemuImg)(`vhd against qemu-img at test time${hasQemuImg ? ''
         const path = join(work, `fixed-${size}-${force}.vhd`);
         qemuImg(['create', '-q', '-f', 'vpc', '-o', `subformat=fixed${force ? ',force_size=on' : ''}`, path, size]);
         const info = await introspectFile(path, { formats });
-        expectVhdAgrees(info, qemuInfo(path, 'vpc'));
+        expectAgreesWithQemuInfo(info, qemuInfo(path, 'vpc'), imageFile(path));
         const probed = qemuInfo(path);
         expect(probed.format).toBe('raw');
         expect(probed['virtual-size']).toBe(readFileSync(path).byteLength);
+        expectAgreesWithQemuInfo(info, probed, imageFile(path));
         if (hasVhdiinfo && info.format === 'vhd') expectVhdiinfoAgrees(info.details, vhdiinfo(path));
       });
     }
@@ -479,7 +442,7 @@ describe.skipIf(!hasQemuImg)(`vhd against qemu-img at test time${hasQemuImg ? ''
       const path = join(work, `converted-${subformat}.vhd`);
       qemuImg(['convert', '-q', '-O', 'vpc', '-o', `subformat=${subformat}`, dataPath, path]);
       const info = await introspectFile(path, { formats });
-      expectVhdAgrees(info, qemuInfo(path, 'vpc'));
+      expectAgreesWithQemuInfo(info, qemuInfo(path, 'vpc'), imageFile(path));
       const bytes = new Uint8Array(readFileSync(path));
       expect(comparable(await introspect(makeSource('node-readable', bytes), { formats }))).toEqual(comparable(info));
     });
@@ -512,7 +475,7 @@ describe.skipIf(!hasQemuImg)(`vhd against qemu-img at test time${hasQemuImg ? ''
       writeFileSync(path, bytes);
       const info = await introspectFile(path, { formats });
       expect(info.virtualSize).toBe(expected);
-      expectVhdAgrees(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
     });
   }
 
@@ -520,7 +483,7 @@ describe.skipIf(!hasQemuImg)(`vhd against qemu-img at test time${hasQemuImg ? ''
     const path = join(work, basename('differencing.vhd'));
     writeFileSync(path, fixtureBytes('differencing.vhd'));
     const info = await introspectFile(path, { formats });
-    expectVhdAgrees(info, qemuInfo(path));
+    expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
     if (hasVhdiinfo && info.format === 'vhd') expectVhdiinfoAgrees(info.details, vhdiinfo(path));
   });
 });
@@ -563,13 +526,14 @@ describe.skipIf(realWorldRootPath === undefined)(
         const path = join(work, basename(image.file, '.gz'));
         writeFileSync(path, bytes);
         if ('json' in image.qemu && image.qemu.json.format === 'vpc') {
-          expectVhdAgrees(info, image.qemu.json);
+          expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
         } else if ('json' in image.qemu) {
           // A fixed disk: qemu probed raw (the file length); with -f vpc it agrees with us.
           expect(image.qemu.json.format).toBe('raw');
           expect(image.qemu.json['virtual-size']).toBe(bytes.byteLength);
           expect(info.details.diskType).toBe('fixed');
-          if (hasQemuImg) expectVhdAgrees(info, qemuInfo(path, 'vpc'));
+          expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
+          if (hasQemuImg) expectAgreesWithQemuInfo(info, qemuInfo(path, 'vpc'), imageFile(path));
         } else {
           // qemu refused it: the footer checksum is wrong; we read it and say so.
           expect(image.qemu.error).toContain('Incorrect header checksum');

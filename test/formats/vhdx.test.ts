@@ -1,4 +1,3 @@
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,25 +25,13 @@ import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { comparable, makeSource, trackedStream } from '../helpers/sources.js';
 
 // Every built-in format: results must not depend on which other formats are considered.
 const formats = allFormats;
 const vhdxFixtures = fixtures('vhdx');
 const MIB = 1024 * 1024;
-
-type QemuJson = Record<string, unknown>;
-
-/** What qemu-img reports for a VHDX: format, virtual size, cluster size (= block size), dirty flag. */
-function expectVhdxAgrees(info: { format: string; virtualSize: number; details: unknown }, qemu: QemuJson): void {
-  expect(info.format).toBe('vhdx');
-  expect(qemu.format).toBe('vhdx');
-  expect(info.virtualSize).toBe(qemu['virtual-size']);
-  const details = info.details as VhdxDetails;
-  expect(details.blockSize).toBe(qemu['cluster-size']);
-  // qemu's dirty flag is always false for VHDX: a file whose log needs replaying is refused instead.
-  expect(details.dirty).toBe(qemu['dirty-flag']);
-}
 
 async function vhdxInfo(source: Parameters<typeof introspect>[0]) {
   const info = await introspect(source, { formats });
@@ -136,31 +123,6 @@ function expectVhdiinfoAgrees(details: VhdxDetails, fields: Record<string, strin
   expect(fields['Parent identifier']).toBe(locator.get('parent_linkage')?.replace(/[{}]/g, ''));
   expect(fields['Parent filename']).toBe(locator.get('absolute_win32_path'));
 }
-
-describe('vhdx fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(vhdxFixtures.length).toBeGreaterThanOrEqual(15);
-  });
-
-  for (const fixture of vhdxFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      if (Object.keys(fixture.qemu).length > 0) {
-        it('agrees with qemu-img info', async () => {
-          expectVhdxAgrees(await introspect(bytes, { formats }), fixture.qemu);
-        });
-      } else {
-        it('is one qemu refuses: read anyway, with a warning', async () => {
-          const info = await vhdxInfo(bytes);
-          expect(info.warnings.length).toBeGreaterThan(0);
-        });
-      }
-
-      itGivesTheSameResultFromEverySource(bytes, 15);
-    });
-  }
-});
 
 describe('vhdx details read from the bytes', () => {
   it('reads a qemu dynamic disk (hand-checked against the bytes)', async () => {
@@ -657,7 +619,7 @@ describe.skipIf(!hasQemuImg)(`vhdx against qemu-img at test time${hasQemuImg ? '
       const path = join(work, `${testCase.name}.vhdx`);
       qemuImg(['create', '-q', '-f', 'vhdx', '-o', testCase.options, path, testCase.size]);
       const info = await introspectFile(path, { formats });
-      expectVhdxAgrees(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       if (info.format !== 'vhdx') return;
       const logEnd = info.details.logOffset + info.details.logLength;
       for (const region of info.details.regionTable.entries) expect(region.fileOffset).toBeGreaterThanOrEqual(logEnd);
@@ -675,7 +637,7 @@ describe.skipIf(!hasQemuImg)(`vhdx against qemu-img at test time${hasQemuImg ? '
       const path = join(work, `converted-${subformat}.vhdx`);
       qemuImg(['convert', '-q', '-O', 'vhdx', '-o', `subformat=${subformat}`, rawPath, path]);
       const info = await introspectFile(path, { formats });
-      expectVhdxAgrees(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       const bytes = new Uint8Array(readFileSync(path));
       expect(comparable(await introspect(makeSource('web-stream', bytes), { formats }))).toEqual(comparable(info));
     });
@@ -731,7 +693,7 @@ describe.skipIf(realWorldRootPath === undefined)(
           expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(comparable(info));
         }
         if ('json' in image.qemu) {
-          expectVhdxAgrees(info, image.qemu.json);
+          expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
           expect(info.warnings).toEqual([]);
         } else {
           // qemu 7.2 cannot open differencing VHDX files.

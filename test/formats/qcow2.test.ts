@@ -1,29 +1,14 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { allFormats } from '../../formats/index.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
-import { introspectFile } from '../../src/node.js';
-import { isoWithNanoseconds, type Qcow2Details } from '../../formats/qcow2.js';
-import { loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isoWithNanoseconds } from '../../formats/qcow2.js';
+import { loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
+import { expectAgreesWithQemuInfo } from '../conformance/index.js';
+import type { QemuJson } from '../helpers/qemu-correspondence.js';
 import { comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { formatKit, patternedData, run, scratch } from '../helpers/format-kit.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type Info = InfoFor<(typeof formats)[number]>;
-type QemuJson = Record<string, unknown>;
-
-const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
-const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qcow2', name);
-const details = (info: Info): Qcow2Details => {
-  if (info.format !== 'qcow2') throw new Error(`expected qcow2, got ${info.format}`);
-  return info.details;
-};
+const { details, failure, fixtureBytes, rejects } = formatKit('qcow2');
 
 describe('qcow2 details read from the bytes (hand-checked against the qcow2 specification)', () => {
   it('an unknown incompatible feature bit (which qemu refuses): bit 20 named, the size read, a warning', async () => {
@@ -193,9 +178,7 @@ describe('qcow2 errors', () => {
     const view = new DataView(bytes.buffer);
     const table = Number(view.getBigUint64(64));
     view.setUint32(table + 36, 2000);
-    const error = await failure(bytes);
-    expect(error.code).toBe('LIMIT_EXCEEDED');
-    expect(error.field).toBe('snapshot table entry 0.extraDataSize');
+    await rejects(bytes, 'LIMIT_EXCEEDED', 'snapshot table entry 0.extraDataSize');
   });
 
   it('a bitmaps extension declaring zero bitmaps, or a broken directory: CORRUPT', async () => {
@@ -209,9 +192,7 @@ describe('qcow2 errors', () => {
     const broken = bytes.slice();
     const directory = Number(view.getBigUint64(512 + 16));
     new DataView(broken.buffer).setUint16(directory + 18, 5000); // name longer than the directory
-    const error = await failure(broken);
-    expect(error.code).toBe('CORRUPT');
-    expect(error.field).toBe('bitmap directory');
+    await rejects(broken, 'CORRUPT', 'bitmap directory');
   });
 
   it('a snapshot table overlapping the bitmap directory: the same CORRUPT from every kind of source', async () => {
@@ -225,9 +206,7 @@ describe('qcow2 errors', () => {
     view.setUint16(table + 14, 65535); // name size
     view.setUint32(60, 1);
     view.setBigUint64(64, BigInt(table));
-    const reference = await failure(bytes);
-    expect(reference.code).toBe('CORRUPT');
-    expect(reference.field).toBe('bitmap directory');
+    const reference = await rejects(bytes, 'CORRUPT', 'bitmap directory');
     expect(reference.message).toMatch(/overlap a structure already read/);
     for (const kind of sourceKinds) {
       const error = await failure(makeSource(kind, bytes));
@@ -242,20 +221,12 @@ describe('qcow2 errors', () => {
 });
 
 describe.skipIf(!hasQemuImg)(`qcow2 against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-qcow2-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work, path, agrees } = scratch('qcow2');
   const secret = ['--object', 'secret,id=sec0,data=123456'];
-  const path = (name: string) => join(work, name);
-  const agrees = async (name: string) => {
-    const info = await introspectFile(path(name), { formats });
-    expectAgreesWithQemuInfo(info, qemuInfo(path(name)), imageFile(path(name)));
-    return info;
-  };
 
   qemuImg(['create', '-q', '-f', 'raw', path('base.raw'), '8M']);
   qemuImg(['create', '-q', '-f', 'qcow2', path('base.qcow2'), '8M']);
-  const data = new Uint8Array(3 * 1024 * 1024);
-  for (let index = 0; index < data.length; index += 977) data[index] = (index * 7) & 0xff;
+  const data = patternedData(3 * 1024 * 1024, 977, (index) => (index * 7) & 0xff);
   writeFileSync(path('data.raw'), data);
 
   const creates: Array<[string, string[], string?]> = [];
@@ -349,7 +320,7 @@ describe.skipIf(!hasQemuImg)(`qcow2 against qemu-img at test time${hasQemuImg ? 
     await agrees('dirty-corrupt.qcow2');
     withIncompatible('unknown.qcow2', 1n << 33n);
     expect(() => qemuInfo(path('unknown.qcow2'))).toThrow(/Unsupported qcow2 feature\(s\): Unknown incompatible feature: 200000000/);
-    const info = await introspectFile(path('unknown.qcow2'), { formats });
+    const info = await run(readFileSync(path('unknown.qcow2')));
     expect(details(info).incompatibleFeatures.unknown).toBe('0x200000000');
     expect(info.warnings.join('\n')).toMatch(/qemu 7.2 refuses to open/);
   });

@@ -1,28 +1,11 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { allFormats } from '../../formats/index.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
-import { introspectFile } from '../../src/node.js';
-import { type QedDetails } from '../../formats/qed.js';
-import { fixtures, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
-import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
-import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { hasQemuImg, qemuImg, qemuMissing } from '../helpers/qemu.js';
+import { fixtures } from '../helpers/fixtures.js';
+import { formatKit, patternedData, run, scratch } from '../helpers/format-kit.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type Info = InfoFor<(typeof formats)[number]>;
-
+const { details, failure, fixtureBytes } = formatKit('qed');
 const qedFixtures = fixtures('qed');
-const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
-const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qed', name);
-const details = (info: Info): QedDetails => {
-  if (info.format !== 'qed') throw new Error(`expected qed, got ${info.format}`);
-  return info.details;
-};
 
 describe('qed details read from the bytes (hand-checked against the QED specification)', () => {
   it('a table of one cluster (which qemu refuses: "QED table offset is invalid"): reported, with a warning', async () => {
@@ -137,14 +120,7 @@ describe('qed errors', () => {
 });
 
 describe.skipIf(!hasQemuImg)(`qed against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-qed-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const path = (name: string) => join(work, name);
-  const agrees = async (name: string) => {
-    const info = await introspectFile(path(name), { formats });
-    expectAgreesWithQemuInfo(info, qemuInfo(path(name)), imageFile(path(name)));
-    return info;
-  };
+  const { work, path, agrees } = scratch('qed');
   qemuImg(['create', '-q', '-f', 'raw', path('base.raw'), '8M']);
   qemuImg(['create', '-q', '-f', 'qcow2', path('base.qcow2'), '8M']);
   qemuImg(['create', '-q', '-f', 'qed', path('base.qed'), '8M']);
@@ -199,8 +175,7 @@ describe.skipIf(!hasQemuImg)(`qed against qemu-img at test time${hasQemuImg ? ''
   }
 
   it('converted data, and the needs-check bit patched in: agrees', async () => {
-    const data = new Uint8Array(2 * 1024 * 1024);
-    for (let index = 0; index < data.length; index += 613) data[index] = (index * 5) & 0xff;
+    const data = patternedData(2 * 1024 * 1024, 613, (index) => (index * 5) & 0xff);
     writeFileSync(path('data.raw'), data);
     qemuImg(['convert', '-q', '-O', 'qed', path('data.raw'), path('converted.qed')]);
     await agrees('converted.qed');

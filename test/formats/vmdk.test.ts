@@ -193,8 +193,7 @@ describe.skipIf(!hasQemuImg)(`vmdk against qemu-img at test time${hasQemuImg ? '
 
   it('a converted disk with data, sparse and streamOptimized', async () => {
     const rawPath = join(work, 'data.raw');
-    const data = new Uint8Array(3 * 1024 * 1024);
-    for (let index = 0; index < data.length; index += 977) data[index] = index & 0xff;
+    const data = patternedData(3 * 1024 * 1024, 977, (index) => index & 0xff);
     writeFileSync(rawPath, data);
     for (const subformat of ['monolithicSparse', 'streamOptimized']) {
       const path = join(work, `converted-${subformat}.vmdk`);

@@ -13,11 +13,13 @@
  */
 import { close, constants, createReadStream, fstat, open, read, readFile } from 'node:fs';
 import { Socket } from 'node:net';
+import type { BuiltinContainer } from '../containers/index.js';
 import type { BuiltinFormat } from '../formats/index.js';
-import { allFormats } from '../formats/index.js';
+import type { AnyContainerModule } from './container-module.js';
+import { withDefaults } from './defaults.js';
+import type { InfoWith } from './index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
-import type { InfoFor } from './image-info.js';
 import { introspectSource } from './introspect.js';
 import { type IntrospectOptions, resolveOptions } from './options.js';
 import { throwIfAborted } from './reading/chunks.js';
@@ -176,17 +178,19 @@ export async function openFileSource(path: string): Promise<RandomAccessSource &
  * a FIFO, pipe or character device as a stream. The file is closed on every way out; an
  * abort releases it at once.
  */
-export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(path: string, options?: IntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
-  const given = options === undefined ? { formats: allFormats } : options === null || typeof options !== 'object' || Array.isArray(options) ? options : { ...options, formats: options.formats ?? allFormats };
-  const resolved = resolveOptions(given, undefined);
+export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
+  path: string,
+  options?: IntrospectOptions<Modules, Containers>,
+): Promise<InfoWith<Modules, Containers>> {
+  const resolved = resolveOptions(withDefaults(options), undefined);
   if (typeof path !== 'string' || path === '') throw new IntrospectionError('INVALID_ARGUMENT', 'introspectFile needs a path');
   throwIfAborted(resolved.signal);
   const opened = await openPath(path);
-  if (opened.kind === 'pipe') return (await introspectSource(opened.socket, resolved)) as InfoFor<Modules>;
-  if (opened.kind === 'stream') return (await introspectSource(createReadStream(path), resolved)) as InfoFor<Modules>;
+  if (opened.kind === 'pipe') return (await introspectSource(opened.socket, resolved)) as InfoWith<Modules, Containers>;
+  if (opened.kind === 'stream') return (await introspectSource(createReadStream(path), resolved)) as InfoWith<Modules, Containers>;
   const { source } = opened;
   // The answer does not wait for the file to be closed (one round trip less).
   return (await introspectSource(source, resolved, () => {
     void source.close();
-  })) as InfoFor<Modules>;
+  })) as InfoWith<Modules, Containers>;
 }

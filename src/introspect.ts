@@ -212,7 +212,8 @@ async function openContainer(module: AnyContainerModule, reader: Reader, scope: 
     },
     decoded(offset, length, makeDecoder) {
       const before = scope.decoded.total;
-      const layer = decodedBackend(reader, offset, length, () => makeDecoder({ maxWindowBytes: budget.remaining, signal: options.signal }), {
+      // The declared window is checked against the whole budget; what the decoder really allocates (windows grow as data fills them) is charged to it as it grows.
+      const layer = decodedBackend(reader, offset, length, () => makeDecoder({ maxWindowBytes: budget.limit, signal: options.signal }), {
         budget,
         field: module.name,
         maxDecodedBytes: Math.max(0, options.maxDecompressedBytes - before),

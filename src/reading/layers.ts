@@ -15,7 +15,7 @@
 import { fieldError } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { ChunkSource } from './chunks.js';
-import type { Budget, Reader } from './reader.js';
+import { type Budget, type Reader, budgetError } from './reader.js';
 import { StreamBackend } from './stream-backend.js';
 
 /** How much of a parent stream a layer pulls at once. */
@@ -130,8 +130,8 @@ export function decodedBackend(
       for (;;) {
         const step = decoder.read();
         share.held = decoder.windowBytes + decoder.heldBytes;
-        if (share.held > limits.budget.limit) {
-          throw fieldError('LIMIT_EXCEEDED', limits.field, `the decoder needs ${share.held} bytes, more than maxBufferBytes (${limits.budget.limit})`);
+        if (limits.budget.held > limits.budget.limit) {
+          throw budgetError(limits.field, `the decoder's window and buffers (${share.held} bytes) do not fit in maxBufferBytes (${limits.budget.limit}) beside what is kept; raise maxBufferBytes`);
         }
         if (step.kind === 'data') {
           if (decoder.decodedBytesProduced > limits.maxDecodedBytes) {

@@ -118,6 +118,7 @@ async function parseBochs(reader: ByteReader, context: ParseContext): Promise<Pa
 export const bochs: FormatModule<'bochs', BochsDetails> = {
   name: 'bochs',
   title: 'Bochs disk image (redolog)',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: BOCHS_MAGIC }],
   summarize: (details) => [
     ['subtype', details.subtype],

@@ -74,6 +74,7 @@ async function parseCloop(reader: ByteReader, context: ParseContext): Promise<Pa
 export const cloop: FormatModule<'cloop', CloopDetails> = {
   name: 'cloop',
   title: 'Compressed loop image (cloop)',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: CLOOP_V2_SIGNATURE }],
   summarize: (details) => [
     ['version', details.version],

@@ -505,6 +505,7 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
 export const luks: FormatModule<'luks', LuksDetails> = {
   name: 'luks',
   title: 'LUKS encrypted volume',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: LUKS_MAGIC }],
   summarize: (details) => [
     ['version', details.version],

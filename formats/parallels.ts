@@ -135,6 +135,7 @@ const sizeCheck: SafetyCheck<ParallelsDetails> = {
 export const parallels: FormatModule<'parallels', ParallelsDetails> = {
   name: 'parallels',
   title: 'Parallels disk image',
+  glance: { diskFormat: 'ploop' }, // Glance's name (qemu's parallels driver reads ploop)
   signatures: [
     { offset: 0, bytes: PARALLELS_MAGIC_EXTENDED },
     { offset: 0, bytes: PARALLELS_MAGIC_LEGACY },

@@ -134,6 +134,7 @@ const backingFileCheck: SafetyCheck<QcowDetails> = {
 export const qcow: FormatModule<'qcow', QcowDetails> = {
   name: 'qcow',
   title: 'QEMU Copy-On-Write version 1 (qcow)',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,

@@ -833,6 +833,7 @@ const corruptCheck: SafetyCheck<Qcow2Details> = {
 export const qcow2: FormatModule<'qcow2', Qcow2Details> = {
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
+  glance: { diskFormat: 'qcow2' }, // Glance's name
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],

@@ -171,6 +171,7 @@ const backingFileCheck: SafetyCheck<QedDetails> = {
 export const qed: FormatModule<'qed', QedDetails> = {
   name: 'qed',
   title: 'QEMU Enhanced Disk (QED)',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: 'QED\0' }],
   checks: [backingFileCheck],
   summarize: (details) => [

@@ -251,6 +251,7 @@ const sizeCheck: SafetyCheck<VdiDetails> = {
 export const vdi: FormatModule<'vdi', VdiDetails> = {
   name: 'vdi',
   title: 'VirtualBox Disk Image (VDI)',
+  glance: { diskFormat: 'vdi' }, // Glance's name
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
   summarize: (details) => [

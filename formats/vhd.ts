@@ -535,6 +535,7 @@ const checksumCheck: SafetyCheck<VhdDetails> = {
 export const vhd: FormatModule<'vhd', VhdDetails> = {
   name: 'vhd',
   title: 'Virtual Hard Disk (VHD)',
+  glance: { diskFormat: 'vhd' }, // Glance's name for what qemu calls vpc
   signatures: [
     { offset: 0, bytes: VHD_FOOTER_COOKIE },
     { offset: VHD_FOOTER_SIZE, bytes: VHD_FOOTER_COOKIE, fromEnd: true },

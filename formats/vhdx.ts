@@ -794,6 +794,7 @@ const sizeCheck: SafetyCheck<VhdxDetails> = {
 export const vhdx: FormatModule<'vhdx', VhdxDetails> = {
   name: 'vhdx',
   title: 'Hyper-V Virtual Hard Disk v2 (VHDX)',
+  glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
   summarize: (details) => [

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GlanceDeclaration } from './glance/declaration.js';
 import type { SafetyCheck } from './safety.js';
 
 /**
@@ -126,6 +127,8 @@ export interface FormatModule<Name extends string = string, Details = unknown> {
   readonly guestDataAtStart?: boolean | ((details: Details) => boolean);
   /** The safety checks that apply to this format (see `docs/safety.md`). */
   readonly checks?: readonly SafetyCheck<Details>[];
+  /** How OpenStack Glance names this format and which image properties its metadata proves (see `docs/glance.md`). */
+  readonly glance?: GlanceDeclaration<Details>;
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
 }

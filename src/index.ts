@@ -44,6 +44,16 @@ export {
   type SafetyVerdict,
 } from './safety.js';
 export { verifyDiskFormat, type DiskFormatDecision } from './verify-disk-format.js';
+export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export type {
+  GlanceContainerFormat,
+  GlanceDeclaration,
+  GlanceDiskFormat,
+  GlanceProperties,
+  GlancePropertyContext,
+  GlancePropertyValue,
+  OsDistroVocabulary,
+} from './glance/declaration.js';
 export type { BlobLike, ImageSource } from './source.js';
 export type { RandomAccessSource } from './random-access-reader.js';
 export type { WebStreamLike } from './chunk-source.js';

@@ -10,10 +10,10 @@ const formatEntries = Object.fromEntries(
 
 export default defineConfig([
   {
-    // The root, the format-neutral core, every format (all platform-neutral) and the Node
-    // helpers, in one build so that they share one copy of the core: an IntrospectionError
+    // The root, the format-neutral core, every format and the Glance client (all
+    // platform-neutral) and the Node helpers, in one build so that they share one copy of the core: an IntrospectionError
     // thrown by introspectFile is an instance of the class the root exports.
-    entry: { index: 'src/index.ts', core: 'src/core.ts', node: 'src/node.ts', ...formatEntries },
+    entry: { index: 'src/index.ts', core: 'src/core.ts', node: 'src/node.ts', glance: 'src/glance/index.ts', ...formatEntries },
     format: ['esm', 'cjs'],
     platform: 'neutral',
     target: 'es2022',

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Keeps package.json's "exports" in step with the format modules: one
+// Keeps package.json's "exports" in step with the entry points (tsup.config.ts): the root,
+// ./core, ./node and ./glance, and one
 // `./formats/<name>` subpath per formats/<name>.ts (attw does not analyse wildcard
 // subpaths, so each is listed). `--check` exits 1 when package.json is out of date.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,8 @@ const formats = readdirSync(join(root, 'formats'))
   .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
   .map((file) => file.slice(0, -3))
   .sort();
-const exports = { '.': entry('index'), './core': entry('core'), './node': entry('node') };
+// The other subpaths: the format-neutral core, the Node helpers, the Glance client.
+const exports = { '.': entry('index'), './core': entry('core'), './node': entry('node'), './glance': entry('glance') };
 for (const format of formats) exports[`./formats/${format}`] = entry(`formats/${format}`);
 exports['./package.json'] = './package.json';
 

@@ -75,10 +75,20 @@ export interface ServiceProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts `command` through the system Python, which asks the kernel to send it SIGTERM when
+ * the test process dies (`prctl(PR_SET_PDEATHSIG)`, kept across `execv`): a test run that
+ * is killed leaves no service behind.
+ */
+const DIE_WITH_PARENT = [
+  '-c',
+  'import ctypes, os, sys; ctypes.CDLL(None).prctl(1, 15); os.execv(sys.argv[1], sys.argv[1:])',
+];
+
 /** Runs a long-lived service process. */
 export function spawnService(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; outputPath: string }): ServiceProcess {
   writeFileSync(options.outputPath, '');
-  const child = spawn(command, args, {
+  const child = spawn(SYSTEM_PYTHON, [...DIE_WITH_PARENT, command, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     detached: true,
@@ -168,7 +178,7 @@ export interface GlanceAccessLogEntry {
   method: string;
   path: string;
   status: number;
-  /** Bytes of the response body. */
+  /** Bytes eventlet wrote for the response: its status line and headers, and the body. */
   bytes: number;
 }
 

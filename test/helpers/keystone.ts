@@ -26,11 +26,15 @@ const UWSGI_PYTHON_PLUGIN = '/usr/lib/uwsgi/plugins/python3_plugin.so';
 export const keystoneMissing: string | undefined =
   !existsSync(KEYSTONE_PACKAGE) || !existsSync(KEYSTONE_WSGI) ? 'keystone is not installed (.ci/run installs it)' : undefined;
 
-/** An endpoint to register in the catalog. */
+/**
+ * An endpoint to register in the catalog. Its region must be the bootstrap one
+ * ({@link KEYSTONE_REGION}): Keystone 22 on SQLite leaves the database locked after
+ * `POST /v3/regions` (every later write fails with "database is locked").
+ */
 export interface CatalogEndpoint {
   url: string;
   interface: 'public' | 'internal' | 'admin';
-  region: string;
+  region: typeof KEYSTONE_REGION;
 }
 
 /** Options for {@link startKeystone}. */
@@ -56,7 +60,9 @@ export interface KeystoneService {
   stop(options?: { keepDir?: boolean }): Promise<void>;
 }
 
-const REGION = 'RegionOne';
+/** The one region: the bootstrap's. */
+export const KEYSTONE_REGION = 'RegionOne';
+const REGION = KEYSTONE_REGION;
 const ADMIN_PASSWORD = 'admin-secret';
 
 function keystoneConfig(dir: string): string {
@@ -188,10 +194,6 @@ export async function startKeystone(options: KeystoneOptions): Promise<KeystoneS
 
     const service = field((await api(`${authUrl}/services`, { method: 'POST', token: admin, body: { service: { type: 'image', name: 'glance' } } })).json, 'service');
     for (const endpoint of await options.imageEndpoints) {
-      // A region other than the bootstrap one has to exist first.
-      if (endpoint.region !== REGION) {
-        await api(`${authUrl}/regions`, { method: 'POST', token: admin, body: { region: { id: endpoint.region } } }).catch(() => undefined);
-      }
       await api(`${authUrl}/endpoints`, {
         method: 'POST',
         token: admin,

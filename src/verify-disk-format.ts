@@ -44,7 +44,8 @@ function qemuWouldProbe(info: ImageInfoOf<string, unknown>): boolean {
   return false;
 }
 
-function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
+/** The safety checks an image failed (waived ones left out), each as `name (reason)`. */
+export function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
   return info.safety.checks.filter((check) => !check.passed && check.waived !== true).map((check) => `${check.name} (${check.reason ?? 'failed'})`);
 }
 

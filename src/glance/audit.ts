@@ -18,11 +18,11 @@
 import { type IntrospectionErrorCode, isIntrospectionError, toIntrospectionError } from '../errors.js';
 import { type ImageInfo, introspect } from '../index.js';
 import type { SafetyVerdict } from '../safety.js';
-import { verifyDiskFormat } from '../verify-disk-format.js';
+import { failedChecks } from '../verify-disk-format.js';
 import type { GlanceClient, GlanceImage, JsonPatchOperation } from './client.js';
 import type { GlanceProperties } from './declaration.js';
 import { glanceProperties } from './properties.js';
-import { propertyPatch } from './upload.js';
+import { formatDecision, propertyPatch } from './upload.js';
 import { ARCHITECTURE_NAMES } from './vocabulary.js';
 
 /** Default number of images read at once. */
@@ -159,7 +159,7 @@ export function judgeImage(image: GlanceImage, info: ImageInfo): Pick<AuditEntry
   const withShortId = glanceProperties(info, { osDistro: 'libosinfo' });
 
   if (image.disk_format) {
-    const decision = verifyDiskFormat({ ...info, safety: { safe: true, checks: [] } }, image.disk_format);
+    const decision = formatDecision(info, image.disk_format);
     if (decision.decision === 'reject') problems.push(`disk_format: ${decision.reason}`);
     else if (decision.decision === 'accept-with-warning') notes.push(`disk_format: ${decision.reason}`);
   }
@@ -170,9 +170,7 @@ export function judgeImage(image: GlanceImage, info: ImageInfo): Pick<AuditEntry
     const content = layers.length === 0 ? 'a bare disk' : `a disk inside ${layers.map((layer) => layer.format).join(' inside ')}`;
     problems.push(`container_format: declared ${container}, but the content is ${content}`);
   }
-  for (const check of info.safety.checks) {
-    if (!check.passed && !check.waived) problems.push(`unsafe: ${check.name}${check.reason ? ` (${check.reason})` : ''}`);
-  }
+  for (const failed of failedChecks(info)) problems.push(`unsafe: ${failed}`);
 
   for (const [key, value] of Object.entries(computed)) {
     if (key === 'disk_format' || key === 'container_format') continue;

@@ -13,7 +13,7 @@
 import { IntrospectionError, toIntrospectionError } from '../errors.js';
 import { type ImageInfo, inspect, introspect, toReadableStream } from '../index.js';
 import type { ImageSource } from '../source.js';
-import { verifyDiskFormat } from '../verify-disk-format.js';
+import { type DiskFormatDecision, failedChecks, verifyDiskFormat } from '../verify-disk-format.js';
 import type { GlanceClient, GlanceImage, JsonPatchOperation } from './client.js';
 import type { GlanceProperties, OsDistroVocabulary } from './declaration.js';
 import { glanceProperties } from './properties.js';
@@ -222,16 +222,14 @@ function decide(info: ImageInfo, options: UploadOptions, warnings: string[], pro
   if (provisional) delete computed.min_disk;
   let diskFormat = computed.disk_format;
   if (options.diskFormat !== undefined) {
-    // The format decision alone: the safety verdict is judged below, with its own message.
-    const decision = verifyDiskFormat({ ...info, safety: { safe: true, checks: [] } }, options.diskFormat);
+    const decision = formatDecision(info, options.diskFormat);
     if (decision.decision === 'reject') throw new Refusal(decision.reason);
     if (decision.decision === 'accept-with-warning') warnings.push(decision.reason);
     diskFormat = options.diskFormat;
   }
   if (diskFormat === undefined) throw new Refusal(`Glance has no disk_format for ${info.format} images (give --disk-format to choose one)`);
   if (!provisional && !info.safety.safe) {
-    const failed = info.safety.checks.filter((check) => !check.passed && !check.waived).map((check) => `${check.name} (${check.reason ?? 'failed'})`);
-    throw new Refusal(`the image is unsafe: ${failed.join('; ')}`);
+    throw new Refusal(`the image is unsafe: ${failedChecks(info).join('; ')}`);
   }
   const properties: GlanceProperties = { ...computed, disk_format: diskFormat };
   for (const [key, value] of Object.entries(options.properties ?? {})) {
@@ -242,6 +240,14 @@ function decide(info: ImageInfo, options: UploadOptions, warnings: string[], pro
     properties[key] = typed;
   }
   return properties;
+}
+
+/**
+ * `verifyDiskFormat`'s decision on the format alone: the upload and the audit judge the
+ * safety verdict separately, with its own message.
+ */
+export function formatDecision(info: ImageInfo, declared: string): DiskFormatDecision {
+  return verifyDiskFormat({ ...info, safety: { safe: true, checks: [] } }, declared);
 }
 
 function typedValue(key: string, value: string): string | number {

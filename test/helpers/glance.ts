@@ -134,6 +134,14 @@ export async function runCommand(command: string, args: string[], options: { cwd
   return output;
 }
 
+/** The named log files of a service's folder that exist, one after the other, each under its path. */
+export function readLogs(dir: string, names: readonly string[]): string {
+  return names
+    .filter((name) => existsSync(join(dir, name)))
+    .map((name) => `==> ${join(dir, name)} <==\n${readFileSync(join(dir, name), 'utf8')}`)
+    .join('\n');
+}
+
 /** The last lines of a log, for error messages. */
 export function tail(text: string, lines = 40): string {
   return text.split('\n').slice(-lines).join('\n');
@@ -263,11 +271,7 @@ export async function startGlance(options: GlanceOptions = {}): Promise<GlanceSe
   for (const sub of ['images', 'staging', 'lock']) mkdirSync(join(dir, sub));
   const configPath = join(dir, 'glance-api.conf');
   writeFileSync(join(dir, 'glance-api-paste.ini'), pasteIni(configPath, dir));
-  const logs = () =>
-    ['db-sync.out', 'glance-api.out', 'glance-api.log']
-      .filter((name) => existsSync(join(dir, name)))
-      .map((name) => `==> ${join(dir, name)} <==\n${readFileSync(join(dir, name), 'utf8')}`)
-      .join('\n');
+  const logs = () => readLogs(dir, ['db-sync.out', 'glance-api.out', 'glance-api.log']);
 
   let port = await freePort();
   writeFileSync(configPath, glanceConfig(dir, port, options));

@@ -12,10 +12,10 @@
  * the Glance harness, a test project and user with the `member` role, and an application
  * credential of that user.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SYSTEM_PYTHON, freePort, runCommand, spawnService, tail, waitForHttp } from './glance.js';
+import { SYSTEM_PYTHON, freePort, readLogs, runCommand, spawnService, tail, waitForHttp } from './glance.js';
 
 const KEYSTONE_PACKAGE = '/usr/lib/python3/dist-packages/keystone/cmd/cli.py';
 const KEYSTONE_WSGI = '/usr/bin/keystone-wsgi-public';
@@ -148,11 +148,7 @@ export async function startKeystone(options: KeystoneOptions): Promise<KeystoneS
   mkdirSync(join(dir, 'credential-keys'));
   const configPath = join(dir, 'keystone.conf');
   writeFileSync(configPath, keystoneConfig(dir));
-  const logs = () =>
-    ['setup.out', 'server.out', 'keystone.log']
-      .filter((name) => existsSync(join(dir, name)))
-      .map((name) => `==> ${join(dir, name)} <==\n${readFileSync(join(dir, name), 'utf8')}`)
-      .join('\n');
+  const logs = () => readLogs(dir, ['setup.out', 'server.out', 'keystone.log']);
 
   let port = await freePort();
   const publicUrl = () => `http://127.0.0.1:${port}/v3`;

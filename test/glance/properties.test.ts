@@ -12,7 +12,7 @@ import type { GlanceProperties } from '../../src/glance/declaration.js';
 import { INSTALLER_MEDIA, recogniseInstallerMedia } from '../../src/glance/installer-media.js';
 import { CIM_PASD_VALUES, GLANCE_CONTAINER_FORMATS, GLANCE_DISK_FORMATS, VMWARE_GUEST_IDS } from '../../src/glance/vocabulary.js';
 import { introspectFile } from '../../src/node.js';
-import { realWorldImages, realWorldMissing } from '../helpers/fixtures.js';
+import { realWorldImages, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import {
   type MetadefProperty,
@@ -152,7 +152,7 @@ describeQemu('VMDK: vmware_disktype and vmware_adaptertype', () => {
     expect(properties.vmware_adaptertype).toBe(adaptertype);
   });
 
-  it.skipIf(realWorldMissing !== undefined)('VMDKs written by VMware tools: the adapter type their descriptor names', async () => {
+  it.skipIf(realWorldRoot() === undefined)('VMDKs written by VMware tools: the adapter type their descriptor names', async () => {
     const vmdks = realWorldImages().filter((image) => image.file.startsWith('vmdk/') && !image.file.endsWith('.gz'));
     let checked = 0;
     for (const image of vmdks) {

@@ -28,6 +28,7 @@ import type { ImageInfo } from '../index.js';
 import type { ImageSource } from '../source.js';
 import { type AuditEntry, applyProposals, auditImages } from './audit.js';
 import { GlanceClient, type JsonPatchOperation } from './client.js';
+import { send } from './http.js';
 import type { OsDistroVocabulary } from './declaration.js';
 import { resolveAuthOptions } from './node-config.js';
 import { glanceProperties } from './properties.js';
@@ -195,16 +196,8 @@ async function upload(positional: string[], parsed: ParsedArguments, io: GlanceC
 async function openSource(location: string, io: GlanceCommandIo): Promise<{ source: ImageSource; total: number | undefined }> {
   if (location === '-') return { source: io.stdin, total: undefined };
   if (/^https?:\/\//i.test(location)) {
-    let response: Response;
-    try {
-      response = await fetch(location);
-    } catch (error) {
-      throw new Error(`GET ${location} failed: ${(error as Error).message}`);
-    }
-    if (!response.ok || response.body === null) {
-      await response.body?.cancel();
-      throw new Error(`GET ${location} answered ${response.status} ${response.statusText}`);
-    }
+    const response = await send(fetch, { method: 'GET', url: location });
+    if (response.body === null) throw new Error(`GET ${location} answered ${response.status} with no body`);
     const length = Number(response.headers.get('Content-Length') ?? Number.NaN);
     return { source: response.body, total: Number.isSafeInteger(length) ? length : undefined };
   }

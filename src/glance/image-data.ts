@@ -69,7 +69,11 @@ export async function openRangeSource(url: string, options: RangeSourceOptions =
   const first = await get(0, FIRST_READ_BYTES);
   let size: number;
   if (first.response.status === 200) size = first.body.byteLength;
-  else {
+  else if (first.response.status === 416 && !first.response.headers.has('Content-Range')) {
+    // Byte 0 is not satisfiable only when there is no byte 0 (RFC 9110 section 15.5.17);
+    // Glance says so without a Content-Range.
+    size = 0;
+  } else {
     const range = CONTENT_RANGE.exec(first.response.headers.get('Content-Range') ?? '');
     if (range === null) throw new IntrospectionError('SOURCE_ERROR', `GET ${url} answered ${first.response.status} without a usable Content-Range`);
     size = Number(range[3]);

@@ -344,6 +344,28 @@ describe.skipIf(missing !== undefined)('against a real Glance and Keystone', () 
       expect(source.requests).toBe(3);
     });
 
+    it('an empty image has size 0 (Glance answers 416 to a range of it)', async () => {
+      const glanceClient = client();
+      const image = await glanceClient.createImage({ name: 'empty', disk_format: 'raw', container_format: 'bare' });
+      try {
+        await glanceClient.uploadImageData(image.id, new Uint8Array(0));
+        expect((await glanceClient.getImage(image.id)).size).toBe(0);
+        const source = await glanceClient.openImageData(image.id);
+        expect(source.size).toBe(0);
+        expect(await source.read(0, 10)).toHaveLength(0);
+      } finally {
+        await glanceClient.deleteImage(image.id);
+      }
+    });
+
+    it('a URL that answers an error is not uploaded: exit 2 naming the status', async () => {
+      const before = await imageIds();
+      const result = await cli(['upload', `${glance.url}/v2/images/00000000-0000-0000-0000-000000000000/file`, '--name', 'from-404', ...noAuth()]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/answered 404/);
+      expect(await imageIds()).toEqual(before);
+    });
+
     it('HTTP errors are SOURCE_ERROR naming the status and the URL', async () => {
       const error = await client()
         .getImage('00000000-0000-0000-0000-000000000000')

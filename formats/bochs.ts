@@ -119,6 +119,7 @@ export const bochs: FormatModule<'bochs', BochsDetails, never> = {
   name: 'bochs',
   title: 'Bochs disk image (redolog)',
   qemuProbes: true,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: BOCHS_MAGIC }],
   summarize: (details) => [
     ['subtype', details.subtype],

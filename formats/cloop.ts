@@ -75,6 +75,7 @@ export const cloop: FormatModule<'cloop', CloopDetails, never> = {
   name: 'cloop',
   title: 'Compressed loop image (cloop)',
   qemuProbes: true,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: CLOOP_V2_SIGNATURE }],
   summarize: (details) => [
     ['version', details.version],

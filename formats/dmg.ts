@@ -280,6 +280,7 @@ async function parseDmg(reader: ByteReader, context: ParseContext): Promise<Pars
 export const dmg: FormatModule<'dmg', DmgDetails, never> = {
   name: 'dmg',
   title: 'Apple disk image (UDIF .dmg)',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: DMG_KOLY_TRAILER_SIZE, bytes: DMG_TRAILER_SIGNATURE, fromEnd: true }],
   tailBytes: DMG_TAIL_BYTES,
   guestDataAtStart: true,

@@ -36,6 +36,8 @@ import {
 } from './generated/iso.js';
 import { type BootCatalogEntry, type BootCatalogValidation, MAX_BOOT_CATALOG_BYTES, parseBootCatalog } from './shared/el-torito.js';
 import { type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
+import { installerMediaProperties, recogniseInstallerMedia } from '../src/glance/installer-media.js';
+import { firmwareFromBootCatalog, firmwareProperties } from '../src/glance/vocabulary.js';
 import {
   MAX_UDF_SEQUENCE_BYTES,
   UDF_ANCHOR_SECTOR,
@@ -679,6 +681,13 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
 export const iso: FormatModule<'iso', IsoDetails, never> = {
   name: 'iso',
   title: 'ISO 9660 / UDF optical disc image',
+  glance: {
+    diskFormat: 'iso',
+    properties: (details, context) => ({
+      ...firmwareProperties(firmwareFromBootCatalog(details.bootCatalog)),
+      ...installerMediaProperties(recogniseInstallerMedia(details), context),
+    }),
+  },
   signatures: [
     { offset: ISO_SYSTEM_AREA_BYTES + 1, bytes: STANDARD_IDENTIFIER },
     { offset: ISO_SYSTEM_AREA_BYTES + 1, bytes: 'BEA01' },

@@ -507,6 +507,7 @@ export const luks: FormatModule<'luks', LuksDetails, never> = {
   title: 'LUKS encrypted volume',
   // qemu 7.2 knows LUKS1 only; a LUKS2 header is raw to its probe.
   qemuProbes: (details) => details.version === 1,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: LUKS_MAGIC }],
   summarize: (details) => [
     ['version', details.version],

@@ -137,6 +137,7 @@ export const parallels: FormatModule<'parallels', ParallelsDetails, 'size'> = {
   title: 'Parallels disk image',
   qemuProbes: true,
   aliases: ['ploop'],
+  glance: { diskFormat: 'ploop' }, // Glance's name (qemu's parallels driver reads ploop)
   signatures: [
     { offset: 0, bytes: PARALLELS_MAGIC_EXTENDED },
     { offset: 0, bytes: PARALLELS_MAGIC_LEGACY },

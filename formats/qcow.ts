@@ -135,6 +135,7 @@ export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   name: 'qcow',
   title: 'QEMU Copy-On-Write version 1 (qcow)',
   qemuProbes: true,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,

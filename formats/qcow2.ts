@@ -836,6 +836,7 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
   qemuProbes: true,
+  glance: { diskFormat: 'qcow2' }, // Glance's name
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],

@@ -173,6 +173,7 @@ export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   title: 'QEMU Enhanced Disk (QED)',
   qemuProbes: true,
   bannedByDefault: true,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: 'QED\0' }],
   checks: [backingFileCheck],
   summarize: (details) => [

@@ -23,6 +23,7 @@
 import { bytesEqual } from '../src/bytes.js';
 import { isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext } from '../src/format-module.js';
+import { firmwareFromPartitionTable, firmwareProperties } from '../src/glance/vocabulary.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
 import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
@@ -248,6 +249,7 @@ export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   name: 'raw',
   title: 'Raw disk image',
   declaredAs: declaredAsRaw,
+  glance: { diskFormat: 'raw', properties: (details) => firmwareProperties(firmwareFromPartitionTable(details.partitionTable)) },
   signatures: [],
   fallback: true,
   headBytes: RAW_HEAD_BYTES,

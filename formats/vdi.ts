@@ -252,6 +252,7 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   name: 'vdi',
   title: 'VirtualBox Disk Image (VDI)',
   qemuProbes: true,
+  glance: { diskFormat: 'vdi' }, // Glance's name
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
   summarize: (details) => [

@@ -538,6 +538,7 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
   // qemu's probe looks at the first 512 bytes: a fixed VHD's footer is at the end, so qemu takes it for raw.
   qemuProbes: (details) => details.diskType !== 'fixed',
   aliases: ['vpc'],
+  glance: { diskFormat: 'vhd' }, // Glance's name for what qemu calls vpc
   signatures: [
     { offset: 0, bytes: VHD_FOOTER_COOKIE },
     { offset: VHD_FOOTER_SIZE, bytes: VHD_FOOTER_COOKIE, fromEnd: true },

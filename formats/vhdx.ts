@@ -795,6 +795,7 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   name: 'vhdx',
   title: 'Hyper-V Virtual Hard Disk v2 (VHDX)',
   qemuProbes: true,
+  glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
   summarize: (details) => [

@@ -660,6 +660,33 @@ const parentCheck: SafetyCheck<VmdkDetails, 'parent'> = {
 /** parentCID value meaning "no parent". */
 const NO_PARENT_CID = 0xffffffff;
 
+/**
+ * `vmware_disktype` by `createType` (Nova's VMware driver, `doc/source/admin/configuration/
+ * hypervisor-vmware.rst`; the values Glance's `etc/metadefs/compute-vmware.json` allows).
+ * Kinds with no legal value (`vmfsThin`, `vmfsEagerZeroedThick`, the split sparse and delta
+ * kinds) get none.
+ */
+const VMWARE_DISK_TYPES: Readonly<Record<string, string>> = {
+  monolithicSparse: 'sparse',
+  streamOptimized: 'streamOptimized',
+  monolithicFlat: 'preallocated',
+  twoGbMaxExtentFlat: 'preallocated',
+  vmfs: 'preallocated',
+  vmfsPreallocated: 'preallocated',
+};
+
+/**
+ * `vmware_adaptertype` by `ddb.adapterType` (lower-cased; the values qemu and VMware write,
+ * VMware's Virtual Disk Format 5.0). The descriptor cannot say `lsiLogicsas` or
+ * `paraVirtual` (Nova's `get_vmdk_adapter_type` writes both as `lsilogic`), and `legacyESX`
+ * names no controller Glance knows: those get none.
+ */
+const VMWARE_ADAPTER_TYPES: Readonly<Record<string, string>> = {
+  ide: 'ide',
+  lsilogic: 'lsiLogic',
+  buslogic: 'busLogic',
+};
+
 /** The VMDK format module. */
 export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | 'parent', VmdkOptions> = {
   name: 'vmdk',
@@ -670,6 +697,14 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
       description: 'VMDK createTypes the descriptor check accepts (Glance and Nova: vmdk_allowed_types)',
       default: DEFAULT_VMDK_ALLOWED_TYPES,
       cliFlag: '--vmdk-allowed-types',
+    },
+  },
+  glance: {
+    diskFormat: 'vmdk',
+    properties: (details) => {
+      const diskType = details.createType === undefined ? undefined : VMWARE_DISK_TYPES[details.createType];
+      const adapterType = details.adapterType === undefined ? undefined : VMWARE_ADAPTER_TYPES[details.adapterType.toLowerCase()];
+      return { ...(diskType && { vmware_disktype: diskType }), ...(adapterType && { vmware_adaptertype: adapterType }) };
     },
   },
   signatures: [

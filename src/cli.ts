@@ -18,6 +18,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allFormats } from '../formats/index.js';
 import { isIntrospectionError } from './errors.js';
+import { glancePropertiesOutput, runGlanceCommand } from './glance/cli.js';
 import type { AnyFormatModule } from './format-module.js';
 import { type ImageInfo, type IntrospectOptions, introspect } from './index.js';
 import { introspectFile } from './node.js';
@@ -30,12 +31,15 @@ A directory stands for the files directly in it; - reads standard input as a str
 
 Options:
   --json                 print the results as JSON (an object for one file, an array for several)
+  --glance               print the OpenStack Glance image properties the content proves (JSON)
   --expect FORMAT        fail a file whose content is not FORMAT (reading stops as soon as it cannot be)
   --allow-check NAME     treat a failed safety check NAME as a warning (repeatable)
   --vmdk-allowed-types T comma-separated VMDK createTypes the descriptor check accepts
                          (default monolithicSparse,streamOptimized)
   -h, --help             show this help
   --version              print the version
+
+OpenStack Glance: image-introspect glance upload|audit ... (image-introspect glance --help)
 
 Exit status: 0 when every file was introspected and is safe, 1 when a file failed a
 safety check or was not the expected format, 2 when a file could not be introspected.`;
@@ -87,8 +91,10 @@ async function readVersion(): Promise<string> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'glance') return runGlanceCommand(argv.slice(1));
   const files: string[] = [];
   let json = false;
+  let glance = false;
   const options: CliOptions = {};
   const allowChecks: string[] = [];
   for (let index = 0; index < argv.length; index += 1) {
@@ -98,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
       return argv[index];
     };
     if (argument === '--json') json = true;
+    else if (argument === '--glance') glance = true;
     else if (argument === '--expect' || argument === '--allow-check' || argument === '--vmdk-allowed-types') {
       const given = value();
       if (given === undefined || given === '') {
@@ -131,7 +138,8 @@ export async function main(argv: string[]): Promise<number> {
   for (const outcome of outcomes) {
     if (outcome.error) process.stderr.write(`image-introspect: ${outcome.filename}: ${outcome.error.message}\n`);
   }
-  if (json) {
+  if (glance) process.stdout.write(glancePropertiesOutput(outcomes));
+  else if (json) {
     const objects = outcomes.map((outcome) => (outcome.info ? { filename: outcome.filename, ...outcome.info } : outcome));
     process.stdout.write(`${JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2)}\n`);
   } else {

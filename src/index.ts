@@ -64,6 +64,16 @@ export { verifyDiskFormatWith, type DiskFormatDecision } from './verify-disk-for
 export type { BlobLike, ImageSource } from './reading/open.js';
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
+export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export type {
+  GlanceContainerFormat,
+  GlanceDeclaration,
+  GlanceDiskFormat,
+  GlanceProperties,
+  GlancePropertyContext,
+  GlancePropertyValue,
+  OsDistroVocabulary,
+} from './glance/declaration.js';
 export * from '../formats/index.js';
 export * from '../containers/index.js';
 export type { AnyContainerModule, ContainerContents, ContainerContext, ContainerModule, DecodedStats, InnerImage, LayerOf } from './container-module.js';

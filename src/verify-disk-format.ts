@@ -23,7 +23,8 @@ export interface DiskFormatDecision {
   detected: string;
 }
 
-function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
+/** The safety checks an image failed (waived ones left out), each as `name (reason)`. */
+export function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
   return info.safety.checks.filter((check) => !check.passed && check.waived !== true).map((check) => `${check.name} (${check.reason ?? 'failed'})`);
 }
 

@@ -210,16 +210,23 @@ export function bigEndianUuid(bytes: Uint8Array, offset = 0): string {
   return text;
 }
 
-/** The standard IEEE CRC-32 (as GPT uses), over `bytes`. */
-export function crc32(bytes: Uint8Array): number {
+/**
+ * The standard IEEE CRC-32 (as GPT, gzip and xz use), over `bytes`; pass the CRC of the
+ * bytes before them as `previous` to compute it piece by piece.
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
   ieeeTables ??= makeCrcTables(0xedb88320);
-  return crcWith(ieeeTables, bytes);
+  return crcWith(ieeeTables, bytes, previous);
 }
 
-/** CRC-32C (Castagnoli), as VHDX uses. */
-export function crc32c(bytes: Uint8Array): number {
+/**
+ * CRC-32C (Castagnoli), as VHDX and Btrfs use; `previous` as for {@link crc32}. A variant
+ * that starts from another register value and skips the final inversion (Linux's
+ * `crc32c(seed, ...)`) is `crc32c(bytes, seed ^ 0xffffffff) ^ 0xffffffff`.
+ */
+export function crc32c(bytes: Uint8Array, previous = 0): number {
   castagnoliTables ??= makeCrcTables(0x82f63b78);
-  return crcWith(castagnoliTables, bytes);
+  return crcWith(castagnoliTables, bytes, previous);
 }
 
 let ieeeTables: Uint32Array[] | undefined;
@@ -229,9 +236,9 @@ let castagnoliTables: Uint32Array[] | undefined;
  * Table-driven CRC, eight bytes per step ("slicing-by-8"): VHDX checksums 64 KiB region
  * tables, so the byte-at-a-time loop was most of its parse time.
  */
-function crcWith(tables: Uint32Array[], bytes: Uint8Array): number {
+function crcWith(tables: Uint32Array[], bytes: Uint8Array, previous = 0): number {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  let crc = 0xffffffff;
+  let crc = (previous ^ 0xffffffff) >>> 0;
   let index = 0;
   const length = bytes.byteLength;
   for (; index + 8 <= length; index += 8) {

@@ -13,7 +13,8 @@
  *    ROOT_ITEMs locate every subvolume's tree;
  * 4. file-system trees: DIR_ITEMs (keyed by the crc32c name hash) for lookups, DIR_INDEX
  *    items for listings, INODE_ITEMs, and EXTENT_DATA items for contents (inline, regular,
- *    prealloc and holes; compressed extents through {@link BtrfsOptions.decompress}).
+ *    prealloc and holes; LZO-compressed extents decoded here, zlib and zstd through
+ *    {@link BtrfsOptions.decompress}).
  *
  * A directory entry whose location is a ROOT_ITEM enters another subvolume, as the kernel
  * does; where the subvolume is not attached there (a snapshot of a directory that held a
@@ -38,6 +39,7 @@ import {
   type NodeKind,
   resolvePath,
 } from './file-system.js';
+import { decodeBtrfsLzo } from './shared/btrfs-lzo.js';
 import { BTRFS_MAX_COMPRESSED_EXTENT_BYTES, BTRFS_MAX_DECOMPRESSED_EXTENT_BYTES, type BtrfsDecompressor, decompressBtrfsExtent } from './shared/btrfs-compression.js';
 import {
   BTRFS_NAME_MAX_BYTES,
@@ -100,7 +102,7 @@ export interface BtrfsNode {
 
 /** Options of {@link openBtrfs}. */
 export interface BtrfsOptions {
-  /** Decodes compressed extents; the default raises `UNSUPPORTED` naming the algorithm (see `shared/btrfs-compression.ts`). */
+  /** Decodes zlib and zstd extents; the default raises `UNSUPPORTED` naming the algorithm (see `shared/btrfs-compression.ts`). LZO extents are always decoded. */
   decompress?: BtrfsDecompressor;
 }
 
@@ -449,7 +451,10 @@ export class BtrfsFileSystem implements FileSystem<BtrfsNode> {
     }
     const algorithm = COMPRESSION_NAMES[compression];
     if (algorithm === undefined) throw fieldError('UNSUPPORTED', `${field}.compression`, `compression type ${compression} is unknown`);
-    const decoded = await this.shared.decompress(algorithm, compressed, ramBytes, field);
+    const decoded =
+      algorithm === 'lzo'
+        ? decodeBtrfsLzo(compressed, ramBytes, this.shared.device.superblock.sectorSize, field)
+        : await this.shared.decompress(algorithm, compressed, ramBytes, field);
     return decoded.byteLength > ramBytes ? decoded.subarray(0, ramBytes) : decoded;
   }
 }

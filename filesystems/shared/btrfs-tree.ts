@@ -254,18 +254,15 @@ export class BtrfsDevice {
     if (budget.blocks > MAX_TREE_BLOCKS_PER_SEARCH) throw fieldError('LIMIT_EXCEEDED', `tree block ${logical}`, `a search visited more than ${MAX_TREE_BLOCKS_PER_SEARCH} tree blocks`);
     const block = await this.block(logical, level, generation, low, high, mapping);
     if (level === 0) {
-      for (let index = 0; index < block.keys.length; index += 1) {
+      for (let index = lastAtOrBefore(block.keys, min, true) + 1; index < block.keys.length; index += 1) {
         const key = block.keys[index] as BtrfsKey;
-        if (compareKeys(key, min) < 0) continue;
         if (compareKeys(key, max) > 0) return false;
         if (visit({ key, data: block.items[index] as Uint8Array }) === false) return false;
       }
       return true;
     }
     // Child i holds keys in [key i, key i+1): start at the last child whose first key is <= min.
-    let start = 0;
-    while (start + 1 < block.keys.length && compareKeys(block.keys[start + 1] as BtrfsKey, min) <= 0) start += 1;
-    for (let index = start; index < block.keys.length; index += 1) {
+    for (let index = Math.max(0, lastAtOrBefore(block.keys, min, false)); index < block.keys.length; index += 1) {
       const key = block.keys[index] as BtrfsKey;
       if (compareKeys(key, max) > 0) return false;
       const child = block.children[index] as { logical: number; generation: bigint };
@@ -303,8 +300,7 @@ export class BtrfsDevice {
     let high: BtrfsKey | undefined;
     for (let level = root.level; ; level -= 1) {
       const block = await this.block(logical, level, generation, low, high, mapping);
-      let index = -1;
-      while (index + 1 < block.keys.length && compareKeys(block.keys[index + 1] as BtrfsKey, key) <= 0) index += 1;
+      const index = lastAtOrBefore(block.keys, key, false);
       if (level === 0) {
         return index < 0 ? undefined : { key: block.keys[index] as BtrfsKey, data: block.items[index] as Uint8Array };
       }
@@ -344,6 +340,25 @@ export function parseSystemChunkArray(bytes: Uint8Array): ChunkMapping[] {
   }
   if (chunks.length === 0) throw fieldError('CORRUPT', 'superblock.sys_chunk_array', 'no system chunk: the chunk tree cannot be found');
   return chunks;
+}
+
+/**
+ * Index of the last key at or below `key` (strictly below with `strict`) in ascending
+ * `keys`, or -1 when there is none (binary search: a 64 KiB leaf holds hundreds of keys).
+ */
+function lastAtOrBefore(keys: readonly BtrfsKey[], key: BtrfsKey, strict: boolean): number {
+  let low = 0;
+  let high = keys.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const order = compareKeys(keys[middle] as BtrfsKey, key);
+    if (order < 0 || (order === 0 && !strict)) {
+      found = middle;
+      low = middle + 1;
+    } else high = middle - 1;
+  }
+  return found;
 }
 
 function insertSorted(chunks: ChunkMapping[], chunk: ChunkMapping): void {

@@ -139,8 +139,19 @@ async function compareWithOracle(pv: LvmPhysicalVolume, oraclePvs: OraclePv[], o
     }
     const lvReader = openLogicalVolume(reader, pv, lv.name);
     expect(lvReader.size).toBe(lv.size);
-    const actual = await lvReader.read(0, lv.size, lv.name);
-    expect(Buffer.from(actual).equals(Buffer.from(expected)), `${lv.name} contents`).toBe(true);
+    // Whole volumes up to 32 MiB; of larger ones, the first and last MiB of every segment.
+    const windows =
+      lv.size <= 32 * 1024 * 1024
+        ? [[0, lv.size]]
+        : lv.segments.flatMap((segment) => {
+            const start = segment.startExtent * self.extentSize;
+            const end = start + segment.extentCount * self.extentSize;
+            return [[start, Math.min(end, start + 1024 * 1024)], [Math.max(start, end - 1024 * 1024), end]];
+          });
+    for (const [from, to] of windows as Array<[number, number]>) {
+      const actual = await lvReader.read(from, to - from, lv.name);
+      expect(Buffer.from(actual).equals(Buffer.from(expected.subarray(from, to))), `${lv.name} bytes ${from}..${to}`).toBe(true);
+    }
   }
 }
 
@@ -413,7 +424,13 @@ describe.skipIf(guestfishMissing !== undefined || lvmMissing !== undefined)('LVM
     images = guestImages();
     const table = JSON.parse(run('sfdisk', ['-J', images.lvm])) as { partitiontable: { sectorsize?: number; partitions: Array<{ start: number; size: number }> } };
     const sector = table.partitiontable.sectorsize ?? 512;
-    partitions = table.partitiontable.partitions.map((partition, index) => ({ start: partition.start * sector, size: partition.size * sector, device: `/dev/sdb${index + 1}` }));
+    // The appliance's LVM names the PVs by its own device names (the partition number is what matches).
+    const pvNames = parsePvsReport(transcriptSection('pvs')).map((pv) => pv.device);
+    partitions = table.partitiontable.partitions.map((partition, index) => ({
+      start: partition.start * sector,
+      size: partition.size * sector,
+      device: pvNames.find((name) => name.endsWith(String(index + 1))) ?? `partition ${index + 1}`,
+    }));
   }, 1_200_000);
 
   function transcriptSection(name: string): string {
@@ -433,7 +450,7 @@ describe.skipIf(guestfishMissing !== undefined || lvmMissing !== undefined)('LVM
         const read = await readLvmPhysicalVolume(volume.volume);
         const whole = readFileSync(images.lvm);
         await compareWithOracle(read, pvs, lvs, partition.device, (offset, length) => new Uint8Array(whole.subarray(partition.start + offset, partition.start + offset + length)), volume.volume);
-        if (partition.device === '/dev/sdb1') {
+        if (partition.device.endsWith('1')) {
           const pattern = openLogicalVolume(volume.volume, read, 'pattern');
           expect(read.volumeGroup?.logicalVolumes.find((lv) => lv.name === 'pattern')?.segments).toHaveLength(2);
           expect(Buffer.from(await pattern.read(0, pattern.size as number, 'pattern')).equals(Buffer.from(guestImageInputs()['lv-pattern'] as Uint8Array))).toBe(true);

@@ -429,6 +429,13 @@ export class BtrfsFileSystem implements FileSystem<BtrfsNode> {
       return;
     }
     if (extent.kind === 'prealloc' || extent.diskBytenr === 0) return;
+    // The item may cover part of the extent it points into, never more: of the extent on disk
+    // when it is stored as is (ram_bytes is not trusted there: old btrfs-convert wrote wrong
+    // ones), of the decoded extent when it is compressed.
+    const extentBytes = extent.compression === 0 ? extent.diskBytes : extent.ramBytes;
+    if (extent.offset + extent.length > extentBytes) {
+      throw fieldError('CORRUPT', `${field}.offset`, `bytes ${extent.offset}..${extent.offset + extent.length} lie outside the ${extentBytes}-byte extent`);
+    }
     const count = Math.min(extent.length, room);
     if (extent.compression === 0) {
       out.set(await this.shared.device.readLogical(extent.diskBytenr + extent.offset, count, field), fileOffset);
@@ -436,9 +443,6 @@ export class BtrfsFileSystem implements FileSystem<BtrfsNode> {
     }
     if (extent.diskBytes > BTRFS_MAX_COMPRESSED_EXTENT_BYTES) {
       throw fieldError('CORRUPT', `${field}.disk_num_bytes`, `a ${extent.diskBytes}-byte compressed extent is above btrfs's ${BTRFS_MAX_COMPRESSED_EXTENT_BYTES}`);
-    }
-    if (extent.offset + extent.length > extent.ramBytes) {
-      throw fieldError('CORRUPT', `${field}.offset`, `bytes ${extent.offset}..${extent.offset + extent.length} lie outside the ${extent.ramBytes}-byte decoded extent`);
     }
     const compressed = await this.shared.device.readLogical(extent.diskBytenr, extent.diskBytes, field);
     const decoded = await this.decode(extent.compression, compressed, extent.ramBytes, field);

@@ -85,7 +85,7 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
 /** An opened subvolume: its tree and the object id of its top directory. */
-interface Subvolume {
+export interface Subvolume {
   id: bigint;
   root: TreeRootPointer;
   rootDirId: bigint;

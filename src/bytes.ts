@@ -219,10 +219,14 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   return crcWith(ieeeTables, bytes, previous);
 }
 
-/** CRC-32C (Castagnoli), as VHDX uses. */
-export function crc32c(bytes: Uint8Array): number {
+/**
+ * CRC-32C (Castagnoli), as VHDX and Btrfs use; `previous` as for {@link crc32}. A variant
+ * that starts from another register value and skips the final inversion (Linux's
+ * `crc32c(seed, ...)`) is `crc32c(bytes, seed ^ 0xffffffff) ^ 0xffffffff`.
+ */
+export function crc32c(bytes: Uint8Array, previous = 0): number {
   castagnoliTables ??= makeCrcTables(0x82f63b78);
-  return crcWith(castagnoliTables, bytes);
+  return crcWith(castagnoliTables, bytes, previous);
 }
 
 let ieeeTables: Uint32Array[] | undefined;

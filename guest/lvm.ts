@@ -24,7 +24,7 @@
 import { bytesEqual, crc32, latin1Text, safeNumber, u32le, u64le, utf8Text } from '../src/bytes.js';
 import { fieldError, type IntrospectionError, isIntrospectionError, toIntrospectionError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
-import { type ExtentMapping, ExtentReader } from './extent-reader.js';
+import { mappedView } from '../src/reading/views.js';
 import { type LvmSection, type LvmValue, parseLvmText } from './lvm-text.js';
 
 /** LVM's sector size. */
@@ -416,14 +416,13 @@ export function openLogicalVolume(reader: ByteReader, pv: LvmPhysicalVolume, nam
   if (group === undefined || lv === undefined) throw fieldError('INVALID_ARGUMENT', 'name', `no logical volume ${name} on this PV`);
   if (!lv.readable) throw fieldError('UNSUPPORTED', `lv ${group.name}/${name}`, lv.unreadableReason ?? 'not readable');
   const self = group.physicalVolumes.find((entry) => entry.name === group.thisPhysicalVolume) as LvmPhysicalVolumeEntry;
-  const mappings: ExtentMapping[] = lv.segments.map((segment) => {
+  const extents = lv.segments.map((segment) => {
     const stripe = segment.stripes[0] as LvmSegment['stripes'][number];
     return {
       offset: segment.startExtent * group.extentSize,
       length: segment.extentCount * group.extentSize,
-      target: reader,
-      targetOffset: self.peStart + stripe.startExtent * group.extentSize,
+      at: self.peStart + stripe.startExtent * group.extentSize,
     };
   });
-  return new ExtentReader(mappings, lv.size, `lv ${group.name}/${name}`);
+  return mappedView(reader, extents, lv.size);
 }

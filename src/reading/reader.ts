@@ -131,6 +131,21 @@ export class Reader implements ByteReader {
     return this.options.budget.remaining;
   }
 
+  /** The budget this reader shares (a layer built on it shares it too). */
+  get budget(): Budget {
+    return this.options.budget;
+  }
+
+  /** The abort signal it honours. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  /** False for a reader that serves ranges in any order. */
+  get ordered(): boolean {
+    return this.options.ordered !== false;
+  }
+
   /** Bytes taken from the source behind this reader. */
   get bytesRead(): number {
     return this.backend.bytesTaken;

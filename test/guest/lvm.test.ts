@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBtrfs } from '../../filesystems/btrfs.js';
 import { readFileAt } from '../../filesystems/file-system.js';
-import { ExtentReader } from '../../guest/extent-reader.js';
+import { mappedView } from '../../src/reading/views.js';
 import { type LvmPhysicalVolume, openLogicalVolume, probeLvm, readLvmPhysicalVolume } from '../../guest/lvm.js';
 import { MAX_LVM_SECTION_DEPTH, parseLvmText } from '../../guest/lvm-text.js';
 import { isIntrospectionError } from '../../src/errors.js';
@@ -182,21 +182,21 @@ describe('LVM2 text metadata parser (hand-checked texts)', () => {
   });
 });
 
-describe('ExtentReader (hand-checked mappings)', () => {
+describe('mappedView (hand-checked mappings)', () => {
   it('maps pieces, reads zeros between them and stops at the end', async () => {
     const target = volumeOfBytes(Uint8Array.from({ length: 100 }, (_, index) => index)).volume;
-    const reader = new ExtentReader(
+    const reader = mappedView(
+      target,
       [
-        { offset: 0, length: 10, target, targetOffset: 50 },
-        { offset: 20, length: 5, target, targetOffset: 0 },
+        { offset: 0, length: 10, at: 50 },
+        { offset: 20, length: 5, at: 0 },
       ],
       30,
-      'test',
     );
     expect([...(await reader.read(5, 20, 'x'))]).toEqual([55, 56, 57, 58, 59, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
     expect((await reader.readAvailable(25, 100, 'x')).byteLength).toBe(5);
     expect((await rejectionOf(reader.read(25, 6, 'x'))).code).toBe('TRUNCATED');
-    expect(() => new ExtentReader([{ offset: 0, length: 10, target, targetOffset: 0 }, { offset: 5, length: 10, target, targetOffset: 0 }], 30, 'overlap')).toThrow(/overlaps/);
+    expect(() => mappedView(target, [{ offset: 0, length: 10, at: 0 }, { offset: 5, length: 10, at: 0 }], 30)).toThrow(/overlaps/);
   });
 });
 

@@ -27,12 +27,12 @@ export abstract class FileContentReader implements ByteReader {
   protected constructor(
     /** The file's length in bytes. */
     readonly size: number,
-    /** The volume the file lives in (its buffer budget applies to the file too). */
-    protected readonly volume: ByteReader,
+    /** The volume the file lives in (its buffer budget applies to the file too), if any. */
+    private readonly budget?: ByteReader,
   ) {}
 
   get maxReadLength(): number {
-    return this.volume.maxReadLength;
+    return this.budget?.maxReadLength ?? Number.MAX_SAFE_INTEGER;
   }
 
   /** Bytes `offset .. offset + length` of the file, all inside it. */
@@ -58,6 +58,20 @@ export abstract class FileContentReader implements ByteReader {
   }
 }
 
+/** A file whose bytes are already in memory (an NTFS resident attribute, a hive handed over as bytes). */
+export class MemoryFileReader extends FileContentReader {
+  constructor(
+    private readonly bytes: Uint8Array,
+    volume?: ByteReader,
+  ) {
+    super(bytes.byteLength, volume);
+  }
+
+  protected async readWithin(offset: number, length: number): Promise<Uint8Array> {
+    return this.bytes.subarray(offset, offset + length);
+  }
+}
+
 /** A piece of a file: `length` bytes from `fileOffset`, stored at `volumeOffset`, or a hole (zeros) when that is `undefined`. */
 export interface FileExtent {
   fileOffset: number;
@@ -73,7 +87,7 @@ export interface FileExtent {
  */
 export class ExtentReader extends FileContentReader {
   constructor(
-    volume: ByteReader,
+    private readonly volume: ByteReader,
     size: number,
     private readonly extentsUpTo: (end: number) => Promise<readonly FileExtent[]>,
     private readonly validLength = size,

@@ -393,6 +393,22 @@ function reparseData(tag: number, substituteName: string, printName: string, fla
   return bytes;
 }
 
+function u32Bytes(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value >>> 0, true);
+  return bytes;
+}
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.byteLength;
+  }
+  return bytes;
+}
+
 function hex(bytes: Uint8Array): string {
   return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
@@ -430,6 +446,9 @@ function windowsVolumeScript(): string {
     // Directory and compressed: files ntfscp creates in it later are compressed (LZNT1).
     'setfattr -h -n system.ntfs_attrib_be -v 0x00000810 Compressed',
     ...setReparse,
+    // A file the Windows Overlay Filter would have compressed (CompactOS): WOF_EXTERNAL_INFO (version 1, file provider) and
+    // FILE_PROVIDER_EXTERNAL_INFO_V1 (version 1, XPRESS4K) after the reparse header.
+    `setfattr -h -n system.ntfs_reparse_data -v 0x${hex(concatBytes(u32Bytes(0x80000017), u32Bytes(16), u32Bytes(1), u32Bytes(2), u32Bytes(1), u32Bytes(0)))} wof.bin`,
     'head -c 5000 /dev/urandom > Links/target.bin',
     // Thirty names on one record overflow it: the names move to extension records behind an $ATTRIBUTE_LIST.
     'for i in $(seq 1 30); do ln Links/target.bin "Links/a-hard-link-with-a-rather-long-name-$i.bin"; done',
@@ -453,6 +472,7 @@ function guestfishScript(image: string, shellScript: string): string {
     'mkdir /abs-dirlink',
     'touch /rel-symlink',
     'touch /unc-link',
+    'touch /wof.bin',
     `ln-s ${windowsVolumeLinks.sys32link.ntTarget} /sys32link`,
     `upload ${shellScript} /build.sh`,
     'debug sh "sh /sysroot/build.sh"',

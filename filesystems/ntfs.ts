@@ -27,7 +27,7 @@ import { latin1Text, u16le, u32le, u8, utf16leText } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
-import { ExtentReader, FileContentReader, type FileExtent, MemoryFileReader } from './shared/fat-ntfs-file-reader.js';
+import { ExtentReader, FileContentReader, type FileExtent, MemoryFileReader, overlapping } from './shared/fat-ntfs-file-reader.js';
 import { isNtfsBootSector, type NtfsGeometry, ntfsGeometry } from './shared/ntfs-boot.js';
 import { findInIndex, type IndexEntry, type IndexNode, NeedsUpcaseTable, parseIndexNode, parseIndexRoot, walkIndex } from './shared/ntfs-index.js';
 import { decompressLznt1 } from './shared/ntfs-lznt1.js';
@@ -152,8 +152,7 @@ export class NtfsFileSystem implements FileSystem<NtfsNode> {
     const file = await this.loadFile(MftRecordNumber.volume);
     const name = findAttribute(file, AttributeType.volumeName);
     if (name?.resident && name.value.byteLength > 0) {
-      const label = new TextDecoder('utf-16le').decode(name.value.subarray(0, name.value.byteLength & ~1));
-      this.info = { ...this.info, label };
+      this.info = { ...this.info, label: utf16leText(name.value) };
     }
     const information = findAttribute(file, AttributeType.volumeInformation);
     if (information?.resident && information.value.byteLength >= 12) {
@@ -572,7 +571,7 @@ class CompressedAttributeReader extends FileContentReader {
     // The allocated clusters of the unit, in order.
     const pieces: Array<{ offset: number; length: number }> = [];
     let allocated = 0;
-    for (const run of runsOverlapping(this.attribute.runs, firstVcn, firstVcn + clustersPerUnit)) {
+    for (const run of overlapping(this.attribute.runs, firstVcn, firstVcn + clustersPerUnit, (item) => item.vcn, (item) => item.length)) {
       if (run.lcn === undefined) continue;
       const from = Math.max(run.vcn, firstVcn);
       const to = Math.min(run.vcn + run.length, firstVcn + clustersPerUnit);
@@ -594,21 +593,6 @@ class CompressedAttributeReader extends FileContentReader {
     if (unitStart + this.unitBytes > initialized) bytes.fill(0, initialized - unitStart);
     return bytes;
   }
-}
-
-/** The runs overlapping VCNs `from .. to` (runs are sorted and contiguous). */
-function runsOverlapping(runs: readonly DataRun[], from: number, to: number): DataRun[] {
-  let low = 0;
-  let high = runs.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    const run = runs[middle] as DataRun;
-    if (run.vcn + run.length <= from) low = middle + 1;
-    else high = middle;
-  }
-  const found: DataRun[] = [];
-  for (let index = low; index < runs.length && (runs[index] as DataRun).vcn < to; index += 1) found.push(runs[index] as DataRun);
-  return found;
 }
 
 /** The NTFS driver: `info.type` is `ntfs`. */

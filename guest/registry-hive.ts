@@ -264,23 +264,31 @@ export class RegistryHive {
   /** Up to `limit` value headers of `key`, in stored order. */
   async values(key: RegistryKey, limit: number): Promise<RegistryValueInfo[]> {
     const values: RegistryValueInfo[] = [];
-    if (key.valueCount === 0 || limit <= 0) return values;
-    const field = `regf value list of ${key.name}`;
-    if (key.valueCount > MAX_REGISTRY_VALUES_PER_KEY) throw fieldError('LIMIT_EXCEEDED', field, `${key.valueCount} values`);
-    const list = await this.cell(key.valueList, field);
-    if (key.valueCount * 4 > list.byteLength) throw fieldError('CORRUPT', field, `${key.valueCount} values in a ${list.byteLength}-byte list`);
-    const count = Math.min(key.valueCount, limit);
-    for (let index = 0; index < count; index += 1) values.push(await this.valueInfo(u32le(list, index * 4), `regf value of ${key.name}`));
+    if (limit <= 0) return values;
+    for await (const info of this.valueInfos(key)) {
+      values.push(info);
+      if (values.length >= limit) break;
+    }
     return values;
   }
 
   /** The value of `key` called `name` (case-insensitively; `''` for the default value), with its data, or `undefined`. */
   async value(key: RegistryKey, name: string, maxBytes = MAX_REGISTRY_VALUE_BYTES): Promise<RegistryValue | undefined> {
     const wanted = foldCase(name);
-    for (const info of await this.values(key, MAX_REGISTRY_VALUES_PER_KEY)) {
+    for await (const info of this.valueInfos(key)) {
       if (info.name.length === name.length && foldCase(info.name) === wanted) return { ...info, data: await this.valueData(info, maxBytes) };
     }
     return undefined;
+  }
+
+  /** The value headers of `key`, one cell read each, in stored order. */
+  private async *valueInfos(key: RegistryKey): AsyncGenerator<RegistryValueInfo> {
+    if (key.valueCount === 0) return;
+    const field = `regf value list of ${key.name}`;
+    if (key.valueCount > MAX_REGISTRY_VALUES_PER_KEY) throw fieldError('LIMIT_EXCEEDED', field, `${key.valueCount} values`);
+    const list = await this.cell(key.valueList, field);
+    if (key.valueCount * 4 > list.byteLength) throw fieldError('CORRUPT', field, `${key.valueCount} values in a ${list.byteLength}-byte list`);
+    for (let index = 0; index < key.valueCount; index += 1) yield this.valueInfo(u32le(list, index * 4), `regf value of ${key.name}`);
   }
 
   /** A value's data; `LIMIT_EXCEEDED` above `maxBytes`. */

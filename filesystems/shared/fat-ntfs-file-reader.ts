@@ -119,20 +119,28 @@ export class ExtentReader extends FileContentReader {
   }
 }
 
-/** The extents overlapping `from .. to`, found by binary search (a fragmented file has many). */
+/** The extents overlapping `from .. to`. */
 function* extentsOverlapping(extents: readonly FileExtent[], from: number, to: number): Generator<FileExtent> {
+  yield* overlapping(extents, from, to, (extent) => extent.fileOffset, (extent) => extent.length);
+}
+
+/**
+ * The items of a sorted list of non-overlapping pieces (file extents, data runs) that
+ * overlap `from .. to`, found by binary search: a fragmented file has thousands of pieces.
+ */
+export function* overlapping<T>(items: readonly T[], from: number, to: number, start: (item: T) => number, length: (item: T) => number): Generator<T> {
   let low = 0;
-  let high = extents.length;
+  let high = items.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    const extent = extents[middle] as FileExtent;
-    if (extent.fileOffset + extent.length <= from) low = middle + 1;
+    const item = items[middle] as T;
+    if (start(item) + length(item) <= from) low = middle + 1;
     else high = middle;
   }
-  for (let index = low; index < extents.length; index += 1) {
-    const extent = extents[index] as FileExtent;
-    if (extent.fileOffset >= to) return;
-    yield extent;
+  for (let index = low; index < items.length; index += 1) {
+    const item = items[index] as T;
+    if (start(item) >= to) return;
+    yield item;
   }
 }
 

@@ -22,6 +22,7 @@ import {
 } from '../../guest/registry-hive.js';
 import { rejectionOf } from '../helpers/errors.js';
 import {
+  concatBytes,
   hiveToolsMissing,
   makeHive,
   memoryVolume,
@@ -31,7 +32,10 @@ import {
   resultOrIntrospectionError,
   runText,
   temporaryDirectory,
+  u16Bytes,
+  u32Bytes,
   utf16le,
+  withHiveChecksum,
 } from '../helpers/volume-windows.js';
 
 const unavailable = hiveToolsMissing();
@@ -192,9 +196,7 @@ class HiveEditor {
     grown.set(bin, 4096 + binsSize);
     this.bytes = grown;
     this.view.setUint32(40, binsSize + binSize, true);
-    let checksum = 0;
-    for (let offset = 0; offset < 508; offset += 4) checksum ^= this.view.getUint32(offset, true);
-    this.view.setUint32(508, checksum >>> 0, true);
+    withHiveChecksum(this.bytes);
     this.pending = [];
     return this.bytes;
   }
@@ -204,26 +206,6 @@ class HiveEditor {
     const size = -this.view.getInt32(4096 + offset, true);
     return this.bytes.subarray(4096 + offset + 4, 4096 + offset + size);
   }
-}
-
-function u16(value: number): Uint8Array {
-  return new Uint8Array([value & 0xff, value >> 8]);
-}
-
-function u32(value: number): Uint8Array {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, value >>> 0, true);
-  return bytes;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
 }
 
 const ascii = (text: string) => new TextEncoder().encode(text);
@@ -323,8 +305,8 @@ describe.skipIf(unavailable !== undefined)('registry hive reader against hivex',
     it('an lf list (name hints)', async () => {
       const path = await rewrite(async (editor, hive) => {
         const keys = await hive.subkeys((await hive.openKey('Many')) as RegistryKey, 1000);
-        const entries = keys.map((key) => concat(u32(key.offset), ascii(key.name.slice(0, 4))));
-        await setSubkeyList(editor, hive, editor.cell(concat(ascii('lf'), u16(keys.length), ...entries)));
+        const entries = keys.map((key) => concatBytes(u32Bytes(key.offset), ascii(key.name.slice(0, 4))));
+        await setSubkeyList(editor, hive, editor.cell(concatBytes(ascii('lf'), u16Bytes(keys.length), ...entries)));
       });
       await expectAgreesWithHivex(path);
       const hive = await RegistryHive.open(new Uint8Array(readFileSync(path)));
@@ -334,9 +316,9 @@ describe.skipIf(unavailable !== undefined)('registry hive reader against hivex',
     it('an ri list of li lists', async () => {
       const path = await rewrite(async (editor, hive) => {
         const offsets = await manyOffsets(hive);
-        const first = editor.cell(concat(ascii('li'), u16(100), ...offsets.slice(0, 100).map(u32)));
-        const second = editor.cell(concat(ascii('li'), u16(offsets.length - 100), ...offsets.slice(100).map(u32)));
-        await setSubkeyList(editor, hive, editor.cell(concat(ascii('ri'), u16(2), u32(first), u32(second))));
+        const first = editor.cell(concatBytes(ascii('li'), u16Bytes(100), ...offsets.slice(0, 100).map((offset) => u32Bytes(offset))));
+        const second = editor.cell(concatBytes(ascii('li'), u16Bytes(offsets.length - 100), ...offsets.slice(100).map((offset) => u32Bytes(offset))));
+        await setSubkeyList(editor, hive, editor.cell(concatBytes(ascii('ri'), u16Bytes(2), u32Bytes(first), u32Bytes(second))));
       });
       await expectAgreesWithHivex(path);
       const hive = await RegistryHive.open(new Uint8Array(readFileSync(path)));
@@ -353,8 +335,8 @@ describe.skipIf(unavailable !== undefined)('registry hive reader against hivex',
         for (let offset = 0; offset < bigBinary.byteLength; offset += REGISTRY_BIG_DATA_SEGMENT_BYTES) {
           segments.push(editor.cell(bigBinary.subarray(offset, offset + REGISTRY_BIG_DATA_SEGMENT_BYTES)));
         }
-        const list = editor.cell(concat(...segments.map(u32)));
-        const db = editor.cell(concat(ascii('db'), u16(segments.length), u32(list), u32(0)));
+        const list = editor.cell(concatBytes(...segments.map((offset) => u32Bytes(offset))));
+        const db = editor.cell(concatBytes(ascii('db'), u16Bytes(segments.length), u32Bytes(list), u32Bytes(0)));
         // The value now points at the db cell.
         editor.view.setUint32(4096 + (big?.offset as number) + 4 + 8, db, true);
       });
@@ -369,13 +351,7 @@ describe.skipIf(unavailable !== undefined)('registry hive reader against hivex',
 
   describe('damaged hives', () => {
     const reopen = (bytes: Uint8Array) => RegistryHive.open(bytes);
-    const withChecksum = (bytes: Uint8Array) => {
-      const view = new DataView(bytes.buffer, bytes.byteOffset);
-      let checksum = 0;
-      for (let offset = 0; offset < 508; offset += 4) checksum ^= view.getUint32(offset, true);
-      view.setUint32(508, checksum >>> 0, true);
-      return bytes;
-    };
+    const withChecksum = withHiveChecksum;
 
     it('base block: signature, checksum, version, file type', async () => {
       const notRegf = rich.slice();
@@ -401,10 +377,10 @@ describe.skipIf(unavailable !== undefined)('registry hive reader against hivex',
         const inner = many.subkeyList;
         let list: number;
         if (shape === 'nested') {
-          const ri = editor.cell(concat(ascii('ri'), u16(1), u32(inner)));
-          list = editor.cell(concat(ascii('ri'), u16(1), u32(ri)));
+          const ri = editor.cell(concatBytes(ascii('ri'), u16Bytes(1), u32Bytes(inner)));
+          list = editor.cell(concatBytes(ascii('ri'), u16Bytes(1), u32Bytes(ri)));
         } else if (shape === 'twice') {
-          list = editor.cell(concat(ascii('ri'), u16(2), u32(inner), u32(inner)));
+          list = editor.cell(concatBytes(ascii('ri'), u16Bytes(2), u32Bytes(inner), u32Bytes(inner)));
         } else {
           // The key's subkey list is the key itself.
           list = many.offset;

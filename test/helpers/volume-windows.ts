@@ -260,13 +260,18 @@ library.hive_key_flush.argtypes = [ctypes.c_void_p]
 library.hive_key_flush(key)
 `;
   run('python3', ['-c', script, library, path]);
-  const bytes = readFileSync(path);
+  const bytes = new Uint8Array(readFileSync(path));
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(40, bytes.byteLength - 4096, true);
+  writeFileSync(path, withHiveChecksum(bytes));
+}
+
+/** Recomputes a hive's base-block checksum (the XOR of its first 127 32-bit words) in place, after a test edits it. */
+export function withHiveChecksum(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  view.setUint32(40, bytes.byteLength - 4096, true);
   let checksum = 0;
   for (let offset = 0; offset < 508; offset += 4) checksum ^= view.getUint32(offset, true);
   view.setUint32(508, checksum >>> 0, true);
-  writeFileSync(path, bytes);
+  return bytes;
 }
 
 /** Merges `.reg` text (Windows Registry Editor Version 5.00 format) into a hive with `hivexregedit --merge`. */
@@ -393,13 +398,20 @@ function reparseData(tag: number, substituteName: string, printName: string, fla
   return bytes;
 }
 
-function u32Bytes(value: number): Uint8Array {
+/** A 16-bit little-endian integer's bytes. */
+export function u16Bytes(value: number): Uint8Array {
+  return new Uint8Array([value & 0xff, (value >> 8) & 0xff]);
+}
+
+/** A 32-bit little-endian integer's bytes. */
+export function u32Bytes(value: number): Uint8Array {
   const bytes = new Uint8Array(4);
   new DataView(bytes.buffer).setUint32(0, value >>> 0, true);
   return bytes;
 }
 
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
+/** The parts one after another. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
   let offset = 0;
   for (const part of parts) {

@@ -44,7 +44,7 @@ import {
   parseMftRecord,
   RecordFlag,
 } from './shared/ntfs-record.js';
-import { isLinkTag, type ReparsePoint, ReparseTag, parseReparsePoint } from './shared/ntfs-reparse.js';
+import { isLinkTag, MAX_REPARSE_DATA_BYTES, type ReparsePoint, ReparseTag, parseReparsePoint } from './shared/ntfs-reparse.js';
 
 /** Largest `$ATTRIBUTE_LIST` read: 256 KiB, the most NTFS lets it grow to. */
 export const MAX_NTFS_ATTRIBUTE_LIST_BYTES = 256 * 1024;
@@ -79,11 +79,11 @@ interface NtfsFile {
 }
 
 /**
- * Interix special files, as Services for Unix and ntfs-3g write them: a file with the
- * system attribute whose data starts with an 8-byte magic; `IntxLNK\x01` is followed by the
- * link target in UTF-16LE. (Largest read: the magic and a `PATH_MAX` target.)
+ * Largest Interix special file read: the 8-byte magic and a `PATH_MAX` target in UTF-16.
+ * Interix files (Services for Unix, ntfs-3g's `ln -s`) are files with the system attribute
+ * whose data starts with a magic; `IntxLNK\x01` is followed by the link target in UTF-16LE.
  */
-const INTERIX_MAX_BYTES = 8 + 2 * 4096;
+export const MAX_NTFS_INTERIX_BYTES = 8 + 2 * 4096;
 const FILE_ATTRIBUTE_SYSTEM = 0x04;
 
 function findAttribute(file: NtfsFile, type: number, name = ''): NtfsAttribute | undefined {
@@ -396,7 +396,7 @@ export class NtfsFileSystem implements FileSystem<NtfsNode> {
     let reparse: ReparsePoint | undefined;
     if (reparseAttribute !== undefined) {
       const field = `ntfs MFT record ${record} $REPARSE_POINT`;
-      const value = reparseAttribute.resident ? reparseAttribute.value : await this.attributeReader(reparseAttribute, field).read(0, Math.min(reparseAttribute.dataSize, 16 * 1024 + 8), field);
+      const value = reparseAttribute.resident ? reparseAttribute.value : await this.attributeReader(reparseAttribute, field).read(0, Math.min(reparseAttribute.dataSize, MAX_REPARSE_DATA_BYTES + 8), field);
       reparse = parseReparsePoint(value, field);
     }
     const interix = reparse === undefined ? await this.interixSpecialFile(merged, record) : undefined;
@@ -410,7 +410,7 @@ export class NtfsFileSystem implements FileSystem<NtfsNode> {
     const data = attributes.find((attribute) => attribute.type === AttributeType.data && attribute.name === '');
     if (data === undefined || data.flags & (AttributeFlag.compressionMask | AttributeFlag.encrypted)) return undefined;
     const size = data.resident ? data.value.byteLength : data.dataSize;
-    if (size < 8 || size > INTERIX_MAX_BYTES) return undefined;
+    if (size < 8 || size > MAX_NTFS_INTERIX_BYTES) return undefined;
     const field = `ntfs MFT record ${record} $DATA`;
     const bytes = await this.attributeReader(data, field).read(0, size, field);
     const magic = latin1Text(bytes.subarray(0, 8));

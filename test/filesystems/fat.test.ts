@@ -2,12 +2,13 @@
  * The FAT driver against mkfs.fat and mtools: volumes of each FAT width built at test time,
  * listed and read by our driver and by mtools (`mdir`, `mcopy`), identified by blkid.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fatGeometry, fatModule, type FatFileSystem, MAX_FAT_DIRECTORY_BYTES } from '../../filesystems/fat.js';
 import { readFileAt, resolvePath } from '../../filesystems/file-system.js';
+import { ntfsModule } from '../../filesystems/ntfs.js';
 import { shortNameChecksum } from '../../filesystems/shared/fat-directory.js';
 import { rejectionOf } from '../helpers/errors.js';
 import {
@@ -71,6 +72,7 @@ describe.skipIf(missing.length > 0)('FAT driver against mtools and blkid', () =>
       const volume = volumes.get(bits) as FatVolume;
       const reader = memoryVolume(volume.bytes);
       expect(await fatModule.probe(reader)).toBe(true);
+      expect(await ntfsModule.probe(reader)).toBe(false);
       const fs = (await fatModule.open(reader, context)) as FatFileSystem;
       const expected = blkid(volume.path);
       expect(expected.TYPE).toBe('vfat');
@@ -169,6 +171,20 @@ describe.skipIf(missing.length > 0)('FAT driver on damaged volumes', () => {
     }
     throw new Error(`no entry ${shortName}`);
   };
+
+  it('the label is the root directory\'s label entry, as blkid has it; the boot sector\'s is only bootLabel', async () => {
+    const bytes = pristine.bytes.slice();
+    const entry = rootEntryOffset(bytes, pristine.label.padEnd(11, ' '));
+    bytes[entry] = 0xe5;
+    const path = join(directory, 'no-root-label.img');
+    writeFileSync(path, bytes);
+    const expected = blkid(path);
+    const fs = (await fatModule.open(memoryVolume(bytes), context)) as FatFileSystem;
+    expect(expected.LABEL).toBeUndefined();
+    expect(fs.info.label).toBeUndefined();
+    expect(fs.bootLabel).toBe(expected.LABEL_FATBOOT);
+    expect(fs.info.uuid).toBe(expected.UUID);
+  });
 
   it('rejects impossible boot sectors with CORRUPT', async () => {
     for (const [offset, value] of [

@@ -8,6 +8,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fatModule } from '../../filesystems/fat.js';
 import { type FileSystem, readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import { MAX_NTFS_ATTRIBUTE_LIST_BYTES, type NtfsFileSystem, type NtfsNode, ntfsModule } from '../../filesystems/ntfs.js';
 import { ntfsGeometry } from '../../filesystems/shared/ntfs-boot.js';
@@ -137,6 +138,7 @@ describe.skipIf(toolsMissing !== undefined)('NTFS driver on a volume ntfscp frag
     const expected = blkid(image);
     expect(fs.info).toEqual({ type: 'ntfs', label: expected.LABEL, uuid: expected.UUID });
     expect(await ntfsModule.probe(memoryVolume(bytes))).toBe(true);
+    expect(await fatModule.probe(memoryVolume(bytes))).toBe(false);
   });
 
   describe('damaged volumes', () => {

@@ -15,13 +15,56 @@
  */
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader } from '../../src/format-module.js';
-import { checkRange } from '../../src/read-range.js';
+
+/** One of several ranges asked for at once (the shape of the core's `WantedRange`). */
+export interface WantedFileRange<Key> {
+  readonly key: Key;
+  readonly offset: number;
+  readonly length: number;
+  readonly field: string;
+}
+
+/**
+ * The members the core's reader contract adds for forward-only sources, for readers that
+ * read in any order: nothing is ever behind (`position` stays 0), `tryRead` never gives up,
+ * `keepStart` has nothing to do, `readMany` reads each range.
+ */
+abstract class AnyOrderReader {
+  readonly position: number = 0;
+
+  abstract readAvailable(offset: number, length: number, field: string): Promise<Uint8Array>;
+  abstract read(offset: number, length: number, field: string): Promise<Uint8Array>;
+
+  tryRead(offset: number, length: number, field: string): Promise<Uint8Array | undefined> {
+    return this.readAvailable(offset, length, field);
+  }
+
+  async keepStart(): Promise<void> {}
+
+  async readMany<Key>(ranges: readonly WantedFileRange<Key>[]): Promise<Map<Key, Uint8Array>> {
+    const result = new Map<Key, Uint8Array>();
+    for (const range of [...ranges].sort((a, b) => a.offset - b.offset)) result.set(range.key, await this.read(range.offset, range.length, range.field));
+    return result;
+  }
+}
+
+/**
+ * Checks a requested range: safe non-negative integers (they come from on-disk fields, so
+ * a bad one is `CORRUPT`), and a length within the buffer budget (`LIMIT_EXCEEDED`).
+ */
+function checkRange(offset: number, length: number, field: string, maxLength: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw fieldError('CORRUPT', field, `offset ${offset} is not a valid position`);
+  if (!Number.isSafeInteger(length) || length < 0 || !Number.isSafeInteger(offset + length)) {
+    throw fieldError('CORRUPT', field, `length ${length} is not a valid byte count`, offset);
+  }
+  if (length > maxLength) throw fieldError('LIMIT_EXCEEDED', field, `reading ${length} bytes would exceed the buffer budget (${maxLength} bytes)`, offset);
+}
 
 /**
  * A {@link ByteReader} over a file of `size` bytes. Subclasses implement
  * {@link FileContentReader.readWithin}, which is only ever asked for a range inside the file.
  */
-export abstract class FileContentReader implements ByteReader {
+export abstract class FileContentReader extends AnyOrderReader implements ByteReader {
   readonly randomAccess = true;
 
   protected constructor(
@@ -29,7 +72,9 @@ export abstract class FileContentReader implements ByteReader {
     readonly size: number,
     /** The volume the file lives in (its buffer budget applies to the file too), if any. */
     private readonly budget?: ByteReader,
-  ) {}
+  ) {
+    super();
+  }
 
   get maxReadLength(): number {
     return this.budget?.maxReadLength ?? Number.MAX_SAFE_INTEGER;
@@ -151,7 +196,7 @@ export const DEFAULT_CACHED_BLOCKS = 256;
  * An LRU cache of aligned blocks in front of a reader, for structures read in many small
  * pieces (FAT entries, registry cells). Reads longer than four blocks go straight through.
  */
-export class BlockCache implements ByteReader {
+export class BlockCache extends AnyOrderReader implements ByteReader {
   readonly randomAccess = true;
   private readonly blocks = new Map<number, Uint8Array>();
 
@@ -159,7 +204,9 @@ export class BlockCache implements ByteReader {
     private readonly inner: ByteReader,
     private readonly blockSize = 4096,
     private readonly maxBlocks = DEFAULT_CACHED_BLOCKS,
-  ) {}
+  ) {
+    super();
+  }
 
   get size(): number | undefined {
     return this.inner.size;

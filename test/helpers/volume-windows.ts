@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { FileSystem } from '../../filesystems/file-system.js';
-import { isIntrospectionError } from '../../src/errors.js';
-import { RandomAccessReader } from '../../src/random-access-reader.js';
+import { IntrospectionError, isIntrospectionError } from '../../src/errors.js';
+import type { ByteReader } from '../../src/format-module.js';
 
 /** True when `command` runs (found on PATH). */
 export function hasTool(command: string): boolean {
@@ -47,13 +47,38 @@ export function temporaryDirectory(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `image-introspect-${prefix}-`));
 }
 
-/** A reader over bytes in memory that counts the bytes read (the same reader the library uses for files). */
-export function memoryVolume(bytes: Uint8Array): RandomAccessReader {
-  return new RandomAccessReader(
-    { size: bytes.byteLength, read: async (offset, length) => bytes.subarray(offset, offset + length) },
-    256 * 1024 * 1024,
-    undefined,
-  );
+/** A random-access reader over a volume's bytes in memory, counting the bytes read (every read counts, none is cached). */
+export interface MemoryVolume extends ByteReader {
+  readonly size: number;
+  bytesRead: number;
+}
+
+/** A reader over bytes in memory that counts the bytes read. */
+export function memoryVolume(bytes: Uint8Array): MemoryVolume {
+  const readAvailable = async (offset: number, length: number, field: string): Promise<Uint8Array> => {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new IntrospectionError('CORRUPT', `bad range ${offset}+${length}`, { field });
+    }
+    const piece = bytes.subarray(Math.min(offset, bytes.byteLength), Math.min(offset + length, bytes.byteLength));
+    volume.bytesRead += piece.byteLength;
+    return piece;
+  };
+  const volume: MemoryVolume = {
+    size: bytes.byteLength,
+    randomAccess: true,
+    maxReadLength: 256 * 1024 * 1024,
+    bytesRead: 0,
+    readAvailable,
+    async read(offset, length, field) {
+      const piece = await readAvailable(offset, length, field);
+      if (piece.byteLength < length) throw new IntrospectionError('TRUNCATED', `needs bytes ${offset}..${offset + length}, the volume ends at ${bytes.byteLength}`, { field, offset });
+      return piece;
+    },
+    async totalSize() {
+      return bytes.byteLength;
+    },
+  };
+  return volume;
 }
 
 /** `blkid -p -o export`'s fields for an image file. */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import type { FileSystem } from '../../filesystems/file-system.js';
 import { IntrospectionError, isIntrospectionError } from '../../src/errors.js';
@@ -200,9 +201,9 @@ export function makeFatVolume(directory: string, fatBits: 12 | 16 | 32, tree: re
   return { path, bytes, label, serial: `${serial.slice(0, 4)}-${serial.slice(4)}`.toUpperCase() };
 }
 
-/** `mdir -/ -b`: every path on a FAT volume as mtools sees it (directories end in `/`). */
+/** `mdir -/ -a -b`: every path on a FAT volume as mtools sees it, hidden ones too (directories end in `/`). */
 export function mtoolsPaths(image: string): string[] {
-  return runText('mdir', ['-/', '-b', '-i', image, '::/'])
+  return runText('mdir', ['-/', '-a', '-b', '-i', image, '::/'])
     .split('\n')
     .filter((line) => line.startsWith('::/'))
     .map((line) => line.slice(2));
@@ -576,4 +577,24 @@ export function windowsNtfsVolume(): WindowsNtfsVolume {
     }
   });
   return { path: join(directory, 'volume.img'), ntfs3gLinks: JSON.parse(readFileSync(join(directory, 'links.json'), 'utf8')) as Record<string, string> };
+}
+
+/**
+ * The first partition of a fixed VHD from the real-world collection (Windows-formatted
+ * volumes), extracted at test time into `directory` (never copied into the repository):
+ * its bytes and the path of the extracted file for the reference tools, or undefined when
+ * the collection is not there.
+ */
+export function realWorldPartition(root: string | undefined, name: string, directory: string): { path: string; bytes: Uint8Array } | undefined {
+  if (root === undefined) return undefined;
+  const source = join(root, 'vhd', `${name}.gz`);
+  if (!existsSync(source)) return undefined;
+  const disk = new Uint8Array(gunzipSync(readFileSync(source)));
+  const view = new DataView(disk.buffer, disk.byteOffset, disk.byteLength);
+  // MBR partition entry 1: first sector at 0x1C6, sector count at 0x1CA.
+  const start = view.getUint32(0x1c6, true) * 512;
+  const bytes = disk.slice(start, start + view.getUint32(0x1ca, true) * 512);
+  const path = join(directory, `${name}.partition1.img`);
+  writeFileSync(path, bytes);
+  return { path, bytes };
 }

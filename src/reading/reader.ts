@@ -116,7 +116,8 @@ export class Reader implements ByteReader {
   }
 
   get size(): number | undefined {
-    return this.knownSize;
+    // A reader in any order is random-access only: its size is known from the start (no stream to agree with).
+    return this.options.ordered === false ? this.backend.size : this.knownSize;
   }
 
   get randomAccess(): boolean {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import type { FileSystem } from '../../filesystems/file-system.js';
-import { IntrospectionError, isIntrospectionError } from '../../src/errors.js';
+import { isIntrospectionError } from '../../src/errors.js';
+import { randomAccessReader } from './readers.js';
 import type { ByteReader } from '../../src/format-module.js';
 
 /** True when `command` runs (found on PATH). */
@@ -48,38 +49,15 @@ export function temporaryDirectory(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `image-introspect-${prefix}-`));
 }
 
-/** A random-access reader over a volume's bytes in memory, counting the bytes read (every read counts, none is cached). */
+/** A random-access reader over a volume's bytes in memory, counting the bytes read (each byte once). */
 export interface MemoryVolume extends ByteReader {
   readonly size: number;
-  bytesRead: number;
+  readonly bytesRead: number;
 }
 
-/** A reader over bytes in memory that counts the bytes read. */
+/** The library's reader over bytes in memory, in any order (file systems are walked), with its size known. */
 export function memoryVolume(bytes: Uint8Array): MemoryVolume {
-  const readAvailable = async (offset: number, length: number, field: string): Promise<Uint8Array> => {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new IntrospectionError('CORRUPT', `bad range ${offset}+${length}`, { field });
-    }
-    const piece = bytes.subarray(Math.min(offset, bytes.byteLength), Math.min(offset + length, bytes.byteLength));
-    volume.bytesRead += piece.byteLength;
-    return piece;
-  };
-  const volume: MemoryVolume = {
-    size: bytes.byteLength,
-    randomAccess: true,
-    maxReadLength: 256 * 1024 * 1024,
-    bytesRead: 0,
-    readAvailable,
-    async read(offset, length, field) {
-      const piece = await readAvailable(offset, length, field);
-      if (piece.byteLength < length) throw new IntrospectionError('TRUNCATED', `needs bytes ${offset}..${offset + length}, the volume ends at ${bytes.byteLength}`, { field, offset });
-      return piece;
-    },
-    async totalSize() {
-      return bytes.byteLength;
-    },
-  };
-  return volume;
+  return randomAccessReader(bytes, 256 * 1024 * 1024, false) as MemoryVolume;
 }
 
 /** `blkid -p -o export`'s fields for an image file. */

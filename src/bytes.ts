@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { IntrospectionError } from './errors.js';
+import { IntrospectionError, fieldError } from './errors.js';
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -15,12 +15,28 @@ function view(bytes: Uint8Array): DataView {
 
 function need(bytes: Uint8Array, offset: number, length: number, field: string): void {
   if (!Number.isInteger(offset) || offset < 0 || offset + length > bytes.byteLength) {
-    throw new IntrospectionError(
-      'TRUNCATED',
-      `needs ${length} bytes at offset ${offset}, but only ${bytes.byteLength} are available`,
-      { field },
-    );
+    throw fieldError('TRUNCATED', field, `needs ${length} bytes at offset ${offset}, but only ${bytes.byteLength} are available`);
   }
+}
+
+/**
+ * Throws `TRUNCATED` naming `field` ("needs 48 bytes, got 20") when `bytes` is shorter than
+ * `size`: how the generated layout decoders (formats/generated) refuse a short structure.
+ */
+export function requireLength(bytes: Uint8Array, size: number, field: string): void {
+  if (bytes.byteLength < size) throw fieldError('TRUNCATED', field, `needs ${size} bytes, got ${bytes.byteLength}`);
+}
+
+/**
+ * `bytes` if it holds at least `size` bytes, else a copy zero-padded to `size`: a layout with
+ * conditional fields is decoded at its largest size, then its decoder checks that the fields
+ * present were all in `bytes`.
+ */
+export function zeroPadded(bytes: Uint8Array, size: number): Uint8Array {
+  if (bytes.byteLength >= size) return bytes;
+  const padded = new Uint8Array(size);
+  padded.set(bytes);
+  return padded;
 }
 
 /** Unsigned 8-bit integer. */

@@ -18,7 +18,7 @@
  * @module
  */
 import { cutAtNul, latin1Text, safeNumber } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { BOCHS_HEADER_V2_SIZE, decodeBochsHeaderV1, decodeBochsHeaderV2 } from './generated/bochs.js';
 
@@ -89,15 +89,15 @@ async function parseBochs(reader: ByteReader, context: ParseContext): Promise<Pa
   const common = decodeBochsHeaderV1(bytes);
   const type = fieldText(common.type);
   if (type !== BOCHS_REDOLOG_TYPE) {
-    throw new IntrospectionError('UNSUPPORTED', `header type "${type}" (only "Redolog" images have a header)`, { field: 'header.type' });
+    throw fieldError('UNSUPPORTED', 'header.type', `header type "${type}" (only "Redolog" images have a header)`);
   }
   if (common.version !== BOCHS_VERSION_1 && common.version !== BOCHS_VERSION_2) {
-    throw new IntrospectionError('UNSUPPORTED', `header version ${versionName(common.version)} (1.0 and 2.0 exist)`, { field: 'header.version' });
+    throw fieldError('UNSUPPORTED', 'header.version', `header version ${versionName(common.version)} (1.0 and 2.0 exist)`);
   }
   const version2 = common.version === BOCHS_VERSION_2 ? decodeBochsHeaderV2(bytes) : undefined;
   const header = version2 ?? common;
   if (header.extentSize === 0) {
-    throw new IntrospectionError('CORRUPT', 'an extent size of 0 cannot hold any data', { field: 'header.extentSize' });
+    throw fieldError('CORRUPT', 'header.extentSize', 'an extent size of 0 cannot hold any data');
   }
   const details: BochsDetails = {
     type,

@@ -23,7 +23,7 @@
  * @module
  */
 import { bigEndianUuid, hex, isAllZero, safeNumber, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   DMG_BLOCK_TABLE_SIZE,
@@ -250,12 +250,12 @@ function virtualSizeOf(details: DmgDetails, context: ParseContext): number {
 async function parseDmg(reader: ByteReader, context: ParseContext): Promise<ParsedImage<DmgDetails>> {
   const size = await reader.totalSize(DMG_TAIL_BYTES);
   if (size < DMG_KOLY_TRAILER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `${size} bytes cannot hold the 512-byte trailer`, { field: 'koly trailer' });
+    throw fieldError('TRUNCATED', 'koly trailer', `${size} bytes cannot hold the 512-byte trailer`);
   }
   const trailerOffset = size - DMG_KOLY_TRAILER_SIZE;
   const trailer = decodeDmgKolyTrailer(await reader.read(trailerOffset, DMG_KOLY_TRAILER_SIZE, 'koly trailer'));
   if (utf8Text(trailer.signature) !== DMG_TRAILER_SIGNATURE) {
-    throw new IntrospectionError('CORRUPT', 'the last 512 bytes do not start with "koly"', { field: 'koly trailer.signature' });
+    throw fieldError('CORRUPT', 'koly trailer.signature', 'the last 512 bytes do not start with "koly"');
   }
   const details = trailerDetails(trailer);
   if (details.version !== 4 || details.headerSize !== DMG_KOLY_TRAILER_SIZE) {

@@ -23,7 +23,7 @@
  * @module
  */
 import { bytesEqual, fixedText, isAllZero, latin1Text, utf16beText } from '../src/bytes.js';
-import { IntrospectionError, isIntrospectionError } from '../src/errors.js';
+import { fieldError, isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   DIRECTORY_RECORD_SIZE,
@@ -271,10 +271,7 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
   let terminated = false;
   for (let count = 0; ; count += 1) {
     if (count >= MAX_VOLUME_DESCRIPTORS) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_VOLUME_DESCRIPTORS} volume descriptors from sector 16`, {
-        field: 'volume descriptor set',
-        offset,
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'volume descriptor set', `more than ${MAX_VOLUME_DESCRIPTORS} volume descriptors from sector 16`, offset);
     }
     let bytes = await reader.readAvailable(offset, VOLUME_DESCRIPTOR_SIZE, 'volume descriptor');
     let identifier = structureIdentifier(bytes);
@@ -313,7 +310,7 @@ function addDescriptor(structure: VolumeStructure, bytes: Uint8Array, offset: nu
   structure.descriptors.push({ sector: offset / ISO_SECTOR_SIZE, type, typeName: typeNameOf(type, version), version });
   if (type === TYPE_PRIMARY || type === TYPE_SUPPLEMENTARY) {
     if (bytes.byteLength < VOLUME_DESCRIPTOR_SIZE) {
-      throw new IntrospectionError('TRUNCATED', 'the image ends inside a volume descriptor', { field: 'volume descriptor', offset });
+      throw fieldError('TRUNCATED', 'volume descriptor', 'the image ends inside a volume descriptor', offset);
     }
     const descriptor = decodeVolumeDescriptor(bytes);
     if (type === TYPE_SUPPLEMENTARY) structure.supplementary.push(descriptor);
@@ -509,9 +506,7 @@ function primaryFields(primary: VolumeDescriptor | undefined, context: ParseCont
   const logicalBlockSize = bothEndian(primary.logicalBlockSizeLe, primary.logicalBlockSizeBe, 'logical block size', context);
   // ECMA-119 6.2.2: a logical block is 2^(n+9) bytes and no larger than a logical sector (2048).
   if (logicalBlockSize < 512 || logicalBlockSize > ISO_SECTOR_SIZE || (logicalBlockSize & (logicalBlockSize - 1)) !== 0) {
-    throw new IntrospectionError('CORRUPT', `${logicalBlockSize} is not a valid logical block size (512, 1024 or 2048)`, {
-      field: 'primary volume descriptor.logicalBlockSize',
-    });
+    throw fieldError('CORRUPT', 'primary volume descriptor.logicalBlockSize', `${logicalBlockSize} is not a valid logical block size (512, 1024 or 2048)`);
   }
   return {
     systemId: text(primary.systemIdentifier),
@@ -624,7 +619,7 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
   const fields = primaryFields(structure.primary, context);
   const isUdf = structure.recognitionSequence.some((identifier) => identifier === 'NSR02' || identifier === 'NSR03');
   if (structure.primary === undefined && !isUdf) {
-    throw new IntrospectionError('CORRUPT', 'the volume descriptor set has no primary volume descriptor', { field: 'volume descriptor set' });
+    throw fieldError('CORRUPT', 'volume descriptor set', 'the volume descriptor set has no primary volume descriptor');
   }
 
   const reads = new AscendingReads(reader, context);

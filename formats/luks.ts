@@ -15,7 +15,7 @@
  * @module
  */
 import { cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   LUKS1_HEADER_SIZE,
@@ -230,7 +230,7 @@ function checkLuks1Layout(details: LuksDetails, context: ParseContext): void {
 
 async function parseLuks1(reader: ByteReader, head: Uint8Array, context: ParseContext): Promise<ParsedImage<LuksDetails>> {
   if (head.byteLength < LUKS1_PHDR_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `needs ${LUKS1_PHDR_SIZE} bytes, the image has ${head.byteLength}`, { field: 'header' });
+    throw fieldError('TRUNCATED', 'header', `needs ${LUKS1_PHDR_SIZE} bytes, the image has ${head.byteLength}`);
   }
   const bytes = head.subarray(0, LUKS1_PHDR_SIZE);
   const header = decodeLuks1Header(bytes);
@@ -272,12 +272,8 @@ async function parseLuks1(reader: ByteReader, head: Uint8Array, context: ParseCo
 
 type JsonObject = Record<string, unknown>;
 
-function corrupt(field: string, message: string): IntrospectionError {
-  return new IntrospectionError('CORRUPT', message, { field });
-}
-
 function objectAt(value: unknown, field: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt(field, 'is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fieldError('CORRUPT', field, 'is not a JSON object');
   return value as JsonObject;
 }
 
@@ -286,7 +282,7 @@ function optionalObjectAt(value: unknown, field: string): JsonObject | undefined
 }
 
 function stringAt(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw corrupt(field, 'is not a string');
+  if (typeof value !== 'string') throw fieldError('CORRUPT', field, 'is not a string');
   return value;
 }
 
@@ -295,7 +291,7 @@ function optionalStringAt(value: unknown, field: string): string | undefined {
 }
 
 function integerAt(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw corrupt(field, 'is not a non-negative integer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw fieldError('CORRUPT', field, 'is not a non-negative integer');
   return value;
 }
 
@@ -306,13 +302,13 @@ function optionalIntegerAt(value: unknown, field: string): number | undefined {
 /** LUKS2 stores 64-bit offsets and sizes as decimal strings (LUKS2 spec, section 3.1). */
 function decimalAt(value: unknown, field: string): number {
   const text = stringAt(value, field);
-  if (!/^[0-9]{1,20}$/.test(text)) throw corrupt(field, `"${text}" is not a decimal number`);
+  if (!/^[0-9]{1,20}$/.test(text)) throw fieldError('CORRUPT', field, `"${text}" is not a decimal number`);
   return safeNumber(BigInt(text), field, 'luks');
 }
 
 function stringListAt(value: unknown, field: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > LUKS2_MAX_OBJECTS) throw corrupt(field, `is not a list of at most ${LUKS2_MAX_OBJECTS} strings`);
+  if (!Array.isArray(value) || value.length > LUKS2_MAX_OBJECTS) throw fieldError('CORRUPT', field, `is not a list of at most ${LUKS2_MAX_OBJECTS} strings`);
   return value.map((item, index) => stringAt(item, `${field}.${index}`));
 }
 
@@ -321,11 +317,11 @@ function numberedEntries(value: unknown, field: string): Array<[number, JsonObje
   const object = objectAt(value, field);
   const keys = Object.keys(object);
   if (keys.length > LUKS2_MAX_OBJECTS) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${keys.length} entries (at most ${LUKS2_MAX_OBJECTS})`, { field });
+    throw fieldError('LIMIT_EXCEEDED', field, `${keys.length} entries (at most ${LUKS2_MAX_OBJECTS})`);
   }
   const entries: Array<[number, JsonObject]> = [];
   for (const key of keys) {
-    if (!/^[0-9]{1,9}$/.test(key)) throw corrupt(`${field}.${key}`, 'is not a numbered entry');
+    if (!/^[0-9]{1,9}$/.test(key)) throw fieldError('CORRUPT', `${field}.${key}`, 'is not a numbered entry');
     entries.push([Number(key), objectAt(object[key], `${field}.${key}`)]);
   }
   return entries.sort((left, right) => left[0] - right[0]);
@@ -386,7 +382,7 @@ function decodeJsonArea(bytes: Uint8Array): Luks2Metadata {
     // The area is NUL-padded after the JSON text (LUKS2 spec, section 3).
     document = JSON.parse(nulTerminated(bytes, utf8Text));
   } catch (error) {
-    throw new IntrospectionError('CORRUPT', `is not valid JSON (${(error as Error).message})`, { field: 'json', cause: error });
+    throw fieldError('CORRUPT', 'json', `is not valid JSON (${(error as Error).message})`);
   }
   const root = objectAt(document, 'json');
   const config = objectAt(root.config, 'json.config');
@@ -413,9 +409,7 @@ function decodeJsonArea(bytes: Uint8Array): Luks2Metadata {
 function checkHeaderSize(size: bigint): number {
   const valid = size >= BigInt(LUKS2_MIN_HEADER_SIZE) && size <= BigInt(LUKS2_MAX_HEADER_SIZE) && (size & (size - 1n)) === 0n;
   if (!valid) {
-    throw new IntrospectionError('CORRUPT', `${size} bytes is not a LUKS2 header size (a power of two from 16 KiB to 4 MiB)`, {
-      field: 'header.headerSize',
-    });
+    throw fieldError('CORRUPT', 'header.headerSize', `${size} bytes is not a LUKS2 header size (a power of two from 16 KiB to 4 MiB)`);
   }
   return Number(size);
 }
@@ -498,7 +492,7 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
   const version = u16be(head, 6, 'header.version');
   if (version === 1) return parseLuks1(reader, head, context);
   if (version === 2) return parseLuks2(reader, head, context);
-  throw new IntrospectionError('UNSUPPORTED', `LUKS version ${version} (1 and 2 exist)`, { field: 'header.version' });
+  throw fieldError('UNSUPPORTED', 'header.version', `LUKS version ${version} (1 and 2 exist)`);
 }
 
 /** The LUKS format module (versions 1 and 2). */

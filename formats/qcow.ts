@@ -11,7 +11,7 @@
  * @module
  */
 import { cutAtNul, safeNumber, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QCOW_HEADER_SIZE, decodeQcowHeader } from './generated/qcow.js';
@@ -56,37 +56,33 @@ export interface QcowDetails {
   l1Size: number;
 }
 
-function corrupt(message: string, field: string): IntrospectionError {
-  return new IntrospectionError('CORRUPT', message, { field });
-}
-
 async function parseQcow(reader: ByteReader, context: ParseContext): Promise<ParsedImage<QcowDetails>> {
   // The header is kept: the backing file name may point back into it (qemu writes it right after, at 48).
   const reads = new ForwardReads(reader, QCOW_HEADER_SIZE);
   const headerPiece = await reads.start(QCOW_HEADER_SIZE, 'header');
   if (headerPiece.available < QCOW_HEADER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `needs ${QCOW_HEADER_SIZE} bytes, but the image has ${headerPiece.available}`, { field: 'header' });
+    throw fieldError('TRUNCATED', 'header', `needs ${QCOW_HEADER_SIZE} bytes, but the image has ${headerPiece.available}`);
   }
   const header = decodeQcowHeader(headerPiece.bytes);
   if (header.version !== 1) {
-    throw new IntrospectionError('UNSUPPORTED', `version ${header.version} is not qcow version 1`, { field: 'header.version' });
+    throw fieldError('UNSUPPORTED', 'header.version', `version ${header.version} is not qcow version 1`);
   }
-  if (header.size <= 1n) throw corrupt(`a disk of ${header.size} bytes (qemu: at least 2)`, 'header.size');
+  if (header.size <= 1n) throw fieldError('CORRUPT', 'header.size', `a disk of ${header.size} bytes (qemu: at least 2)`);
   if (header.clusterBits < QCOW_MIN_CLUSTER_BITS || header.clusterBits > QCOW_MAX_CLUSTER_BITS) {
-    throw corrupt(`cluster size 2^${header.clusterBits} is outside 2^${QCOW_MIN_CLUSTER_BITS}..2^${QCOW_MAX_CLUSTER_BITS}`, 'header.clusterBits');
+    throw fieldError('CORRUPT', 'header.clusterBits', `cluster size 2^${header.clusterBits} is outside 2^${QCOW_MIN_CLUSTER_BITS}..2^${QCOW_MAX_CLUSTER_BITS}`);
   }
   if (header.l2Bits < QCOW_MIN_L2_BITS || header.l2Bits > QCOW_MAX_L2_BITS) {
-    throw corrupt(`2^${header.l2Bits} L2 entries is outside 2^${QCOW_MIN_L2_BITS}..2^${QCOW_MAX_L2_BITS}`, 'header.l2Bits');
+    throw fieldError('CORRUPT', 'header.l2Bits', `2^${header.l2Bits} L2 entries is outside 2^${QCOW_MIN_L2_BITS}..2^${QCOW_MAX_L2_BITS}`);
   }
   if (header.cryptMethod >= CRYPT_METHODS.length) {
-    throw new IntrospectionError('UNSUPPORTED', `encryption method ${header.cryptMethod} (qemu knows 0 none and 1 AES)`, { field: 'header.cryptMethod' });
+    throw fieldError('UNSUPPORTED', 'header.cryptMethod', `encryption method ${header.cryptMethod} (qemu knows 0 none and 1 AES)`);
   }
   const size = safeNumber(header.size, 'header.size', 'qcow');
   // qemu: one L1 entry per L2 table's worth of clusters, at most INT_MAX / 8 of them.
   const bytesPerL1Entry = 2n ** BigInt(header.clusterBits + header.l2Bits);
   const l1Size = (header.size + bytesPerL1Entry - 1n) / bytesPerL1Entry;
   if (l1Size > BigInt(QCOW_MAX_L1_ENTRIES)) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `a disk of ${size} bytes needs ${l1Size} L1 entries, more than qemu's ${QCOW_MAX_L1_ENTRIES}`, { field: 'header.size' });
+    throw fieldError('LIMIT_EXCEEDED', 'header.size', `a disk of ${size} bytes needs ${l1Size} L1 entries, more than qemu's ${QCOW_MAX_L1_ENTRIES}`);
   }
   if (header.size % 512n !== 0n) {
     context.warn(`the size ${header.size} is not a multiple of 512; qemu reports ${(header.size / 512n) * 512n} (whole sectors)`);
@@ -110,9 +106,7 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
 async function readBackingFileName(reads: ForwardReads, offset: bigint, length: number, context: ParseContext): Promise<string | undefined> {
   if (offset === 0n) return undefined;
   if (length > QCOW_MAX_BACKING_FILE_NAME_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `a backing file name of ${length} bytes (qemu allows ${QCOW_MAX_BACKING_FILE_NAME_BYTES})`, {
-      field: 'header.backingFileSize',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'header.backingFileSize', `a backing file name of ${length} bytes (qemu allows ${QCOW_MAX_BACKING_FILE_NAME_BYTES})`);
   }
   const start = safeNumber(offset, 'header.backingFileOffset', 'qcow');
   const piece = await reads.read(start, length, 'backing file name');

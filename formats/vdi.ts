@@ -16,7 +16,7 @@
  * @module
  */
 import { cutAtNul, isAllZero, latin1Text, mixedEndianGuid, safeNumber, u16le, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { VDI_HEADER_V0_SIZE, VDI_HEADER_V1_SIZE, decodeVdiHeaderV0, decodeVdiHeaderV1 } from './generated/vdi.js';
@@ -107,9 +107,7 @@ function optionalUuid(bytes: Uint8Array): string | undefined {
 function imageTypeName(value: number): VdiImageType {
   const name = (IMAGE_TYPES as Record<number, VdiImageType | undefined>)[value];
   if (name === undefined) {
-    throw new IntrospectionError('CORRUPT', `${value} is not a VDI image type (1 dynamic, 2 static, 3 undo, 4 diff)`, {
-      field: 'header.imageType',
-    });
+    throw fieldError('CORRUPT', 'header.imageType', `${value} is not a VDI image type (1 dynamic, 2 static, 3 undo, 4 diff)`);
   }
   return name;
 }
@@ -121,9 +119,7 @@ function bannerText(bytes: Uint8Array): string {
 function parseVersion1(bytes: Uint8Array, major: number, minor: number): VdiDetails {
   const header = decodeVdiHeaderV1(bytes);
   if (header.headerSize < VDI_HEADER1_SIZE) {
-    throw new IntrospectionError('CORRUPT', `${header.headerSize} bytes is shorter than a version 1 header (${VDI_HEADER1_SIZE})`, {
-      field: 'header.headerSize',
-    });
+    throw fieldError('CORRUPT', 'header.headerSize', `${header.headerSize} bytes is shorter than a version 1 header (${VDI_HEADER1_SIZE})`);
   }
   const hasLchsGeometry = header.headerSize >= VDI_HEADER1_PLUS_SIZE;
   return {
@@ -213,12 +209,10 @@ async function parseVdi(reader: ByteReader, context: ParseContext): Promise<Pars
   if (major === 1) details = parseVersion1(bytes, major, minor);
   else if (major === 0) details = parseVersion0(bytes);
   else {
-    throw new IntrospectionError('UNSUPPORTED', `header version ${major}.${minor} (VirtualBox knows 0.0 and 1.1)`, {
-      field: 'header.version',
-    });
+    throw fieldError('UNSUPPORTED', 'header.version', `header version ${major}.${minor} (VirtualBox knows 0.0 and 1.1)`);
   }
   if (details.blockSize === 0) {
-    throw new IntrospectionError('CORRUPT', 'a block size of 0 cannot hold any data', { field: 'header.blockSize' });
+    throw fieldError('CORRUPT', 'header.blockSize', 'a block size of 0 cannot hold any data');
   }
   checkConsistency(details, context);
   return { virtualSize: details.diskSize, details };

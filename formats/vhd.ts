@@ -32,7 +32,7 @@ import {
   utf16leText,
   utf8Text,
 } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
@@ -220,13 +220,11 @@ export interface VhdFooterFields {
 export function readVhdFooter(bytes: Uint8Array): VhdFooterFields {
   const footer: VhdFooter = decodeVhdFooter(bytes);
   if (!bytesEqual(footer.cookie, 0, VHD_FOOTER_COOKIE)) {
-    throw new IntrospectionError('CORRUPT', `the footer does not start with "${VHD_FOOTER_COOKIE}"`, { field: 'footer.cookie' });
+    throw fieldError('CORRUPT', 'footer.cookie', `the footer does not start with "${VHD_FOOTER_COOKIE}"`);
   }
   const diskType = DISK_TYPES[footer.diskType];
   if (diskType === undefined) {
-    throw new IntrospectionError('UNSUPPORTED', `disk type ${footer.diskType} (known: 2 fixed, 3 dynamic, 4 differencing)`, {
-      field: 'footer.diskType',
-    });
+    throw fieldError('UNSUPPORTED', 'footer.diskType', `disk type ${footer.diskType} (known: 2 fixed, 3 dynamic, 4 differencing)`);
   }
   return {
     diskType,
@@ -290,19 +288,13 @@ export function readVhdDynamicHeader(bytes: Uint8Array): VhdDynamicHeaderFields 
   const header: VhdDynamicHeader = decodeVhdDynamicHeader(bytes);
   if (!bytesEqual(header.cookie, 0, VHD_DYNAMIC_HEADER_COOKIE)) {
     // qemu: "Invalid header magic".
-    throw new IntrospectionError('CORRUPT', `the dynamic disk header does not start with "${VHD_DYNAMIC_HEADER_COOKIE}"`, {
-      field: 'dynamic header.cookie',
-    });
+    throw fieldError('CORRUPT', 'dynamic header.cookie', `the dynamic disk header does not start with "${VHD_DYNAMIC_HEADER_COOKIE}"`);
   }
   if (header.blockSize < SECTOR || (header.blockSize & (header.blockSize - 1)) !== 0) {
-    throw new IntrospectionError('CORRUPT', `block size ${header.blockSize} is not a power of two of at least 512`, {
-      field: 'dynamic header.blockSize',
-    });
+    throw fieldError('CORRUPT', 'dynamic header.blockSize', `block size ${header.blockSize} is not a power of two of at least 512`);
   }
   if (header.maxTableEntries > VHD_MAX_TABLE_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.maxTableEntries} BAT entries (at most ${VHD_MAX_TABLE_ENTRIES}, as qemu)`, {
-      field: 'dynamic header.maxTableEntries',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'dynamic header.maxTableEntries', `${header.maxTableEntries} BAT entries (at most ${VHD_MAX_TABLE_ENTRIES}, as qemu)`);
   }
   const parentLocatorEntries: Array<Omit<VhdParentLocator, 'path'>> = [];
   for (let slot = 0; slot < PARENT_LOCATOR_SLOTS; slot += 1) {
@@ -372,16 +364,13 @@ async function findFooter(reader: ByteReader): Promise<FoundFooter> {
 async function findTrailingFooter(reader: ByteReader): Promise<FoundFooter> {
   const size = await reader.totalSize(VHD_FOOTER_SIZE);
   if (size < VHD_FOOTER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `the image is ${size} bytes, less than a footer`, { field: 'footer' });
+    throw fieldError('TRUNCATED', 'footer', `the image is ${size} bytes, less than a footer`);
   }
   const offset = size - VHD_FOOTER_SIZE;
   const bytes = await reader.read(offset, VHD_FOOTER_SIZE, 'footer');
   if (!bytesEqual(bytes, 0, VHD_FOOTER_COOKIE)) {
     // qemu: "invalid VPC image".
-    throw new IntrospectionError('CORRUPT', `no "${VHD_FOOTER_COOKIE}" footer at the start or in the last 512 bytes`, {
-      field: 'footer.cookie',
-      offset,
-    });
+    throw fieldError('CORRUPT', 'footer.cookie', `no "${VHD_FOOTER_COOKIE}" footer at the start or in the last 512 bytes`, offset);
   }
   return { footer: readVhdFooter(bytes), offset };
 }
@@ -425,16 +414,12 @@ async function readParentLocators(
   const wanted: WantedRange<number>[] = entries.map((entry, index) => {
     const field = `parent locator ${entry.platformCode}`;
     if (entry.platformDataLength > VHD_MAX_LOCATOR_DATA_LENGTH) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `${entry.platformDataLength} bytes of locator data (at most ${VHD_MAX_LOCATOR_DATA_LENGTH})`, {
-        field: `${field}.platformDataLength`,
-      });
+      throw fieldError('LIMIT_EXCEEDED', `${field}.platformDataLength`, `${entry.platformDataLength} bytes of locator data (at most ${VHD_MAX_LOCATOR_DATA_LENGTH})`);
     }
     if (entry.platformDataLength > 0 && entry.platformDataOffset < headerEnd) {
       // Every writer puts locator data after the header; data inside the footer copy or the
       // header is impossible, and a stream could not go back for it.
-      throw new IntrospectionError('CORRUPT', `locator data at ${entry.platformDataOffset}, inside the footer copy or the dynamic header`, {
-        field: `${field}.platformDataOffset`,
-      });
+      throw fieldError('CORRUPT', `${field}.platformDataOffset`, `locator data at ${entry.platformDataOffset}, inside the footer copy or the dynamic header`);
     }
     return { key: index, offset: entry.platformDataOffset, length: entry.platformDataLength, field };
   });
@@ -465,14 +450,10 @@ async function parseVhd(reader: ByteReader, context: ParseContext): Promise<Pars
 
   if (found.offset !== 0) {
     // Only a footer at the end was found, but a dynamic disk's header is found through the copy at the start.
-    throw new IntrospectionError('CORRUPT', `a ${footer.diskType} disk without the copy of its footer at the start`, {
-      field: 'footer',
-    });
+    throw fieldError('CORRUPT', 'footer', `a ${footer.diskType} disk without the copy of its footer at the start`);
   }
   if (footer.dataOffset === undefined || footer.dataOffset < VHD_FOOTER_SIZE) {
-    throw new IntrospectionError('CORRUPT', `a ${footer.diskType} disk's dynamic header must follow the footer copy`, {
-      field: 'footer.dataOffset',
-    });
+    throw fieldError('CORRUPT', 'footer.dataOffset', `a ${footer.diskType} disk's dynamic header must follow the footer copy`);
   }
   const header = readVhdDynamicHeader(await reader.read(footer.dataOffset, VHD_DYNAMIC_HEADER_SIZE, 'dynamic header'));
   if (!header.checksumValid) context.warn('the dynamic disk header checksum is wrong (qemu does not check it)');

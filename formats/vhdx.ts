@@ -25,7 +25,7 @@
  * @module
  */
 import { bytesEqual, crc32c, cutAtNul, isAllZero, mixedEndianGuid, safeNumber, u32le, u64le, utf16leText } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
@@ -264,7 +264,7 @@ export function vhdxChecksumValid(bytes: Uint8Array): boolean {
 export function readVhdxFileIdentifier(bytes: Uint8Array): { creator: string } {
   const identifier = decodeVhdxFileIdentifier(bytes);
   if (!bytesEqual(identifier.signature, 0, VHDX_SIGNATURE)) {
-    throw new IntrospectionError('CORRUPT', `the file does not start with "${VHDX_SIGNATURE}"`, { field: 'file identifier.signature' });
+    throw fieldError('CORRUPT', 'file identifier.signature', `the file does not start with "${VHDX_SIGNATURE}"`);
   }
   return { creator: cutAtNul(utf16leText(identifier.creator)) };
 }
@@ -317,9 +317,7 @@ export function vhdxRegionTableValid(bytes: Uint8Array): boolean {
 export function readVhdxRegionTable(bytes: Uint8Array): VhdxRegion[] {
   const header = decodeVhdxRegionTableHeader(bytes);
   if (header.entryCount > VHDX_MAX_REGION_TABLE_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.entryCount} entries (at most ${VHDX_MAX_REGION_TABLE_ENTRIES})`, {
-      field: 'region table.entryCount',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'region table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_REGION_TABLE_ENTRIES})`);
   }
   const entries: VhdxRegion[] = [];
   for (let index = 0; index < header.entryCount; index += 1) {
@@ -361,20 +359,16 @@ export function readVhdxMetadataEntry(bytes: Uint8Array): VhdxMetadataItem {
 export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
   const header = decodeVhdxMetadataTableHeader(bytes);
   if (!bytesEqual(header.signature, 0, 'metadata')) {
-    throw new IntrospectionError('CORRUPT', 'the metadata region does not start with "metadata"', { field: 'metadata table.signature' });
+    throw fieldError('CORRUPT', 'metadata table.signature', 'the metadata region does not start with "metadata"');
   }
   if (header.entryCount > VHDX_MAX_METADATA_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.entryCount} entries (at most ${VHDX_MAX_METADATA_ENTRIES})`, {
-      field: 'metadata table.entryCount',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'metadata table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_METADATA_ENTRIES})`);
   }
   const items: VhdxMetadataItem[] = [];
   for (let index = 0; index < header.entryCount; index += 1) {
     const start = VHDX_METADATA_TABLE_HEADER_SIZE + index * VHDX_METADATA_TABLE_ENTRY_SIZE;
     if (start + VHDX_METADATA_TABLE_ENTRY_SIZE > bytes.byteLength) {
-      throw new IntrospectionError('TRUNCATED', `entry ${index + 1} of ${header.entryCount} is past the ${bytes.byteLength} bytes given`, {
-        field: 'metadata table',
-      });
+      throw fieldError('TRUNCATED', 'metadata table', `entry ${index + 1} of ${header.entryCount} is past the ${bytes.byteLength} bytes given`);
     }
     items.push(readVhdxMetadataEntry(bytes.subarray(start, start + VHDX_METADATA_TABLE_ENTRY_SIZE)));
   }
@@ -389,16 +383,14 @@ export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
 export function readVhdxParentLocator(bytes: Uint8Array): VhdxParentLocator {
   const header = decodeVhdxParentLocatorHeader(bytes);
   if (header.keyValueCount > VHDX_MAX_PARENT_LOCATOR_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.keyValueCount} entries (at most ${VHDX_MAX_PARENT_LOCATOR_ENTRIES})`, {
-      field: 'parent locator.keyValueCount',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'parent locator.keyValueCount', `${header.keyValueCount} entries (at most ${VHDX_MAX_PARENT_LOCATOR_ENTRIES})`);
   }
   const entries: VhdxParentLocatorEntry[] = [];
   for (let index = 0; index < header.keyValueCount; index += 1) {
     const start = VHDX_PARENT_LOCATOR_HEADER_SIZE + index * VHDX_PARENT_LOCATOR_ENTRY_SIZE;
     const field = `parent locator entry ${index + 1}`;
     if (start + VHDX_PARENT_LOCATOR_ENTRY_SIZE > bytes.byteLength) {
-      throw new IntrospectionError('CORRUPT', `entry ${index + 1} of ${header.keyValueCount} is outside the ${bytes.byteLength}-byte item`, { field });
+      throw fieldError('CORRUPT', field, `entry ${index + 1} of ${header.keyValueCount} is outside the ${bytes.byteLength}-byte item`);
     }
     const entry = decodeVhdxParentLocatorEntry(bytes.subarray(start, start + VHDX_PARENT_LOCATOR_ENTRY_SIZE));
     entries.push({
@@ -411,10 +403,10 @@ export function readVhdxParentLocator(bytes: Uint8Array): VhdxParentLocator {
 
 function locatorText(item: Uint8Array, offset: number, length: number, field: string): string {
   if (length > VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${length} bytes (at most ${VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES})`, { field });
+    throw fieldError('LIMIT_EXCEEDED', field, `${length} bytes (at most ${VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES})`);
   }
   if (offset + length > item.byteLength) {
-    throw new IntrospectionError('CORRUPT', `bytes ${offset}..${offset + length} are outside the ${item.byteLength}-byte item`, { field });
+    throw fieldError('CORRUPT', field, `bytes ${offset}..${offset + length} are outside the ${item.byteLength}-byte item`);
   }
   return utf16leText(item.subarray(offset, offset + length));
 }
@@ -474,13 +466,13 @@ function chooseHeader(
   if (!first.fields.valid && second.fields.valid) return 2;
   if (!first.fields.valid && !second.fields.valid) {
     // qemu: "No valid VHDX header found".
-    throw new IntrospectionError('CORRUPT', 'neither header is valid (CRC-32C, signature "head" and version 1)', { field: 'header' });
+    throw fieldError('CORRUPT', 'header', 'neither header is valid (CRC-32C, signature "head" and version 1)');
   }
   if (first.fields.sequenceNumber > second.fields.sequenceNumber) return 1;
   if (second.fields.sequenceNumber > first.fields.sequenceNumber) return 2;
   // Equal sequence numbers: Disk2vhd writes two identical headers, which qemu accepts.
   if (bytesEqual(first.bytes, 0, second.bytes)) return 1;
-  throw new IntrospectionError('CORRUPT', 'both headers are valid with the same sequence number but differ', { field: 'header.sequenceNumber' });
+  throw fieldError('CORRUPT', 'header.sequenceNumber', 'both headers are valid with the same sequence number but differ');
 }
 
 function headerState(copy: 1 | 2, fields: VhdxHeaderFields): VhdxHeaderState {
@@ -494,13 +486,13 @@ function headerState(copy: 1 | 2, fields: VhdxHeaderFields): VhdxHeaderState {
 /** Checks the current header's log fields as qemu does (vhdx_parse_log). */
 function checkLogFields(header: VhdxHeaderFields, logOffset: number): void {
   if (header.logVersion !== 0) {
-    throw new IntrospectionError('UNSUPPORTED', `log version ${header.logVersion} (only 0 is defined)`, { field: 'header.logVersion' });
+    throw fieldError('UNSUPPORTED', 'header.logVersion', `log version ${header.logVersion} (only 0 is defined)`);
   }
   if (logOffset < ONE_MIB || logOffset % ONE_MIB !== 0) {
-    throw new IntrospectionError('CORRUPT', `log offset ${logOffset} is not a non-zero multiple of 1 MiB`, { field: 'header.logOffset' });
+    throw fieldError('CORRUPT', 'header.logOffset', `log offset ${logOffset} is not a non-zero multiple of 1 MiB`);
   }
   if (!isAllZeroGuid(header.logGuid) && header.logLength % ONE_MIB !== 0) {
-    throw new IntrospectionError('CORRUPT', `log length ${header.logLength} is not a multiple of 1 MiB`, { field: 'header.logLength' });
+    throw fieldError('CORRUPT', 'header.logLength', `log length ${header.logLength} is not a multiple of 1 MiB`);
   }
 }
 
@@ -514,7 +506,7 @@ async function readRegionTable(reader: ByteReader, context: ParseContext): Promi
   if (vhdxRegionTableValid(first)) return { copy: 1, entries: readVhdxRegionTable(first) };
   const second = await reader.read(VHDX_REGION_TABLE_OFFSETS[1], VHDX_REGION_TABLE_SIZE, 'region table 2');
   if (!vhdxRegionTableValid(second)) {
-    throw new IntrospectionError('CORRUPT', 'neither region table is valid (CRC-32C and signature "regi")', { field: 'region table' });
+    throw fieldError('CORRUPT', 'region table', 'neither region table is valid (CRC-32C and signature "regi")');
   }
   context.warn('region table 1 is damaged; region table 2 was used (qemu reads only table 1 and refuses the file)');
   return { copy: 2, entries: readVhdxRegionTable(second) };
@@ -537,7 +529,7 @@ function checkRegions(entries: readonly VhdxRegion[], log: { offset: number; len
     const end = region.fileOffset + region.length;
     const overlap = taken.find((other) => region.fileOffset < other.end && end > other.start);
     if (overlap !== undefined) {
-      throw new IntrospectionError('CORRUPT', `region ${region.fileOffset}..${end} overlaps ${overlap.what}`, { field });
+      throw fieldError('CORRUPT', field, `region ${region.fileOffset}..${end} overlaps ${overlap.what}`);
     }
     taken.push({ start: region.fileOffset, end, what: `region ${index + 1}` });
     if (region.fileOffset % ONE_MIB !== 0 || region.length % ONE_MIB !== 0) {
@@ -545,21 +537,19 @@ function checkRegions(entries: readonly VhdxRegion[], log: { offset: number; len
     }
     if (region.name === 'bat' || region.name === 'metadata') {
       if ((region.name === 'bat' ? bat : metadata) !== undefined) {
-        throw new IntrospectionError('CORRUPT', `a second ${region.name} region`, { field });
+        throw fieldError('CORRUPT', field, `a second ${region.name} region`);
       }
       if (region.name === 'bat') bat = region;
       else metadata = region;
     } else if (region.required) {
-      throw new IntrospectionError('UNSUPPORTED', `an unknown region ${region.guid} marked required`, { field });
+      throw fieldError('UNSUPPORTED', field, `an unknown region ${region.guid} marked required`);
     }
   }
   if (bat === undefined || metadata === undefined) {
-    throw new IntrospectionError('CORRUPT', `the region table has no ${bat === undefined ? 'BAT' : 'metadata'} region`, { field: 'region table' });
+    throw fieldError('CORRUPT', 'region table', `the region table has no ${bat === undefined ? 'BAT' : 'metadata'} region`);
   }
   if (metadata.length < VHDX_METADATA_TABLE_SIZE) {
-    throw new IntrospectionError('CORRUPT', `the metadata region is ${metadata.length} bytes, less than its 64 KiB table`, {
-      field: 'region table.metadata',
-    });
+    throw fieldError('CORRUPT', 'region table.metadata', `the metadata region is ${metadata.length} bytes, less than its 64 KiB table`);
   }
   return { bat, metadata };
 }
@@ -571,15 +561,15 @@ function knownItems(items: readonly VhdxMetadataItem[]): Map<VhdxMetadataItemNam
     const field = `metadata table entry ${index + 1}`;
     if (item.name === undefined) {
       if (item.isRequired) {
-        throw new IntrospectionError('UNSUPPORTED', `an unknown metadata item ${item.itemId} marked required`, { field });
+        throw fieldError('UNSUPPORTED', field, `an unknown metadata item ${item.itemId} marked required`);
       }
       continue;
     }
-    if (known.has(item.name)) throw new IntrospectionError('CORRUPT', `a second ${item.name} item`, { field });
+    if (known.has(item.name)) throw fieldError('CORRUPT', field, `a second ${item.name} item`);
     known.set(item.name, item);
   }
   for (const name of REQUIRED_ITEMS) {
-    if (!known.has(name)) throw new IntrospectionError('CORRUPT', `the required ${name} item is missing`, { field: 'metadata table' });
+    if (!known.has(name)) throw fieldError('CORRUPT', 'metadata table', `the required ${name} item is missing`);
   }
   return known;
 }
@@ -589,15 +579,13 @@ function itemRange(name: VhdxMetadataItemName, item: VhdxMetadataItem, region: V
   const field = `metadata item ${name}`;
   const length = name === 'parentLocator' ? item.length : FIXED_ITEM_LENGTHS[name];
   if (item.length > VHDX_MAX_METADATA_ITEM_LENGTH) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${item.length} bytes (at most ${VHDX_MAX_METADATA_ITEM_LENGTH})`, { field });
+    throw fieldError('LIMIT_EXCEEDED', field, `${item.length} bytes (at most ${VHDX_MAX_METADATA_ITEM_LENGTH})`);
   }
   if (item.length < length || (name === 'parentLocator' && item.length < VHDX_PARENT_LOCATOR_HEADER_SIZE)) {
-    throw new IntrospectionError('CORRUPT', `${item.length} bytes is too short`, { field });
+    throw fieldError('CORRUPT', field, `${item.length} bytes is too short`);
   }
   if (item.offset < VHDX_METADATA_TABLE_SIZE || item.offset + item.length > region.length) {
-    throw new IntrospectionError('CORRUPT', `bytes ${item.offset}..${item.offset + item.length} are not between the metadata table and the end of the region`, {
-      field,
-    });
+    throw fieldError('CORRUPT', field, `bytes ${item.offset}..${item.offset + item.length} are not between the metadata table and the end of the region`);
   }
   return { key: name, offset: region.fileOffset + item.offset, length, field };
 }
@@ -641,12 +629,10 @@ async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<Met
 function checkMetadata(values: MetadataValues, context: ParseContext): void {
   const { blockSize, logicalSectorSize, physicalSectorSize, virtualDiskSize } = values;
   if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
-    throw new IntrospectionError('CORRUPT', `block size ${blockSize} is not a power of two from 1 MiB to 256 MiB`, {
-      field: 'metadata item fileParameters.blockSize',
-    });
+    throw fieldError('CORRUPT', 'metadata item fileParameters.blockSize', `block size ${blockSize} is not a power of two from 1 MiB to 256 MiB`);
   }
   if (logicalSectorSize !== 512 && logicalSectorSize !== 4096) {
-    throw new IntrospectionError('CORRUPT', `logical sector size ${logicalSectorSize} (512 or 4096)`, { field: 'metadata item logicalSectorSize' });
+    throw fieldError('CORRUPT', 'metadata item logicalSectorSize', `logical sector size ${logicalSectorSize} (512 or 4096)`);
   }
   if (logicalSectorSize !== SECTOR) {
     context.warn(`logical sector size ${logicalSectorSize}: qemu 7.2 opens only 512-byte logical sectors ("Operation not supported")`);
@@ -662,7 +648,7 @@ function checkMetadata(values: MetadataValues, context: ParseContext): void {
   }
   if (values.hasParent && values.parentLocator === undefined) {
     // qemu: EINVAL.
-    throw new IntrospectionError('CORRUPT', 'HasParent is set but there is no parent locator', { field: 'metadata item parentLocator' });
+    throw fieldError('CORRUPT', 'metadata item parentLocator', 'HasParent is set but there is no parent locator');
   }
   if (!values.hasParent && values.parentLocator !== undefined) {
     context.warn('a parent locator on a disk whose HasParent flag is clear');

@@ -18,7 +18,7 @@
  * @module
  */
 import { isAllZero, latin1Text, safeNumber, u32be, u32le, u64le } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
@@ -245,11 +245,11 @@ export function parseDescriptor(text: string): ParsedDescriptor {
     const extent = EXTENT_LINE.exec(line);
     if (extent !== null) {
       if (extents.length >= MAX_EXTENTS) {
-        throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_EXTENTS} extent lines`, { field: 'descriptor.extents' });
+        throw fieldError('LIMIT_EXCEEDED', 'descriptor.extents', `more than ${MAX_EXTENTS} extent lines`);
       }
       const sectors = Number(extent[2]);
       if (!Number.isSafeInteger(sectors)) {
-        throw new IntrospectionError('CORRUPT', `extent size ${extent[2]} is not a sector count`, { field: 'descriptor.extents' });
+        throw fieldError('CORRUPT', 'descriptor.extents', `extent size ${extent[2]} is not a sector count`);
       }
       const offset = extent[5] === undefined ? undefined : Number(extent[5]);
       extents.push({
@@ -279,7 +279,7 @@ function parseHex32(value: string | undefined, field: string): number | undefine
   // qemu reads these with sscanf("%x"): leading hex digits, an optional 0x.
   const match = /^\s*(?:0x)?([0-9a-fA-F]{1,8})/.exec(value);
   if (match === null) {
-    throw new IntrospectionError('CORRUPT', `"${value}" is not a hexadecimal content ID`, { field });
+    throw fieldError('CORRUPT', field, `"${value}" is not a hexadecimal content ID`);
   }
   return Number.parseInt(match[1] as string, 16);
 }
@@ -354,7 +354,7 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
   details.uncleanShutdown = header.uncleanShutdown !== 0;
 
   if (header.version > 3) {
-    throw new IntrospectionError('UNSUPPORTED', `version ${header.version} (qemu knows 1 to 3)`, { field: 'sparse header.version' });
+    throw fieldError('UNSUPPORTED', 'sparse header.version', `version ${header.version} (qemu knows 1 to 3)`);
   }
   const capacity = safeNumber(header.capacity, 'sparse header.capacity', 'vmdk');
   details.capacity = capacity;
@@ -365,9 +365,7 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
     const offset = sectorsToBytes(header.descriptorOffset, 'sparse header.descriptorOffset');
     const length = sectorsToBytes(header.descriptorSize, 'sparse header.descriptorSize');
     if (length > VMDK_MAX_DESCRIPTOR_BYTES + 1) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `${length} bytes is above the 1 MiB a descriptor may have`, {
-        field: 'sparse header.descriptorSize',
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'sparse header.descriptorSize', `${length} bytes is above the 1 MiB a descriptor may have`);
     }
     details.descriptorLocation = { offset, length };
     const bytes = await reader.read(offset, length, 'embedded descriptor');
@@ -387,14 +385,10 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
 
   const grainSectors = header.grainSize;
   if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
-    throw new IntrospectionError('CORRUPT', `${grainSectors} sectors is not a valid grain size (1 to ${MAX_GRAIN_SECTORS})`, {
-      field: 'sparse header.grainSize',
-    });
+    throw fieldError('CORRUPT', 'sparse header.grainSize', `${grainSectors} sectors is not a valid grain size (1 to ${MAX_GRAIN_SECTORS})`);
   }
   if (header.numGTEsPerGT === 0 || header.numGTEsPerGT > MAX_GTES_PER_GT) {
-    throw new IntrospectionError('CORRUPT', `${header.numGTEsPerGT} grain table entries per table (qemu allows 1 to 512)`, {
-      field: 'sparse header.numGTEsPerGT',
-    });
+    throw fieldError('CORRUPT', 'sparse header.numGTEsPerGT', `${header.numGTEsPerGT} grain table entries per table (qemu allows 1 to 512)`);
   }
   details.grainSize = Number(grainSectors) * SECTOR;
   details.numGTEsPerGT = header.numGTEsPerGT;
@@ -470,9 +464,7 @@ async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> 
   details.flags = header.flags;
   details.capacity = header.diskSectors;
   if (header.granularity === 0 || header.granularity > MAX_GRAIN_SECTORS) {
-    throw new IntrospectionError('CORRUPT', `${header.granularity} sectors is not a valid grain size`, {
-      field: 'COWD header.granularity',
-    });
+    throw fieldError('CORRUPT', 'COWD header.granularity', `${header.granularity} sectors is not a valid grain size`);
   }
   details.grainSize = header.granularity * SECTOR;
   details.compressed = false;
@@ -500,9 +492,7 @@ async function parseSeSparse(reader: ByteReader): Promise<ParsedImage<VmdkDetail
   const capacity = safeNumber(u64le(header, 16, 'SESparse header.capacity'), 'SESparse header.capacity', 'vmdk');
   const grainSectors = u64le(header, 24, 'SESparse header.grainSize');
   if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
-    throw new IntrospectionError('CORRUPT', `${grainSectors} sectors is not a valid grain size`, {
-      field: 'SESparse header.grainSize',
-    });
+    throw fieldError('CORRUPT', 'SESparse header.grainSize', `${grainSectors} sectors is not a valid grain size`);
   }
   details.capacity = capacity;
   details.grainSize = Number(grainSectors) * SECTOR;
@@ -539,9 +529,7 @@ const QEMU_DESCRIPTOR_TYPES = new Set([
 async function parseDescriptorFile(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {
   const bytes = await reader.readAvailable(0, VMDK_MAX_DESCRIPTOR_BYTES + 1, 'descriptor');
   if (bytes.byteLength > VMDK_MAX_DESCRIPTOR_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', 'a descriptor file may not be larger than 1 MiB - 1 bytes (qemu\'s limit)', {
-      field: 'descriptor',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'descriptor', 'a descriptor file may not be larger than 1 MiB - 1 bytes (qemu\'s limit)');
   }
   const descriptor = parseDescriptor(decodeDescriptor(bytes));
   const details = emptyDetails('descriptor');
@@ -549,7 +537,7 @@ async function parseDescriptorFile(reader: ByteReader, context: ParseContext): P
   details.createType = details.descriptorCreateType;
   if (details.createType === undefined) {
     // qemu: "invalid VMDK image descriptor".
-    throw new IntrospectionError('CORRUPT', 'the descriptor has no createType', { field: 'descriptor.createType' });
+    throw fieldError('CORRUPT', 'descriptor.createType', 'the descriptor has no createType');
   }
   if (!QEMU_DESCRIPTOR_TYPES.has(details.createType)) {
     context.warn(`qemu does not open a descriptor file of createType "${details.createType}"`);

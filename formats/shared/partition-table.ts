@@ -38,7 +38,7 @@ import {
   crc32,
   cutAtNul,
 } from '../../src/bytes.js';
-import { IntrospectionError } from '../../src/errors.js';
+import { fieldError } from '../../src/errors.js';
 import {
   APM_DRIVER_DESCRIPTOR_MAP_SIZE,
   APM_PARTITION_ENTRY_SIZE,
@@ -583,9 +583,7 @@ async function readExtendedChain(
   let ebrLba = extended.startLba;
   for (let step = 0; ; step += 1) {
     if (step >= MAX_LOGICAL_PARTITIONS) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_LOGICAL_PARTITIONS} extended boot records in one chain`, {
-        field: 'mbr.extendedBootRecord',
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'mbr.extendedBootRecord', `more than ${MAX_LOGICAL_PARTITIONS} extended boot records in one chain`);
     }
     if (visited.has(ebrLba)) {
       disk.warn(`the chain of extended boot records loops back to sector ${ebrLba}`);
@@ -696,7 +694,7 @@ function checkGptHeaderFields(checked: CheckedGptHeader, sectorSize: number, whi
   }
   const [first] = problems;
   if (first === undefined) return true;
-  if (checked.headerCrcValid) throw new IntrospectionError(first[0], first[2], { field: field(first[1]) });
+  if (checked.headerCrcValid) throw fieldError(first[0], field(first[1]), first[2]);
   disk.warn(`the ${which} GPT header has a bad CRC and impossible values (${first[1]}: ${first[2]})`);
   return false;
 }
@@ -939,9 +937,7 @@ async function readApm(disk: DiskBytes): Promise<ApmPartitionTable | undefined> 
     if (first === undefined || first.byteLength < APM_PARTITION_ENTRY_SIZE || !bytesEqual(first, 0, 'PM')) continue;
     const count = decodeApmPartitionEntry(first).mapBlockCount;
     if (count > MAX_APM_ENTRIES) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `${count} partition map entries is above the cap of ${MAX_APM_ENTRIES}`, {
-        field: 'apm partition entry 1.mapBlockCount',
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'apm partition entry 1.mapBlockCount', `${count} partition map entries is above the cap of ${MAX_APM_ENTRIES}`);
     }
     return { scheme: 'apm', blockSize, blockCount: map.blockCount, entryStride, partitions: await readApmEntries(disk, count, entryStride, blockSize) };
   }
@@ -1002,9 +998,7 @@ export function decodeBsdDisklabel(bytes: Uint8Array, offset: number, labelOffse
   const read32 = littleEndian ? u32le : u32be;
   const count = read16(bytes, offset + 138, 'bsd disklabel.d_npartitions');
   if (count > MAX_BSD_PARTITIONS) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${count} partitions is above the cap of ${MAX_BSD_PARTITIONS}`, {
-      field: 'bsd disklabel.d_npartitions',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'bsd disklabel.d_npartitions', `${count} partitions is above the cap of ${MAX_BSD_PARTITIONS}`);
   }
   const labelEnd = offset + 148 + count * 16;
   if (labelEnd > bytes.byteLength) return undefined;

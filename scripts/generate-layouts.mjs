@@ -300,8 +300,20 @@ function docComment(lines, indent = '') {
   return out;
 }
 
+/** The groups' sizes, summed per condition: `[condition, bytes]`. */
+function conditionalSizes(layout) {
+  const sizes = [];
+  for (const group of layout.groups) {
+    const same = sizes.find(([condition]) => sameCondition(condition, group.condition));
+    if (same) same[1] += group.size;
+    else sizes.push([group.condition, group.size]);
+  }
+  return sizes;
+}
+
 function sizeWords(layout) {
-  return layout.minSize === layout.size ? `${layout.size} bytes` : `${layout.minSize} to ${layout.size} bytes, as its conditional fields are present`;
+  const extra = conditionalSizes(layout).map(([condition, size]) => `, plus ${size} when ${conditionText(condition)}`);
+  return `${layout.minSize} bytes${extra.join('')}`;
 }
 
 function renderTypes(layout) {
@@ -354,56 +366,60 @@ function contentsChecks(layout, variant, privateConstants) {
 }
 
 function neededSizeExpression(layout, variable) {
-  const terms = layout.groups.map((group) => `(${conditionCode(group.condition, variable)} ? ${group.size} : 0)`);
-  return [String(layout.minSize), ...terms].join(' + ');
+  const terms = conditionalSizes(layout).map(([condition, size]) => `(${conditionCode(condition, variable)} ? ${size} : 0)`);
+  return [`${constantName(layout.name)}_MIN_SIZE`, ...terms].join(' + ');
 }
 
 function renderDecoders(layout, privateConstants) {
   const out = [];
+  const conditional = layout.groups.length > 0;
   const sizeConstant = `${constantName(layout.name)}_SIZE`;
-  const minConstant = layout.minSize === layout.size ? sizeConstant : `${constantName(layout.name)}_MIN_SIZE`;
   const field = quote(layout.errorField);
+  if (conditional) {
+    out.push(`/** The bytes {@link ${layout.name}}'s fields take: the conditional ones count when their condition holds. */`);
+    out.push(`function sizeOf${layout.name}(fields: ${layout.name}): number {`, `  return ${neededSizeExpression(layout, 'fields')};`, '}', '');
+  }
   for (const variant of variants(layout)) {
     const name = `${layout.name}${variant.suffix}`;
     const compiled = `compiled${name}`;
     const checks = contentsChecks(layout, variant, privateConstants);
     const order = variant.suffix === '' ? '' : ` in ${variant.endian}-endian byte order`;
-    const variable = layout.groups.length > 0 ? 'fields' : undefined;
-    const decode = (input) => (layout.groups.length > 0 ? `${compiled}(zeroPadded(${input}, ${sizeConstant}))` : `${compiled}(${input})`);
+    const fixedNames = checks.map((check) => check.field.name).join(' or ');
+    // A layout with conditional fields is decoded at its largest size (zero-padded), then the
+    // size of the fields actually present is checked: the truncation error names the size
+    // the structure needs, as for a fixed layout. Contents are checked after the length, as
+    // a hand-written decoder would (decode, then look at the magic).
+    const decoded = conditional ? `${compiled}(zeroPadded(bytes, ${sizeConstant}))` : `${compiled}(bytes)`;
+    const size = conditional ? `sizeOf${layout.name}(fields)` : sizeConstant;
 
-    const contentsNote = checks.length > 0 ? `, \`CORRUPT\` naming the field when ${checks.map((check) => check.field.name).join(' or ')} does not hold what it must` : '';
-    out.push(...docComment([`Decodes a {@link ${layout.name}}${order} from the start of \`bytes\`.`, `Throws \`TRUNCATED\` when \`bytes\` holds fewer than its ${sizeWords(layout)}${contentsNote}.`]));
+    const contentsNote = checks.length > 0 ? `; \`CORRUPT\` naming the field when ${fixedNames} does not hold what it must` : '';
+    out.push(...docComment([`Decodes a {@link ${layout.name}}${order} from the start of \`bytes\`.`, `Throws \`TRUNCATED\` when \`bytes\` is shorter than its fields (${sizeWords(layout)})${contentsNote}.`]));
     out.push(`export function decode${name}(bytes: Uint8Array): ${layout.name} {`);
-    out.push(`  requireLength(bytes, ${minConstant}, ${field});`);
+    if (conditional) out.push(`  const fields = ${decoded};`);
+    out.push(`  requireLength(bytes, ${size}, ${field});`);
     for (const check of checks) {
       out.push(`  if (!bytesEqual(bytes, ${check.offset}, ${check.expression})) {`);
       out.push(`    throw fieldError('CORRUPT', ${quote(`${layout.errorField}.${check.field.name}`)}, ${quote(check.field.mismatch)});`);
       out.push('  }');
     }
-    if (variable === undefined) {
-      out.push(`  return ${decode('bytes')};`);
-    } else {
-      out.push(`  const ${variable} = ${decode('bytes')};`);
-      out.push(`  requireLength(bytes, ${neededSizeExpression(layout, variable)}, ${field});`);
-      out.push(`  return ${variable};`);
-    }
-    out.push('}', '');
+    out.push(`  return ${conditional ? 'fields' : decoded};`, '}', '');
 
     if (checks.length === 0) continue;
     out.push(
       ...docComment([
-        `A {@link ${layout.name}}${order} at the start of \`bytes\`, or \`undefined\` when \`bytes\` is too short or ${checks.map((check) => check.field.name).join(' or ')} does not hold what it must:`,
+        `A {@link ${layout.name}}${order} at the start of \`bytes\`, or \`undefined\` when \`bytes\` is shorter than its fields or ${fixedNames} does not hold what it must:`,
         'for code that looks for the structure rather than expects it.',
       ]),
     );
     out.push(`export function match${name}(bytes: Uint8Array): ${layout.name} | undefined {`);
-    const conditions = [`bytes.byteLength < ${minConstant}`, ...checks.map((check) => `!bytesEqual(bytes, ${check.offset}, ${check.expression})`)];
-    out.push(`  if (${conditions.join(' || ')}) return undefined;`);
-    if (variable === undefined) {
-      out.push(`  return ${decode('bytes')};`);
+    const mismatches = checks.map((check) => `!bytesEqual(bytes, ${check.offset}, ${check.expression})`);
+    if (conditional) {
+      out.push(`  if (${mismatches.join(' || ')}) return undefined;`);
+      out.push(`  const fields = ${decoded};`);
+      out.push(`  return bytes.byteLength < ${size} ? undefined : fields;`);
     } else {
-      out.push(`  const ${variable} = ${decode('bytes')};`);
-      out.push(`  return bytes.byteLength < ${neededSizeExpression(layout, variable)} ? undefined : ${variable};`);
+      out.push(`  if (${[`bytes.byteLength < ${size}`, ...mismatches].join(' || ')}) return undefined;`);
+      out.push(`  return ${decoded};`);
     }
     out.push('}', '');
   }
@@ -462,7 +478,7 @@ export function compileLayouts(sourceName, descriptions, options = {}) {
       compiledNames.push(name);
       javascript.push(`/** binary-parser's decoder for ${layout.name}${variant.suffix ? ` (${variant.endian}-endian)` : ''}. */`);
       javascript.push(`export const ${name} = function (buffer, constructorFn) {`, code.replace(/\n$/, ''), '};', '');
-      const needs = layout.minSize === layout.size ? `at least ${layout.size} bytes` : `${layout.size} bytes (zero-padded)`;
+      const needs = layout.minSize === layout.size ? `at least ${layout.size} bytes` : `${layout.size} bytes (zero-padded past the fields present)`;
       declarations.push(`/** binary-parser's decoder for {@link ${layout.name}}${variant.suffix ? ` (${variant.endian}-endian)` : ''}: \`buffer\` must hold ${needs}. */`);
       declarations.push(`export declare function ${name}(buffer: Uint8Array): ${layout.name};`, '');
     }

@@ -47,7 +47,7 @@ export const BOCHS_HEADER_V1_SIZE = 92;
 
 /**
  * Decodes a {@link BochsHeaderV1} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 92 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (92 bytes).
  */
 export function decodeBochsHeaderV1(bytes: Uint8Array): BochsHeaderV1 {
   requireLength(bytes, BOCHS_HEADER_V1_SIZE, 'header');
@@ -100,7 +100,7 @@ export const BOCHS_HEADER_V2_SIZE = 96;
 
 /**
  * Decodes a {@link BochsHeaderV2} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 96 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (96 bytes).
  */
 export function decodeBochsHeaderV2(bytes: Uint8Array): BochsHeaderV2 {
   requireLength(bytes, BOCHS_HEADER_V2_SIZE, 'header');

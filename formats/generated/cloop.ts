@@ -32,7 +32,7 @@ export const CLOOP_HEADER_SIZE = 144;
 
 /**
  * Decodes a {@link CloopHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 144 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (144 bytes).
  */
 export function decodeCloopHeader(bytes: Uint8Array): CloopHeader {
   requireLength(bytes, CLOOP_HEADER_SIZE, 'header');

@@ -88,7 +88,7 @@ export const DMG_KOLY_TRAILER_SIZE = 512;
 
 /**
  * Decodes a {@link DmgKolyTrailer} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 512 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeDmgKolyTrailer(bytes: Uint8Array): DmgKolyTrailer {
   requireLength(bytes, DMG_KOLY_TRAILER_SIZE, 'koly trailer');
@@ -145,7 +145,7 @@ export const DMG_BLOCK_TABLE_SIZE = 204;
 
 /**
  * Decodes a {@link DmgBlockTable} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 204 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (204 bytes).
  */
 export function decodeDmgBlockTable(bytes: Uint8Array): DmgBlockTable {
   requireLength(bytes, DMG_BLOCK_TABLE_SIZE, 'blkx table');
@@ -186,7 +186,7 @@ export const DMG_CHUNK_SIZE = 40;
 
 /**
  * Decodes a {@link DmgChunk} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 40 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (40 bytes).
  */
 export function decodeDmgChunk(bytes: Uint8Array): DmgChunk {
   requireLength(bytes, DMG_CHUNK_SIZE, 'blkx chunk');

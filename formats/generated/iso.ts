@@ -126,7 +126,7 @@ export const VOLUME_DESCRIPTOR_SIZE = 2048;
 
 /**
  * Decodes a {@link VolumeDescriptor} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 2048 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (2048 bytes).
  */
 export function decodeVolumeDescriptor(bytes: Uint8Array): VolumeDescriptor {
   requireLength(bytes, VOLUME_DESCRIPTOR_SIZE, 'volume descriptor');
@@ -167,7 +167,7 @@ export const BOOT_RECORD_SIZE = 75;
 
 /**
  * Decodes a {@link BootRecord} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 75 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (75 bytes).
  */
 export function decodeBootRecord(bytes: Uint8Array): BootRecord {
   requireLength(bytes, BOOT_RECORD_SIZE, 'boot record');
@@ -229,7 +229,7 @@ export const DIRECTORY_RECORD_SIZE = 33;
 
 /**
  * Decodes a {@link DirectoryRecord} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 33 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (33 bytes).
  */
 export function decodeDirectoryRecord(bytes: Uint8Array): DirectoryRecord {
   requireLength(bytes, DIRECTORY_RECORD_SIZE, 'directory record');
@@ -273,7 +273,7 @@ export const EL_TORITO_VALIDATION_ENTRY_SIZE = 32;
 
 /**
  * Decodes a {@link ElToritoValidationEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeElToritoValidationEntry(bytes: Uint8Array): ElToritoValidationEntry {
   requireLength(bytes, EL_TORITO_VALIDATION_ENTRY_SIZE, 'boot catalog validation entry');
@@ -323,7 +323,7 @@ export const EL_TORITO_BOOT_ENTRY_SIZE = 32;
 
 /**
  * Decodes a {@link ElToritoBootEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeElToritoBootEntry(bytes: Uint8Array): ElToritoBootEntry {
   requireLength(bytes, EL_TORITO_BOOT_ENTRY_SIZE, 'boot catalog entry');
@@ -358,7 +358,7 @@ export const EL_TORITO_SECTION_HEADER_SIZE = 32;
 
 /**
  * Decodes a {@link ElToritoSectionHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeElToritoSectionHeader(bytes: Uint8Array): ElToritoSectionHeader {
   requireLength(bytes, EL_TORITO_SECTION_HEADER_SIZE, 'boot catalog section header');
@@ -405,7 +405,7 @@ export const UDF_DESCRIPTOR_TAG_SIZE = 16;
 
 /**
  * Decodes a {@link UdfDescriptorTag} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 16 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeUdfDescriptorTag(bytes: Uint8Array): UdfDescriptorTag {
   requireLength(bytes, UDF_DESCRIPTOR_TAG_SIZE, 'udf descriptor tag');
@@ -443,7 +443,7 @@ export const UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_SIZE = 32;
 
 /**
  * Decodes a {@link UdfAnchorVolumeDescriptorPointer} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeUdfAnchorVolumeDescriptorPointer(bytes: Uint8Array): UdfAnchorVolumeDescriptorPointer {
   requireLength(bytes, UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_SIZE, 'udf anchor');
@@ -520,7 +520,7 @@ export const UDF_PRIMARY_VOLUME_DESCRIPTOR_SIZE = 420;
 
 /**
  * Decodes a {@link UdfPrimaryVolumeDescriptor} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 420 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (420 bytes).
  */
 export function decodeUdfPrimaryVolumeDescriptor(bytes: Uint8Array): UdfPrimaryVolumeDescriptor {
   requireLength(bytes, UDF_PRIMARY_VOLUME_DESCRIPTOR_SIZE, 'udf primary volume descriptor');
@@ -561,7 +561,7 @@ export const UDF_LOGICAL_VOLUME_DESCRIPTOR_SIZE = 248;
 
 /**
  * Decodes a {@link UdfLogicalVolumeDescriptor} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 248 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (248 bytes).
  */
 export function decodeUdfLogicalVolumeDescriptor(bytes: Uint8Array): UdfLogicalVolumeDescriptor {
   requireLength(bytes, UDF_LOGICAL_VOLUME_DESCRIPTOR_SIZE, 'udf logical volume descriptor');

@@ -53,7 +53,7 @@ export const LUKS1_HEADER_SIZE = 208;
 
 /**
  * Decodes a {@link Luks1Header} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 208 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (208 bytes).
  */
 export function decodeLuks1Header(bytes: Uint8Array): Luks1Header {
   requireLength(bytes, LUKS1_HEADER_SIZE, 'header');
@@ -91,7 +91,7 @@ export const LUKS1_KEY_SLOT_SIZE = 48;
 
 /**
  * Decodes a {@link Luks1KeySlot} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 48 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (48 bytes).
  */
 export function decodeLuks1KeySlot(bytes: Uint8Array): Luks1KeySlot {
   requireLength(bytes, LUKS1_KEY_SLOT_SIZE, 'key slot');
@@ -149,7 +149,7 @@ export const LUKS2_BINARY_HEADER_SIZE = 4096;
 
 /**
  * Decodes a {@link Luks2BinaryHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 4096 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (4096 bytes).
  */
 export function decodeLuks2BinaryHeader(bytes: Uint8Array): Luks2BinaryHeader {
   requireLength(bytes, LUKS2_BINARY_HEADER_SIZE, 'header');

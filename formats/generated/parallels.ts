@@ -53,7 +53,7 @@ export const PARALLELS_HEADER_SIZE = 64;
 
 /**
  * Decodes a {@link ParallelsHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 64 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (64 bytes).
  */
 export function decodeParallelsHeader(bytes: Uint8Array): ParallelsHeader {
   requireLength(bytes, PARALLELS_HEADER_SIZE, 'header');

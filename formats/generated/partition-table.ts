@@ -38,7 +38,7 @@ export const MBR_PARTITION_ENTRY_SIZE = 16;
 
 /**
  * Decodes a {@link MbrPartitionEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 16 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeMbrPartitionEntry(bytes: Uint8Array): MbrPartitionEntry {
   requireLength(bytes, MBR_PARTITION_ENTRY_SIZE, 'mbr partition entry');
@@ -103,7 +103,7 @@ export const GPT_HEADER_SIZE = 92;
 
 /**
  * Decodes a {@link GptHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 92 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (92 bytes).
  */
 export function decodeGptHeader(bytes: Uint8Array): GptHeader {
   requireLength(bytes, GPT_HEADER_SIZE, 'gpt header');
@@ -144,7 +144,7 @@ export const GPT_PARTITION_ENTRY_SIZE = 128;
 
 /**
  * Decodes a {@link GptPartitionEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 128 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (128 bytes).
  */
 export function decodeGptPartitionEntry(bytes: Uint8Array): GptPartitionEntry {
   requireLength(bytes, GPT_PARTITION_ENTRY_SIZE, 'gpt partition entry');
@@ -188,7 +188,7 @@ export const APM_DRIVER_DESCRIPTOR_MAP_SIZE = 18;
 
 /**
  * Decodes a {@link ApmDriverDescriptorMap} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 18 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (18 bytes).
  */
 export function decodeApmDriverDescriptorMap(bytes: Uint8Array): ApmDriverDescriptorMap {
   requireLength(bytes, APM_DRIVER_DESCRIPTOR_MAP_SIZE, 'apm driver descriptor map');
@@ -265,7 +265,7 @@ export const APM_PARTITION_ENTRY_SIZE = 136;
 
 /**
  * Decodes a {@link ApmPartitionEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 136 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (136 bytes).
  */
 export function decodeApmPartitionEntry(bytes: Uint8Array): ApmPartitionEntry {
   requireLength(bytes, APM_PARTITION_ENTRY_SIZE, 'apm partition entry');
@@ -372,7 +372,7 @@ export const SUN_DISK_LABEL_SIZE = 512;
 
 /**
  * Decodes a {@link SunDiskLabel} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 512 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeSunDiskLabel(bytes: Uint8Array): SunDiskLabel {
   requireLength(bytes, SUN_DISK_LABEL_SIZE, 'sun disk label');
@@ -422,7 +422,7 @@ export const SGI_VOLUME_HEADER_SIZE = 512;
 
 /**
  * Decodes a {@link SgiVolumeHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 512 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeSgiVolumeHeader(bytes: Uint8Array): SgiVolumeHeader {
   requireLength(bytes, SGI_VOLUME_HEADER_SIZE, 'sgi volume header');
@@ -469,7 +469,7 @@ export const ATARI_ROOT_SECTOR_SIZE = 512;
 
 /**
  * Decodes a {@link AtariRootSector} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 512 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeAtariRootSector(bytes: Uint8Array): AtariRootSector {
   requireLength(bytes, ATARI_ROOT_SECTOR_SIZE, 'atari root sector');

@@ -53,7 +53,7 @@ export const QCOW_HEADER_SIZE = 48;
 
 /**
  * Decodes a {@link QcowHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 48 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (48 bytes).
  */
 export function decodeQcowHeader(bytes: Uint8Array): QcowHeader {
   requireLength(bytes, QCOW_HEADER_SIZE, 'header');

@@ -59,7 +59,7 @@ export const QCOW2_HEADER_COMMON_SIZE = 72;
 
 /**
  * Decodes a {@link Qcow2HeaderCommon} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 72 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (72 bytes).
  */
 export function decodeQcow2HeaderCommon(bytes: Uint8Array): Qcow2HeaderCommon {
   requireLength(bytes, QCOW2_HEADER_COMMON_SIZE, 'header');
@@ -97,7 +97,7 @@ export const QCOW2_HEADER_VERSION3_SIZE = 32;
 
 /**
  * Decodes a {@link Qcow2HeaderVersion3} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeQcow2HeaderVersion3(bytes: Uint8Array): Qcow2HeaderVersion3 {
   requireLength(bytes, QCOW2_HEADER_VERSION3_SIZE, 'header');
@@ -126,7 +126,7 @@ export const QCOW2_HEADER_EXTENSION_HEADER_SIZE = 8;
 
 /**
  * Decodes a {@link Qcow2HeaderExtensionHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 8 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (8 bytes).
  */
 export function decodeQcow2HeaderExtensionHeader(bytes: Uint8Array): Qcow2HeaderExtensionHeader {
   requireLength(bytes, QCOW2_HEADER_EXTENSION_HEADER_SIZE, 'header extension');
@@ -158,7 +158,7 @@ export const QCOW2_FEATURE_NAME_ENTRY_SIZE = 48;
 
 /**
  * Decodes a {@link Qcow2FeatureNameEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 48 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (48 bytes).
  */
 export function decodeQcow2FeatureNameEntry(bytes: Uint8Array): Qcow2FeatureNameEntry {
   requireLength(bytes, QCOW2_FEATURE_NAME_ENTRY_SIZE, 'feature name table');
@@ -193,7 +193,7 @@ export const QCOW2_BITMAPS_EXTENSION_SIZE = 24;
 
 /**
  * Decodes a {@link Qcow2BitmapsExtension} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 24 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (24 bytes).
  */
 export function decodeQcow2BitmapsExtension(bytes: Uint8Array): Qcow2BitmapsExtension {
   requireLength(bytes, QCOW2_BITMAPS_EXTENSION_SIZE, 'bitmaps extension');
@@ -222,7 +222,7 @@ export const QCOW2_ENCRYPTION_HEADER_POINTER_SIZE = 16;
 
 /**
  * Decodes a {@link Qcow2EncryptionHeaderPointer} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 16 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeQcow2EncryptionHeaderPointer(bytes: Uint8Array): Qcow2EncryptionHeaderPointer {
   requireLength(bytes, QCOW2_ENCRYPTION_HEADER_POINTER_SIZE, 'full disk encryption header extension');
@@ -272,7 +272,7 @@ export const QCOW2_SNAPSHOT_HEADER_SIZE = 40;
 
 /**
  * Decodes a {@link Qcow2SnapshotHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 40 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (40 bytes).
  */
 export function decodeQcow2SnapshotHeader(bytes: Uint8Array): Qcow2SnapshotHeader {
   requireLength(bytes, QCOW2_SNAPSHOT_HEADER_SIZE, 'snapshot table');
@@ -316,7 +316,7 @@ export const QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE = 24;
 
 /**
  * Decodes a {@link Qcow2BitmapDirectoryEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 24 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (24 bytes).
  */
 export function decodeQcow2BitmapDirectoryEntry(bytes: Uint8Array): Qcow2BitmapDirectoryEntry {
   requireLength(bytes, QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE, 'bitmap directory');

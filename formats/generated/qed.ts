@@ -53,7 +53,7 @@ export const QED_HEADER_SIZE = 64;
 
 /**
  * Decodes a {@link QedHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 64 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (64 bytes).
  */
 export function decodeQedHeader(bytes: Uint8Array): QedHeader {
   requireLength(bytes, QED_HEADER_SIZE, 'header');

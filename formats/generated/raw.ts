@@ -62,7 +62,7 @@ export const FAT_BIOS_PARAMETER_BLOCK_SIZE = 36;
 
 /**
  * Decodes a {@link FatBiosParameterBlock} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 36 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (36 bytes).
  */
 export function decodeFatBiosParameterBlock(bytes: Uint8Array): FatBiosParameterBlock {
   requireLength(bytes, FAT_BIOS_PARAMETER_BLOCK_SIZE, 'fat boot sector');

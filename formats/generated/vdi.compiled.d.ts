@@ -4,10 +4,7 @@
 // The types of the functions in vdi.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; vdi.ts checks lengths and contents before calling it.
-import type { VdiHeaderV1, VdiHeaderV0 } from './vdi.js';
+import type { VdiHeader } from './vdi.js';
 
-/** binary-parser's decoder for {@link VdiHeaderV1}: `buffer` must hold at least 472 bytes. */
-export declare function compiledVdiHeaderV1(buffer: Uint8Array): VdiHeaderV1;
-
-/** binary-parser's decoder for {@link VdiHeaderV0}: `buffer` must hold at least 420 bytes. */
-export declare function compiledVdiHeaderV0(buffer: Uint8Array): VdiHeaderV0;
+/** binary-parser's decoder for {@link VdiHeader}: `buffer` must hold 472 bytes (zero-padded past the fields present). */
+export declare function compiledVdiHeader(buffer: Uint8Array): VdiHeader;

@@ -6,8 +6,8 @@
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
 // time instead. Typed by vdi.compiled.d.ts; called only through vdi.ts.
 
-/** binary-parser's decoder for VdiHeaderV1. */
-export const compiledVdiHeaderV1 = function (buffer, constructorFn) {
+/** binary-parser's decoder for VdiHeader. */
+export const compiledVdiHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
 var vars = {};
@@ -15,24 +15,34 @@ vars.$parent = null;
 vars.$root = vars;
 vars.text = buffer.subarray(offset, offset + 64);
 offset += 64;
-vars.signature = dataView.getUint32(offset, true);
+vars.signature = buffer.subarray(offset, offset + 4);
 offset += 4;
 vars.minorVersion = dataView.getUint16(offset, true);
 offset += 2;
 vars.majorVersion = dataView.getUint16(offset, true);
 offset += 2;
+switch(vars.majorVersion) {
+case 1:
 vars.headerSize = dataView.getUint32(offset, true);
 offset += 4;
+break;
+default:
+}
 vars.imageType = dataView.getUint32(offset, true);
 offset += 4;
 vars.flags = dataView.getUint32(offset, true);
 offset += 4;
 vars.description = buffer.subarray(offset, offset + 256);
 offset += 256;
+switch(vars.majorVersion) {
+case 1:
 vars.blocksOffset = dataView.getUint32(offset, true);
 offset += 4;
 vars.dataOffset = dataView.getUint32(offset, true);
 offset += 4;
+break;
+default:
+}
 vars.legacyCylinders = dataView.getUint32(offset, true);
 offset += 4;
 vars.legacyHeads = dataView.getUint32(offset, true);
@@ -41,14 +51,24 @@ vars.legacySectors = dataView.getUint32(offset, true);
 offset += 4;
 vars.sectorSize = dataView.getUint32(offset, true);
 offset += 4;
+switch(vars.majorVersion) {
+case 1:
 vars.unused = dataView.getUint32(offset, true);
 offset += 4;
+break;
+default:
+}
 vars.diskSize = dataView.getBigUint64(offset, true);
 offset += 8;
 vars.blockSize = dataView.getUint32(offset, true);
 offset += 4;
+switch(vars.majorVersion) {
+case 1:
 vars.blockExtraSize = dataView.getUint32(offset, true);
 offset += 4;
+break;
+default:
+}
 vars.blocksInImage = dataView.getUint32(offset, true);
 offset += 4;
 vars.blocksAllocated = dataView.getUint32(offset, true);
@@ -59,6 +79,8 @@ vars.modifyUuid = buffer.subarray(offset, offset + 16);
 offset += 16;
 vars.parentUuid = buffer.subarray(offset, offset + 16);
 offset += 16;
+switch(vars.majorVersion) {
+case 1:
 vars.parentModifyUuid = buffer.subarray(offset, offset + 16);
 offset += 16;
 vars.cylinders = dataView.getUint32(offset, true);
@@ -69,54 +91,9 @@ vars.sectors = dataView.getUint32(offset, true);
 offset += 4;
 vars.lchsSectorSize = dataView.getUint32(offset, true);
 offset += 4;
-delete vars.$parent;
-delete vars.$root;
-return vars;
-};
-
-/** binary-parser's decoder for VdiHeaderV0. */
-export const compiledVdiHeaderV0 = function (buffer, constructorFn) {
-var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-var offset = 0;
-var vars = {};
-vars.$parent = null;
-vars.$root = vars;
-vars.text = buffer.subarray(offset, offset + 64);
-offset += 64;
-vars.signature = dataView.getUint32(offset, true);
-offset += 4;
-vars.minorVersion = dataView.getUint16(offset, true);
-offset += 2;
-vars.majorVersion = dataView.getUint16(offset, true);
-offset += 2;
-vars.imageType = dataView.getUint32(offset, true);
-offset += 4;
-vars.flags = dataView.getUint32(offset, true);
-offset += 4;
-vars.description = buffer.subarray(offset, offset + 256);
-offset += 256;
-vars.legacyCylinders = dataView.getUint32(offset, true);
-offset += 4;
-vars.legacyHeads = dataView.getUint32(offset, true);
-offset += 4;
-vars.legacySectors = dataView.getUint32(offset, true);
-offset += 4;
-vars.sectorSize = dataView.getUint32(offset, true);
-offset += 4;
-vars.diskSize = dataView.getBigUint64(offset, true);
-offset += 8;
-vars.blockSize = dataView.getUint32(offset, true);
-offset += 4;
-vars.blocksInImage = dataView.getUint32(offset, true);
-offset += 4;
-vars.blocksAllocated = dataView.getUint32(offset, true);
-offset += 4;
-vars.uuid = buffer.subarray(offset, offset + 16);
-offset += 16;
-vars.modifyUuid = buffer.subarray(offset, offset + 16);
-offset += 16;
-vars.parentUuid = buffer.subarray(offset, offset + 16);
-offset += 16;
+break;
+default:
+}
 delete vars.$parent;
 delete vars.$root;
 return vars;

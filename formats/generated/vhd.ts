@@ -72,7 +72,7 @@ export const VHD_FOOTER_SIZE = 512;
 
 /**
  * Decodes a {@link VhdFooter} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 512 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeVhdFooter(bytes: Uint8Array): VhdFooter {
   requireLength(bytes, VHD_FOOTER_SIZE, 'footer');
@@ -130,7 +130,7 @@ export const VHD_DYNAMIC_HEADER_SIZE = 1024;
 
 /**
  * Decodes a {@link VhdDynamicHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 1024 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (1024 bytes).
  */
 export function decodeVhdDynamicHeader(bytes: Uint8Array): VhdDynamicHeader {
   requireLength(bytes, VHD_DYNAMIC_HEADER_SIZE, 'dynamic header');
@@ -166,7 +166,7 @@ export const VHD_PARENT_LOCATOR_ENTRY_SIZE = 24;
 
 /**
  * Decodes a {@link VhdParentLocatorEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 24 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (24 bytes).
  */
 export function decodeVhdParentLocatorEntry(bytes: Uint8Array): VhdParentLocatorEntry {
   requireLength(bytes, VHD_PARENT_LOCATOR_ENTRY_SIZE, 'parent locator');

@@ -26,7 +26,7 @@ export const VHDX_FILE_IDENTIFIER_SIZE = 520;
 
 /**
  * Decodes a {@link VhdxFileIdentifier} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 520 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (520 bytes).
  */
 export function decodeVhdxFileIdentifier(bytes: Uint8Array): VhdxFileIdentifier {
   requireLength(bytes, VHDX_FILE_IDENTIFIER_SIZE, 'file identifier');
@@ -80,7 +80,7 @@ export const VHDX_HEADER_SIZE = 4096;
 
 /**
  * Decodes a {@link VhdxHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 4096 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (4096 bytes).
  */
 export function decodeVhdxHeader(bytes: Uint8Array): VhdxHeader {
   requireLength(bytes, VHDX_HEADER_SIZE, 'header');
@@ -113,7 +113,7 @@ export const VHDX_REGION_TABLE_HEADER_SIZE = 16;
 
 /**
  * Decodes a {@link VhdxRegionTableHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 16 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeVhdxRegionTableHeader(bytes: Uint8Array): VhdxRegionTableHeader {
   requireLength(bytes, VHDX_REGION_TABLE_HEADER_SIZE, 'region table');
@@ -148,7 +148,7 @@ export const VHDX_REGION_TABLE_ENTRY_SIZE = 32;
 
 /**
  * Decodes a {@link VhdxRegionTableEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeVhdxRegionTableEntry(bytes: Uint8Array): VhdxRegionTableEntry {
   requireLength(bytes, VHDX_REGION_TABLE_ENTRY_SIZE, 'region table entry');
@@ -179,7 +179,7 @@ export const VHDX_METADATA_TABLE_HEADER_SIZE = 32;
 
 /**
  * Decodes a {@link VhdxMetadataTableHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeVhdxMetadataTableHeader(bytes: Uint8Array): VhdxMetadataTableHeader {
   requireLength(bytes, VHDX_METADATA_TABLE_HEADER_SIZE, 'metadata table');
@@ -215,7 +215,7 @@ export const VHDX_METADATA_TABLE_ENTRY_SIZE = 32;
 
 /**
  * Decodes a {@link VhdxMetadataTableEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeVhdxMetadataTableEntry(bytes: Uint8Array): VhdxMetadataTableEntry {
   requireLength(bytes, VHDX_METADATA_TABLE_ENTRY_SIZE, 'metadata table entry');
@@ -244,7 +244,7 @@ export const VHDX_FILE_PARAMETERS_SIZE = 8;
 
 /**
  * Decodes a {@link VhdxFileParameters} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 8 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (8 bytes).
  */
 export function decodeVhdxFileParameters(bytes: Uint8Array): VhdxFileParameters {
   requireLength(bytes, VHDX_FILE_PARAMETERS_SIZE, 'file parameters');
@@ -274,7 +274,7 @@ export const VHDX_PARENT_LOCATOR_HEADER_SIZE = 20;
 
 /**
  * Decodes a {@link VhdxParentLocatorHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 20 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (20 bytes).
  */
 export function decodeVhdxParentLocatorHeader(bytes: Uint8Array): VhdxParentLocatorHeader {
   requireLength(bytes, VHDX_PARENT_LOCATOR_HEADER_SIZE, 'parent locator');
@@ -309,7 +309,7 @@ export const VHDX_PARENT_LOCATOR_ENTRY_SIZE = 12;
 
 /**
  * Decodes a {@link VhdxParentLocatorEntry} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 12 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (12 bytes).
  */
 export function decodeVhdxParentLocatorEntry(bytes: Uint8Array): VhdxParentLocatorEntry {
   requireLength(bytes, VHDX_PARENT_LOCATOR_ENTRY_SIZE, 'parent locator entry');
@@ -360,7 +360,7 @@ export const VHDX_LOG_ENTRY_HEADER_SIZE = 64;
 
 /**
  * Decodes a {@link VhdxLogEntryHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 64 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (64 bytes).
  */
 export function decodeVhdxLogEntryHeader(bytes: Uint8Array): VhdxLogEntryHeader {
   requireLength(bytes, VHDX_LOG_ENTRY_HEADER_SIZE, 'log entry');
@@ -398,7 +398,7 @@ export const VHDX_LOG_DESCRIPTOR_SIZE = 32;
 
 /**
  * Decodes a {@link VhdxLogDescriptor} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 32 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeVhdxLogDescriptor(bytes: Uint8Array): VhdxLogDescriptor {
   requireLength(bytes, VHDX_LOG_DESCRIPTOR_SIZE, 'log descriptor');

@@ -72,7 +72,7 @@ export const VMDK4_SPARSE_HEADER_SIZE = 512;
 
 /**
  * Decodes a {@link Vmdk4SparseHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 512 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeVmdk4SparseHeader(bytes: Uint8Array): Vmdk4SparseHeader {
   requireLength(bytes, VMDK4_SPARSE_HEADER_SIZE, 'sparse header');
@@ -128,7 +128,7 @@ export const VMDK3_COWD_HEADER_SIZE = 44;
 
 /**
  * Decodes a {@link Vmdk3CowdHeader} from the start of `bytes`.
- * Throws `TRUNCATED` when `bytes` holds fewer than its 44 bytes.
+ * Throws `TRUNCATED` when `bytes` is shorter than its fields (44 bytes).
  */
 export function decodeVmdk3CowdHeader(bytes: Uint8Array): Vmdk3CowdHeader {
   requireLength(bytes, VMDK3_COWD_HEADER_SIZE, 'COWD header');

@@ -14,27 +14,26 @@
  *
  * @module
  */
-import { cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '../src/bytes.js';
+import { bytesEqual, cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
+  LUKS1_HEADER_MAGIC,
   LUKS1_HEADER_SIZE,
-  LUKS1_KEY_SLOT_SIZE,
   LUKS2_BINARY_HEADER_SIZE,
   type Luks1KeySlot,
   decodeLuks1Header,
-  decodeLuks1KeySlot,
   decodeLuks2BinaryHeader,
 } from './generated/luks.js';
 
 /** The magic of a primary header, "LUKS\xba\xbe". */
-export const LUKS_MAGIC = 'LUKS\xba\xbe';
+export const LUKS_MAGIC = LUKS1_HEADER_MAGIC;
 /** The magic of a LUKS2 secondary header, "SKUL\xba\xbe". */
 export const LUKS2_SECONDARY_MAGIC = 'SKUL\xba\xbe';
-/** LUKS1 has eight key slots, right after the header (LUKS1 spec, section 2.4). */
+/** LUKS1 has eight key slots, right after the header's fields (LUKS1 spec, section 2.4). */
 export const LUKS1_KEY_SLOTS = 8;
 /** A LUKS1 header with its key slots: 208 + 8 x 48 bytes. */
-export const LUKS1_PHDR_SIZE = LUKS1_HEADER_SIZE + LUKS1_KEY_SLOTS * LUKS1_KEY_SLOT_SIZE;
+export const LUKS1_PHDR_SIZE = LUKS1_HEADER_SIZE;
 /** Key slot state "enabled" (LUKS_KEY_ENABLED). */
 export const LUKS1_KEY_ENABLED = 0x00ac71f3;
 /** Key slot state "disabled" (LUKS_KEY_DISABLED). */
@@ -232,15 +231,9 @@ async function parseLuks1(reader: ByteReader, head: Uint8Array, context: ParseCo
   if (head.byteLength < LUKS1_PHDR_SIZE) {
     throw fieldError('TRUNCATED', 'header', `needs ${LUKS1_PHDR_SIZE} bytes, the image has ${head.byteLength}`);
   }
-  const bytes = head.subarray(0, LUKS1_PHDR_SIZE);
-  const header = decodeLuks1Header(bytes);
+  const header = decodeLuks1Header(head);
   const hashSpec = nulTerminated(header.hashSpec);
-  const keySlots: LuksKeySlot[] = [];
-  for (let index = 0; index < LUKS1_KEY_SLOTS; index += 1) {
-    const start = LUKS1_HEADER_SIZE + index * LUKS1_KEY_SLOT_SIZE;
-    const slot = decodeLuks1KeySlot(bytes.subarray(start, start + LUKS1_KEY_SLOT_SIZE));
-    keySlots.push(luks1KeySlot(index, slot, header.keyBytes, hashSpec, context));
-  }
+  const keySlots = header.keySlots.map((slot, index) => luks1KeySlot(index, slot, header.keyBytes, hashSpec, context));
   const details: LuksDetails = {
     version: 1,
     cipherName: nulTerminated(header.cipherName),
@@ -426,7 +419,7 @@ function mainSegment(segments: readonly LuksSegment[]): LuksSegment | undefined 
 
 async function readSecondaryHeader(reader: ByteReader, offset: number, sequenceId: bigint, context: ParseContext): Promise<boolean> {
   const bytes = await reader.readAvailable(offset, LUKS2_BINARY_HEADER_SIZE, 'secondary header');
-  if (bytes.byteLength < LUKS2_BINARY_HEADER_SIZE || latin1Text(bytes.subarray(0, 6)) !== LUKS2_SECONDARY_MAGIC) {
+  if (bytes.byteLength < LUKS2_BINARY_HEADER_SIZE || !bytesEqual(bytes, 0, LUKS2_SECONDARY_MAGIC)) {
     context.warn(`no secondary header at ${offset}`);
     return false;
   }

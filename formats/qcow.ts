@@ -14,7 +14,7 @@ import { cutAtNul, safeNumber, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
-import { QCOW_HEADER_SIZE, decodeQcowHeader } from './generated/qcow.js';
+import { QCOW_ENCRYPTIONS, QCOW_HEADER_MAGIC, QCOW_HEADER_SIZE, type QcowEncryption, decodeQcowHeader } from './generated/qcow.js';
 import { ForwardReads, qcowHeaderVersion } from './shared/qcow-reading.js';
 
 /** Smallest cluster qemu accepts: 2^9 = 512 bytes ("Cluster size must be between 512 and 64k"). */
@@ -30,7 +30,7 @@ export const QCOW_MAX_BACKING_FILE_NAME_BYTES = 1023;
 /** Most L1 entries qemu allocates: INT_MAX / 8 ("Image too large"). */
 export const QCOW_MAX_L1_ENTRIES = Math.floor((2 ** 31 - 1) / 8);
 
-const CRYPT_METHODS = ['none', 'aes'] as const;
+export type { QcowEncryption } from './generated/qcow.js';
 
 /** qcow (version 1) metadata: the header's fields. */
 export interface QcowDetails {
@@ -49,7 +49,7 @@ export interface QcowDetails {
   /** log2 of the number of entries per L2 table. */
   l2Bits: number;
   /** How the data is encrypted: `'aes'` is AES-CBC with a key derived from a password. */
-  encryption: 'none' | 'aes';
+  encryption: QcowEncryption;
   /** Where the L1 table is. */
   l1TableOffset: number;
   /** Entries in the L1 table (derived from the size, as qemu derives it). */
@@ -74,7 +74,8 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
   if (header.l2Bits < QCOW_MIN_L2_BITS || header.l2Bits > QCOW_MAX_L2_BITS) {
     throw fieldError('CORRUPT', 'header.l2Bits', `2^${header.l2Bits} L2 entries is outside 2^${QCOW_MIN_L2_BITS}..2^${QCOW_MAX_L2_BITS}`);
   }
-  if (header.cryptMethod >= CRYPT_METHODS.length) {
+  const encryption = QCOW_ENCRYPTIONS.get(header.cryptMethod);
+  if (encryption === undefined) {
     throw fieldError('UNSUPPORTED', 'header.cryptMethod', `encryption method ${header.cryptMethod} (qemu knows 0 none and 1 AES)`);
   }
   const size = safeNumber(header.size, 'header.size', 'qcow');
@@ -96,7 +97,7 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
     clusterBits: header.clusterBits,
     clusterSize: 2 ** header.clusterBits,
     l2Bits: header.l2Bits,
-    encryption: CRYPT_METHODS[header.cryptMethod] as QcowDetails['encryption'],
+    encryption,
     l1TableOffset: safeNumber(header.l1TableOffset, 'header.l1TableOffset', 'qcow'),
     l1Size: Number(l1Size),
   };
@@ -128,7 +129,7 @@ const backingFileCheck: SafetyCheck<QcowDetails> = {
 export const qcow: FormatModule<'qcow', QcowDetails> = {
   name: 'qcow',
   title: 'QEMU Copy-On-Write version 1 (qcow)',
-  signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
+  signatures: [{ offset: 0, bytes: QCOW_HEADER_MAGIC }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
   checks: [backingFileCheck],

@@ -20,12 +20,15 @@
  *
  * @module
  */
-import { bitsSet, cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
+import { bitsSet, cutAtNul, hex, safeNumber, u64be, u8, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
   QCOW2_BITMAPS_EXTENSION_SIZE,
+  QCOW2_ENCRYPTIONS,
+  QCOW2_FEATURE_TYPES,
+  QCOW2_HEADER_COMMON_MAGIC,
   QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE,
   QCOW2_ENCRYPTION_HEADER_POINTER_SIZE,
   QCOW2_FEATURE_NAME_ENTRY_SIZE,
@@ -34,6 +37,7 @@ import {
   QCOW2_HEADER_VERSION3_SIZE,
   QCOW2_SNAPSHOT_HEADER_SIZE,
   type Qcow2BitmapDirectoryEntry,
+  type Qcow2Encryption,
   type Qcow2HeaderCommon,
   type Qcow2SnapshotHeader,
   decodeQcow2BitmapDirectoryEntry,
@@ -136,9 +140,8 @@ const AUTOCLEAR_NAMES: ReadonlyMap<number, string> = new Map([
   [AUTOCLEAR_BITMAPS, 'bitmaps'],
   [AUTOCLEAR_DATA_FILE_RAW, 'raw external data'],
 ]);
-const FEATURE_TYPES = ['incompatible', 'compatible', 'autoclear'] as const;
+export type { Qcow2Encryption } from './generated/qcow2.js';
 
-const CRYPT_METHODS = ['none', 'aes', 'luks'] as const;
 const COMPRESSION_TYPES = ['zlib', 'zstd'] as const;
 
 // ---------------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ export interface Qcow2Details {
   /** The backing file's format, from the backing format extension. */
   backingFormat: string | undefined;
   /** How the data is encrypted. */
-  encryption: 'none' | 'aes' | 'luks';
+  encryption: Qcow2Encryption;
   /** Where the LUKS header is stored inside the image (the full disk encryption header pointer). */
   encryptionHeader: { offset: number; length: number } | undefined;
   /** Incompatible bit 0: the refcounts may be stale (qemu's `dirty-flag`; always false for v2). */
@@ -307,7 +310,7 @@ async function readHeader(reads: ForwardReads): Promise<Header> {
   }
   const whole = requireWhole(await reads.start(headerLength, 'header'), 'header');
   // Byte 104 is the compression type when the header is long enough to hold it (qemu 5.1+).
-  const compressionType = headerLength > QCOW2_MIN_VERSION3_HEADER_LENGTH ? (whole[QCOW2_MIN_VERSION3_HEADER_LENGTH] as number) : 0;
+  const compressionType = headerLength > QCOW2_MIN_VERSION3_HEADER_LENGTH ? u8(whole, QCOW2_MIN_VERSION3_HEADER_LENGTH, 'header.compressionType') : 0;
   return {
     common,
     version,
@@ -320,6 +323,15 @@ async function readHeader(reads: ForwardReads): Promise<Header> {
     refcountOrder: version3.refcountOrder,
     compressionType,
   };
+}
+
+/** The header's encryption method by name; `UNSUPPORTED` for a method qemu does not know. */
+function encryptionOf(common: Qcow2HeaderCommon): Qcow2Encryption {
+  const encryption = QCOW2_ENCRYPTIONS.get(common.cryptMethod);
+  if (encryption === undefined) {
+    throw fieldError('UNSUPPORTED', 'header.cryptMethod', `encryption method ${common.cryptMethod} (qemu knows 0 none, 1 AES, 2 LUKS)`);
+  }
+  return encryption;
 }
 
 /** qemu's `qcow2_validate_table`: size under the cap, offset cluster-aligned and below 2^63. */
@@ -356,9 +368,7 @@ function checkHeader(header: Header, context: ParseContext): void {
   if (header.refcountOrder > 6) {
     throw fieldError('CORRUPT', 'header.refcountOrder', `refcount order ${header.refcountOrder} makes entries wider than 64 bits`);
   }
-  if (common.cryptMethod >= CRYPT_METHODS.length) {
-    throw fieldError('UNSUPPORTED', 'header.cryptMethod', `encryption method ${common.cryptMethod} (qemu knows 0 none, 1 AES, 2 LUKS)`);
-  }
+  encryptionOf(common);
   if (common.refcountTableClusters === 0) {
     throw fieldError('CORRUPT', 'header.refcountTableClusters', 'the image has no refcount table');
   }
@@ -421,7 +431,7 @@ function decodeFeatureNameTable(data: Uint8Array, context: ParseContext): Qcow2F
     const name = text(entry.name);
     // qemu stops at the first entry without a name (report_unsupported_feature).
     if (name === '') break;
-    const type = FEATURE_TYPES[entry.type] ?? (`type ${entry.type}` as const);
+    const type = QCOW2_FEATURE_TYPES.get(entry.type) ?? (`type ${entry.type}` as const);
     names.push({ type, bit: entry.bit, name });
   }
   return names;
@@ -609,12 +619,12 @@ function decodeSnapshot(
   header: Header,
   context: ParseContext,
 ): Qcow2Snapshot {
-  // Extra data (qcow2 specification, "Snapshots"): u64 vm_state_size_large, u64 disk_size, u64 icount.
-  const view = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
+  // Extra data (qcow2 specification, "Snapshots"): u64 vm_state_size_large, u64 disk_size, u64
+  // icount, each present when the entry's extra data is long enough to hold it.
   const field = `snapshot ${id}`;
-  const vmStateSize = extra.byteLength >= 8 ? safeNumber(view.getBigUint64(0), `${field}.vmStateSize`, 'qcow2') : entry.vmStateSize;
-  const diskSize = extra.byteLength >= 16 ? safeNumber(view.getBigUint64(8), `${field}.diskSize`, 'qcow2') : safeNumber(header.common.size, 'header.size', 'qcow2');
-  const rawIcount = extra.byteLength >= 24 ? view.getBigUint64(16) : ALL_ONES_64;
+  const vmStateSize = extra.byteLength >= 8 ? safeNumber(u64be(extra, 0, `${field}.vmStateSize`), `${field}.vmStateSize`, 'qcow2') : entry.vmStateSize;
+  const diskSize = extra.byteLength >= 16 ? safeNumber(u64be(extra, 8, `${field}.diskSize`), `${field}.diskSize`, 'qcow2') : safeNumber(header.common.size, 'header.size', 'qcow2');
+  const rawIcount = extra.byteLength >= 24 ? u64be(extra, 16, `${field}.icount`) : ALL_ONES_64;
   return {
     id,
     name,
@@ -740,7 +750,7 @@ async function parseQcow2(reader: ByteReader, context: ParseContext): Promise<Pa
     clusterSize: header.clusterSize,
     backingFile,
     backingFormat: extensions.backingFormat,
-    encryption: CRYPT_METHODS[common.cryptMethod] as Qcow2Details['encryption'],
+    encryption: encryptionOf(common),
     encryptionHeader: extensions.encryptionHeader,
     dirty: hasBit(incompatible, INCOMPATIBLE_DIRTY),
     corrupt: hasBit(incompatible, INCOMPATIBLE_CORRUPT),
@@ -826,7 +836,7 @@ const corruptCheck: SafetyCheck<Qcow2Details> = {
 export const qcow2: FormatModule<'qcow2', Qcow2Details> = {
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
-  signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
+  signatures: [{ offset: 0, bytes: QCOW2_HEADER_COMMON_MAGIC }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
   summarize: (details) => [

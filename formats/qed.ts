@@ -15,7 +15,7 @@ import { cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
-import { QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
+import { QED_HEADER_MAGIC, QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
 import { type FeatureMask, describeFeatureMask, hasBit } from './shared/qcow-features.js';
 import { ForwardReads } from './shared/qcow-reading.js';
 
@@ -165,7 +165,7 @@ const backingFileCheck: SafetyCheck<QedDetails> = {
 export const qed: FormatModule<'qed', QedDetails> = {
   name: 'qed',
   title: 'QEMU Enhanced Disk (QED)',
-  signatures: [{ offset: 0, bytes: 'QED\0' }],
+  signatures: [{ offset: 0, bytes: QED_HEADER_MAGIC }],
   checks: [backingFileCheck],
   summarize: (details) => [
     ['cluster size', details.clusterSize],

@@ -25,6 +25,7 @@
 //   { name, type: 'latin1', length, stripNul, doc }     text
 //   { type: 'skip', length }                            reserved bytes
 //   { name, type: 'array', of: 'OtherLayout', count }   `count` consecutive structures
+//   { name, type: 'layout', of: 'OtherLayout' }         one structure inside this one
 //   contents: 'text' | [bytes] | number                 the field must hold this (a magic)
 //   mismatch: 'message'                                 the CORRUPT message when it does not
 //   enum: { type: 'Name', values: { 1: 'one', ... } }   names for an integer's values
@@ -135,15 +136,19 @@ function normalizeLayout(description, byName) {
     } else if (field.type === 'bytes' || field.type === 'latin1' || field.type === 'skip') {
       if (!Number.isInteger(field.length) || field.length <= 0) fail(layout, field, 'needs a positive length');
       Object.assign(field, { kind: field.type, size: field.length, tsType: field.type === 'bytes' ? 'Uint8Array' : 'string' });
-    } else if (field.type === 'array') {
+    } else if (field.type === 'array' || field.type === 'layout') {
       const element = byName.get(field.of);
-      if (element === undefined) fail(layout, field, `array of ${field.of}: no such layout earlier in this file`);
-      if (element.minSize !== element.size) fail(layout, field, `array of ${field.of}: its elements must have a fixed size`);
+      if (element === undefined) fail(layout, field, `${field.type} of ${field.of}: no such layout earlier in this file`);
+      if (element.minSize !== element.size) fail(layout, field, `${field.type} of ${field.of}: it must have a fixed size`);
       if (!layout.endiannesses.every((endian) => element.endiannesses.includes(endian))) {
-        fail(layout, field, `array of ${field.of}: the element layout must allow every byte order of this one`);
+        fail(layout, field, `${field.type} of ${field.of}: that layout must allow every byte order of this one`);
       }
-      if (!Number.isInteger(field.count) || field.count <= 0) fail(layout, field, 'needs a positive count');
-      Object.assign(field, { kind: 'array', element, size: field.count * element.size, tsType: `${element.name}[]` });
+      if (field.type === 'layout') {
+        Object.assign(field, { kind: 'layout', element, size: element.size, tsType: element.name });
+      } else {
+        if (!Number.isInteger(field.count) || field.count <= 0) fail(layout, field, 'needs a positive count');
+        Object.assign(field, { kind: 'array', element, size: field.count * element.size, tsType: `${element.name}[]` });
+      }
     } else {
       fail(layout, field, `unknown field type ${field.type}`);
     }
@@ -181,7 +186,7 @@ function normalizeContents(layout, field) {
     if (!Array.isArray(bytes) || bytes.length !== field.length || !bytes.every((byte) => Number.isInteger(byte) && byte >= 0 && byte <= 255)) {
       fail(layout, field, `contents must be ${field.length} bytes (a Latin-1 string or a byte list)`);
     }
-    field.contentsText = typeof contents === 'string' ? JSON.stringify(contents) : `[${bytes.map((byte) => `0x${byte.toString(16).padStart(2, '0')}`).join(' ')}]`;
+    field.contentsText = typeof contents === 'string' ? `"${quote(contents).slice(1, -1)}"` : `[${bytes.map((byte) => `0x${byte.toString(16).padStart(2, '0')}`).join(' ')}]`;
     field.pattern = () => bytes;
   } else {
     fail(layout, field, 'contents apply to integer and bytes fields');
@@ -232,6 +237,8 @@ function addField(parser, field, endian) {
       return parser.seek(field.length);
     case 'array':
       return parser.array(field.name, { type: buildParser(field.element, endian), length: field.count });
+    case 'layout':
+      return parser.nest(field.name, { type: buildParser(field.element, endian) });
     default:
       throw new Error(`unknown kind ${field.kind}`);
   }
@@ -272,6 +279,7 @@ function typeLabel(field, layout) {
     return `${field.type.replace(/(le|be)$/, '')}${endian}`;
   }
   if (field.kind === 'array') return `${field.element.name}[${field.count}]`;
+  if (field.kind === 'layout') return field.element.name;
   return field.type;
 }
 
@@ -332,6 +340,9 @@ function renderTypes(layout) {
     out.push(`  ${field.name}: ${field.tsType}${field.condition === undefined ? '' : ' | undefined'};`);
   }
   out.push('}', '');
+  const placed = layout.fields.filter((field) => field.kind !== 'skip' && field.fixedOffset !== undefined);
+  out.push(`/** Where {@link ${layout.name}}'s fields start${layout.groups.length > 0 ? ' (those before its first conditional field)' : ''}, in bytes from its start. */`);
+  out.push(`export const ${constantName(layout.name)}_OFFSETS = { ${placed.map((field) => `${field.name}: ${field.fixedOffset}`).join(', ')} } as const;`, '');
   out.push(`/** Size in bytes of {@link ${layout.name}}${layout.minSize === layout.size ? '' : ' with every conditional field present'}. */`);
   out.push(`export const ${constantName(layout.name)}_SIZE = ${layout.size};`, '');
   if (layout.minSize !== layout.size) {

@@ -4,10 +4,7 @@
 // The types of the functions in bochs.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; bochs.ts checks lengths and contents before calling it.
-import type { BochsHeaderV1, BochsHeaderV2 } from './bochs.js';
+import type { BochsHeader } from './bochs.js';
 
-/** binary-parser's decoder for {@link BochsHeaderV1}: `buffer` must hold at least 92 bytes. */
-export declare function compiledBochsHeaderV1(buffer: Uint8Array): BochsHeaderV1;
-
-/** binary-parser's decoder for {@link BochsHeaderV2}: `buffer` must hold at least 96 bytes. */
-export declare function compiledBochsHeaderV2(buffer: Uint8Array): BochsHeaderV2;
+/** binary-parser's decoder for {@link BochsHeader}: `buffer` must hold 96 bytes (zero-padded past the fields present). */
+export declare function compiledBochsHeader(buffer: Uint8Array): BochsHeader;

@@ -6,8 +6,8 @@
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
 // time instead. Typed by bochs.compiled.d.ts; called only through bochs.ts.
 
-/** binary-parser's decoder for BochsHeaderV1. */
-export const compiledBochsHeaderV1 = function (buffer, constructorFn) {
+/** binary-parser's decoder for BochsHeader. */
+export const compiledBochsHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
 var vars = {};
@@ -29,38 +29,13 @@ vars.bitmapSize = dataView.getUint32(offset, true);
 offset += 4;
 vars.extentSize = dataView.getUint32(offset, true);
 offset += 4;
-vars.diskSize = dataView.getBigUint64(offset, true);
-offset += 8;
-delete vars.$parent;
-delete vars.$root;
-return vars;
-};
-
-/** binary-parser's decoder for BochsHeaderV2. */
-export const compiledBochsHeaderV2 = function (buffer, constructorFn) {
-var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-var offset = 0;
-var vars = {};
-vars.$parent = null;
-vars.$root = vars;
-vars.magic = buffer.subarray(offset, offset + 32);
-offset += 32;
-vars.type = buffer.subarray(offset, offset + 16);
-offset += 16;
-vars.subtype = buffer.subarray(offset, offset + 16);
-offset += 16;
-vars.version = dataView.getUint32(offset, true);
-offset += 4;
-vars.headerSize = dataView.getUint32(offset, true);
-offset += 4;
-vars.catalogEntries = dataView.getUint32(offset, true);
-offset += 4;
-vars.bitmapSize = dataView.getUint32(offset, true);
-offset += 4;
-vars.extentSize = dataView.getUint32(offset, true);
-offset += 4;
+switch(vars.version) {
+case 131072:
 vars.timestamp = dataView.getUint32(offset, true);
 offset += 4;
+break;
+default:
+}
 vars.diskSize = dataView.getBigUint64(offset, true);
 offset += 8;
 delete vars.$parent;

@@ -27,6 +27,9 @@ export interface CloopHeader {
   firstBlockOffset: bigint;
 }
 
+/** Where {@link CloopHeader}'s fields start, in bytes from its start. */
+export const CLOOP_HEADER_OFFSETS = { preamble: 0, blockSize: 128, blockCount: 132, firstBlockOffset: 136 } as const;
+
 /** Size in bytes of {@link CloopHeader}. */
 export const CLOOP_HEADER_SIZE = 144;
 

@@ -121,6 +121,9 @@ export interface VolumeDescriptor {
   fileStructureVersion: number;
 }
 
+/** Where {@link VolumeDescriptor}'s fields start, in bytes from its start. */
+export const VOLUME_DESCRIPTOR_OFFSETS = { type: 0, identifier: 1, version: 6, volumeFlags: 7, systemIdentifier: 8, volumeIdentifier: 40, unused1: 72, volumeSpaceSizeLe: 80, volumeSpaceSizeBe: 84, escapeSequences: 88, volumeSetSizeLe: 120, volumeSetSizeBe: 122, volumeSequenceNumberLe: 124, volumeSequenceNumberBe: 126, logicalBlockSizeLe: 128, logicalBlockSizeBe: 130, pathTableSizeLe: 132, pathTableSizeBe: 136, typeLPathTable: 140, optionalTypeLPathTable: 144, typeMPathTable: 148, optionalTypeMPathTable: 152, rootDirectoryRecord: 156, volumeSetIdentifier: 190, publisherIdentifier: 318, dataPreparerIdentifier: 446, applicationIdentifier: 574, copyrightFileIdentifier: 702, abstractFileIdentifier: 739, bibliographicFileIdentifier: 776, creationDate: 813, modificationDate: 830, expirationDate: 847, effectiveDate: 864, fileStructureVersion: 881 } as const;
+
 /** Size in bytes of {@link VolumeDescriptor}. */
 export const VOLUME_DESCRIPTOR_SIZE = 2048;
 
@@ -161,6 +164,9 @@ export interface BootRecord {
   /** absolute sector of the boot catalog (El Torito only) */
   bootCatalogPointer: number;
 }
+
+/** Where {@link BootRecord}'s fields start, in bytes from its start. */
+export const BOOT_RECORD_OFFSETS = { type: 0, identifier: 1, version: 6, bootSystemIdentifier: 7, bootIdentifier: 39, bootCatalogPointer: 71 } as const;
 
 /** Size in bytes of {@link BootRecord}. */
 export const BOOT_RECORD_SIZE = 75;
@@ -224,6 +230,9 @@ export interface DirectoryRecord {
   fileIdentifierLength: number;
 }
 
+/** Where {@link DirectoryRecord}'s fields start, in bytes from its start. */
+export const DIRECTORY_RECORD_OFFSETS = { length: 0, extendedAttributeLength: 1, extentLe: 2, extentBe: 6, dataLengthLe: 10, dataLengthBe: 14, recordingDate: 18, fileFlags: 25, fileUnitSize: 26, interleaveGapSize: 27, volumeSequenceNumberLe: 28, volumeSequenceNumberBe: 30, fileIdentifierLength: 32 } as const;
+
 /** Size in bytes of {@link DirectoryRecord}. */
 export const DIRECTORY_RECORD_SIZE = 33;
 
@@ -267,6 +276,9 @@ export interface ElToritoValidationEntry {
   /** 0xAA */
   keyAA: number;
 }
+
+/** Where {@link ElToritoValidationEntry}'s fields start, in bytes from its start. */
+export const EL_TORITO_VALIDATION_ENTRY_OFFSETS = { headerId: 0, platformId: 1, reserved: 2, idString: 4, checksum: 28, key55: 30, keyAA: 31 } as const;
 
 /** Size in bytes of {@link ElToritoValidationEntry}. */
 export const EL_TORITO_VALIDATION_ENTRY_SIZE = 32;
@@ -318,6 +330,9 @@ export interface ElToritoBootEntry {
   vendorUnique: Uint8Array;
 }
 
+/** Where {@link ElToritoBootEntry}'s fields start, in bytes from its start. */
+export const EL_TORITO_BOOT_ENTRY_OFFSETS = { bootIndicator: 0, mediaType: 1, loadSegment: 2, systemType: 4, unused1: 5, sectorCount: 6, loadRba: 8, selectionCriteriaType: 12, vendorUnique: 13 } as const;
+
 /** Size in bytes of {@link ElToritoBootEntry}. */
 export const EL_TORITO_BOOT_ENTRY_SIZE = 32;
 
@@ -352,6 +367,9 @@ export interface ElToritoSectionHeader {
   /** identifies the section */
   idString: Uint8Array;
 }
+
+/** Where {@link ElToritoSectionHeader}'s fields start, in bytes from its start. */
+export const EL_TORITO_SECTION_HEADER_OFFSETS = { headerIndicator: 0, platformId: 1, sectionEntryCount: 2, idString: 4 } as const;
 
 /** Size in bytes of {@link ElToritoSectionHeader}. */
 export const EL_TORITO_SECTION_HEADER_SIZE = 32;
@@ -400,6 +418,9 @@ export interface UdfDescriptorTag {
   tagLocation: number;
 }
 
+/** Where {@link UdfDescriptorTag}'s fields start, in bytes from its start. */
+export const UDF_DESCRIPTOR_TAG_OFFSETS = { tagIdentifier: 0, descriptorVersion: 2, tagChecksum: 4, reserved: 5, tagSerialNumber: 6, descriptorCrc: 8, descriptorCrcLength: 10, tagLocation: 12 } as const;
+
 /** Size in bytes of {@link UdfDescriptorTag}. */
 export const UDF_DESCRIPTOR_TAG_SIZE = 16;
 
@@ -437,6 +458,9 @@ export interface UdfAnchorVolumeDescriptorPointer {
   /** reserve volume descriptor sequence extent: first sector */
   reserveSequenceLocation: number;
 }
+
+/** Where {@link UdfAnchorVolumeDescriptorPointer}'s fields start, in bytes from its start. */
+export const UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_OFFSETS = { tag: 0, mainSequenceLength: 16, mainSequenceLocation: 20, reserveSequenceLength: 24, reserveSequenceLocation: 28 } as const;
 
 /** Size in bytes of {@link UdfAnchorVolumeDescriptorPointer}. */
 export const UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_SIZE = 32;
@@ -515,6 +539,9 @@ export interface UdfPrimaryVolumeDescriptor {
   implementationIdentifier: Uint8Array;
 }
 
+/** Where {@link UdfPrimaryVolumeDescriptor}'s fields start, in bytes from its start. */
+export const UDF_PRIMARY_VOLUME_DESCRIPTOR_OFFSETS = { tag: 0, volumeDescriptorSequenceNumber: 16, primaryVolumeDescriptorNumber: 20, volumeIdentifier: 24, volumeSequenceNumber: 56, maximumVolumeSequenceNumber: 58, interchangeLevel: 60, maximumInterchangeLevel: 62, characterSetList: 64, maximumCharacterSetList: 68, volumeSetIdentifier: 72, descriptorCharacterSet: 200, explanatoryCharacterSet: 264, volumeAbstract: 328, volumeCopyrightNotice: 336, applicationIdentifier: 344, recordingDateAndTime: 376, implementationIdentifier: 388 } as const;
+
 /** Size in bytes of {@link UdfPrimaryVolumeDescriptor}. */
 export const UDF_PRIMARY_VOLUME_DESCRIPTOR_SIZE = 420;
 
@@ -555,6 +582,9 @@ export interface UdfLogicalVolumeDescriptor {
   /** regid "*OSTA UDF Compliant", the UDF revision in its suffix */
   domainIdentifier: Uint8Array;
 }
+
+/** Where {@link UdfLogicalVolumeDescriptor}'s fields start, in bytes from its start. */
+export const UDF_LOGICAL_VOLUME_DESCRIPTOR_OFFSETS = { tag: 0, volumeDescriptorSequenceNumber: 16, descriptorCharacterSet: 20, logicalVolumeIdentifier: 84, logicalBlockSize: 212, domainIdentifier: 216 } as const;
 
 /** Size in bytes of {@link UdfLogicalVolumeDescriptor}. */
 export const UDF_LOGICAL_VOLUME_DESCRIPTOR_SIZE = 248;

@@ -6,6 +6,28 @@
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
 // time instead. Typed by luks.compiled.d.ts; called only through luks.ts.
 
+/** binary-parser's decoder for Luks1KeySlot. */
+export const compiledLuks1KeySlot = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.active = dataView.getUint32(offset, false);
+offset += 4;
+vars.iterations = dataView.getUint32(offset, false);
+offset += 4;
+vars.salt = buffer.subarray(offset, offset + 32);
+offset += 32;
+vars.keyMaterialOffset = dataView.getUint32(offset, false);
+offset += 4;
+vars.stripes = dataView.getUint32(offset, false);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for Luks1Header. */
 export const compiledLuks1Header = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -35,28 +57,21 @@ vars.masterKeyDigestIterations = dataView.getUint32(offset, false);
 offset += 4;
 vars.uuid = buffer.subarray(offset, offset + 40);
 offset += 40;
-delete vars.$parent;
-delete vars.$root;
-return vars;
-};
-
-/** binary-parser's decoder for Luks1KeySlot. */
-export const compiledLuks1KeySlot = function (buffer, constructorFn) {
-var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-var offset = 0;
-var vars = {};
-vars.$parent = null;
-vars.$root = vars;
-vars.active = dataView.getUint32(offset, false);
+vars.keySlots = [];
+for (var $tmp0 = 8; $tmp0 > 0; $tmp0--) {
+var $tmp1 = {};
+$tmp1.active = dataView.getUint32(offset, false);
 offset += 4;
-vars.iterations = dataView.getUint32(offset, false);
+$tmp1.iterations = dataView.getUint32(offset, false);
 offset += 4;
-vars.salt = buffer.subarray(offset, offset + 32);
+$tmp1.salt = buffer.subarray(offset, offset + 32);
 offset += 32;
-vars.keyMaterialOffset = dataView.getUint32(offset, false);
+$tmp1.keyMaterialOffset = dataView.getUint32(offset, false);
 offset += 4;
-vars.stripes = dataView.getUint32(offset, false);
+$tmp1.stripes = dataView.getUint32(offset, false);
 offset += 4;
+vars.keySlots.push($tmp1);
+}
 delete vars.$parent;
 delete vars.$root;
 return vars;

@@ -57,6 +57,9 @@ export interface FatBiosParameterBlock {
   totalSectors32: number;
 }
 
+/** Where {@link FatBiosParameterBlock}'s fields start, in bytes from its start. */
+export const FAT_BIOS_PARAMETER_BLOCK_OFFSETS = { jump: 0, oemName: 3, bytesPerSector: 11, sectorsPerCluster: 13, reservedSectors: 14, numberOfFats: 16, rootEntries: 17, totalSectors16: 19, media: 21, sectorsPerFat16: 22, sectorsPerTrack: 24, heads: 26, hiddenSectors: 28, totalSectors32: 32 } as const;
+
 /** Size in bytes of {@link FatBiosParameterBlock}. */
 export const FAT_BIOS_PARAMETER_BLOCK_SIZE = 36;
 

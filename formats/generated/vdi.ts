@@ -102,6 +102,9 @@ export interface VdiHeader {
   lchsSectorSize: number | undefined;
 }
 
+/** Where {@link VdiHeader}'s fields start (those before its first conditional field), in bytes from its start. */
+export const VDI_HEADER_OFFSETS = { text: 0, signature: 64, minorVersion: 68, majorVersion: 70 } as const;
+
 /** Size in bytes of {@link VdiHeader} with every conditional field present. */
 export const VDI_HEADER_SIZE = 472;
 

@@ -67,6 +67,9 @@ export interface VhdFooter {
   savedState: number;
 }
 
+/** Where {@link VhdFooter}'s fields start, in bytes from its start. */
+export const VHD_FOOTER_OFFSETS = { cookie: 0, features: 8, formatVersion: 12, dataOffset: 16, timestamp: 24, creatorApplication: 28, creatorVersion: 32, creatorHostOs: 36, originalSize: 40, currentSize: 48, cylinders: 56, heads: 58, sectorsPerTrack: 59, diskType: 60, checksum: 64, uniqueId: 68, savedState: 84 } as const;
+
 /** Size in bytes of {@link VhdFooter}. */
 export const VHD_FOOTER_SIZE = 512;
 
@@ -125,6 +128,9 @@ export interface VhdDynamicHeader {
   parentLocatorEntries: Uint8Array;
 }
 
+/** Where {@link VhdDynamicHeader}'s fields start, in bytes from its start. */
+export const VHD_DYNAMIC_HEADER_OFFSETS = { cookie: 0, dataOffset: 8, tableOffset: 16, headerVersion: 24, maxTableEntries: 28, blockSize: 32, checksum: 36, parentUniqueId: 40, parentTimestamp: 56, parentUnicodeName: 64, parentLocatorEntries: 576 } as const;
+
 /** Size in bytes of {@link VhdDynamicHeader}. */
 export const VHD_DYNAMIC_HEADER_SIZE = 1024;
 
@@ -160,6 +166,9 @@ export interface VhdParentLocatorEntry {
   /** byte offset of the locator data in the file */
   platformDataOffset: bigint;
 }
+
+/** Where {@link VhdParentLocatorEntry}'s fields start, in bytes from its start. */
+export const VHD_PARENT_LOCATOR_ENTRY_OFFSETS = { platformCode: 0, platformDataSpace: 4, platformDataLength: 8, platformDataOffset: 16 } as const;
 
 /** Size in bytes of {@link VhdParentLocatorEntry}. */
 export const VHD_PARENT_LOCATOR_ENTRY_SIZE = 24;

@@ -21,6 +21,9 @@ export interface VhdxFileIdentifier {
   creator: Uint8Array;
 }
 
+/** Where {@link VhdxFileIdentifier}'s fields start, in bytes from its start. */
+export const VHDX_FILE_IDENTIFIER_OFFSETS = { signature: 0, creator: 8 } as const;
+
 /** Size in bytes of {@link VhdxFileIdentifier}. */
 export const VHDX_FILE_IDENTIFIER_SIZE = 520;
 
@@ -75,6 +78,9 @@ export interface VhdxHeader {
   logOffset: bigint;
 }
 
+/** Where {@link VhdxHeader}'s fields start, in bytes from its start. */
+export const VHDX_HEADER_OFFSETS = { signature: 0, checksum: 4, sequenceNumber: 8, fileWriteGuid: 16, dataWriteGuid: 32, logGuid: 48, logVersion: 64, version: 66, logLength: 68, logOffset: 72 } as const;
+
 /** Size in bytes of {@link VhdxHeader}. */
 export const VHDX_HEADER_SIZE = 4096;
 
@@ -107,6 +113,9 @@ export interface VhdxRegionTableHeader {
   /** region table entries that follow (at most 2047) */
   entryCount: number;
 }
+
+/** Where {@link VhdxRegionTableHeader}'s fields start, in bytes from its start. */
+export const VHDX_REGION_TABLE_HEADER_OFFSETS = { signature: 0, checksum: 4, entryCount: 8 } as const;
 
 /** Size in bytes of {@link VhdxRegionTableHeader}. */
 export const VHDX_REGION_TABLE_HEADER_SIZE = 16;
@@ -143,6 +152,9 @@ export interface VhdxRegionTableEntry {
   flags: number;
 }
 
+/** Where {@link VhdxRegionTableEntry}'s fields start, in bytes from its start. */
+export const VHDX_REGION_TABLE_ENTRY_OFFSETS = { guid: 0, fileOffset: 16, length: 24, flags: 28 } as const;
+
 /** Size in bytes of {@link VhdxRegionTableEntry}. */
 export const VHDX_REGION_TABLE_ENTRY_SIZE = 32;
 
@@ -173,6 +185,9 @@ export interface VhdxMetadataTableHeader {
   /** metadata table entries that follow (at most 2047) */
   entryCount: number;
 }
+
+/** Where {@link VhdxMetadataTableHeader}'s fields start, in bytes from its start. */
+export const VHDX_METADATA_TABLE_HEADER_OFFSETS = { signature: 0, entryCount: 10 } as const;
 
 /** Size in bytes of {@link VhdxMetadataTableHeader}. */
 export const VHDX_METADATA_TABLE_HEADER_SIZE = 32;
@@ -210,6 +225,9 @@ export interface VhdxMetadataTableEntry {
   flags: number;
 }
 
+/** Where {@link VhdxMetadataTableEntry}'s fields start, in bytes from its start. */
+export const VHDX_METADATA_TABLE_ENTRY_OFFSETS = { itemId: 0, offset: 16, length: 20, flags: 24 } as const;
+
 /** Size in bytes of {@link VhdxMetadataTableEntry}. */
 export const VHDX_METADATA_TABLE_ENTRY_SIZE = 32;
 
@@ -238,6 +256,9 @@ export interface VhdxFileParameters {
   /** bit 0 LeaveBlocksAllocated (a fixed disk), bit 1 HasParent (a differencing disk) */
   flags: number;
 }
+
+/** Where {@link VhdxFileParameters}'s fields start, in bytes from its start. */
+export const VHDX_FILE_PARAMETERS_OFFSETS = { blockSize: 0, flags: 4 } as const;
 
 /** Size in bytes of {@link VhdxFileParameters}. */
 export const VHDX_FILE_PARAMETERS_SIZE = 8;
@@ -268,6 +289,9 @@ export interface VhdxParentLocatorHeader {
   /** key/value entries that follow */
   keyValueCount: number;
 }
+
+/** Where {@link VhdxParentLocatorHeader}'s fields start, in bytes from its start. */
+export const VHDX_PARENT_LOCATOR_HEADER_OFFSETS = { locatorType: 0, keyValueCount: 18 } as const;
 
 /** Size in bytes of {@link VhdxParentLocatorHeader}. */
 export const VHDX_PARENT_LOCATOR_HEADER_SIZE = 20;
@@ -303,6 +327,9 @@ export interface VhdxParentLocatorEntry {
   /** bytes in the value */
   valueLength: number;
 }
+
+/** Where {@link VhdxParentLocatorEntry}'s fields start, in bytes from its start. */
+export const VHDX_PARENT_LOCATOR_ENTRY_OFFSETS = { keyOffset: 0, valueOffset: 4, keyLength: 8, valueLength: 10 } as const;
 
 /** Size in bytes of {@link VhdxParentLocatorEntry}. */
 export const VHDX_PARENT_LOCATOR_ENTRY_SIZE = 12;
@@ -355,6 +382,9 @@ export interface VhdxLogEntryHeader {
   lastFileOffset: bigint;
 }
 
+/** Where {@link VhdxLogEntryHeader}'s fields start, in bytes from its start. */
+export const VHDX_LOG_ENTRY_HEADER_OFFSETS = { signature: 0, checksum: 4, entryLength: 8, tail: 12, sequenceNumber: 16, descriptorCount: 24, logGuid: 32, flushedFileOffset: 48, lastFileOffset: 56 } as const;
+
 /** Size in bytes of {@link VhdxLogEntryHeader}. */
 export const VHDX_LOG_ENTRY_HEADER_SIZE = 64;
 
@@ -392,6 +422,9 @@ export interface VhdxLogDescriptor {
   /** must equal the entry's sequence number */
   sequenceNumber: bigint;
 }
+
+/** Where {@link VhdxLogDescriptor}'s fields start, in bytes from its start. */
+export const VHDX_LOG_DESCRIPTOR_OFFSETS = { signature: 0, trailingBytes: 4, leadingBytesOrZeroLength: 8, fileOffset: 16, sequenceNumber: 24 } as const;
 
 /** Size in bytes of {@link VhdxLogDescriptor}. */
 export const VHDX_LOG_DESCRIPTOR_SIZE = 32;

@@ -67,6 +67,9 @@ export interface Vmdk4SparseHeader {
   compressAlgorithm: number;
 }
 
+/** Where {@link Vmdk4SparseHeader}'s fields start, in bytes from its start. */
+export const VMDK4_SPARSE_HEADER_OFFSETS = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, descriptorOffset: 28, descriptorSize: 36, numGTEsPerGT: 44, rgdOffset: 48, gdOffset: 56, overHead: 64, uncleanShutdown: 72, singleEndLineChar: 73, nonEndLineChar: 74, doubleEndLineChar1: 75, doubleEndLineChar2: 76, compressAlgorithm: 77 } as const;
+
 /** Size in bytes of {@link Vmdk4SparseHeader}. */
 export const VMDK4_SPARSE_HEADER_SIZE = 512;
 
@@ -122,6 +125,9 @@ export interface Vmdk3CowdHeader {
   /** geometry (root disks) */
   sectorsPerTrack: number;
 }
+
+/** Where {@link Vmdk3CowdHeader}'s fields start, in bytes from its start. */
+export const VMDK3_COWD_HEADER_OFFSETS = { magic: 0, version: 4, flags: 8, diskSectors: 12, granularity: 16, l1dirOffset: 20, l1dirSize: 24, fileSectors: 28, cylinders: 32, heads: 36, sectorsPerTrack: 40 } as const;
 
 /** Size in bytes of {@link Vmdk3CowdHeader}. */
 export const VMDK3_COWD_HEADER_SIZE = 44;

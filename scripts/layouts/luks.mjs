@@ -3,12 +3,26 @@
 // "Binary header").
 export default [
   {
-    name: 'Luks1Header',
-    field: 'header',
-    doc: 'LUKS1 partition header (phdr) before the key slots (LUKS1 spec, section 2.4).',
+    name: 'Luks1KeySlot',
+    field: 'key slot',
+    doc: 'One of the eight LUKS1 key slots that follow the header fields at 208 (LUKS1 spec, section 2.4).',
     endianness: 'big',
     fields: [
-      { name: 'magic', type: 'bytes', length: 6, doc: '"LUKS\\xba\\xbe"' },
+      { name: 'active', type: 'u32', doc: '0x00AC71F3 enabled, 0x0000DEAD disabled' },
+      { name: 'iterations', type: 'u32', doc: 'PBKDF2 iterations' },
+      { name: 'salt', type: 'bytes', length: 32, doc: 'PBKDF2 salt' },
+      { name: 'keyMaterialOffset', type: 'u32', doc: 'start of the key material, in 512-byte sectors' },
+      { name: 'stripes', type: 'u32', doc: 'anti-forensic stripes (4000)' },
+    ],
+    size: 48,
+  },
+  {
+    name: 'Luks1Header',
+    field: 'header',
+    doc: 'LUKS1 partition header (phdr) with its key slots (LUKS1 spec, section 2.4).',
+    endianness: 'big',
+    fields: [
+      { name: 'magic', type: 'bytes', length: 6, contents: 'LUKS\xba\xbe', doc: 'the LUKS magic' },
       { name: 'version', type: 'u16', doc: '1' },
       { name: 'cipherName', type: 'bytes', length: 32, doc: 'cipher name, NUL-terminated, e.g. "aes"' },
       { name: 'cipherMode', type: 'bytes', length: 32, doc: 'cipher mode, NUL-terminated, e.g. "xts-plain64"' },
@@ -19,22 +33,9 @@ export default [
       { name: 'masterKeyDigestSalt', type: 'bytes', length: 32, doc: 'salt of that digest' },
       { name: 'masterKeyDigestIterations', type: 'u32', doc: 'PBKDF2 iterations of that digest' },
       { name: 'uuid', type: 'bytes', length: 40, doc: 'partition UUID as text, NUL-terminated' },
+      { name: 'keySlots', type: 'array', of: 'Luks1KeySlot', count: 8, doc: 'the key slots' },
     ],
-    size: 208,
-  },
-  {
-    name: 'Luks1KeySlot',
-    field: 'key slot',
-    doc: 'One of the eight LUKS1 key slots that follow the header at 208 (LUKS1 spec, section 2.4).',
-    endianness: 'big',
-    fields: [
-      { name: 'active', type: 'u32', doc: '0x00AC71F3 enabled, 0x0000DEAD disabled' },
-      { name: 'iterations', type: 'u32', doc: 'PBKDF2 iterations' },
-      { name: 'salt', type: 'bytes', length: 32, doc: 'PBKDF2 salt' },
-      { name: 'keyMaterialOffset', type: 'u32', doc: 'start of the key material, in 512-byte sectors' },
-      { name: 'stripes', type: 'u32', doc: 'anti-forensic stripes (4000)' },
-    ],
-    size: 48,
+    size: 592,
   },
   {
     name: 'Luks2BinaryHeader',

@@ -7,7 +7,7 @@ export default [
     doc: 'The QED header (QED specification, "Header").',
     endianness: 'little',
     fields: [
-      { name: 'magic', type: 'bytes', length: 4, doc: '"QED\\0"' },
+      { name: 'magic', type: 'bytes', length: 4, contents: 'QED\0', doc: 'the QED magic' },
       { name: 'clusterSize', type: 'u32', doc: 'cluster size in bytes: a power of 2 from 4 KiB to 64 MiB' },
       { name: 'tableSize', type: 'u32', doc: 'L1 and L2 table size in clusters: a power of 2 from 1 to 16' },
       { name: 'headerSize', type: 'u32', doc: 'header size in clusters' },

@@ -24,38 +24,47 @@
  *
  * @module
  */
-import { bytesEqual, crc32c, cutAtNul, isAllZero, mixedEndianGuid, safeNumber, u32le, u64le, utf16leText } from '../src/bytes.js';
+import { bytesEqual, crc32c, cutAtNul, isAllZero, mixedEndianGuid, safeNumber, u32le, utf16leText } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
+  VHDX_FILE_IDENTIFIER_SIGNATURE,
   VHDX_FILE_IDENTIFIER_SIZE,
   VHDX_FILE_PARAMETERS_SIZE,
+  VHDX_HEADER_FIELD_OFFSETS,
   VHDX_HEADER_SIZE,
   VHDX_LOG_DESCRIPTOR_SIZE,
   VHDX_LOG_ENTRY_HEADER_SIZE,
   VHDX_METADATA_TABLE_ENTRY_SIZE,
   VHDX_METADATA_TABLE_HEADER_SIZE,
+  VHDX_PAGE83_DATA_SIZE,
   VHDX_PARENT_LOCATOR_ENTRY_SIZE,
   VHDX_PARENT_LOCATOR_HEADER_SIZE,
   VHDX_REGION_TABLE_ENTRY_SIZE,
+  VHDX_REGION_TABLE_HEADER_SIGNATURE,
   VHDX_REGION_TABLE_HEADER_SIZE,
+  VHDX_SECTOR_SIZE_SIZE,
+  VHDX_VIRTUAL_DISK_SIZE_SIZE,
   decodeVhdxFileIdentifier,
   decodeVhdxFileParameters,
   decodeVhdxHeader,
   decodeVhdxLogDescriptor,
-  decodeVhdxLogEntryHeader,
   decodeVhdxMetadataTableEntry,
   decodeVhdxMetadataTableHeader,
+  decodeVhdxPage83Data,
   decodeVhdxParentLocatorEntry,
   decodeVhdxParentLocatorHeader,
   decodeVhdxRegionTableEntry,
   decodeVhdxRegionTableHeader,
+  decodeVhdxSectorSize,
+  decodeVhdxVirtualDiskSize,
+  matchVhdxLogEntryHeader,
 } from './generated/vhdx.js';
 import { readRangesInOrder, type WantedRange } from './shared/vhd-ranges.js';
 
 /** The file type identifier's signature, at offset 0. */
-export const VHDX_SIGNATURE = 'vhdxfile';
+export const VHDX_SIGNATURE = VHDX_FILE_IDENTIFIER_SIGNATURE;
 /** Where headers 1 and 2 are ([MS-VHDX] 2.2). */
 export const VHDX_HEADER_OFFSETS = [64 * 1024, 128 * 1024] as const;
 /** Where region tables 1 and 2 are ([MS-VHDX] 2.2). */
@@ -126,10 +135,10 @@ const REQUIRED_ITEMS: readonly VhdxMetadataItemName[] = [
 /** How many bytes of each known item are read (the parent locator: all of it). */
 const FIXED_ITEM_LENGTHS: Record<Exclude<VhdxMetadataItemName, 'parentLocator'>, number> = {
   fileParameters: VHDX_FILE_PARAMETERS_SIZE,
-  virtualDiskSize: 8,
-  page83Data: 16,
-  logicalSectorSize: 4,
-  physicalSectorSize: 4,
+  virtualDiskSize: VHDX_VIRTUAL_DISK_SIZE_SIZE,
+  page83Data: VHDX_PAGE83_DATA_SIZE,
+  logicalSectorSize: VHDX_SECTOR_SIZE_SIZE,
+  physicalSectorSize: VHDX_SECTOR_SIZE_SIZE,
 };
 
 /** One region table entry. */
@@ -245,6 +254,12 @@ export interface VhdxDetails {
 // Decoders (exported for unit tests on header fragments)
 
 /**
+ * Where the CRC-32C is in every structure that has one: the header, a region table and a
+ * log entry all start with a 4-byte signature and the checksum.
+ */
+const CHECKSUM_OFFSET = VHDX_HEADER_FIELD_OFFSETS.checksum;
+
+/**
  * A copy of `bytes` with the 4-byte checksum at `offset` zeroed, as every VHDX checksum is
  * computed. `new Uint8Array(bytes)` copies even a Node `Buffer`, whose `slice()` is a view:
  * zeroing through a view would damage the caller's chunk.
@@ -257,15 +272,12 @@ function withChecksumZeroed(bytes: Uint8Array, offset: number): Uint8Array {
 
 /** True when the CRC-32C stored at offset 4 matches `bytes` with that field zeroed ([MS-VHDX] 2.2.2). */
 export function vhdxChecksumValid(bytes: Uint8Array): boolean {
-  return crc32c(withChecksumZeroed(bytes, 4)) === u32le(bytes, 4, 'checksum');
+  return crc32c(withChecksumZeroed(bytes, CHECKSUM_OFFSET)) === u32le(bytes, CHECKSUM_OFFSET, 'checksum');
 }
 
 /** The file type identifier's creator string; throws `CORRUPT` without the signature. */
 export function readVhdxFileIdentifier(bytes: Uint8Array): { creator: string } {
   const identifier = decodeVhdxFileIdentifier(bytes);
-  if (!bytesEqual(identifier.signature, 0, VHDX_SIGNATURE)) {
-    throw fieldError('CORRUPT', 'file identifier.signature', `the file does not start with "${VHDX_SIGNATURE}"`);
-  }
   return { creator: cutAtNul(utf16leText(identifier.creator)) };
 }
 
@@ -288,6 +300,8 @@ export interface VhdxHeaderFields {
 export function readVhdxHeader(bytes: Uint8Array): VhdxHeaderFields {
   const header = decodeVhdxHeader(bytes);
   const checksumValid = vhdxChecksumValid(bytes.subarray(0, VHDX_HEADER_SIZE));
+  // Not a contents check in the layout: a header without "head" is invalid (the other copy may
+  // serve), not an error.
   const signatureValid = bytesEqual(header.signature, 0, 'head');
   return {
     valid: checksumValid && signatureValid && header.version === 1,
@@ -306,7 +320,7 @@ export function readVhdxHeader(bytes: Uint8Array): VhdxHeaderFields {
 
 /** True when `bytes` is a whole 64 KiB region table with signature "regi" and a right CRC-32C. */
 export function vhdxRegionTableValid(bytes: Uint8Array): boolean {
-  return bytes.byteLength === VHDX_REGION_TABLE_SIZE && bytesEqual(bytes, 0, 'regi') && vhdxChecksumValid(bytes);
+  return bytes.byteLength === VHDX_REGION_TABLE_SIZE && bytesEqual(bytes, 0, VHDX_REGION_TABLE_HEADER_SIGNATURE) && vhdxChecksumValid(bytes);
 }
 
 /**
@@ -358,9 +372,6 @@ export function readVhdxMetadataEntry(bytes: Uint8Array): VhdxMetadataItem {
  */
 export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
   const header = decodeVhdxMetadataTableHeader(bytes);
-  if (!bytesEqual(header.signature, 0, 'metadata')) {
-    throw fieldError('CORRUPT', 'metadata table.signature', 'the metadata region does not start with "metadata"');
-  }
   if (header.entryCount > VHDX_MAX_METADATA_ENTRIES) {
     throw fieldError('LIMIT_EXCEEDED', 'metadata table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_METADATA_ENTRIES})`);
   }
@@ -427,8 +438,8 @@ export function vhdxLogHasValidEntry(log: Uint8Array, logGuid: Uint8Array): bool
 }
 
 function isValidLogEntry(log: Uint8Array, start: number, logGuid: Uint8Array): boolean {
-  const header = decodeVhdxLogEntryHeader(log.subarray(start, start + VHDX_LOG_ENTRY_HEADER_SIZE));
-  if (!bytesEqual(header.signature, 0, 'loge')) return false;
+  const header = matchVhdxLogEntryHeader(log.subarray(start, start + VHDX_LOG_ENTRY_HEADER_SIZE));
+  if (header === undefined) return false;
   if (header.entryLength === 0 || header.entryLength % LOG_SECTOR !== 0 || header.entryLength > log.byteLength) return false;
   if (header.sequenceNumber === 0n || !bytesEqual(header.logGuid, 0, logGuid)) return false;
   // The header takes the room of two descriptors in the first sector (qemu vhdx_compute_desc_sectors).
@@ -617,10 +628,10 @@ async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<Met
     blockSize: parameters.blockSize,
     leaveBlocksAllocated: (parameters.flags & 1) !== 0,
     hasParent: (parameters.flags & 2) !== 0,
-    virtualDiskSize: safeNumber(u64le(value('virtualDiskSize'), 0, 'virtual disk size'), 'metadata item virtualDiskSize', 'vhdx'),
-    virtualDiskId: mixedEndianGuid(value('page83Data')),
-    logicalSectorSize: u32le(value('logicalSectorSize'), 0, 'metadata item logicalSectorSize'),
-    physicalSectorSize: u32le(value('physicalSectorSize'), 0, 'metadata item physicalSectorSize'),
+    virtualDiskSize: safeNumber(decodeVhdxVirtualDiskSize(value('virtualDiskSize')).virtualDiskSize, 'metadata item virtualDiskSize', 'vhdx'),
+    virtualDiskId: mixedEndianGuid(decodeVhdxPage83Data(value('page83Data')).pageData),
+    logicalSectorSize: decodeVhdxSectorSize(value('logicalSectorSize')).sectorSize,
+    physicalSectorSize: decodeVhdxSectorSize(value('physicalSectorSize')).sectorSize,
     parentLocator: locatorBytes === undefined ? undefined : readVhdxParentLocator(locatorBytes),
   };
 }
@@ -693,7 +704,7 @@ async function parseVhdx(reader: ByteReader, context: ParseContext): Promise<Par
   const currentHeader = chooseHeader(first, second);
   const current = currentHeader === 1 ? first : second;
   const header = current.fields;
-  const logGuidBytes = current.bytes.subarray(48, 64);
+  const logGuidBytes = decodeVhdxHeader(current.bytes).logGuid;
   const logOffset = safeNumber(header.logOffset, 'header.logOffset', 'vhdx');
   checkLogFields(header, logOffset);
 

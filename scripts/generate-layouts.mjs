@@ -297,7 +297,7 @@ function fieldMeaning(field) {
   if (field.condition !== undefined) parts.push(`(if ${conditionText(field.condition)})`);
   if (field.contents !== undefined) parts.push(`must be ${field.contentsText}:`);
   if (field.doc) parts.push(field.doc);
-  if (field.enumInfo !== undefined) parts.push(`(names: {@link ${field.enumInfo.type}})`);
+  if (field.enumInfo !== undefined) parts.push(`(names: \`${field.enumInfo.type}\`)`);
   return parts.join(' ');
 }
 
@@ -341,16 +341,16 @@ function renderTypes(layout) {
   }
   out.push('}', '');
   const placed = layout.fields.filter((field) => field.kind !== 'skip' && field.fixedOffset !== undefined);
-  out.push(`/** Where {@link ${layout.name}}'s fields start${layout.groups.length > 0 ? ' (those before its first conditional field)' : ''}, in bytes from its start. */`);
-  out.push(`export const ${constantName(layout.name)}_OFFSETS = { ${placed.map((field) => `${field.name}: ${field.fixedOffset}`).join(', ')} } as const;`, '');
-  out.push(`/** Size in bytes of {@link ${layout.name}}${layout.minSize === layout.size ? '' : ' with every conditional field present'}. */`);
+  out.push(`/** Where \`${layout.name}\`'s fields start${layout.groups.length > 0 ? ' (those before its first conditional field)' : ''}, in bytes from its start. */`);
+  out.push(`export const ${constantName(layout.name)}_FIELD_OFFSETS = { ${placed.map((field) => `${field.name}: ${field.fixedOffset}`).join(', ')} } as const;`, '');
+  out.push(`/** Size in bytes of \`${layout.name}\`${layout.minSize === layout.size ? '' : ' with every conditional field present'}. */`);
   out.push(`export const ${constantName(layout.name)}_SIZE = ${layout.size};`, '');
   if (layout.minSize !== layout.size) {
-    out.push(`/** Size in bytes of {@link ${layout.name}} without its conditional fields. */`);
+    out.push(`/** Size in bytes of \`${layout.name}\` without its conditional fields. */`);
     out.push(`export const ${constantName(layout.name)}_MIN_SIZE = ${layout.minSize};`, '');
   }
   for (const field of layout.contentsFields) {
-    out.push(`/** What {@link ${layout.name}.${field.name}} must hold. */`);
+    out.push(`/** What \`${layout.name}.${field.name}\` must hold. */`);
     if (field.kind === 'integer') out.push(`export const ${field.constant} = ${field.contentsText};`, '');
     else if (typeof field.contents === 'string') out.push(`export const ${field.constant} = ${quote(field.contents)};`, '');
     else out.push(`export const ${field.constant} = new Uint8Array([${field.pattern().map((byte) => `0x${byte.toString(16).padStart(2, '0')}`).join(', ')}]);`, '');
@@ -358,9 +358,9 @@ function renderTypes(layout) {
   for (const field of layout.fields.filter((candidate) => candidate.enumInfo !== undefined)) {
     const { type, constant, entries } = field.enumInfo;
     const listing = entries.map(([value, name]) => `${value} ${name}`).join(', ');
-    out.push(`/** The names of {@link ${layout.name}.${field.name}}'s values: ${listing}. */`);
+    out.push(`/** The names of \`${layout.name}.${field.name}\`'s values: ${listing}. */`);
     out.push(`export type ${type} = ${entries.map(([, name]) => quote(name)).join(' | ')};`, '');
-    out.push(`/** {@link ${layout.name}.${field.name}}'s values and their names (${listing}); \`get\` gives \`undefined\` for any other value. */`);
+    out.push(`/** \`${layout.name}.${field.name}\`'s values and their names (${listing}); \`get\` gives \`undefined\` for any other value. */`);
     out.push(`export const ${constant}: ReadonlyMap<number, ${type}> = new Map<number, ${type}>([${entries.map(([value, name]) => `[${value}, ${quote(name)}]`).join(', ')}]);`, '');
   }
   return out;
@@ -387,7 +387,7 @@ function renderDecoders(layout, privateConstants) {
   const sizeConstant = `${constantName(layout.name)}_SIZE`;
   const field = quote(layout.errorField);
   if (conditional) {
-    out.push(`/** The bytes {@link ${layout.name}}'s fields take: the conditional ones count when their condition holds. */`);
+    out.push(`/** The bytes \`${layout.name}\`'s fields take: the conditional ones count when their condition holds. */`);
     out.push(`function sizeOf${layout.name}(fields: ${layout.name}): number {`, `  return ${neededSizeExpression(layout, 'fields')};`, '}', '');
   }
   for (const variant of variants(layout)) {
@@ -404,7 +404,7 @@ function renderDecoders(layout, privateConstants) {
     const size = conditional ? `sizeOf${layout.name}(fields)` : sizeConstant;
 
     const contentsNote = checks.length > 0 ? `; \`CORRUPT\` naming the field when ${fixedNames} does not hold what it must` : '';
-    out.push(...docComment([`Decodes a {@link ${layout.name}}${order} from the start of \`bytes\`.`, `Throws \`TRUNCATED\` when \`bytes\` is shorter than its fields (${sizeWords(layout)})${contentsNote}.`]));
+    out.push(...docComment([`Decodes a \`${layout.name}\`${order} from the start of \`bytes\`.`, `Throws \`TRUNCATED\` when \`bytes\` is shorter than its fields (${sizeWords(layout)})${contentsNote}.`]));
     out.push(`export function decode${name}(bytes: Uint8Array): ${layout.name} {`);
     if (conditional) out.push(`  const fields = ${decoded};`);
     out.push(`  requireLength(bytes, ${size}, ${field});`);
@@ -418,7 +418,7 @@ function renderDecoders(layout, privateConstants) {
     if (checks.length === 0) continue;
     out.push(
       ...docComment([
-        `A {@link ${layout.name}}${order} at the start of \`bytes\`, or \`undefined\` when \`bytes\` is shorter than its fields or ${fixedNames} does not hold what it must:`,
+        `A \`${layout.name}\`${order} at the start of \`bytes\`, or \`undefined\` when \`bytes\` is shorter than its fields or ${fixedNames} does not hold what it must:`,
         'for code that looks for the structure rather than expects it.',
       ]),
     );
@@ -490,7 +490,7 @@ export function compileLayouts(sourceName, descriptions, options = {}) {
       javascript.push(`/** binary-parser's decoder for ${layout.name}${variant.suffix ? ` (${variant.endian}-endian)` : ''}. */`);
       javascript.push(`export const ${name} = function (buffer, constructorFn) {`, code.replace(/\n$/, ''), '};', '');
       const needs = layout.minSize === layout.size ? `at least ${layout.size} bytes` : `${layout.size} bytes (zero-padded past the fields present)`;
-      declarations.push(`/** binary-parser's decoder for {@link ${layout.name}}${variant.suffix ? ` (${variant.endian}-endian)` : ''}: \`buffer\` must hold ${needs}. */`);
+      declarations.push(`/** binary-parser's decoder for \`${layout.name}\`${variant.suffix ? ` (${variant.endian}-endian)` : ''}: \`buffer\` must hold ${needs}. */`);
       declarations.push(`export declare function ${name}(buffer: Uint8Array): ${layout.name};`, '');
     }
   }

@@ -6,5 +6,5 @@
 // that code meets TypeScript; bochs.ts checks lengths and contents before calling it.
 import type { BochsHeader } from './bochs.js';
 
-/** binary-parser's decoder for {@link BochsHeader}: `buffer` must hold 96 bytes (zero-padded past the fields present). */
+/** binary-parser's decoder for `BochsHeader`: `buffer` must hold 96 bytes (zero-padded past the fields present). */
 export declare function compiledBochsHeader(buffer: Uint8Array): BochsHeader;

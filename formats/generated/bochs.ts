@@ -47,22 +47,22 @@ export interface BochsHeader {
   diskSize: bigint;
 }
 
-/** Where {@link BochsHeader}'s fields start (those before its first conditional field), in bytes from its start. */
-export const BOCHS_HEADER_OFFSETS = { magic: 0, type: 32, subtype: 48, version: 64, headerSize: 68, catalogEntries: 72, bitmapSize: 76, extentSize: 80 } as const;
+/** Where `BochsHeader`'s fields start (those before its first conditional field), in bytes from its start. */
+export const BOCHS_HEADER_FIELD_OFFSETS = { magic: 0, type: 32, subtype: 48, version: 64, headerSize: 68, catalogEntries: 72, bitmapSize: 76, extentSize: 80 } as const;
 
-/** Size in bytes of {@link BochsHeader} with every conditional field present. */
+/** Size in bytes of `BochsHeader` with every conditional field present. */
 export const BOCHS_HEADER_SIZE = 96;
 
-/** Size in bytes of {@link BochsHeader} without its conditional fields. */
+/** Size in bytes of `BochsHeader` without its conditional fields. */
 export const BOCHS_HEADER_MIN_SIZE = 92;
 
-/** The bytes {@link BochsHeader}'s fields take: the conditional ones count when their condition holds. */
+/** The bytes `BochsHeader`'s fields take: the conditional ones count when their condition holds. */
 function sizeOfBochsHeader(fields: BochsHeader): number {
   return BOCHS_HEADER_MIN_SIZE + (fields.version === 131072 ? 4 : 0);
 }
 
 /**
- * Decodes a {@link BochsHeader} from the start of `bytes`.
+ * Decodes a `BochsHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (92 bytes, plus 4 when version = 131072).
  */
 export function decodeBochsHeader(bytes: Uint8Array): BochsHeader {

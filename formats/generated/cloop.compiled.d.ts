@@ -6,5 +6,5 @@
 // that code meets TypeScript; cloop.ts checks lengths and contents before calling it.
 import type { CloopHeader } from './cloop.js';
 
-/** binary-parser's decoder for {@link CloopHeader}: `buffer` must hold at least 144 bytes. */
+/** binary-parser's decoder for `CloopHeader`: `buffer` must hold at least 144 bytes. */
 export declare function compiledCloopHeader(buffer: Uint8Array): CloopHeader;

@@ -27,14 +27,14 @@ export interface CloopHeader {
   firstBlockOffset: bigint;
 }
 
-/** Where {@link CloopHeader}'s fields start, in bytes from its start. */
-export const CLOOP_HEADER_OFFSETS = { preamble: 0, blockSize: 128, blockCount: 132, firstBlockOffset: 136 } as const;
+/** Where `CloopHeader`'s fields start, in bytes from its start. */
+export const CLOOP_HEADER_FIELD_OFFSETS = { preamble: 0, blockSize: 128, blockCount: 132, firstBlockOffset: 136 } as const;
 
-/** Size in bytes of {@link CloopHeader}. */
+/** Size in bytes of `CloopHeader`. */
 export const CLOOP_HEADER_SIZE = 144;
 
 /**
- * Decodes a {@link CloopHeader} from the start of `bytes`.
+ * Decodes a `CloopHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (144 bytes).
  */
 export function decodeCloopHeader(bytes: Uint8Array): CloopHeader {

@@ -6,11 +6,11 @@
 // that code meets TypeScript; dmg.ts checks lengths and contents before calling it.
 import type { DmgKolyTrailer, DmgBlockTable, DmgChunk } from './dmg.js';
 
-/** binary-parser's decoder for {@link DmgKolyTrailer}: `buffer` must hold at least 512 bytes. */
+/** binary-parser's decoder for `DmgKolyTrailer`: `buffer` must hold at least 512 bytes. */
 export declare function compiledDmgKolyTrailer(buffer: Uint8Array): DmgKolyTrailer;
 
-/** binary-parser's decoder for {@link DmgBlockTable}: `buffer` must hold at least 204 bytes. */
+/** binary-parser's decoder for `DmgBlockTable`: `buffer` must hold at least 204 bytes. */
 export declare function compiledDmgBlockTable(buffer: Uint8Array): DmgBlockTable;
 
-/** binary-parser's decoder for {@link DmgChunk}: `buffer` must hold at least 40 bytes. */
+/** binary-parser's decoder for `DmgChunk`: `buffer` must hold at least 40 bytes. */
 export declare function compiledDmgChunk(buffer: Uint8Array): DmgChunk;

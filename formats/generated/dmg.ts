@@ -83,14 +83,14 @@ export interface DmgKolyTrailer {
   sectorCount: bigint;
 }
 
-/** Where {@link DmgKolyTrailer}'s fields start, in bytes from its start. */
-export const DMG_KOLY_TRAILER_OFFSETS = { signature: 0, version: 4, headerSize: 8, flags: 12, runningDataForkOffset: 16, dataForkOffset: 24, dataForkLength: 32, resourceForkOffset: 40, resourceForkLength: 48, segmentNumber: 56, segmentCount: 60, segmentId: 64, dataChecksumType: 80, dataChecksumBits: 84, dataChecksum: 88, plistOffset: 216, plistLength: 224, masterChecksumType: 352, masterChecksumBits: 356, masterChecksum: 360, imageVariant: 488, sectorCount: 492 } as const;
+/** Where `DmgKolyTrailer`'s fields start, in bytes from its start. */
+export const DMG_KOLY_TRAILER_FIELD_OFFSETS = { signature: 0, version: 4, headerSize: 8, flags: 12, runningDataForkOffset: 16, dataForkOffset: 24, dataForkLength: 32, resourceForkOffset: 40, resourceForkLength: 48, segmentNumber: 56, segmentCount: 60, segmentId: 64, dataChecksumType: 80, dataChecksumBits: 84, dataChecksum: 88, plistOffset: 216, plistLength: 224, masterChecksumType: 352, masterChecksumBits: 356, masterChecksum: 360, imageVariant: 488, sectorCount: 492 } as const;
 
-/** Size in bytes of {@link DmgKolyTrailer}. */
+/** Size in bytes of `DmgKolyTrailer`. */
 export const DMG_KOLY_TRAILER_SIZE = 512;
 
 /**
- * Decodes a {@link DmgKolyTrailer} from the start of `bytes`.
+ * Decodes a `DmgKolyTrailer` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeDmgKolyTrailer(bytes: Uint8Array): DmgKolyTrailer {
@@ -143,14 +143,14 @@ export interface DmgBlockTable {
   chunkCount: number;
 }
 
-/** Where {@link DmgBlockTable}'s fields start, in bytes from its start. */
-export const DMG_BLOCK_TABLE_OFFSETS = { signature: 0, version: 4, firstSector: 8, sectorCount: 16, dataOffset: 24, buffersNeeded: 32, blockDescriptors: 36, checksumType: 64, checksumBits: 68, checksum: 72, chunkCount: 200 } as const;
+/** Where `DmgBlockTable`'s fields start, in bytes from its start. */
+export const DMG_BLOCK_TABLE_FIELD_OFFSETS = { signature: 0, version: 4, firstSector: 8, sectorCount: 16, dataOffset: 24, buffersNeeded: 32, blockDescriptors: 36, checksumType: 64, checksumBits: 68, checksum: 72, chunkCount: 200 } as const;
 
-/** Size in bytes of {@link DmgBlockTable}. */
+/** Size in bytes of `DmgBlockTable`. */
 export const DMG_BLOCK_TABLE_SIZE = 204;
 
 /**
- * Decodes a {@link DmgBlockTable} from the start of `bytes`.
+ * Decodes a `DmgBlockTable` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (204 bytes).
  */
 export function decodeDmgBlockTable(bytes: Uint8Array): DmgBlockTable {
@@ -187,14 +187,14 @@ export interface DmgChunk {
   compressedLength: bigint;
 }
 
-/** Where {@link DmgChunk}'s fields start, in bytes from its start. */
-export const DMG_CHUNK_OFFSETS = { type: 0, comment: 4, sector: 8, sectorCount: 16, compressedOffset: 24, compressedLength: 32 } as const;
+/** Where `DmgChunk`'s fields start, in bytes from its start. */
+export const DMG_CHUNK_FIELD_OFFSETS = { type: 0, comment: 4, sector: 8, sectorCount: 16, compressedOffset: 24, compressedLength: 32 } as const;
 
-/** Size in bytes of {@link DmgChunk}. */
+/** Size in bytes of `DmgChunk`. */
 export const DMG_CHUNK_SIZE = 40;
 
 /**
- * Decodes a {@link DmgChunk} from the start of `bytes`.
+ * Decodes a `DmgChunk` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (40 bytes).
  */
 export function decodeDmgChunk(bytes: Uint8Array): DmgChunk {

@@ -6,32 +6,32 @@
 // that code meets TypeScript; iso.ts checks lengths and contents before calling it.
 import type { VolumeDescriptor, BootRecord, DirectoryRecord, ElToritoValidationEntry, ElToritoBootEntry, ElToritoSectionHeader, UdfDescriptorTag, UdfAnchorVolumeDescriptorPointer, UdfPrimaryVolumeDescriptor, UdfLogicalVolumeDescriptor } from './iso.js';
 
-/** binary-parser's decoder for {@link VolumeDescriptor}: `buffer` must hold at least 2048 bytes. */
+/** binary-parser's decoder for `VolumeDescriptor`: `buffer` must hold at least 2048 bytes. */
 export declare function compiledVolumeDescriptor(buffer: Uint8Array): VolumeDescriptor;
 
-/** binary-parser's decoder for {@link BootRecord}: `buffer` must hold at least 75 bytes. */
+/** binary-parser's decoder for `BootRecord`: `buffer` must hold at least 75 bytes. */
 export declare function compiledBootRecord(buffer: Uint8Array): BootRecord;
 
-/** binary-parser's decoder for {@link DirectoryRecord}: `buffer` must hold at least 33 bytes. */
+/** binary-parser's decoder for `DirectoryRecord`: `buffer` must hold at least 33 bytes. */
 export declare function compiledDirectoryRecord(buffer: Uint8Array): DirectoryRecord;
 
-/** binary-parser's decoder for {@link ElToritoValidationEntry}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `ElToritoValidationEntry`: `buffer` must hold at least 32 bytes. */
 export declare function compiledElToritoValidationEntry(buffer: Uint8Array): ElToritoValidationEntry;
 
-/** binary-parser's decoder for {@link ElToritoBootEntry}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `ElToritoBootEntry`: `buffer` must hold at least 32 bytes. */
 export declare function compiledElToritoBootEntry(buffer: Uint8Array): ElToritoBootEntry;
 
-/** binary-parser's decoder for {@link ElToritoSectionHeader}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `ElToritoSectionHeader`: `buffer` must hold at least 32 bytes. */
 export declare function compiledElToritoSectionHeader(buffer: Uint8Array): ElToritoSectionHeader;
 
-/** binary-parser's decoder for {@link UdfDescriptorTag}: `buffer` must hold at least 16 bytes. */
+/** binary-parser's decoder for `UdfDescriptorTag`: `buffer` must hold at least 16 bytes. */
 export declare function compiledUdfDescriptorTag(buffer: Uint8Array): UdfDescriptorTag;
 
-/** binary-parser's decoder for {@link UdfAnchorVolumeDescriptorPointer}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `UdfAnchorVolumeDescriptorPointer`: `buffer` must hold at least 32 bytes. */
 export declare function compiledUdfAnchorVolumeDescriptorPointer(buffer: Uint8Array): UdfAnchorVolumeDescriptorPointer;
 
-/** binary-parser's decoder for {@link UdfPrimaryVolumeDescriptor}: `buffer` must hold at least 420 bytes. */
+/** binary-parser's decoder for `UdfPrimaryVolumeDescriptor`: `buffer` must hold at least 420 bytes. */
 export declare function compiledUdfPrimaryVolumeDescriptor(buffer: Uint8Array): UdfPrimaryVolumeDescriptor;
 
-/** binary-parser's decoder for {@link UdfLogicalVolumeDescriptor}: `buffer` must hold at least 248 bytes. */
+/** binary-parser's decoder for `UdfLogicalVolumeDescriptor`: `buffer` must hold at least 248 bytes. */
 export declare function compiledUdfLogicalVolumeDescriptor(buffer: Uint8Array): UdfLogicalVolumeDescriptor;

@@ -121,14 +121,14 @@ export interface VolumeDescriptor {
   fileStructureVersion: number;
 }
 
-/** Where {@link VolumeDescriptor}'s fields start, in bytes from its start. */
-export const VOLUME_DESCRIPTOR_OFFSETS = { type: 0, identifier: 1, version: 6, volumeFlags: 7, systemIdentifier: 8, volumeIdentifier: 40, unused1: 72, volumeSpaceSizeLe: 80, volumeSpaceSizeBe: 84, escapeSequences: 88, volumeSetSizeLe: 120, volumeSetSizeBe: 122, volumeSequenceNumberLe: 124, volumeSequenceNumberBe: 126, logicalBlockSizeLe: 128, logicalBlockSizeBe: 130, pathTableSizeLe: 132, pathTableSizeBe: 136, typeLPathTable: 140, optionalTypeLPathTable: 144, typeMPathTable: 148, optionalTypeMPathTable: 152, rootDirectoryRecord: 156, volumeSetIdentifier: 190, publisherIdentifier: 318, dataPreparerIdentifier: 446, applicationIdentifier: 574, copyrightFileIdentifier: 702, abstractFileIdentifier: 739, bibliographicFileIdentifier: 776, creationDate: 813, modificationDate: 830, expirationDate: 847, effectiveDate: 864, fileStructureVersion: 881 } as const;
+/** Where `VolumeDescriptor`'s fields start, in bytes from its start. */
+export const VOLUME_DESCRIPTOR_FIELD_OFFSETS = { type: 0, identifier: 1, version: 6, volumeFlags: 7, systemIdentifier: 8, volumeIdentifier: 40, unused1: 72, volumeSpaceSizeLe: 80, volumeSpaceSizeBe: 84, escapeSequences: 88, volumeSetSizeLe: 120, volumeSetSizeBe: 122, volumeSequenceNumberLe: 124, volumeSequenceNumberBe: 126, logicalBlockSizeLe: 128, logicalBlockSizeBe: 130, pathTableSizeLe: 132, pathTableSizeBe: 136, typeLPathTable: 140, optionalTypeLPathTable: 144, typeMPathTable: 148, optionalTypeMPathTable: 152, rootDirectoryRecord: 156, volumeSetIdentifier: 190, publisherIdentifier: 318, dataPreparerIdentifier: 446, applicationIdentifier: 574, copyrightFileIdentifier: 702, abstractFileIdentifier: 739, bibliographicFileIdentifier: 776, creationDate: 813, modificationDate: 830, expirationDate: 847, effectiveDate: 864, fileStructureVersion: 881 } as const;
 
-/** Size in bytes of {@link VolumeDescriptor}. */
+/** Size in bytes of `VolumeDescriptor`. */
 export const VOLUME_DESCRIPTOR_SIZE = 2048;
 
 /**
- * Decodes a {@link VolumeDescriptor} from the start of `bytes`.
+ * Decodes a `VolumeDescriptor` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (2048 bytes).
  */
 export function decodeVolumeDescriptor(bytes: Uint8Array): VolumeDescriptor {
@@ -165,14 +165,14 @@ export interface BootRecord {
   bootCatalogPointer: number;
 }
 
-/** Where {@link BootRecord}'s fields start, in bytes from its start. */
-export const BOOT_RECORD_OFFSETS = { type: 0, identifier: 1, version: 6, bootSystemIdentifier: 7, bootIdentifier: 39, bootCatalogPointer: 71 } as const;
+/** Where `BootRecord`'s fields start, in bytes from its start. */
+export const BOOT_RECORD_FIELD_OFFSETS = { type: 0, identifier: 1, version: 6, bootSystemIdentifier: 7, bootIdentifier: 39, bootCatalogPointer: 71 } as const;
 
-/** Size in bytes of {@link BootRecord}. */
+/** Size in bytes of `BootRecord`. */
 export const BOOT_RECORD_SIZE = 75;
 
 /**
- * Decodes a {@link BootRecord} from the start of `bytes`.
+ * Decodes a `BootRecord` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (75 bytes).
  */
 export function decodeBootRecord(bytes: Uint8Array): BootRecord {
@@ -230,14 +230,14 @@ export interface DirectoryRecord {
   fileIdentifierLength: number;
 }
 
-/** Where {@link DirectoryRecord}'s fields start, in bytes from its start. */
-export const DIRECTORY_RECORD_OFFSETS = { length: 0, extendedAttributeLength: 1, extentLe: 2, extentBe: 6, dataLengthLe: 10, dataLengthBe: 14, recordingDate: 18, fileFlags: 25, fileUnitSize: 26, interleaveGapSize: 27, volumeSequenceNumberLe: 28, volumeSequenceNumberBe: 30, fileIdentifierLength: 32 } as const;
+/** Where `DirectoryRecord`'s fields start, in bytes from its start. */
+export const DIRECTORY_RECORD_FIELD_OFFSETS = { length: 0, extendedAttributeLength: 1, extentLe: 2, extentBe: 6, dataLengthLe: 10, dataLengthBe: 14, recordingDate: 18, fileFlags: 25, fileUnitSize: 26, interleaveGapSize: 27, volumeSequenceNumberLe: 28, volumeSequenceNumberBe: 30, fileIdentifierLength: 32 } as const;
 
-/** Size in bytes of {@link DirectoryRecord}. */
+/** Size in bytes of `DirectoryRecord`. */
 export const DIRECTORY_RECORD_SIZE = 33;
 
 /**
- * Decodes a {@link DirectoryRecord} from the start of `bytes`.
+ * Decodes a `DirectoryRecord` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (33 bytes).
  */
 export function decodeDirectoryRecord(bytes: Uint8Array): DirectoryRecord {
@@ -277,14 +277,14 @@ export interface ElToritoValidationEntry {
   keyAA: number;
 }
 
-/** Where {@link ElToritoValidationEntry}'s fields start, in bytes from its start. */
-export const EL_TORITO_VALIDATION_ENTRY_OFFSETS = { headerId: 0, platformId: 1, reserved: 2, idString: 4, checksum: 28, key55: 30, keyAA: 31 } as const;
+/** Where `ElToritoValidationEntry`'s fields start, in bytes from its start. */
+export const EL_TORITO_VALIDATION_ENTRY_FIELD_OFFSETS = { headerId: 0, platformId: 1, reserved: 2, idString: 4, checksum: 28, key55: 30, keyAA: 31 } as const;
 
-/** Size in bytes of {@link ElToritoValidationEntry}. */
+/** Size in bytes of `ElToritoValidationEntry`. */
 export const EL_TORITO_VALIDATION_ENTRY_SIZE = 32;
 
 /**
- * Decodes a {@link ElToritoValidationEntry} from the start of `bytes`.
+ * Decodes a `ElToritoValidationEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeElToritoValidationEntry(bytes: Uint8Array): ElToritoValidationEntry {
@@ -330,14 +330,14 @@ export interface ElToritoBootEntry {
   vendorUnique: Uint8Array;
 }
 
-/** Where {@link ElToritoBootEntry}'s fields start, in bytes from its start. */
-export const EL_TORITO_BOOT_ENTRY_OFFSETS = { bootIndicator: 0, mediaType: 1, loadSegment: 2, systemType: 4, unused1: 5, sectorCount: 6, loadRba: 8, selectionCriteriaType: 12, vendorUnique: 13 } as const;
+/** Where `ElToritoBootEntry`'s fields start, in bytes from its start. */
+export const EL_TORITO_BOOT_ENTRY_FIELD_OFFSETS = { bootIndicator: 0, mediaType: 1, loadSegment: 2, systemType: 4, unused1: 5, sectorCount: 6, loadRba: 8, selectionCriteriaType: 12, vendorUnique: 13 } as const;
 
-/** Size in bytes of {@link ElToritoBootEntry}. */
+/** Size in bytes of `ElToritoBootEntry`. */
 export const EL_TORITO_BOOT_ENTRY_SIZE = 32;
 
 /**
- * Decodes a {@link ElToritoBootEntry} from the start of `bytes`.
+ * Decodes a `ElToritoBootEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeElToritoBootEntry(bytes: Uint8Array): ElToritoBootEntry {
@@ -368,14 +368,14 @@ export interface ElToritoSectionHeader {
   idString: Uint8Array;
 }
 
-/** Where {@link ElToritoSectionHeader}'s fields start, in bytes from its start. */
-export const EL_TORITO_SECTION_HEADER_OFFSETS = { headerIndicator: 0, platformId: 1, sectionEntryCount: 2, idString: 4 } as const;
+/** Where `ElToritoSectionHeader`'s fields start, in bytes from its start. */
+export const EL_TORITO_SECTION_HEADER_FIELD_OFFSETS = { headerIndicator: 0, platformId: 1, sectionEntryCount: 2, idString: 4 } as const;
 
-/** Size in bytes of {@link ElToritoSectionHeader}. */
+/** Size in bytes of `ElToritoSectionHeader`. */
 export const EL_TORITO_SECTION_HEADER_SIZE = 32;
 
 /**
- * Decodes a {@link ElToritoSectionHeader} from the start of `bytes`.
+ * Decodes a `ElToritoSectionHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeElToritoSectionHeader(bytes: Uint8Array): ElToritoSectionHeader {
@@ -418,14 +418,14 @@ export interface UdfDescriptorTag {
   tagLocation: number;
 }
 
-/** Where {@link UdfDescriptorTag}'s fields start, in bytes from its start. */
-export const UDF_DESCRIPTOR_TAG_OFFSETS = { tagIdentifier: 0, descriptorVersion: 2, tagChecksum: 4, reserved: 5, tagSerialNumber: 6, descriptorCrc: 8, descriptorCrcLength: 10, tagLocation: 12 } as const;
+/** Where `UdfDescriptorTag`'s fields start, in bytes from its start. */
+export const UDF_DESCRIPTOR_TAG_FIELD_OFFSETS = { tagIdentifier: 0, descriptorVersion: 2, tagChecksum: 4, reserved: 5, tagSerialNumber: 6, descriptorCrc: 8, descriptorCrcLength: 10, tagLocation: 12 } as const;
 
-/** Size in bytes of {@link UdfDescriptorTag}. */
+/** Size in bytes of `UdfDescriptorTag`. */
 export const UDF_DESCRIPTOR_TAG_SIZE = 16;
 
 /**
- * Decodes a {@link UdfDescriptorTag} from the start of `bytes`.
+ * Decodes a `UdfDescriptorTag` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeUdfDescriptorTag(bytes: Uint8Array): UdfDescriptorTag {
@@ -459,14 +459,14 @@ export interface UdfAnchorVolumeDescriptorPointer {
   reserveSequenceLocation: number;
 }
 
-/** Where {@link UdfAnchorVolumeDescriptorPointer}'s fields start, in bytes from its start. */
-export const UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_OFFSETS = { tag: 0, mainSequenceLength: 16, mainSequenceLocation: 20, reserveSequenceLength: 24, reserveSequenceLocation: 28 } as const;
+/** Where `UdfAnchorVolumeDescriptorPointer`'s fields start, in bytes from its start. */
+export const UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_FIELD_OFFSETS = { tag: 0, mainSequenceLength: 16, mainSequenceLocation: 20, reserveSequenceLength: 24, reserveSequenceLocation: 28 } as const;
 
-/** Size in bytes of {@link UdfAnchorVolumeDescriptorPointer}. */
+/** Size in bytes of `UdfAnchorVolumeDescriptorPointer`. */
 export const UDF_ANCHOR_VOLUME_DESCRIPTOR_POINTER_SIZE = 32;
 
 /**
- * Decodes a {@link UdfAnchorVolumeDescriptorPointer} from the start of `bytes`.
+ * Decodes a `UdfAnchorVolumeDescriptorPointer` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeUdfAnchorVolumeDescriptorPointer(bytes: Uint8Array): UdfAnchorVolumeDescriptorPointer {
@@ -539,14 +539,14 @@ export interface UdfPrimaryVolumeDescriptor {
   implementationIdentifier: Uint8Array;
 }
 
-/** Where {@link UdfPrimaryVolumeDescriptor}'s fields start, in bytes from its start. */
-export const UDF_PRIMARY_VOLUME_DESCRIPTOR_OFFSETS = { tag: 0, volumeDescriptorSequenceNumber: 16, primaryVolumeDescriptorNumber: 20, volumeIdentifier: 24, volumeSequenceNumber: 56, maximumVolumeSequenceNumber: 58, interchangeLevel: 60, maximumInterchangeLevel: 62, characterSetList: 64, maximumCharacterSetList: 68, volumeSetIdentifier: 72, descriptorCharacterSet: 200, explanatoryCharacterSet: 264, volumeAbstract: 328, volumeCopyrightNotice: 336, applicationIdentifier: 344, recordingDateAndTime: 376, implementationIdentifier: 388 } as const;
+/** Where `UdfPrimaryVolumeDescriptor`'s fields start, in bytes from its start. */
+export const UDF_PRIMARY_VOLUME_DESCRIPTOR_FIELD_OFFSETS = { tag: 0, volumeDescriptorSequenceNumber: 16, primaryVolumeDescriptorNumber: 20, volumeIdentifier: 24, volumeSequenceNumber: 56, maximumVolumeSequenceNumber: 58, interchangeLevel: 60, maximumInterchangeLevel: 62, characterSetList: 64, maximumCharacterSetList: 68, volumeSetIdentifier: 72, descriptorCharacterSet: 200, explanatoryCharacterSet: 264, volumeAbstract: 328, volumeCopyrightNotice: 336, applicationIdentifier: 344, recordingDateAndTime: 376, implementationIdentifier: 388 } as const;
 
-/** Size in bytes of {@link UdfPrimaryVolumeDescriptor}. */
+/** Size in bytes of `UdfPrimaryVolumeDescriptor`. */
 export const UDF_PRIMARY_VOLUME_DESCRIPTOR_SIZE = 420;
 
 /**
- * Decodes a {@link UdfPrimaryVolumeDescriptor} from the start of `bytes`.
+ * Decodes a `UdfPrimaryVolumeDescriptor` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (420 bytes).
  */
 export function decodeUdfPrimaryVolumeDescriptor(bytes: Uint8Array): UdfPrimaryVolumeDescriptor {
@@ -583,14 +583,14 @@ export interface UdfLogicalVolumeDescriptor {
   domainIdentifier: Uint8Array;
 }
 
-/** Where {@link UdfLogicalVolumeDescriptor}'s fields start, in bytes from its start. */
-export const UDF_LOGICAL_VOLUME_DESCRIPTOR_OFFSETS = { tag: 0, volumeDescriptorSequenceNumber: 16, descriptorCharacterSet: 20, logicalVolumeIdentifier: 84, logicalBlockSize: 212, domainIdentifier: 216 } as const;
+/** Where `UdfLogicalVolumeDescriptor`'s fields start, in bytes from its start. */
+export const UDF_LOGICAL_VOLUME_DESCRIPTOR_FIELD_OFFSETS = { tag: 0, volumeDescriptorSequenceNumber: 16, descriptorCharacterSet: 20, logicalVolumeIdentifier: 84, logicalBlockSize: 212, domainIdentifier: 216 } as const;
 
-/** Size in bytes of {@link UdfLogicalVolumeDescriptor}. */
+/** Size in bytes of `UdfLogicalVolumeDescriptor`. */
 export const UDF_LOGICAL_VOLUME_DESCRIPTOR_SIZE = 248;
 
 /**
- * Decodes a {@link UdfLogicalVolumeDescriptor} from the start of `bytes`.
+ * Decodes a `UdfLogicalVolumeDescriptor` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (248 bytes).
  */
 export function decodeUdfLogicalVolumeDescriptor(bytes: Uint8Array): UdfLogicalVolumeDescriptor {

@@ -6,11 +6,11 @@
 // that code meets TypeScript; luks.ts checks lengths and contents before calling it.
 import type { Luks1KeySlot, Luks1Header, Luks2BinaryHeader } from './luks.js';
 
-/** binary-parser's decoder for {@link Luks1KeySlot}: `buffer` must hold at least 48 bytes. */
+/** binary-parser's decoder for `Luks1KeySlot`: `buffer` must hold at least 48 bytes. */
 export declare function compiledLuks1KeySlot(buffer: Uint8Array): Luks1KeySlot;
 
-/** binary-parser's decoder for {@link Luks1Header}: `buffer` must hold at least 592 bytes. */
+/** binary-parser's decoder for `Luks1Header`: `buffer` must hold at least 592 bytes. */
 export declare function compiledLuks1Header(buffer: Uint8Array): Luks1Header;
 
-/** binary-parser's decoder for {@link Luks2BinaryHeader}: `buffer` must hold at least 4096 bytes. */
+/** binary-parser's decoder for `Luks2BinaryHeader`: `buffer` must hold at least 4096 bytes. */
 export declare function compiledLuks2BinaryHeader(buffer: Uint8Array): Luks2BinaryHeader;

@@ -31,14 +31,14 @@ export interface Luks1KeySlot {
   stripes: number;
 }
 
-/** Where {@link Luks1KeySlot}'s fields start, in bytes from its start. */
-export const LUKS1_KEY_SLOT_OFFSETS = { active: 0, iterations: 4, salt: 8, keyMaterialOffset: 40, stripes: 44 } as const;
+/** Where `Luks1KeySlot`'s fields start, in bytes from its start. */
+export const LUKS1_KEY_SLOT_FIELD_OFFSETS = { active: 0, iterations: 4, salt: 8, keyMaterialOffset: 40, stripes: 44 } as const;
 
-/** Size in bytes of {@link Luks1KeySlot}. */
+/** Size in bytes of `Luks1KeySlot`. */
 export const LUKS1_KEY_SLOT_SIZE = 48;
 
 /**
- * Decodes a {@link Luks1KeySlot} from the start of `bytes`.
+ * Decodes a `Luks1KeySlot` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (48 bytes).
  */
 export function decodeLuks1KeySlot(bytes: Uint8Array): Luks1KeySlot {
@@ -93,17 +93,17 @@ export interface Luks1Header {
   keySlots: Luks1KeySlot[];
 }
 
-/** Where {@link Luks1Header}'s fields start, in bytes from its start. */
-export const LUKS1_HEADER_OFFSETS = { magic: 0, version: 6, cipherName: 8, cipherMode: 40, hashSpec: 72, payloadOffset: 104, keyBytes: 108, masterKeyDigest: 112, masterKeyDigestSalt: 132, masterKeyDigestIterations: 164, uuid: 168, keySlots: 208 } as const;
+/** Where `Luks1Header`'s fields start, in bytes from its start. */
+export const LUKS1_HEADER_FIELD_OFFSETS = { magic: 0, version: 6, cipherName: 8, cipherMode: 40, hashSpec: 72, payloadOffset: 104, keyBytes: 108, masterKeyDigest: 112, masterKeyDigestSalt: 132, masterKeyDigestIterations: 164, uuid: 168, keySlots: 208 } as const;
 
-/** Size in bytes of {@link Luks1Header}. */
+/** Size in bytes of `Luks1Header`. */
 export const LUKS1_HEADER_SIZE = 592;
 
-/** What {@link Luks1Header.magic} must hold. */
+/** What `Luks1Header.magic` must hold. */
 export const LUKS1_HEADER_MAGIC = 'LUKS\xba\xbe';
 
 /**
- * Decodes a {@link Luks1Header} from the start of `bytes`.
+ * Decodes a `Luks1Header` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (592 bytes); `CORRUPT` naming the field when magic does not hold what it must.
  */
 export function decodeLuks1Header(bytes: Uint8Array): Luks1Header {
@@ -115,7 +115,7 @@ export function decodeLuks1Header(bytes: Uint8Array): Luks1Header {
 }
 
 /**
- * A {@link Luks1Header} at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
+ * A `Luks1Header` at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
  * for code that looks for the structure rather than expects it.
  */
 export function matchLuks1Header(bytes: Uint8Array): Luks1Header | undefined {
@@ -169,14 +169,14 @@ export interface Luks2BinaryHeader {
   checksum: Uint8Array;
 }
 
-/** Where {@link Luks2BinaryHeader}'s fields start, in bytes from its start. */
-export const LUKS2_BINARY_HEADER_OFFSETS = { magic: 0, version: 6, headerSize: 8, sequenceId: 16, label: 24, checksumAlgorithm: 72, salt: 104, uuid: 168, subsystem: 208, headerOffset: 256, checksum: 448 } as const;
+/** Where `Luks2BinaryHeader`'s fields start, in bytes from its start. */
+export const LUKS2_BINARY_HEADER_FIELD_OFFSETS = { magic: 0, version: 6, headerSize: 8, sequenceId: 16, label: 24, checksumAlgorithm: 72, salt: 104, uuid: 168, subsystem: 208, headerOffset: 256, checksum: 448 } as const;
 
-/** Size in bytes of {@link Luks2BinaryHeader}. */
+/** Size in bytes of `Luks2BinaryHeader`. */
 export const LUKS2_BINARY_HEADER_SIZE = 4096;
 
 /**
- * Decodes a {@link Luks2BinaryHeader} from the start of `bytes`.
+ * Decodes a `Luks2BinaryHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (4096 bytes).
  */
 export function decodeLuks2BinaryHeader(bytes: Uint8Array): Luks2BinaryHeader {

@@ -6,5 +6,5 @@
 // that code meets TypeScript; parallels.ts checks lengths and contents before calling it.
 import type { ParallelsHeader } from './parallels.js';
 
-/** binary-parser's decoder for {@link ParallelsHeader}: `buffer` must hold at least 64 bytes. */
+/** binary-parser's decoder for `ParallelsHeader`: `buffer` must hold at least 64 bytes. */
 export declare function compiledParallelsHeader(buffer: Uint8Array): ParallelsHeader;

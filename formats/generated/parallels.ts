@@ -48,14 +48,14 @@ export interface ParallelsHeader {
   extensionOffset: bigint;
 }
 
-/** Where {@link ParallelsHeader}'s fields start, in bytes from its start. */
-export const PARALLELS_HEADER_OFFSETS = { magic: 0, version: 16, heads: 20, cylinders: 24, tracks: 28, batEntries: 32, sectors: 36, inUse: 44, dataOffset: 48, flags: 52, extensionOffset: 56 } as const;
+/** Where `ParallelsHeader`'s fields start, in bytes from its start. */
+export const PARALLELS_HEADER_FIELD_OFFSETS = { magic: 0, version: 16, heads: 20, cylinders: 24, tracks: 28, batEntries: 32, sectors: 36, inUse: 44, dataOffset: 48, flags: 52, extensionOffset: 56 } as const;
 
-/** Size in bytes of {@link ParallelsHeader}. */
+/** Size in bytes of `ParallelsHeader`. */
 export const PARALLELS_HEADER_SIZE = 64;
 
 /**
- * Decodes a {@link ParallelsHeader} from the start of `bytes`.
+ * Decodes a `ParallelsHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (64 bytes).
  */
 export function decodeParallelsHeader(bytes: Uint8Array): ParallelsHeader {

@@ -6,26 +6,26 @@
 // that code meets TypeScript; partition-table.ts checks lengths and contents before calling it.
 import type { MbrPartitionEntry, GptHeader, GptPartitionEntry, ApmDriverDescriptorMap, ApmPartitionEntry, SunDiskLabel, SgiVolumeHeader, AtariRootSector } from './partition-table.js';
 
-/** binary-parser's decoder for {@link MbrPartitionEntry}: `buffer` must hold at least 16 bytes. */
+/** binary-parser's decoder for `MbrPartitionEntry`: `buffer` must hold at least 16 bytes. */
 export declare function compiledMbrPartitionEntry(buffer: Uint8Array): MbrPartitionEntry;
 
-/** binary-parser's decoder for {@link GptHeader}: `buffer` must hold at least 92 bytes. */
+/** binary-parser's decoder for `GptHeader`: `buffer` must hold at least 92 bytes. */
 export declare function compiledGptHeader(buffer: Uint8Array): GptHeader;
 
-/** binary-parser's decoder for {@link GptPartitionEntry}: `buffer` must hold at least 128 bytes. */
+/** binary-parser's decoder for `GptPartitionEntry`: `buffer` must hold at least 128 bytes. */
 export declare function compiledGptPartitionEntry(buffer: Uint8Array): GptPartitionEntry;
 
-/** binary-parser's decoder for {@link ApmDriverDescriptorMap}: `buffer` must hold at least 18 bytes. */
+/** binary-parser's decoder for `ApmDriverDescriptorMap`: `buffer` must hold at least 18 bytes. */
 export declare function compiledApmDriverDescriptorMap(buffer: Uint8Array): ApmDriverDescriptorMap;
 
-/** binary-parser's decoder for {@link ApmPartitionEntry}: `buffer` must hold at least 136 bytes. */
+/** binary-parser's decoder for `ApmPartitionEntry`: `buffer` must hold at least 136 bytes. */
 export declare function compiledApmPartitionEntry(buffer: Uint8Array): ApmPartitionEntry;
 
-/** binary-parser's decoder for {@link SunDiskLabel}: `buffer` must hold at least 512 bytes. */
+/** binary-parser's decoder for `SunDiskLabel`: `buffer` must hold at least 512 bytes. */
 export declare function compiledSunDiskLabel(buffer: Uint8Array): SunDiskLabel;
 
-/** binary-parser's decoder for {@link SgiVolumeHeader}: `buffer` must hold at least 512 bytes. */
+/** binary-parser's decoder for `SgiVolumeHeader`: `buffer` must hold at least 512 bytes. */
 export declare function compiledSgiVolumeHeader(buffer: Uint8Array): SgiVolumeHeader;
 
-/** binary-parser's decoder for {@link AtariRootSector}: `buffer` must hold at least 512 bytes. */
+/** binary-parser's decoder for `AtariRootSector`: `buffer` must hold at least 512 bytes. */
 export declare function compiledAtariRootSector(buffer: Uint8Array): AtariRootSector;

@@ -33,14 +33,14 @@ export interface MbrPartitionEntry {
   sectorCount: number;
 }
 
-/** Where {@link MbrPartitionEntry}'s fields start, in bytes from its start. */
-export const MBR_PARTITION_ENTRY_OFFSETS = { status: 0, startChs: 1, type: 4, endChs: 5, startLba: 8, sectorCount: 12 } as const;
+/** Where `MbrPartitionEntry`'s fields start, in bytes from its start. */
+export const MBR_PARTITION_ENTRY_FIELD_OFFSETS = { status: 0, startChs: 1, type: 4, endChs: 5, startLba: 8, sectorCount: 12 } as const;
 
-/** Size in bytes of {@link MbrPartitionEntry}. */
+/** Size in bytes of `MbrPartitionEntry`. */
 export const MBR_PARTITION_ENTRY_SIZE = 16;
 
 /**
- * Decodes a {@link MbrPartitionEntry} from the start of `bytes`.
+ * Decodes a `MbrPartitionEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeMbrPartitionEntry(bytes: Uint8Array): MbrPartitionEntry {
@@ -101,14 +101,14 @@ export interface GptHeader {
   partitionEntryArrayCrc32: number;
 }
 
-/** Where {@link GptHeader}'s fields start, in bytes from its start. */
-export const GPT_HEADER_OFFSETS = { signature: 0, revision: 8, headerSize: 12, headerCrc32: 16, reserved: 20, myLba: 24, alternateLba: 32, firstUsableLba: 40, lastUsableLba: 48, diskGuid: 56, partitionEntryLba: 72, numberOfPartitionEntries: 80, sizeOfPartitionEntry: 84, partitionEntryArrayCrc32: 88 } as const;
+/** Where `GptHeader`'s fields start, in bytes from its start. */
+export const GPT_HEADER_FIELD_OFFSETS = { signature: 0, revision: 8, headerSize: 12, headerCrc32: 16, reserved: 20, myLba: 24, alternateLba: 32, firstUsableLba: 40, lastUsableLba: 48, diskGuid: 56, partitionEntryLba: 72, numberOfPartitionEntries: 80, sizeOfPartitionEntry: 84, partitionEntryArrayCrc32: 88 } as const;
 
-/** Size in bytes of {@link GptHeader}. */
+/** Size in bytes of `GptHeader`. */
 export const GPT_HEADER_SIZE = 92;
 
 /**
- * Decodes a {@link GptHeader} from the start of `bytes`.
+ * Decodes a `GptHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (92 bytes).
  */
 export function decodeGptHeader(bytes: Uint8Array): GptHeader {
@@ -145,14 +145,14 @@ export interface GptPartitionEntry {
   partitionName: Uint8Array;
 }
 
-/** Where {@link GptPartitionEntry}'s fields start, in bytes from its start. */
-export const GPT_PARTITION_ENTRY_OFFSETS = { partitionTypeGuid: 0, uniquePartitionGuid: 16, startingLba: 32, endingLba: 40, attributes: 48, partitionName: 56 } as const;
+/** Where `GptPartitionEntry`'s fields start, in bytes from its start. */
+export const GPT_PARTITION_ENTRY_FIELD_OFFSETS = { partitionTypeGuid: 0, uniquePartitionGuid: 16, startingLba: 32, endingLba: 40, attributes: 48, partitionName: 56 } as const;
 
-/** Size in bytes of {@link GptPartitionEntry}. */
+/** Size in bytes of `GptPartitionEntry`. */
 export const GPT_PARTITION_ENTRY_SIZE = 128;
 
 /**
- * Decodes a {@link GptPartitionEntry} from the start of `bytes`.
+ * Decodes a `GptPartitionEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (128 bytes).
  */
 export function decodeGptPartitionEntry(bytes: Uint8Array): GptPartitionEntry {
@@ -192,14 +192,14 @@ export interface ApmDriverDescriptorMap {
   driverCount: number;
 }
 
-/** Where {@link ApmDriverDescriptorMap}'s fields start, in bytes from its start. */
-export const APM_DRIVER_DESCRIPTOR_MAP_OFFSETS = { signature: 0, blockSize: 2, blockCount: 4, deviceType: 8, deviceId: 10, data: 12, driverCount: 16 } as const;
+/** Where `ApmDriverDescriptorMap`'s fields start, in bytes from its start. */
+export const APM_DRIVER_DESCRIPTOR_MAP_FIELD_OFFSETS = { signature: 0, blockSize: 2, blockCount: 4, deviceType: 8, deviceId: 10, data: 12, driverCount: 16 } as const;
 
-/** Size in bytes of {@link ApmDriverDescriptorMap}. */
+/** Size in bytes of `ApmDriverDescriptorMap`. */
 export const APM_DRIVER_DESCRIPTOR_MAP_SIZE = 18;
 
 /**
- * Decodes a {@link ApmDriverDescriptorMap} from the start of `bytes`.
+ * Decodes a `ApmDriverDescriptorMap` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (18 bytes).
  */
 export function decodeApmDriverDescriptorMap(bytes: Uint8Array): ApmDriverDescriptorMap {
@@ -272,14 +272,14 @@ export interface ApmPartitionEntry {
   processor: Uint8Array;
 }
 
-/** Where {@link ApmPartitionEntry}'s fields start, in bytes from its start. */
-export const APM_PARTITION_ENTRY_OFFSETS = { signature: 0, signaturePad: 2, mapBlockCount: 4, physicalStart: 8, blockCount: 12, name: 16, type: 48, logicalDataStart: 80, dataCount: 84, status: 88, logicalBootStart: 92, bootSize: 96, bootAddress: 100, bootAddress2: 104, bootEntry: 108, bootEntry2: 112, bootChecksum: 116, processor: 120 } as const;
+/** Where `ApmPartitionEntry`'s fields start, in bytes from its start. */
+export const APM_PARTITION_ENTRY_FIELD_OFFSETS = { signature: 0, signaturePad: 2, mapBlockCount: 4, physicalStart: 8, blockCount: 12, name: 16, type: 48, logicalDataStart: 80, dataCount: 84, status: 88, logicalBootStart: 92, bootSize: 96, bootAddress: 100, bootAddress2: 104, bootEntry: 108, bootEntry2: 112, bootChecksum: 116, processor: 120 } as const;
 
-/** Size in bytes of {@link ApmPartitionEntry}. */
+/** Size in bytes of `ApmPartitionEntry`. */
 export const APM_PARTITION_ENTRY_SIZE = 136;
 
 /**
- * Decodes a {@link ApmPartitionEntry} from the start of `bytes`.
+ * Decodes a `ApmPartitionEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (136 bytes).
  */
 export function decodeApmPartitionEntry(bytes: Uint8Array): ApmPartitionEntry {
@@ -382,14 +382,14 @@ export interface SunDiskLabel {
   checksum: number;
 }
 
-/** Where {@link SunDiskLabel}'s fields start, in bytes from its start. */
-export const SUN_DISK_LABEL_OFFSETS = { asciiLabel: 0, vtocVersion: 128, volumeName: 132, partitionCount: 140, partitionInfo: 142, padding: 174, bootInfo: 176, vtocSanity: 188, vtocReserved: 192, timestamps: 232, writeReinstruct: 264, readReinstruct: 268, spare: 272, rpm: 420, physicalCylinders: 422, alternatesPerCylinder: 424, obsolete1: 426, obsolete2: 428, interleave: 430, dataCylinders: 432, alternateCylinders: 434, heads: 436, sectorsPerTrack: 438, obsolete3: 440, obsolete4: 442, partitions: 444, magic: 508, checksum: 510 } as const;
+/** Where `SunDiskLabel`'s fields start, in bytes from its start. */
+export const SUN_DISK_LABEL_FIELD_OFFSETS = { asciiLabel: 0, vtocVersion: 128, volumeName: 132, partitionCount: 140, partitionInfo: 142, padding: 174, bootInfo: 176, vtocSanity: 188, vtocReserved: 192, timestamps: 232, writeReinstruct: 264, readReinstruct: 268, spare: 272, rpm: 420, physicalCylinders: 422, alternatesPerCylinder: 424, obsolete1: 426, obsolete2: 428, interleave: 430, dataCylinders: 432, alternateCylinders: 434, heads: 436, sectorsPerTrack: 438, obsolete3: 440, obsolete4: 442, partitions: 444, magic: 508, checksum: 510 } as const;
 
-/** Size in bytes of {@link SunDiskLabel}. */
+/** Size in bytes of `SunDiskLabel`. */
 export const SUN_DISK_LABEL_SIZE = 512;
 
 /**
- * Decodes a {@link SunDiskLabel} from the start of `bytes`.
+ * Decodes a `SunDiskLabel` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeSunDiskLabel(bytes: Uint8Array): SunDiskLabel {
@@ -435,14 +435,14 @@ export interface SgiVolumeHeader {
   fill: number;
 }
 
-/** Where {@link SgiVolumeHeader}'s fields start, in bytes from its start. */
-export const SGI_VOLUME_HEADER_OFFSETS = { magic: 0, rootPartition: 4, swapPartition: 6, bootFile: 8, deviceParameters: 24, volumeDirectory: 72, partitions: 312, checksum: 504, fill: 508 } as const;
+/** Where `SgiVolumeHeader`'s fields start, in bytes from its start. */
+export const SGI_VOLUME_HEADER_FIELD_OFFSETS = { magic: 0, rootPartition: 4, swapPartition: 6, bootFile: 8, deviceParameters: 24, volumeDirectory: 72, partitions: 312, checksum: 504, fill: 508 } as const;
 
-/** Size in bytes of {@link SgiVolumeHeader}. */
+/** Size in bytes of `SgiVolumeHeader`. */
 export const SGI_VOLUME_HEADER_SIZE = 512;
 
 /**
- * Decodes a {@link SgiVolumeHeader} from the start of `bytes`.
+ * Decodes a `SgiVolumeHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeSgiVolumeHeader(bytes: Uint8Array): SgiVolumeHeader {
@@ -485,14 +485,14 @@ export interface AtariRootSector {
   checksum: number;
 }
 
-/** Where {@link AtariRootSector}'s fields start, in bytes from its start. */
-export const ATARI_ROOT_SECTOR_OFFSETS = { bootCode: 0, icdPartitions: 342, unused: 438, diskSize: 450, partitions: 454, badSectorListStart: 502, badSectorListCount: 506, checksum: 510 } as const;
+/** Where `AtariRootSector`'s fields start, in bytes from its start. */
+export const ATARI_ROOT_SECTOR_FIELD_OFFSETS = { bootCode: 0, icdPartitions: 342, unused: 438, diskSize: 450, partitions: 454, badSectorListStart: 502, badSectorListCount: 506, checksum: 510 } as const;
 
-/** Size in bytes of {@link AtariRootSector}. */
+/** Size in bytes of `AtariRootSector`. */
 export const ATARI_ROOT_SECTOR_SIZE = 512;
 
 /**
- * Decodes a {@link AtariRootSector} from the start of `bytes`.
+ * Decodes a `AtariRootSector` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeAtariRootSector(bytes: Uint8Array): AtariRootSector {

@@ -6,5 +6,5 @@
 // that code meets TypeScript; qcow.ts checks lengths and contents before calling it.
 import type { QcowHeader } from './qcow.js';
 
-/** binary-parser's decoder for {@link QcowHeader}: `buffer` must hold at least 48 bytes. */
+/** binary-parser's decoder for `QcowHeader`: `buffer` must hold at least 48 bytes. */
 export declare function compiledQcowHeader(buffer: Uint8Array): QcowHeader;

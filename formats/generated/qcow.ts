@@ -21,7 +21,7 @@ import { compiledQcowHeader } from './qcow.compiled.js';
  * | 32 | 1 | clusterBits | u8 | log2 of the cluster size (qemu: 9 to 16) |
  * | 33 | 1 | l2Bits | u8 | log2 of the entries per L2 table (qemu: 6 to 13) |
  * | 34 | 2 | padding | u16be | unused |
- * | 36 | 4 | cryptMethod | u32be | 0 none, 1 AES-CBC (names: {@link QcowEncryption}) |
+ * | 36 | 4 | cryptMethod | u32be | 0 none, 1 AES-CBC (names: `QcowEncryption`) |
  * | 40 | 8 | l1TableOffset | u64be | offset of the L1 table |
  */
 export interface QcowHeader {
@@ -43,29 +43,29 @@ export interface QcowHeader {
   l2Bits: number;
   /** unused */
   padding: number;
-  /** 0 none, 1 AES-CBC (names: {@link QcowEncryption}) */
+  /** 0 none, 1 AES-CBC (names: `QcowEncryption`) */
   cryptMethod: number;
   /** offset of the L1 table */
   l1TableOffset: bigint;
 }
 
-/** Where {@link QcowHeader}'s fields start, in bytes from its start. */
-export const QCOW_HEADER_OFFSETS = { magic: 0, version: 4, backingFileOffset: 8, backingFileSize: 16, mtime: 20, size: 24, clusterBits: 32, l2Bits: 33, padding: 34, cryptMethod: 36, l1TableOffset: 40 } as const;
+/** Where `QcowHeader`'s fields start, in bytes from its start. */
+export const QCOW_HEADER_FIELD_OFFSETS = { magic: 0, version: 4, backingFileOffset: 8, backingFileSize: 16, mtime: 20, size: 24, clusterBits: 32, l2Bits: 33, padding: 34, cryptMethod: 36, l1TableOffset: 40 } as const;
 
-/** Size in bytes of {@link QcowHeader}. */
+/** Size in bytes of `QcowHeader`. */
 export const QCOW_HEADER_SIZE = 48;
 
-/** What {@link QcowHeader.magic} must hold. */
+/** What `QcowHeader.magic` must hold. */
 export const QCOW_HEADER_MAGIC = 'QFI\xfb';
 
-/** The names of {@link QcowHeader.cryptMethod}'s values: 0 none, 1 aes. */
+/** The names of `QcowHeader.cryptMethod`'s values: 0 none, 1 aes. */
 export type QcowEncryption = 'none' | 'aes';
 
-/** {@link QcowHeader.cryptMethod}'s values and their names (0 none, 1 aes); `get` gives `undefined` for any other value. */
+/** `QcowHeader.cryptMethod`'s values and their names (0 none, 1 aes); `get` gives `undefined` for any other value. */
 export const QCOW_ENCRYPTIONS: ReadonlyMap<number, QcowEncryption> = new Map<number, QcowEncryption>([[0, 'none'], [1, 'aes']]);
 
 /**
- * Decodes a {@link QcowHeader} from the start of `bytes`.
+ * Decodes a `QcowHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (48 bytes); `CORRUPT` naming the field when magic does not hold what it must.
  */
 export function decodeQcowHeader(bytes: Uint8Array): QcowHeader {
@@ -77,7 +77,7 @@ export function decodeQcowHeader(bytes: Uint8Array): QcowHeader {
 }
 
 /**
- * A {@link QcowHeader} at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
+ * A `QcowHeader` at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
  * for code that looks for the structure rather than expects it.
  */
 export function matchQcowHeader(bytes: Uint8Array): QcowHeader | undefined {

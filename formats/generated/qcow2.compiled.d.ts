@@ -6,26 +6,26 @@
 // that code meets TypeScript; qcow2.ts checks lengths and contents before calling it.
 import type { Qcow2HeaderCommon, Qcow2HeaderVersion3, Qcow2HeaderExtensionHeader, Qcow2FeatureNameEntry, Qcow2BitmapsExtension, Qcow2EncryptionHeaderPointer, Qcow2SnapshotHeader, Qcow2BitmapDirectoryEntry } from './qcow2.js';
 
-/** binary-parser's decoder for {@link Qcow2HeaderCommon}: `buffer` must hold at least 72 bytes. */
+/** binary-parser's decoder for `Qcow2HeaderCommon`: `buffer` must hold at least 72 bytes. */
 export declare function compiledQcow2HeaderCommon(buffer: Uint8Array): Qcow2HeaderCommon;
 
-/** binary-parser's decoder for {@link Qcow2HeaderVersion3}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `Qcow2HeaderVersion3`: `buffer` must hold at least 32 bytes. */
 export declare function compiledQcow2HeaderVersion3(buffer: Uint8Array): Qcow2HeaderVersion3;
 
-/** binary-parser's decoder for {@link Qcow2HeaderExtensionHeader}: `buffer` must hold at least 8 bytes. */
+/** binary-parser's decoder for `Qcow2HeaderExtensionHeader`: `buffer` must hold at least 8 bytes. */
 export declare function compiledQcow2HeaderExtensionHeader(buffer: Uint8Array): Qcow2HeaderExtensionHeader;
 
-/** binary-parser's decoder for {@link Qcow2FeatureNameEntry}: `buffer` must hold at least 48 bytes. */
+/** binary-parser's decoder for `Qcow2FeatureNameEntry`: `buffer` must hold at least 48 bytes. */
 export declare function compiledQcow2FeatureNameEntry(buffer: Uint8Array): Qcow2FeatureNameEntry;
 
-/** binary-parser's decoder for {@link Qcow2BitmapsExtension}: `buffer` must hold at least 24 bytes. */
+/** binary-parser's decoder for `Qcow2BitmapsExtension`: `buffer` must hold at least 24 bytes. */
 export declare function compiledQcow2BitmapsExtension(buffer: Uint8Array): Qcow2BitmapsExtension;
 
-/** binary-parser's decoder for {@link Qcow2EncryptionHeaderPointer}: `buffer` must hold at least 16 bytes. */
+/** binary-parser's decoder for `Qcow2EncryptionHeaderPointer`: `buffer` must hold at least 16 bytes. */
 export declare function compiledQcow2EncryptionHeaderPointer(buffer: Uint8Array): Qcow2EncryptionHeaderPointer;
 
-/** binary-parser's decoder for {@link Qcow2SnapshotHeader}: `buffer` must hold at least 40 bytes. */
+/** binary-parser's decoder for `Qcow2SnapshotHeader`: `buffer` must hold at least 40 bytes. */
 export declare function compiledQcow2SnapshotHeader(buffer: Uint8Array): Qcow2SnapshotHeader;
 
-/** binary-parser's decoder for {@link Qcow2BitmapDirectoryEntry}: `buffer` must hold at least 24 bytes. */
+/** binary-parser's decoder for `Qcow2BitmapDirectoryEntry`: `buffer` must hold at least 24 bytes. */
 export declare function compiledQcow2BitmapDirectoryEntry(buffer: Uint8Array): Qcow2BitmapDirectoryEntry;

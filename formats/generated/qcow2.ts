@@ -18,7 +18,7 @@ import { compiledQcow2HeaderCommon, compiledQcow2HeaderVersion3, compiledQcow2He
  * | 16 | 4 | backingFileSize | u32be | length of the backing file name in bytes (qemu: at most 1023) |
  * | 20 | 4 | clusterBits | u32be | log2 of the cluster size (qemu: 9 to 21) |
  * | 24 | 8 | size | u64be | virtual disk size in bytes |
- * | 32 | 4 | cryptMethod | u32be | 0 none, 1 AES-CBC (legacy), 2 LUKS (names: {@link Qcow2Encryption}) |
+ * | 32 | 4 | cryptMethod | u32be | 0 none, 1 AES-CBC (legacy), 2 LUKS (names: `Qcow2Encryption`) |
  * | 36 | 4 | l1Size | u32be | entries in the active L1 table |
  * | 40 | 8 | l1TableOffset | u64be | offset of the active L1 table (cluster-aligned) |
  * | 48 | 8 | refcountTableOffset | u64be | offset of the refcount table (cluster-aligned) |
@@ -39,7 +39,7 @@ export interface Qcow2HeaderCommon {
   clusterBits: number;
   /** virtual disk size in bytes */
   size: bigint;
-  /** 0 none, 1 AES-CBC (legacy), 2 LUKS (names: {@link Qcow2Encryption}) */
+  /** 0 none, 1 AES-CBC (legacy), 2 LUKS (names: `Qcow2Encryption`) */
   cryptMethod: number;
   /** entries in the active L1 table */
   l1Size: number;
@@ -55,23 +55,23 @@ export interface Qcow2HeaderCommon {
   snapshotsOffset: bigint;
 }
 
-/** Where {@link Qcow2HeaderCommon}'s fields start, in bytes from its start. */
-export const QCOW2_HEADER_COMMON_OFFSETS = { magic: 0, version: 4, backingFileOffset: 8, backingFileSize: 16, clusterBits: 20, size: 24, cryptMethod: 32, l1Size: 36, l1TableOffset: 40, refcountTableOffset: 48, refcountTableClusters: 56, nbSnapshots: 60, snapshotsOffset: 64 } as const;
+/** Where `Qcow2HeaderCommon`'s fields start, in bytes from its start. */
+export const QCOW2_HEADER_COMMON_FIELD_OFFSETS = { magic: 0, version: 4, backingFileOffset: 8, backingFileSize: 16, clusterBits: 20, size: 24, cryptMethod: 32, l1Size: 36, l1TableOffset: 40, refcountTableOffset: 48, refcountTableClusters: 56, nbSnapshots: 60, snapshotsOffset: 64 } as const;
 
-/** Size in bytes of {@link Qcow2HeaderCommon}. */
+/** Size in bytes of `Qcow2HeaderCommon`. */
 export const QCOW2_HEADER_COMMON_SIZE = 72;
 
-/** What {@link Qcow2HeaderCommon.magic} must hold. */
+/** What `Qcow2HeaderCommon.magic` must hold. */
 export const QCOW2_HEADER_COMMON_MAGIC = 'QFI\xfb';
 
-/** The names of {@link Qcow2HeaderCommon.cryptMethod}'s values: 0 none, 1 aes, 2 luks. */
+/** The names of `Qcow2HeaderCommon.cryptMethod`'s values: 0 none, 1 aes, 2 luks. */
 export type Qcow2Encryption = 'none' | 'aes' | 'luks';
 
-/** {@link Qcow2HeaderCommon.cryptMethod}'s values and their names (0 none, 1 aes, 2 luks); `get` gives `undefined` for any other value. */
+/** `Qcow2HeaderCommon.cryptMethod`'s values and their names (0 none, 1 aes, 2 luks); `get` gives `undefined` for any other value. */
 export const QCOW2_ENCRYPTIONS: ReadonlyMap<number, Qcow2Encryption> = new Map<number, Qcow2Encryption>([[0, 'none'], [1, 'aes'], [2, 'luks']]);
 
 /**
- * Decodes a {@link Qcow2HeaderCommon} from the start of `bytes`.
+ * Decodes a `Qcow2HeaderCommon` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (72 bytes); `CORRUPT` naming the field when magic does not hold what it must.
  */
 export function decodeQcow2HeaderCommon(bytes: Uint8Array): Qcow2HeaderCommon {
@@ -83,7 +83,7 @@ export function decodeQcow2HeaderCommon(bytes: Uint8Array): Qcow2HeaderCommon {
 }
 
 /**
- * A {@link Qcow2HeaderCommon} at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
+ * A `Qcow2HeaderCommon` at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
  * for code that looks for the structure rather than expects it.
  */
 export function matchQcow2HeaderCommon(bytes: Uint8Array): Qcow2HeaderCommon | undefined {
@@ -117,14 +117,14 @@ export interface Qcow2HeaderVersion3 {
   headerLength: number;
 }
 
-/** Where {@link Qcow2HeaderVersion3}'s fields start, in bytes from its start. */
-export const QCOW2_HEADER_VERSION3_OFFSETS = { incompatibleFeatures: 0, compatibleFeatures: 8, autoclearFeatures: 16, refcountOrder: 24, headerLength: 28 } as const;
+/** Where `Qcow2HeaderVersion3`'s fields start, in bytes from its start. */
+export const QCOW2_HEADER_VERSION3_FIELD_OFFSETS = { incompatibleFeatures: 0, compatibleFeatures: 8, autoclearFeatures: 16, refcountOrder: 24, headerLength: 28 } as const;
 
-/** Size in bytes of {@link Qcow2HeaderVersion3}. */
+/** Size in bytes of `Qcow2HeaderVersion3`. */
 export const QCOW2_HEADER_VERSION3_SIZE = 32;
 
 /**
- * Decodes a {@link Qcow2HeaderVersion3} from the start of `bytes`.
+ * Decodes a `Qcow2HeaderVersion3` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (32 bytes).
  */
 export function decodeQcow2HeaderVersion3(bytes: Uint8Array): Qcow2HeaderVersion3 {
@@ -149,14 +149,14 @@ export interface Qcow2HeaderExtensionHeader {
   length: number;
 }
 
-/** Where {@link Qcow2HeaderExtensionHeader}'s fields start, in bytes from its start. */
-export const QCOW2_HEADER_EXTENSION_HEADER_OFFSETS = { type: 0, length: 4 } as const;
+/** Where `Qcow2HeaderExtensionHeader`'s fields start, in bytes from its start. */
+export const QCOW2_HEADER_EXTENSION_HEADER_FIELD_OFFSETS = { type: 0, length: 4 } as const;
 
-/** Size in bytes of {@link Qcow2HeaderExtensionHeader}. */
+/** Size in bytes of `Qcow2HeaderExtensionHeader`. */
 export const QCOW2_HEADER_EXTENSION_HEADER_SIZE = 8;
 
 /**
- * Decodes a {@link Qcow2HeaderExtensionHeader} from the start of `bytes`.
+ * Decodes a `Qcow2HeaderExtensionHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (8 bytes).
  */
 export function decodeQcow2HeaderExtensionHeader(bytes: Uint8Array): Qcow2HeaderExtensionHeader {
@@ -171,12 +171,12 @@ export function decodeQcow2HeaderExtensionHeader(bytes: Uint8Array): Qcow2Header
  *
  * | offset | size | field | type | meaning |
  * | --- | --- | --- | --- | --- |
- * | 0 | 1 | type | u8 | 0 incompatible, 1 compatible, 2 autoclear (names: {@link Qcow2FeatureType}) |
+ * | 0 | 1 | type | u8 | 0 incompatible, 1 compatible, 2 autoclear (names: `Qcow2FeatureType`) |
  * | 1 | 1 | bit | u8 | bit number in the feature mask (0 to 63) |
  * | 2 | 46 | name | bytes | feature name, NUL-padded (not terminated when 46 bytes long) |
  */
 export interface Qcow2FeatureNameEntry {
-  /** 0 incompatible, 1 compatible, 2 autoclear (names: {@link Qcow2FeatureType}) */
+  /** 0 incompatible, 1 compatible, 2 autoclear (names: `Qcow2FeatureType`) */
   type: number;
   /** bit number in the feature mask (0 to 63) */
   bit: number;
@@ -184,20 +184,20 @@ export interface Qcow2FeatureNameEntry {
   name: Uint8Array;
 }
 
-/** Where {@link Qcow2FeatureNameEntry}'s fields start, in bytes from its start. */
-export const QCOW2_FEATURE_NAME_ENTRY_OFFSETS = { type: 0, bit: 1, name: 2 } as const;
+/** Where `Qcow2FeatureNameEntry`'s fields start, in bytes from its start. */
+export const QCOW2_FEATURE_NAME_ENTRY_FIELD_OFFSETS = { type: 0, bit: 1, name: 2 } as const;
 
-/** Size in bytes of {@link Qcow2FeatureNameEntry}. */
+/** Size in bytes of `Qcow2FeatureNameEntry`. */
 export const QCOW2_FEATURE_NAME_ENTRY_SIZE = 48;
 
-/** The names of {@link Qcow2FeatureNameEntry.type}'s values: 0 incompatible, 1 compatible, 2 autoclear. */
+/** The names of `Qcow2FeatureNameEntry.type`'s values: 0 incompatible, 1 compatible, 2 autoclear. */
 export type Qcow2FeatureType = 'incompatible' | 'compatible' | 'autoclear';
 
-/** {@link Qcow2FeatureNameEntry.type}'s values and their names (0 incompatible, 1 compatible, 2 autoclear); `get` gives `undefined` for any other value. */
+/** `Qcow2FeatureNameEntry.type`'s values and their names (0 incompatible, 1 compatible, 2 autoclear); `get` gives `undefined` for any other value. */
 export const QCOW2_FEATURE_TYPES: ReadonlyMap<number, Qcow2FeatureType> = new Map<number, Qcow2FeatureType>([[0, 'incompatible'], [1, 'compatible'], [2, 'autoclear']]);
 
 /**
- * Decodes a {@link Qcow2FeatureNameEntry} from the start of `bytes`.
+ * Decodes a `Qcow2FeatureNameEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (48 bytes).
  */
 export function decodeQcow2FeatureNameEntry(bytes: Uint8Array): Qcow2FeatureNameEntry {
@@ -228,14 +228,14 @@ export interface Qcow2BitmapsExtension {
   bitmapDirectoryOffset: bigint;
 }
 
-/** Where {@link Qcow2BitmapsExtension}'s fields start, in bytes from its start. */
-export const QCOW2_BITMAPS_EXTENSION_OFFSETS = { nbBitmaps: 0, reserved: 4, bitmapDirectorySize: 8, bitmapDirectoryOffset: 16 } as const;
+/** Where `Qcow2BitmapsExtension`'s fields start, in bytes from its start. */
+export const QCOW2_BITMAPS_EXTENSION_FIELD_OFFSETS = { nbBitmaps: 0, reserved: 4, bitmapDirectorySize: 8, bitmapDirectoryOffset: 16 } as const;
 
-/** Size in bytes of {@link Qcow2BitmapsExtension}. */
+/** Size in bytes of `Qcow2BitmapsExtension`. */
 export const QCOW2_BITMAPS_EXTENSION_SIZE = 24;
 
 /**
- * Decodes a {@link Qcow2BitmapsExtension} from the start of `bytes`.
+ * Decodes a `Qcow2BitmapsExtension` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (24 bytes).
  */
 export function decodeQcow2BitmapsExtension(bytes: Uint8Array): Qcow2BitmapsExtension {
@@ -260,14 +260,14 @@ export interface Qcow2EncryptionHeaderPointer {
   length: bigint;
 }
 
-/** Where {@link Qcow2EncryptionHeaderPointer}'s fields start, in bytes from its start. */
-export const QCOW2_ENCRYPTION_HEADER_POINTER_OFFSETS = { offset: 0, length: 8 } as const;
+/** Where `Qcow2EncryptionHeaderPointer`'s fields start, in bytes from its start. */
+export const QCOW2_ENCRYPTION_HEADER_POINTER_FIELD_OFFSETS = { offset: 0, length: 8 } as const;
 
-/** Size in bytes of {@link Qcow2EncryptionHeaderPointer}. */
+/** Size in bytes of `Qcow2EncryptionHeaderPointer`. */
 export const QCOW2_ENCRYPTION_HEADER_POINTER_SIZE = 16;
 
 /**
- * Decodes a {@link Qcow2EncryptionHeaderPointer} from the start of `bytes`.
+ * Decodes a `Qcow2EncryptionHeaderPointer` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (16 bytes).
  */
 export function decodeQcow2EncryptionHeaderPointer(bytes: Uint8Array): Qcow2EncryptionHeaderPointer {
@@ -313,14 +313,14 @@ export interface Qcow2SnapshotHeader {
   extraDataSize: number;
 }
 
-/** Where {@link Qcow2SnapshotHeader}'s fields start, in bytes from its start. */
-export const QCOW2_SNAPSHOT_HEADER_OFFSETS = { l1TableOffset: 0, l1Size: 8, idStringSize: 12, nameSize: 14, dateSeconds: 16, dateNanoseconds: 20, vmClockNanoseconds: 24, vmStateSize: 32, extraDataSize: 36 } as const;
+/** Where `Qcow2SnapshotHeader`'s fields start, in bytes from its start. */
+export const QCOW2_SNAPSHOT_HEADER_FIELD_OFFSETS = { l1TableOffset: 0, l1Size: 8, idStringSize: 12, nameSize: 14, dateSeconds: 16, dateNanoseconds: 20, vmClockNanoseconds: 24, vmStateSize: 32, extraDataSize: 36 } as const;
 
-/** Size in bytes of {@link Qcow2SnapshotHeader}. */
+/** Size in bytes of `Qcow2SnapshotHeader`. */
 export const QCOW2_SNAPSHOT_HEADER_SIZE = 40;
 
 /**
- * Decodes a {@link Qcow2SnapshotHeader} from the start of `bytes`.
+ * Decodes a `Qcow2SnapshotHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (40 bytes).
  */
 export function decodeQcow2SnapshotHeader(bytes: Uint8Array): Qcow2SnapshotHeader {
@@ -360,14 +360,14 @@ export interface Qcow2BitmapDirectoryEntry {
   extraDataSize: number;
 }
 
-/** Where {@link Qcow2BitmapDirectoryEntry}'s fields start, in bytes from its start. */
-export const QCOW2_BITMAP_DIRECTORY_ENTRY_OFFSETS = { bitmapTableOffset: 0, bitmapTableSize: 8, flags: 12, type: 16, granularityBits: 17, nameSize: 18, extraDataSize: 20 } as const;
+/** Where `Qcow2BitmapDirectoryEntry`'s fields start, in bytes from its start. */
+export const QCOW2_BITMAP_DIRECTORY_ENTRY_FIELD_OFFSETS = { bitmapTableOffset: 0, bitmapTableSize: 8, flags: 12, type: 16, granularityBits: 17, nameSize: 18, extraDataSize: 20 } as const;
 
-/** Size in bytes of {@link Qcow2BitmapDirectoryEntry}. */
+/** Size in bytes of `Qcow2BitmapDirectoryEntry`. */
 export const QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE = 24;
 
 /**
- * Decodes a {@link Qcow2BitmapDirectoryEntry} from the start of `bytes`.
+ * Decodes a `Qcow2BitmapDirectoryEntry` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (24 bytes).
  */
 export function decodeQcow2BitmapDirectoryEntry(bytes: Uint8Array): Qcow2BitmapDirectoryEntry {

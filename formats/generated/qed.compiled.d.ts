@@ -6,5 +6,5 @@
 // that code meets TypeScript; qed.ts checks lengths and contents before calling it.
 import type { QedHeader } from './qed.js';
 
-/** binary-parser's decoder for {@link QedHeader}: `buffer` must hold at least 64 bytes. */
+/** binary-parser's decoder for `QedHeader`: `buffer` must hold at least 64 bytes. */
 export declare function compiledQedHeader(buffer: Uint8Array): QedHeader;

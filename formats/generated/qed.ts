@@ -49,17 +49,17 @@ export interface QedHeader {
   backingFilenameSize: number;
 }
 
-/** Where {@link QedHeader}'s fields start, in bytes from its start. */
-export const QED_HEADER_OFFSETS = { magic: 0, clusterSize: 4, tableSize: 8, headerSize: 12, features: 16, compatFeatures: 24, autoclearFeatures: 32, l1TableOffset: 40, imageSize: 48, backingFilenameOffset: 56, backingFilenameSize: 60 } as const;
+/** Where `QedHeader`'s fields start, in bytes from its start. */
+export const QED_HEADER_FIELD_OFFSETS = { magic: 0, clusterSize: 4, tableSize: 8, headerSize: 12, features: 16, compatFeatures: 24, autoclearFeatures: 32, l1TableOffset: 40, imageSize: 48, backingFilenameOffset: 56, backingFilenameSize: 60 } as const;
 
-/** Size in bytes of {@link QedHeader}. */
+/** Size in bytes of `QedHeader`. */
 export const QED_HEADER_SIZE = 64;
 
-/** What {@link QedHeader.magic} must hold. */
+/** What `QedHeader.magic` must hold. */
 export const QED_HEADER_MAGIC = 'QED\x00';
 
 /**
- * Decodes a {@link QedHeader} from the start of `bytes`.
+ * Decodes a `QedHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (64 bytes); `CORRUPT` naming the field when magic does not hold what it must.
  */
 export function decodeQedHeader(bytes: Uint8Array): QedHeader {
@@ -71,7 +71,7 @@ export function decodeQedHeader(bytes: Uint8Array): QedHeader {
 }
 
 /**
- * A {@link QedHeader} at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
+ * A `QedHeader` at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or magic does not hold what it must:
  * for code that looks for the structure rather than expects it.
  */
 export function matchQedHeader(bytes: Uint8Array): QedHeader | undefined {

@@ -6,5 +6,5 @@
 // that code meets TypeScript; raw.ts checks lengths and contents before calling it.
 import type { FatBiosParameterBlock } from './raw.js';
 
-/** binary-parser's decoder for {@link FatBiosParameterBlock}: `buffer` must hold at least 36 bytes. */
+/** binary-parser's decoder for `FatBiosParameterBlock`: `buffer` must hold at least 36 bytes. */
 export declare function compiledFatBiosParameterBlock(buffer: Uint8Array): FatBiosParameterBlock;

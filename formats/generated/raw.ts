@@ -57,14 +57,14 @@ export interface FatBiosParameterBlock {
   totalSectors32: number;
 }
 
-/** Where {@link FatBiosParameterBlock}'s fields start, in bytes from its start. */
-export const FAT_BIOS_PARAMETER_BLOCK_OFFSETS = { jump: 0, oemName: 3, bytesPerSector: 11, sectorsPerCluster: 13, reservedSectors: 14, numberOfFats: 16, rootEntries: 17, totalSectors16: 19, media: 21, sectorsPerFat16: 22, sectorsPerTrack: 24, heads: 26, hiddenSectors: 28, totalSectors32: 32 } as const;
+/** Where `FatBiosParameterBlock`'s fields start, in bytes from its start. */
+export const FAT_BIOS_PARAMETER_BLOCK_FIELD_OFFSETS = { jump: 0, oemName: 3, bytesPerSector: 11, sectorsPerCluster: 13, reservedSectors: 14, numberOfFats: 16, rootEntries: 17, totalSectors16: 19, media: 21, sectorsPerFat16: 22, sectorsPerTrack: 24, heads: 26, hiddenSectors: 28, totalSectors32: 32 } as const;
 
-/** Size in bytes of {@link FatBiosParameterBlock}. */
+/** Size in bytes of `FatBiosParameterBlock`. */
 export const FAT_BIOS_PARAMETER_BLOCK_SIZE = 36;
 
 /**
- * Decodes a {@link FatBiosParameterBlock} from the start of `bytes`.
+ * Decodes a `FatBiosParameterBlock` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (36 bytes).
  */
 export function decodeFatBiosParameterBlock(bytes: Uint8Array): FatBiosParameterBlock {

@@ -6,5 +6,5 @@
 // that code meets TypeScript; vdi.ts checks lengths and contents before calling it.
 import type { VdiHeader } from './vdi.js';
 
-/** binary-parser's decoder for {@link VdiHeader}: `buffer` must hold 472 bytes (zero-padded past the fields present). */
+/** binary-parser's decoder for `VdiHeader`: `buffer` must hold 472 bytes (zero-padded past the fields present). */
 export declare function compiledVdiHeader(buffer: Uint8Array): VdiHeader;

@@ -19,7 +19,7 @@ import { compiledVdiHeader } from './vdi.compiled.js';
  * | 68 | 2 | minorVersion | u16le | header version, minor part (1 for version 1.1) |
  * | 70 | 2 | majorVersion | u16le | header version, major part (0 or 1) |
  * | 72 | 4 | headerSize | u32le | (if majorVersion = 1) size of the header after the pre-header: 0x180 (qemu, VDIHEADER1) or 0x190 (VirtualBox, VDIHEADER1PLUS) |
- * | 76 | 4 | imageType | u32le | 1 normal (dynamic), 2 fixed (static), 3 undo, 4 diff (names: {@link VdiImageType}) |
+ * | 76 | 4 | imageType | u32le | 1 normal (dynamic), 2 fixed (static), 3 undo, 4 diff (names: `VdiImageType`) |
  * | 80 | 4 | flags | u32le | image flags |
  * | 84 | 256 | description | bytes | comment, UTF-8, NUL-terminated |
  * | 340 | 4 | blocksOffset | u32le | (if majorVersion = 1) byte offset of the block map (qemu: must be a multiple of 512) |
@@ -54,7 +54,7 @@ export interface VdiHeader {
   majorVersion: number;
   /** (if majorVersion = 1) size of the header after the pre-header: 0x180 (qemu, VDIHEADER1) or 0x190 (VirtualBox, VDIHEADER1PLUS) */
   headerSize: number | undefined;
-  /** 1 normal (dynamic), 2 fixed (static), 3 undo, 4 diff (names: {@link VdiImageType}) */
+  /** 1 normal (dynamic), 2 fixed (static), 3 undo, 4 diff (names: `VdiImageType`) */
   imageType: number;
   /** image flags */
   flags: number;
@@ -102,31 +102,31 @@ export interface VdiHeader {
   lchsSectorSize: number | undefined;
 }
 
-/** Where {@link VdiHeader}'s fields start (those before its first conditional field), in bytes from its start. */
-export const VDI_HEADER_OFFSETS = { text: 0, signature: 64, minorVersion: 68, majorVersion: 70 } as const;
+/** Where `VdiHeader`'s fields start (those before its first conditional field), in bytes from its start. */
+export const VDI_HEADER_FIELD_OFFSETS = { text: 0, signature: 64, minorVersion: 68, majorVersion: 70 } as const;
 
-/** Size in bytes of {@link VdiHeader} with every conditional field present. */
+/** Size in bytes of `VdiHeader` with every conditional field present. */
 export const VDI_HEADER_SIZE = 472;
 
-/** Size in bytes of {@link VdiHeader} without its conditional fields. */
+/** Size in bytes of `VdiHeader` without its conditional fields. */
 export const VDI_HEADER_MIN_SIZE = 420;
 
-/** What {@link VdiHeader.signature} must hold. */
+/** What `VdiHeader.signature` must hold. */
 export const VDI_HEADER_SIGNATURE = new Uint8Array([0x7f, 0x10, 0xda, 0xbe]);
 
-/** The names of {@link VdiHeader.imageType}'s values: 1 dynamic, 2 static, 3 undo, 4 diff. */
+/** The names of `VdiHeader.imageType`'s values: 1 dynamic, 2 static, 3 undo, 4 diff. */
 export type VdiImageType = 'dynamic' | 'static' | 'undo' | 'diff';
 
-/** {@link VdiHeader.imageType}'s values and their names (1 dynamic, 2 static, 3 undo, 4 diff); `get` gives `undefined` for any other value. */
+/** `VdiHeader.imageType`'s values and their names (1 dynamic, 2 static, 3 undo, 4 diff); `get` gives `undefined` for any other value. */
 export const VDI_IMAGE_TYPES: ReadonlyMap<number, VdiImageType> = new Map<number, VdiImageType>([[1, 'dynamic'], [2, 'static'], [3, 'undo'], [4, 'diff']]);
 
-/** The bytes {@link VdiHeader}'s fields take: the conditional ones count when their condition holds. */
+/** The bytes `VdiHeader`'s fields take: the conditional ones count when their condition holds. */
 function sizeOfVdiHeader(fields: VdiHeader): number {
   return VDI_HEADER_MIN_SIZE + (fields.majorVersion === 1 ? 52 : 0);
 }
 
 /**
- * Decodes a {@link VdiHeader} from the start of `bytes`.
+ * Decodes a `VdiHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (420 bytes, plus 52 when majorVersion = 1); `CORRUPT` naming the field when signature does not hold what it must.
  */
 export function decodeVdiHeader(bytes: Uint8Array): VdiHeader {
@@ -139,7 +139,7 @@ export function decodeVdiHeader(bytes: Uint8Array): VdiHeader {
 }
 
 /**
- * A {@link VdiHeader} at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or signature does not hold what it must:
+ * A `VdiHeader` at the start of `bytes`, or `undefined` when `bytes` is shorter than its fields or signature does not hold what it must:
  * for code that looks for the structure rather than expects it.
  */
 export function matchVdiHeader(bytes: Uint8Array): VdiHeader | undefined {

@@ -4,13 +4,13 @@
 // The types of the functions in vhd.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; vhd.ts checks lengths and contents before calling it.
-import type { VhdFooter, VhdDynamicHeader, VhdParentLocatorEntry } from './vhd.js';
+import type { VhdParentLocatorEntry, VhdFooter, VhdDynamicHeader } from './vhd.js';
 
-/** binary-parser's decoder for {@link VhdFooter}: `buffer` must hold at least 512 bytes. */
+/** binary-parser's decoder for `VhdParentLocatorEntry`: `buffer` must hold at least 24 bytes. */
+export declare function compiledVhdParentLocatorEntry(buffer: Uint8Array): VhdParentLocatorEntry;
+
+/** binary-parser's decoder for `VhdFooter`: `buffer` must hold at least 512 bytes. */
 export declare function compiledVhdFooter(buffer: Uint8Array): VhdFooter;
 
-/** binary-parser's decoder for {@link VhdDynamicHeader}: `buffer` must hold at least 1024 bytes. */
+/** binary-parser's decoder for `VhdDynamicHeader`: `buffer` must hold at least 1024 bytes. */
 export declare function compiledVhdDynamicHeader(buffer: Uint8Array): VhdDynamicHeader;
-
-/** binary-parser's decoder for {@link VhdParentLocatorEntry}: `buffer` must hold at least 24 bytes. */
-export declare function compiledVhdParentLocatorEntry(buffer: Uint8Array): VhdParentLocatorEntry;

@@ -6,6 +6,27 @@
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
 // time instead. Typed by vhd.compiled.d.ts; called only through vhd.ts.
 
+/** binary-parser's decoder for VhdParentLocatorEntry. */
+export const compiledVhdParentLocatorEntry = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.platformCode = buffer.subarray(offset, offset + 4);
+offset += 4;
+vars.platformDataSpace = dataView.getUint32(offset, false);
+offset += 4;
+vars.platformDataLength = dataView.getUint32(offset, false);
+offset += 4;
+offset += 4;
+vars.platformDataOffset = dataView.getBigUint64(offset, false);
+offset += 8;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for VhdFooter. */
 export const compiledVhdFooter = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -81,30 +102,21 @@ offset += 4;
 offset += 4;
 vars.parentUnicodeName = buffer.subarray(offset, offset + 512);
 offset += 512;
-vars.parentLocatorEntries = buffer.subarray(offset, offset + 192);
-offset += 192;
-offset += 256;
-delete vars.$parent;
-delete vars.$root;
-return vars;
-};
-
-/** binary-parser's decoder for VhdParentLocatorEntry. */
-export const compiledVhdParentLocatorEntry = function (buffer, constructorFn) {
-var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-var offset = 0;
-var vars = {};
-vars.$parent = null;
-vars.$root = vars;
-vars.platformCode = buffer.subarray(offset, offset + 4);
+vars.parentLocatorEntries = [];
+for (var $tmp0 = 8; $tmp0 > 0; $tmp0--) {
+var $tmp1 = {};
+$tmp1.platformCode = buffer.subarray(offset, offset + 4);
 offset += 4;
-vars.platformDataSpace = dataView.getUint32(offset, false);
+$tmp1.platformDataSpace = dataView.getUint32(offset, false);
 offset += 4;
-vars.platformDataLength = dataView.getUint32(offset, false);
+$tmp1.platformDataLength = dataView.getUint32(offset, false);
 offset += 4;
 offset += 4;
-vars.platformDataOffset = dataView.getBigUint64(offset, false);
+$tmp1.platformDataOffset = dataView.getBigUint64(offset, false);
 offset += 8;
+vars.parentLocatorEntries.push($tmp1);
+}
+offset += 256;
 delete vars.$parent;
 delete vars.$root;
 return vars;

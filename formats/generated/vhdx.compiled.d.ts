@@ -4,37 +4,46 @@
 // The types of the functions in vhdx.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; vhdx.ts checks lengths and contents before calling it.
-import type { VhdxFileIdentifier, VhdxHeader, VhdxRegionTableHeader, VhdxRegionTableEntry, VhdxMetadataTableHeader, VhdxMetadataTableEntry, VhdxFileParameters, VhdxParentLocatorHeader, VhdxParentLocatorEntry, VhdxLogEntryHeader, VhdxLogDescriptor } from './vhdx.js';
+import type { VhdxFileIdentifier, VhdxHeader, VhdxRegionTableHeader, VhdxRegionTableEntry, VhdxMetadataTableHeader, VhdxMetadataTableEntry, VhdxFileParameters, VhdxVirtualDiskSize, VhdxPage83Data, VhdxSectorSize, VhdxParentLocatorHeader, VhdxParentLocatorEntry, VhdxLogEntryHeader, VhdxLogDescriptor } from './vhdx.js';
 
-/** binary-parser's decoder for {@link VhdxFileIdentifier}: `buffer` must hold at least 520 bytes. */
+/** binary-parser's decoder for `VhdxFileIdentifier`: `buffer` must hold at least 520 bytes. */
 export declare function compiledVhdxFileIdentifier(buffer: Uint8Array): VhdxFileIdentifier;
 
-/** binary-parser's decoder for {@link VhdxHeader}: `buffer` must hold at least 4096 bytes. */
+/** binary-parser's decoder for `VhdxHeader`: `buffer` must hold at least 4096 bytes. */
 export declare function compiledVhdxHeader(buffer: Uint8Array): VhdxHeader;
 
-/** binary-parser's decoder for {@link VhdxRegionTableHeader}: `buffer` must hold at least 16 bytes. */
+/** binary-parser's decoder for `VhdxRegionTableHeader`: `buffer` must hold at least 16 bytes. */
 export declare function compiledVhdxRegionTableHeader(buffer: Uint8Array): VhdxRegionTableHeader;
 
-/** binary-parser's decoder for {@link VhdxRegionTableEntry}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `VhdxRegionTableEntry`: `buffer` must hold at least 32 bytes. */
 export declare function compiledVhdxRegionTableEntry(buffer: Uint8Array): VhdxRegionTableEntry;
 
-/** binary-parser's decoder for {@link VhdxMetadataTableHeader}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `VhdxMetadataTableHeader`: `buffer` must hold at least 32 bytes. */
 export declare function compiledVhdxMetadataTableHeader(buffer: Uint8Array): VhdxMetadataTableHeader;
 
-/** binary-parser's decoder for {@link VhdxMetadataTableEntry}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `VhdxMetadataTableEntry`: `buffer` must hold at least 32 bytes. */
 export declare function compiledVhdxMetadataTableEntry(buffer: Uint8Array): VhdxMetadataTableEntry;
 
-/** binary-parser's decoder for {@link VhdxFileParameters}: `buffer` must hold at least 8 bytes. */
+/** binary-parser's decoder for `VhdxFileParameters`: `buffer` must hold at least 8 bytes. */
 export declare function compiledVhdxFileParameters(buffer: Uint8Array): VhdxFileParameters;
 
-/** binary-parser's decoder for {@link VhdxParentLocatorHeader}: `buffer` must hold at least 20 bytes. */
+/** binary-parser's decoder for `VhdxVirtualDiskSize`: `buffer` must hold at least 8 bytes. */
+export declare function compiledVhdxVirtualDiskSize(buffer: Uint8Array): VhdxVirtualDiskSize;
+
+/** binary-parser's decoder for `VhdxPage83Data`: `buffer` must hold at least 16 bytes. */
+export declare function compiledVhdxPage83Data(buffer: Uint8Array): VhdxPage83Data;
+
+/** binary-parser's decoder for `VhdxSectorSize`: `buffer` must hold at least 4 bytes. */
+export declare function compiledVhdxSectorSize(buffer: Uint8Array): VhdxSectorSize;
+
+/** binary-parser's decoder for `VhdxParentLocatorHeader`: `buffer` must hold at least 20 bytes. */
 export declare function compiledVhdxParentLocatorHeader(buffer: Uint8Array): VhdxParentLocatorHeader;
 
-/** binary-parser's decoder for {@link VhdxParentLocatorEntry}: `buffer` must hold at least 12 bytes. */
+/** binary-parser's decoder for `VhdxParentLocatorEntry`: `buffer` must hold at least 12 bytes. */
 export declare function compiledVhdxParentLocatorEntry(buffer: Uint8Array): VhdxParentLocatorEntry;
 
-/** binary-parser's decoder for {@link VhdxLogEntryHeader}: `buffer` must hold at least 64 bytes. */
+/** binary-parser's decoder for `VhdxLogEntryHeader`: `buffer` must hold at least 64 bytes. */
 export declare function compiledVhdxLogEntryHeader(buffer: Uint8Array): VhdxLogEntryHeader;
 
-/** binary-parser's decoder for {@link VhdxLogDescriptor}: `buffer` must hold at least 32 bytes. */
+/** binary-parser's decoder for `VhdxLogDescriptor`: `buffer` must hold at least 32 bytes. */
 export declare function compiledVhdxLogDescriptor(buffer: Uint8Array): VhdxLogDescriptor;

@@ -149,6 +149,48 @@ delete vars.$root;
 return vars;
 };
 
+/** binary-parser's decoder for VhdxVirtualDiskSize. */
+export const compiledVhdxVirtualDiskSize = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.virtualDiskSize = dataView.getBigUint64(offset, true);
+offset += 8;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for VhdxPage83Data. */
+export const compiledVhdxPage83Data = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.pageData = buffer.subarray(offset, offset + 16);
+offset += 16;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for VhdxSectorSize. */
+export const compiledVhdxSectorSize = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.sectorSize = dataView.getUint32(offset, true);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for VhdxParentLocatorHeader. */
 export const compiledVhdxParentLocatorHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);

@@ -6,8 +6,8 @@
 // that code meets TypeScript; vmdk.ts checks lengths and contents before calling it.
 import type { Vmdk4SparseHeader, Vmdk3CowdHeader } from './vmdk.js';
 
-/** binary-parser's decoder for {@link Vmdk4SparseHeader}: `buffer` must hold at least 512 bytes. */
+/** binary-parser's decoder for `Vmdk4SparseHeader`: `buffer` must hold at least 512 bytes. */
 export declare function compiledVmdk4SparseHeader(buffer: Uint8Array): Vmdk4SparseHeader;
 
-/** binary-parser's decoder for {@link Vmdk3CowdHeader}: `buffer` must hold at least 44 bytes. */
+/** binary-parser's decoder for `Vmdk3CowdHeader`: `buffer` must hold at least 44 bytes. */
 export declare function compiledVmdk3CowdHeader(buffer: Uint8Array): Vmdk3CowdHeader;

@@ -67,14 +67,14 @@ export interface Vmdk4SparseHeader {
   compressAlgorithm: number;
 }
 
-/** Where {@link Vmdk4SparseHeader}'s fields start, in bytes from its start. */
-export const VMDK4_SPARSE_HEADER_OFFSETS = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, descriptorOffset: 28, descriptorSize: 36, numGTEsPerGT: 44, rgdOffset: 48, gdOffset: 56, overHead: 64, uncleanShutdown: 72, singleEndLineChar: 73, nonEndLineChar: 74, doubleEndLineChar1: 75, doubleEndLineChar2: 76, compressAlgorithm: 77 } as const;
+/** Where `Vmdk4SparseHeader`'s fields start, in bytes from its start. */
+export const VMDK4_SPARSE_HEADER_FIELD_OFFSETS = { magic: 0, version: 4, flags: 8, capacity: 12, grainSize: 20, descriptorOffset: 28, descriptorSize: 36, numGTEsPerGT: 44, rgdOffset: 48, gdOffset: 56, overHead: 64, uncleanShutdown: 72, singleEndLineChar: 73, nonEndLineChar: 74, doubleEndLineChar1: 75, doubleEndLineChar2: 76, compressAlgorithm: 77 } as const;
 
-/** Size in bytes of {@link Vmdk4SparseHeader}. */
+/** Size in bytes of `Vmdk4SparseHeader`. */
 export const VMDK4_SPARSE_HEADER_SIZE = 512;
 
 /**
- * Decodes a {@link Vmdk4SparseHeader} from the start of `bytes`.
+ * Decodes a `Vmdk4SparseHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (512 bytes).
  */
 export function decodeVmdk4SparseHeader(bytes: Uint8Array): Vmdk4SparseHeader {
@@ -126,14 +126,14 @@ export interface Vmdk3CowdHeader {
   sectorsPerTrack: number;
 }
 
-/** Where {@link Vmdk3CowdHeader}'s fields start, in bytes from its start. */
-export const VMDK3_COWD_HEADER_OFFSETS = { magic: 0, version: 4, flags: 8, diskSectors: 12, granularity: 16, l1dirOffset: 20, l1dirSize: 24, fileSectors: 28, cylinders: 32, heads: 36, sectorsPerTrack: 40 } as const;
+/** Where `Vmdk3CowdHeader`'s fields start, in bytes from its start. */
+export const VMDK3_COWD_HEADER_FIELD_OFFSETS = { magic: 0, version: 4, flags: 8, diskSectors: 12, granularity: 16, l1dirOffset: 20, l1dirSize: 24, fileSectors: 28, cylinders: 32, heads: 36, sectorsPerTrack: 40 } as const;
 
-/** Size in bytes of {@link Vmdk3CowdHeader}. */
+/** Size in bytes of `Vmdk3CowdHeader`. */
 export const VMDK3_COWD_HEADER_SIZE = 44;
 
 /**
- * Decodes a {@link Vmdk3CowdHeader} from the start of `bytes`.
+ * Decodes a `Vmdk3CowdHeader` from the start of `bytes`.
  * Throws `TRUNCATED` when `bytes` is shorter than its fields (44 bytes).
  */
 export function decodeVmdk3CowdHeader(bytes: Uint8Array): Vmdk3CowdHeader {

@@ -4,12 +4,26 @@
 // Every integer is big-endian.
 export default [
   {
+    name: 'VhdParentLocatorEntry',
+    field: 'parent locator',
+    doc: 'One of the eight parent locator entries of a VHD dynamic disk header (VHD specification, "Parent Locator Entries").',
+    endianness: 'big',
+    fields: [
+      { name: 'platformCode', type: 'bytes', length: 4, doc: '"W2ku", "W2ru", "Wi2k", "Wi2r", "Mac ", "MacX", or zero when unused' },
+      { name: 'platformDataSpace', type: 'u32', doc: 'room reserved for the locator data (the spec says sectors; Windows writes bytes)' },
+      { name: 'platformDataLength', type: 'u32', doc: 'length of the locator data in bytes' },
+      { type: 'skip', length: 4 },
+      { name: 'platformDataOffset', type: 'u64', doc: 'byte offset of the locator data in the file' },
+    ],
+    size: 24,
+  },
+  {
     name: 'VhdFooter',
     field: 'footer',
     doc: 'VHD hard disk footer: the last 512 bytes of every VHD, with a copy in the first 512 bytes of a dynamic or differencing disk (VHD specification, "Hard Disk Footer Format").',
     endianness: 'big',
     fields: [
-      { name: 'cookie', type: 'bytes', length: 8, doc: '"conectix"' },
+      { name: 'cookie', type: 'bytes', length: 8, contents: 'conectix', mismatch: 'the footer does not start with "conectix"', doc: 'the footer\'s cookie' },
       { name: 'features', type: 'u32', doc: 'bit 0 temporary disk, bit 1 reserved (always set)' },
       { name: 'formatVersion', type: 'u32', doc: 'major (high 16 bits) and minor version, 0x00010000' },
       { name: 'dataOffset', type: 'u64', doc: 'byte offset of the dynamic disk header; 0xFFFFFFFFFFFFFFFF for a fixed disk' },
@@ -22,7 +36,7 @@ export default [
       { name: 'cylinders', type: 'u16', doc: 'CHS geometry: cylinders' },
       { name: 'heads', type: 'u8', doc: 'CHS geometry: heads' },
       { name: 'sectorsPerTrack', type: 'u8', doc: 'CHS geometry: sectors per track' },
-      { name: 'diskType', type: 'u32', doc: '2 fixed, 3 dynamic, 4 differencing (0, 1, 5, 6 reserved)' },
+      { name: 'diskType', type: 'u32', enum: { type: 'VhdDiskType', values: { 2: 'fixed', 3: 'dynamic', 4: 'differencing' } }, doc: '2 fixed, 3 dynamic, 4 differencing (0, 1, 5, 6 reserved)' },
       { name: 'checksum', type: 'u32', doc: "one's complement of the byte sum of the footer with this field zeroed" },
       { name: 'uniqueId', type: 'bytes', length: 16, doc: 'UUID of the disk, RFC 4122 byte order' },
       { name: 'savedState', type: 'u8', doc: '1 when the disk is in a saved state' },
@@ -36,7 +50,7 @@ export default [
     doc: 'VHD dynamic disk header ("cxsparse"), at the footer\'s dataOffset in dynamic and differencing disks (VHD specification, "Dynamic Disk Header Format").',
     endianness: 'big',
     fields: [
-      { name: 'cookie', type: 'bytes', length: 8, doc: '"cxsparse"' },
+      { name: 'cookie', type: 'bytes', length: 8, contents: 'cxsparse', mismatch: 'the dynamic disk header does not start with "cxsparse"', doc: 'the dynamic disk header\'s cookie' },
       { name: 'dataOffset', type: 'u64', doc: 'unused, 0xFFFFFFFFFFFFFFFF' },
       { name: 'tableOffset', type: 'u64', doc: 'byte offset of the block allocation table (BAT)' },
       { name: 'headerVersion', type: 'u32', doc: '0x00010000' },
@@ -47,23 +61,9 @@ export default [
       { name: 'parentTimestamp', type: 'u32', doc: 'differencing disks: the parent\'s modification time, seconds since 2000-01-01 UTC' },
       { type: 'skip', length: 4 },
       { name: 'parentUnicodeName', type: 'bytes', length: 512, doc: 'differencing disks: the parent\'s file name, UTF-16 big-endian, NUL padded' },
-      { name: 'parentLocatorEntries', type: 'bytes', length: 192, doc: 'eight 24-byte parent locator entries (VhdParentLocatorEntry)' },
+      { name: 'parentLocatorEntries', type: 'array', of: 'VhdParentLocatorEntry', count: 8, doc: 'the parent locator entries (unused ones all zero)' },
       { type: 'skip', length: 256 },
     ],
     size: 1024,
-  },
-  {
-    name: 'VhdParentLocatorEntry',
-    field: 'parent locator',
-    doc: 'One of the eight parent locator entries of a VHD dynamic disk header (VHD specification, "Parent Locator Entries").',
-    endianness: 'big',
-    fields: [
-      { name: 'platformCode', type: 'bytes', length: 4, doc: '"W2ku", "W2ru", "Wi2k", "Wi2r", "Mac ", "MacX", or zero when unused' },
-      { name: 'platformDataSpace', type: 'u32', doc: 'room reserved for the locator data (the spec says sectors; Windows writes bytes)' },
-      { name: 'platformDataLength', type: 'u32', doc: 'length of the locator data in bytes' },
-      { type: 'skip', length: 4 },
-      { name: 'platformDataOffset', type: 'u64', doc: 'byte offset of the locator data in the file' },
-    ],
-    size: 24,
   },
 ];

@@ -9,7 +9,7 @@ export default [
     doc: 'VHDX file type identifier, at offset 0 ([MS-VHDX] 2.2.1).',
     endianness: 'little',
     fields: [
-      { name: 'signature', type: 'bytes', length: 8, doc: '"vhdxfile"' },
+      { name: 'signature', type: 'bytes', length: 8, contents: 'vhdxfile', mismatch: 'the file does not start with "vhdxfile"', doc: 'the file type signature' },
       { name: 'creator', type: 'bytes', length: 512, doc: 'the creating application, UTF-16LE, NUL padded (qemu: "QEMU v7.2.22")' },
     ],
     size: 520,
@@ -40,7 +40,7 @@ export default [
     doc: 'VHDX region table header, at 192 KiB (table 1) and 256 KiB (table 2); the table is 64 KiB ([MS-VHDX] 2.2.3.1).',
     endianness: 'little',
     fields: [
-      { name: 'signature', type: 'bytes', length: 4, doc: '"regi"' },
+      { name: 'signature', type: 'bytes', length: 4, contents: 'regi', doc: 'the region table signature' },
       { name: 'checksum', type: 'u32', doc: 'CRC-32C over the 64 KiB table with this field zeroed' },
       { name: 'entryCount', type: 'u32', doc: 'region table entries that follow (at most 2047)' },
       { type: 'skip', length: 4 },
@@ -66,7 +66,7 @@ export default [
     doc: 'VHDX metadata table header, at the start of the metadata region; the table is 64 KiB ([MS-VHDX] 2.6.1.1).',
     endianness: 'little',
     fields: [
-      { name: 'signature', type: 'bytes', length: 8, doc: '"metadata"' },
+      { name: 'signature', type: 'bytes', length: 8, contents: 'metadata', mismatch: 'the metadata region does not start with "metadata"', doc: 'the metadata table signature' },
       { type: 'skip', length: 2 },
       { name: 'entryCount', type: 'u16', doc: 'metadata table entries that follow (at most 2047)' },
       { type: 'skip', length: 20 },
@@ -99,6 +99,30 @@ export default [
     size: 8,
   },
   {
+    name: 'VhdxVirtualDiskSize',
+    field: 'metadata item virtualDiskSize',
+    doc: 'VHDX Virtual Disk Size metadata item, 2FA54224-CD1B-4876-B211-5DBED83BF4B8 ([MS-VHDX] 2.6.2.2).',
+    endianness: 'little',
+    fields: [{ name: 'virtualDiskSize', type: 'u64', doc: 'the virtual disk\'s size in bytes, a multiple of the logical sector size, at most 64 TiB' }],
+    size: 8,
+  },
+  {
+    name: 'VhdxPage83Data',
+    field: 'metadata item page83Data',
+    doc: 'VHDX Page 83 Data metadata item, BECA12AB-B2E6-4523-93EF-C309E000C746 ([MS-VHDX] 2.6.2.3).',
+    endianness: 'little',
+    fields: [{ name: 'pageData', type: 'bytes', length: 16, doc: 'the virtual disk id (a GUID), as SCSI page 83 reports it' }],
+    size: 16,
+  },
+  {
+    name: 'VhdxSectorSize',
+    field: 'metadata item',
+    doc: 'VHDX Logical Sector Size (8141BF1D-A96F-4709-BA47-F233A8FAAB5F) or Physical Sector Size (CDA348C7-445D-4471-9CC9-E9885251C556) metadata item ([MS-VHDX] 2.6.2.4, 2.6.2.5).',
+    endianness: 'little',
+    fields: [{ name: 'sectorSize', type: 'u32', doc: '512 or 4096' }],
+    size: 4,
+  },
+  {
     name: 'VhdxParentLocatorHeader',
     field: 'parent locator',
     doc: 'VHDX Parent Locator metadata item header, A8D35F2D-B30B-454D-ABF7-D3D84834AB0C; key/value entries follow ([MS-VHDX] 2.6.2.6).',
@@ -129,7 +153,7 @@ export default [
     doc: 'VHDX log entry header, at a 4 KiB boundary of the log ([MS-VHDX] 2.3.1.1).',
     endianness: 'little',
     fields: [
-      { name: 'signature', type: 'bytes', length: 4, doc: '"loge"' },
+      { name: 'signature', type: 'bytes', length: 4, contents: 'loge', doc: 'the log entry signature' },
       { name: 'checksum', type: 'u32', doc: 'CRC-32C over the whole entry (entryLength bytes) with this field zeroed' },
       { name: 'entryLength', type: 'u32', doc: 'bytes in the entry, a multiple of 4 KiB' },
       { name: 'tail', type: 'u32', doc: 'offset in the log of the first entry of the sequence' },

@@ -17,17 +17,24 @@
  *
  * @module
  */
-import { isAllZero, latin1Text, safeNumber, u32be, u32le, u64le } from '../src/bytes.js';
+import { bytesEqual, isAllZero, latin1Text, safeNumber } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
+  VMDK3_COWD_HEADER_MAGIC,
   VMDK3_COWD_HEADER_SIZE,
+  VMDK4_SPARSE_HEADER_MAGIC,
   VMDK4_SPARSE_HEADER_SIZE,
+  VMDK_SE_SPARSE_HEADER_SIGNATURE,
+  VMDK_SE_SPARSE_HEADER_SIZE,
   type Vmdk3CowdHeader,
   type Vmdk4SparseHeader,
   decodeVmdk3CowdHeader,
   decodeVmdk4SparseHeader,
+  decodeVmdkMarker,
+  decodeVmdkSeSparseHeader,
+  matchVmdk4SparseHeader,
 } from './generated/vmdk.js';
 
 /** qemu reads at most 1 MiB - 1 of a descriptor file, and so do we (block/vmdk.c vmdk_read_desc). */
@@ -43,8 +50,8 @@ const GD_AT_END = 0xffffffffffffffffn;
 /** More extents than this in one descriptor is not a disk anybody made. */
 const MAX_EXTENTS = 10_000;
 const SECTOR = 512;
-/** SESparse constant header: magic 0xcafebabe and version 2.1, both 64-bit little-endian. */
-const SESPARSE_SIGNATURE = new Uint8Array([0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+/** What the parse looks at to tell the layouts apart: the first four bytes of each signature. */
+const SESPARSE_MAGIC = VMDK_SE_SPARSE_HEADER_SIGNATURE.subarray(0, 4);
 
 /** One extent line of a descriptor: `RW 131072 SPARSE "disk.vmdk"` or `RW 2048 FLAT "disk-flat.vmdk" 0`. */
 export interface VmdkExtent {
@@ -417,11 +424,10 @@ const MARKER_FOOTER = 3;
 const MARKER_END_OF_STREAM = 0;
 
 function markerValid(sector: Uint8Array, type: number, expectValueZero: boolean): boolean {
-  // A metadata marker: u64 numSectors, u32 size (0 for metadata markers), u32 type, 496 zero bytes.
-  const value = u64le(sector, 0, 'marker');
-  if (expectValueZero && value !== 0n) return false;
-  if (u32le(sector, 8, 'marker.size') !== 0 || u32le(sector, 12, 'marker.type') !== type) return false;
-  return isAllZero(sector.subarray(16));
+  const marker = decodeVmdkMarker(sector);
+  if (expectValueZero && marker.value !== 0n) return false;
+  if (marker.size !== 0 || marker.type !== type) return false;
+  return isAllZero(marker.padding);
 }
 
 /**
@@ -440,8 +446,8 @@ async function readFooter(reader: ByteReader): Promise<VmdkFooter> {
     footerMarkerValid: markerValid(bytes.subarray(0, SECTOR), MARKER_FOOTER, false),
     endOfStreamValid: markerValid(bytes.subarray(2 * SECTOR), MARKER_END_OF_STREAM, true),
   };
-  if (u32be(copy, 0) === 0x4b444d56) {
-    const header = decodeVmdk4SparseHeader(copy);
+  const header = matchVmdk4SparseHeader(copy);
+  if (header !== undefined) {
     footer.header = {
       version: header.version,
       flags: header.flags,
@@ -474,29 +480,21 @@ async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> 
 
 /**
  * SESparse (ESXi 6.5+ snapshot deltas): a 64-bit little-endian constant header (qemu 7.2
- * block/vmdk.c VMDKSESparseConstHeader). qemu opens these only through a descriptor and
- * probes a bare extent as raw; we recognise it and report its capacity.
- *
- * | offset | size | field |
- * | --- | --- | --- |
- * | 0 | 8 | magic 0x00000000cafebabe |
- * | 8 | 8 | version 0x0000000200000001 |
- * | 16 | 8 | capacity, sectors |
- * | 24 | 8 | grain size, sectors (qemu requires 8) |
- * | 32 | 8 | grain table size, sectors |
- * | 40 | 8 | flags |
+ * block/vmdk.c VMDKSESparseConstHeader; the layout `VmdkSeSparseHeader`). qemu opens these
+ * only through a descriptor and probes a bare extent as raw; we recognise it and report its
+ * capacity.
  */
 async function parseSeSparse(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> {
-  const header = await reader.read(0, 48, 'SESparse header');
+  const header = decodeVmdkSeSparseHeader(await reader.read(0, VMDK_SE_SPARSE_HEADER_SIZE, 'SESparse header'));
   const details = emptyDetails('sesparse');
-  const capacity = safeNumber(u64le(header, 16, 'SESparse header.capacity'), 'SESparse header.capacity', 'vmdk');
-  const grainSectors = u64le(header, 24, 'SESparse header.grainSize');
+  const capacity = safeNumber(header.capacity, 'SESparse header.capacity', 'vmdk');
+  const grainSectors = header.grainSize;
   if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
     throw fieldError('CORRUPT', 'SESparse header.grainSize', `${grainSectors} sectors is not a valid grain size`);
   }
   details.capacity = capacity;
   details.grainSize = Number(grainSectors) * SECTOR;
-  details.flags = Number(u64le(header, 40, 'SESparse header.flags') & 0xffffffffn);
+  details.flags = Number(header.flags & 0xffffffffn);
   details.compressed = false;
   details.createType = 'seSparse';
   return { virtualSize: sectorsToBytes(capacity, 'SESparse header.capacity'), details };
@@ -644,9 +642,9 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
   name: 'vmdk',
   title: 'VMware Virtual Disk (VMDK)',
   signatures: [
-    { offset: 0, bytes: 'KDMV' },
-    { offset: 0, bytes: 'COWD' },
-    { offset: 0, bytes: SESPARSE_SIGNATURE },
+    { offset: 0, bytes: VMDK4_SPARSE_HEADER_MAGIC },
+    { offset: 0, bytes: VMDK3_COWD_HEADER_MAGIC },
+    { offset: 0, bytes: VMDK_SE_SPARSE_HEADER_SIGNATURE },
   ],
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
@@ -667,12 +665,9 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails> = {
   ],
   async parse(reader, context) {
     const magic = await reader.readAvailable(0, 4, 'magic');
-    if (magic.byteLength === 4) {
-      const value = u32be(magic, 0);
-      if (value === 0x4b444d56) return parseSparse(reader, context);
-      if (value === 0x434f5744) return parseCowd(reader);
-      if (value === 0xbebafeca) return parseSeSparse(reader);
-    }
+    if (bytesEqual(magic, 0, VMDK4_SPARSE_HEADER_MAGIC)) return parseSparse(reader, context);
+    if (bytesEqual(magic, 0, VMDK3_COWD_HEADER_MAGIC)) return parseCowd(reader);
+    if (bytesEqual(magic, 0, SESPARSE_MAGIC)) return parseSeSparse(reader);
     return parseDescriptorFile(reader, context);
   },
 };

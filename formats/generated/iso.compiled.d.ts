@@ -4,7 +4,19 @@
 // The types of the functions in iso.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; iso.ts checks lengths and contents before calling it.
-import type { VolumeDescriptor, BootRecord, DirectoryRecord, ElToritoValidationEntry, ElToritoBootEntry, ElToritoSectionHeader, UdfDescriptorTag, UdfAnchorVolumeDescriptorPointer, UdfPrimaryVolumeDescriptor, UdfLogicalVolumeDescriptor } from './iso.js';
+import type { VolumeDescriptorHeader, IsoDateTime, SuspEntryHeader, SuspSharingProtocolEntry, VolumeDescriptor, BootRecord, DirectoryRecord, ElToritoValidationEntry, ElToritoBootEntry, ElToritoExtensionEntry, ElToritoSectionHeader, UdfDescriptorTag, UdfTimestamp, UdfEntityIdentifier, UdfDomainIdentifierSuffix, UdfAnchorVolumeDescriptorPointer, UdfPrimaryVolumeDescriptor, UdfLogicalVolumeDescriptor } from './iso.js';
+
+/** binary-parser's decoder for `VolumeDescriptorHeader`: `buffer` must hold at least 7 bytes. */
+export declare function compiledVolumeDescriptorHeader(buffer: Uint8Array): VolumeDescriptorHeader;
+
+/** binary-parser's decoder for `IsoDateTime`: `buffer` must hold at least 17 bytes. */
+export declare function compiledIsoDateTime(buffer: Uint8Array): IsoDateTime;
+
+/** binary-parser's decoder for `SuspEntryHeader`: `buffer` must hold at least 4 bytes. */
+export declare function compiledSuspEntryHeader(buffer: Uint8Array): SuspEntryHeader;
+
+/** binary-parser's decoder for `SuspSharingProtocolEntry`: `buffer` must hold at least 7 bytes. */
+export declare function compiledSuspSharingProtocolEntry(buffer: Uint8Array): SuspSharingProtocolEntry;
 
 /** binary-parser's decoder for `VolumeDescriptor`: `buffer` must hold at least 2048 bytes. */
 export declare function compiledVolumeDescriptor(buffer: Uint8Array): VolumeDescriptor;
@@ -21,11 +33,23 @@ export declare function compiledElToritoValidationEntry(buffer: Uint8Array): ElT
 /** binary-parser's decoder for `ElToritoBootEntry`: `buffer` must hold at least 32 bytes. */
 export declare function compiledElToritoBootEntry(buffer: Uint8Array): ElToritoBootEntry;
 
+/** binary-parser's decoder for `ElToritoExtensionEntry`: `buffer` must hold at least 32 bytes. */
+export declare function compiledElToritoExtensionEntry(buffer: Uint8Array): ElToritoExtensionEntry;
+
 /** binary-parser's decoder for `ElToritoSectionHeader`: `buffer` must hold at least 32 bytes. */
 export declare function compiledElToritoSectionHeader(buffer: Uint8Array): ElToritoSectionHeader;
 
 /** binary-parser's decoder for `UdfDescriptorTag`: `buffer` must hold at least 16 bytes. */
 export declare function compiledUdfDescriptorTag(buffer: Uint8Array): UdfDescriptorTag;
+
+/** binary-parser's decoder for `UdfTimestamp`: `buffer` must hold at least 12 bytes. */
+export declare function compiledUdfTimestamp(buffer: Uint8Array): UdfTimestamp;
+
+/** binary-parser's decoder for `UdfEntityIdentifier`: `buffer` must hold at least 32 bytes. */
+export declare function compiledUdfEntityIdentifier(buffer: Uint8Array): UdfEntityIdentifier;
+
+/** binary-parser's decoder for `UdfDomainIdentifierSuffix`: `buffer` must hold at least 8 bytes. */
+export declare function compiledUdfDomainIdentifierSuffix(buffer: Uint8Array): UdfDomainIdentifierSuffix;
 
 /** binary-parser's decoder for `UdfAnchorVolumeDescriptorPointer`: `buffer` must hold at least 32 bytes. */
 export declare function compiledUdfAnchorVolumeDescriptorPointer(buffer: Uint8Array): UdfAnchorVolumeDescriptorPointer;

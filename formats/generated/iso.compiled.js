@@ -6,6 +6,81 @@
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
 // time instead. Typed by iso.compiled.d.ts; called only through iso.ts.
 
+/** binary-parser's decoder for VolumeDescriptorHeader. */
+export const compiledVolumeDescriptorHeader = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.type = dataView.getUint8(offset, false);
+offset += 1;
+vars.identifier = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 5));
+offset += 5;
+vars.version = dataView.getUint8(offset, false);
+offset += 1;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for IsoDateTime. */
+export const compiledIsoDateTime = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.digits = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 16));
+offset += 16;
+vars.gmtOffset = dataView.getInt8(offset, false);
+offset += 1;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SuspEntryHeader. */
+export const compiledSuspEntryHeader = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.signature = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 2));
+offset += 2;
+vars.length = dataView.getUint8(offset, false);
+offset += 1;
+vars.version = dataView.getUint8(offset, false);
+offset += 1;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SuspSharingProtocolEntry. */
+export const compiledSuspSharingProtocolEntry = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.header = {};
+vars.header.signature = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 2));
+offset += 2;
+vars.header.length = dataView.getUint8(offset, false);
+offset += 1;
+vars.header.version = dataView.getUint8(offset, false);
+offset += 1;
+vars.checkBytes = buffer.subarray(offset, offset + 2);
+offset += 2;
+vars.bytesSkipped = dataView.getUint8(offset, false);
+offset += 1;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for VolumeDescriptor. */
 export const compiledVolumeDescriptor = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -207,6 +282,24 @@ delete vars.$root;
 return vars;
 };
 
+/** binary-parser's decoder for ElToritoExtensionEntry. */
+export const compiledElToritoExtensionEntry = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.extensionIndicator = dataView.getUint8(offset, false);
+offset += 1;
+vars.flags = dataView.getUint8(offset, false);
+offset += 1;
+vars.vendorUnique = buffer.subarray(offset, offset + 30);
+offset += 30;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for ElToritoSectionHeader. */
 export const compiledElToritoSectionHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -250,6 +343,73 @@ vars.descriptorCrcLength = dataView.getUint16(offset, true);
 offset += 2;
 vars.tagLocation = dataView.getUint32(offset, true);
 offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for UdfTimestamp. */
+export const compiledUdfTimestamp = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.typeAndTimezone = dataView.getUint16(offset, true);
+offset += 2;
+vars.year = dataView.getUint16(offset, true);
+offset += 2;
+vars.month = dataView.getUint8(offset, false);
+offset += 1;
+vars.day = dataView.getUint8(offset, false);
+offset += 1;
+vars.hour = dataView.getUint8(offset, false);
+offset += 1;
+vars.minute = dataView.getUint8(offset, false);
+offset += 1;
+vars.second = dataView.getUint8(offset, false);
+offset += 1;
+vars.centiseconds = dataView.getUint8(offset, false);
+offset += 1;
+vars.hundredsOfMicroseconds = dataView.getUint8(offset, false);
+offset += 1;
+vars.microseconds = dataView.getUint8(offset, false);
+offset += 1;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for UdfEntityIdentifier. */
+export const compiledUdfEntityIdentifier = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.flags = dataView.getUint8(offset, false);
+offset += 1;
+vars.identifier = buffer.subarray(offset, offset + 23);
+offset += 23;
+vars.identifierSuffix = buffer.subarray(offset, offset + 8);
+offset += 8;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for UdfDomainIdentifierSuffix. */
+export const compiledUdfDomainIdentifierSuffix = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.udfRevision = dataView.getUint16(offset, true);
+offset += 2;
+vars.domainFlags = dataView.getUint8(offset, false);
+offset += 1;
+offset += 5;
 delete vars.$parent;
 delete vars.$root;
 return vars;

@@ -4,10 +4,16 @@
 // The types of the functions in vmdk.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; vmdk.ts checks lengths and contents before calling it.
-import type { Vmdk4SparseHeader, Vmdk3CowdHeader } from './vmdk.js';
+import type { Vmdk4SparseHeader, Vmdk3CowdHeader, VmdkSeSparseHeader, VmdkMarker } from './vmdk.js';
 
 /** binary-parser's decoder for `Vmdk4SparseHeader`: `buffer` must hold at least 512 bytes. */
 export declare function compiledVmdk4SparseHeader(buffer: Uint8Array): Vmdk4SparseHeader;
 
 /** binary-parser's decoder for `Vmdk3CowdHeader`: `buffer` must hold at least 44 bytes. */
 export declare function compiledVmdk3CowdHeader(buffer: Uint8Array): Vmdk3CowdHeader;
+
+/** binary-parser's decoder for `VmdkSeSparseHeader`: `buffer` must hold at least 48 bytes. */
+export declare function compiledVmdkSeSparseHeader(buffer: Uint8Array): VmdkSeSparseHeader;
+
+/** binary-parser's decoder for `VmdkMarker`: `buffer` must hold at least 512 bytes. */
+export declare function compiledVmdkMarker(buffer: Uint8Array): VmdkMarker;

@@ -86,3 +86,45 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** binary-parser's decoder for VmdkSeSparseHeader. */
+export const compiledVmdkSeSparseHeader = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.signature = buffer.subarray(offset, offset + 16);
+offset += 16;
+vars.capacity = dataView.getBigUint64(offset, true);
+offset += 8;
+vars.grainSize = dataView.getBigUint64(offset, true);
+offset += 8;
+vars.grainTableSize = dataView.getBigUint64(offset, true);
+offset += 8;
+vars.flags = dataView.getBigUint64(offset, true);
+offset += 8;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for VmdkMarker. */
+export const compiledVmdkMarker = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.value = dataView.getBigUint64(offset, true);
+offset += 8;
+vars.size = dataView.getUint32(offset, true);
+offset += 4;
+vars.type = dataView.getUint32(offset, true);
+offset += 4;
+vars.padding = buffer.subarray(offset, offset + 496);
+offset += 496;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};

@@ -8,7 +8,7 @@ export default [
     doc: 'UDIF resource file trailer ("koly"), the last 512 bytes of the image.',
     endianness: 'big',
     fields: [
-      { name: 'signature', type: 'bytes', length: 4, doc: '"koly"' },
+      { name: 'signature', type: 'bytes', length: 4, contents: 'koly', mismatch: 'the last 512 bytes do not start with "koly"', doc: 'the trailer\'s signature' },
       { name: 'version', type: 'u32', doc: '4' },
       { name: 'headerSize', type: 'u32', doc: '512' },
       { name: 'flags', type: 'u32', doc: 'bit 0 flattened, bit 2 internet-enabled' },
@@ -41,7 +41,7 @@ export default [
     doc: 'A "mish" block table (BLKXTable), base64 in a blkx entry of the property list; 40-byte chunk entries follow.',
     endianness: 'big',
     fields: [
-      { name: 'signature', type: 'bytes', length: 4, doc: '"mish"' },
+      { name: 'signature', type: 'bytes', length: 4, contents: 'mish', doc: 'the block table\'s signature' },
       { name: 'version', type: 'u32', doc: '1' },
       { name: 'firstSector', type: 'u64', doc: 'first sector of the disk this table covers' },
       { name: 'sectorCount', type: 'u64', doc: 'sectors covered' },

@@ -4,6 +4,53 @@
 // ECMA-167 3rd edition parts 2 and 3, and OSTA UDF 2.60 section 2.2.
 export default [
   {
+    name: 'VolumeDescriptorHeader',
+    field: 'volume descriptor',
+    doc: 'The start of every volume descriptor (ECMA-119 8.1) and volume structure descriptor (ECMA-167 2/9.1).',
+    endianness: 'little',
+    fields: [
+      { name: 'type', type: 'u8', doc: 'ISO 9660: 0 boot record, 1 primary, 2 supplementary, 3 partition, 255 terminator; UDF recognition descriptors: 0' },
+      { name: 'identifier', type: 'latin1', length: 5, doc: '"CD001", or a UDF recognition identifier: "BEA01", "NSR02", "NSR03", "TEA01", "BOOT2", "CDW02"' },
+      { name: 'version', type: 'u8', doc: '1 (2 for an enhanced volume descriptor)' },
+    ],
+    size: 7,
+  },
+  {
+    name: 'IsoDateTime',
+    field: 'date',
+    doc: 'A volume descriptor date and time (ECMA-119 8.4.26.1): sixteen digits and an offset from GMT.',
+    endianness: 'little',
+    fields: [
+      { name: 'digits', type: 'latin1', length: 16, doc: '"YYYYMMDDHHMMSScc"; all "0" (or NUL, or spaces): not specified' },
+      { name: 'gmtOffset', type: 'i8', doc: 'offset from GMT in 15-minute steps, -48 (west) to +52 (east)' },
+    ],
+    size: 17,
+  },
+  {
+    name: 'SuspEntryHeader',
+    field: 'system use entry',
+    doc: 'The start of every System Use Sharing Protocol entry in a directory record\'s system use area (IEEE P1281 SUSP 1.12, section 4).',
+    endianness: 'little',
+    fields: [
+      { name: 'signature', type: 'latin1', length: 2, doc: 'e.g. "SP", "CE", "ST", and Rock Ridge\'s "RR", "PX", "NM", "TF"' },
+      { name: 'length', type: 'u8', doc: 'bytes in the entry, these four included' },
+      { name: 'version', type: 'u8', doc: 'entry version (1)' },
+    ],
+    size: 4,
+  },
+  {
+    name: 'SuspSharingProtocolEntry',
+    field: 'system use entry SP',
+    doc: 'The SP entry that starts the system use area of the root\'s "." record when SUSP is in use (IEEE P1281 SUSP 1.12, section 5.3).',
+    endianness: 'little',
+    fields: [
+      { name: 'header', type: 'layout', of: 'SuspEntryHeader', doc: 'signature "SP", length 7, version 1' },
+      { name: 'checkBytes', type: 'bytes', length: 2, contents: [0xbe, 0xef], doc: 'identify the entry' },
+      { name: 'bytesSkipped', type: 'u8', doc: 'bytes to skip in every later system use area' },
+    ],
+    size: 7,
+  },
+  {
     name: 'VolumeDescriptor',
     field: 'volume descriptor',
     doc: 'A primary (type 1) or supplementary (type 2) volume descriptor (ECMA-119 8.4 and 8.5); both share this layout. Both-endian fields are recorded twice, little-endian then big-endian (ECMA-119 7.2.3, 7.3.3).',
@@ -120,6 +167,18 @@ export default [
     size: 32,
   },
   {
+    name: 'ElToritoExtensionEntry',
+    field: 'boot catalog extension entry',
+    doc: 'A section entry extension of the boot catalog, after an entry whose media type has bit 5 set (El Torito 1.0 section 2.5, table 6).',
+    endianness: 'little',
+    fields: [
+      { name: 'extensionIndicator', type: 'u8', doc: '0x44' },
+      { name: 'flags', type: 'u8', doc: 'bit 5: another extension follows' },
+      { name: 'vendorUnique', type: 'bytes', length: 30, doc: 'selection criteria' },
+    ],
+    size: 32,
+  },
+  {
     name: 'ElToritoSectionHeader',
     field: 'boot catalog section header',
     doc: 'A section header entry of the boot catalog (El Torito 1.0 section 2.3, table 4).',
@@ -148,6 +207,49 @@ export default [
       { name: 'tagLocation', type: 'u32', doc: 'the logical sector that holds this descriptor' },
     ],
     size: 16,
+  },
+  {
+    name: 'UdfTimestamp',
+    field: 'udf timestamp',
+    doc: 'A timestamp (ECMA-167 1/7.3).',
+    endianness: 'little',
+    fields: [
+      { name: 'typeAndTimezone', type: 'u16', doc: 'bits 12-15: 1 local time; bits 0-11: offset from UTC in minutes, signed, -2047 when not specified' },
+      { name: 'year', type: 'u16', doc: '1 to 9999' },
+      { name: 'month', type: 'u8', doc: '1 to 12' },
+      { name: 'day', type: 'u8', doc: '1 to 31' },
+      { name: 'hour', type: 'u8', doc: '0 to 23' },
+      { name: 'minute', type: 'u8', doc: '0 to 59' },
+      { name: 'second', type: 'u8', doc: '0 to 59 (60 for a leap second)' },
+      { name: 'centiseconds', type: 'u8', doc: '0 to 99' },
+      { name: 'hundredsOfMicroseconds', type: 'u8', doc: '0 to 99' },
+      { name: 'microseconds', type: 'u8', doc: '0 to 99' },
+    ],
+    size: 12,
+  },
+  {
+    name: 'UdfEntityIdentifier',
+    field: 'udf entity identifier',
+    doc: 'An entity identifier, "regid" (ECMA-167 1/7.4).',
+    endianness: 'little',
+    fields: [
+      { name: 'flags', type: 'u8', doc: 'bit 0 dirty, bit 1 protected' },
+      { name: 'identifier', type: 'bytes', length: 23, doc: 'e.g. "*OSTA UDF Compliant", "*mkisofs", NUL-padded' },
+      { name: 'identifierSuffix', type: 'bytes', length: 8, doc: 'depends on the identifier (a domain identifier\'s is UdfDomainIdentifierSuffix)' },
+    ],
+    size: 32,
+  },
+  {
+    name: 'UdfDomainIdentifierSuffix',
+    field: 'udf domain identifier suffix',
+    doc: 'The suffix of a domain entity identifier such as "*OSTA UDF Compliant" (OSTA UDF 2.60 section 2.1.5.3).',
+    endianness: 'little',
+    fields: [
+      { name: 'udfRevision', type: 'u16', doc: 'the UDF revision in binary-coded decimal: 0x0201 is 2.01' },
+      { name: 'domainFlags', type: 'u8', doc: 'bit 0 hard write-protect, bit 1 soft write-protect' },
+      { type: 'skip', length: 5 },
+    ],
+    size: 8,
   },
   {
     name: 'UdfAnchorVolumeDescriptorPointer',

@@ -1,5 +1,6 @@
-// Fixed layouts of VMDK sparse extent headers. Sources: VMware "Virtual Disk Format 1.1"
-// (section "Sparse Extent Header"), qemu 7.2 block/vmdk.c (VMDK4Header, VMDK3Header).
+// Fixed layouts of VMDK sparse extent headers and stream markers. Sources: VMware "Virtual
+// Disk Format 1.1" (sections "Sparse Extent Header" and "Stream-Optimized Compressed Sparse
+// Extents"), qemu 7.2 block/vmdk.c (VMDK4Header, VMDK3Header, VMDKSESparseConstHeader).
 export default [
   {
     name: 'Vmdk4SparseHeader',
@@ -7,7 +8,7 @@ export default [
     doc: 'VMDK4 sparse extent header ("KDMV"), the first sector of a hosted sparse or streamOptimized extent (Virtual Disk Format 1.1, "Hosted Sparse Extent Header").',
     endianness: 'little',
     fields: [
-      { name: 'magic', type: 'bytes', length: 4, doc: '"KDMV"' },
+      { name: 'magic', type: 'bytes', length: 4, contents: 'KDMV', doc: 'the hosted sparse extent magic' },
       { name: 'version', type: 'u32', doc: '1; 2 with zeroed-grain GTEs; 3 for streamOptimized' },
       { name: 'flags', type: 'u32', doc: 'bit 0 valid newline test, bit 1 redundant grain directory, bit 2 zeroed-grain GTEs, bit 16 compressed grains, bit 17 markers' },
       { name: 'capacity', type: 'u64', doc: 'disk size in sectors; qemu\'s virtual size for a sparse file' },
@@ -34,7 +35,7 @@ export default [
     doc: 'VMDK3 / ESX "COWD" sparse extent header (vmfsSparse), as qemu 7.2 reads it (block/vmdk.c VMDK3Header after the magic).',
     endianness: 'little',
     fields: [
-      { name: 'magic', type: 'bytes', length: 4, doc: '"COWD"' },
+      { name: 'magic', type: 'bytes', length: 4, contents: 'COWD', doc: 'the ESX sparse extent magic' },
       { name: 'version', type: 'u32', doc: 'format version' },
       { name: 'flags', type: 'u32', doc: 'flags' },
       { name: 'diskSectors', type: 'u32', doc: 'disk size in sectors; qemu\'s virtual size' },
@@ -47,5 +48,32 @@ export default [
       { name: 'sectorsPerTrack', type: 'u32', doc: 'geometry (root disks)' },
     ],
     size: 44,
+  },
+  {
+    name: 'VmdkSeSparseHeader',
+    field: 'SESparse header',
+    doc: 'The start of an ESXi SESparse extent\'s constant header (qemu 7.2 block/vmdk.c VMDKSESparseConstHeader); qemu opens these only through a descriptor.',
+    endianness: 'little',
+    fields: [
+      { name: 'signature', type: 'bytes', length: 16, contents: [0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0], doc: 'magic 0x00000000CAFEBABE and version 0x0000000200000001, both u64' },
+      { name: 'capacity', type: 'u64', doc: 'disk size in sectors' },
+      { name: 'grainSize', type: 'u64', doc: 'grain size in sectors (qemu requires 8)' },
+      { name: 'grainTableSize', type: 'u64', doc: 'grain table size in sectors' },
+      { name: 'flags', type: 'u64', doc: 'flags' },
+    ],
+    size: 48,
+  },
+  {
+    name: 'VmdkMarker',
+    field: 'marker',
+    doc: 'A stream-optimized extent\'s metadata marker: one sector (Virtual Disk Format 1.1, "Stream-Optimized Compressed Sparse Extents").',
+    endianness: 'little',
+    fields: [
+      { name: 'value', type: 'u64', doc: 'sectors of metadata that follow (0 for the end-of-stream marker)' },
+      { name: 'size', type: 'u32', doc: '0: a metadata marker (a grain marker holds its compressed size here)' },
+      { name: 'type', type: 'u32', doc: '0 end of stream, 1 grain table, 2 grain directory, 3 footer' },
+      { name: 'padding', type: 'bytes', length: 496, doc: 'zero' },
+    ],
+    size: 512,
   },
 ];

@@ -4,10 +4,16 @@
 // The types of the functions in partition-table.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; partition-table.ts checks lengths and contents before calling it.
-import type { MbrPartitionEntry, GptHeader, GptPartitionEntry, ApmDriverDescriptorMap, ApmPartitionEntry, SunDiskLabel, SgiVolumeHeader, AtariRootSector } from './partition-table.js';
+import type { MbrChsAddress, MbrPartitionEntry, MbrSector, GptHeader, GptPartitionEntry, ApmDriverDescriptorMap, ApmPartitionEntry, BsdPartitionEntry, BsdDisklabel, SunPartitionInfo, SunPartitionMap, SunDiskLabel, SgiDeviceParameters, SgiVolumeDirectoryEntry, SgiPartitionEntry, SgiVolumeHeader, AtariPartitionEntry, AtariRootSector } from './partition-table.js';
+
+/** binary-parser's decoder for `MbrChsAddress`: `buffer` must hold at least 3 bytes. */
+export declare function compiledMbrChsAddress(buffer: Uint8Array): MbrChsAddress;
 
 /** binary-parser's decoder for `MbrPartitionEntry`: `buffer` must hold at least 16 bytes. */
 export declare function compiledMbrPartitionEntry(buffer: Uint8Array): MbrPartitionEntry;
+
+/** binary-parser's decoder for `MbrSector`: `buffer` must hold at least 512 bytes. */
+export declare function compiledMbrSector(buffer: Uint8Array): MbrSector;
 
 /** binary-parser's decoder for `GptHeader`: `buffer` must hold at least 92 bytes. */
 export declare function compiledGptHeader(buffer: Uint8Array): GptHeader;
@@ -21,11 +27,41 @@ export declare function compiledApmDriverDescriptorMap(buffer: Uint8Array): ApmD
 /** binary-parser's decoder for `ApmPartitionEntry`: `buffer` must hold at least 136 bytes. */
 export declare function compiledApmPartitionEntry(buffer: Uint8Array): ApmPartitionEntry;
 
+/** binary-parser's decoder for `BsdPartitionEntry` (little-endian): `buffer` must hold at least 16 bytes. */
+export declare function compiledBsdPartitionEntryLe(buffer: Uint8Array): BsdPartitionEntry;
+
+/** binary-parser's decoder for `BsdPartitionEntry` (big-endian): `buffer` must hold at least 16 bytes. */
+export declare function compiledBsdPartitionEntryBe(buffer: Uint8Array): BsdPartitionEntry;
+
+/** binary-parser's decoder for `BsdDisklabel` (little-endian): `buffer` must hold at least 148 bytes. */
+export declare function compiledBsdDisklabelLe(buffer: Uint8Array): BsdDisklabel;
+
+/** binary-parser's decoder for `BsdDisklabel` (big-endian): `buffer` must hold at least 148 bytes. */
+export declare function compiledBsdDisklabelBe(buffer: Uint8Array): BsdDisklabel;
+
+/** binary-parser's decoder for `SunPartitionInfo`: `buffer` must hold at least 4 bytes. */
+export declare function compiledSunPartitionInfo(buffer: Uint8Array): SunPartitionInfo;
+
+/** binary-parser's decoder for `SunPartitionMap`: `buffer` must hold at least 8 bytes. */
+export declare function compiledSunPartitionMap(buffer: Uint8Array): SunPartitionMap;
+
 /** binary-parser's decoder for `SunDiskLabel`: `buffer` must hold at least 512 bytes. */
 export declare function compiledSunDiskLabel(buffer: Uint8Array): SunDiskLabel;
 
+/** binary-parser's decoder for `SgiDeviceParameters`: `buffer` must hold at least 48 bytes. */
+export declare function compiledSgiDeviceParameters(buffer: Uint8Array): SgiDeviceParameters;
+
+/** binary-parser's decoder for `SgiVolumeDirectoryEntry`: `buffer` must hold at least 16 bytes. */
+export declare function compiledSgiVolumeDirectoryEntry(buffer: Uint8Array): SgiVolumeDirectoryEntry;
+
+/** binary-parser's decoder for `SgiPartitionEntry`: `buffer` must hold at least 12 bytes. */
+export declare function compiledSgiPartitionEntry(buffer: Uint8Array): SgiPartitionEntry;
+
 /** binary-parser's decoder for `SgiVolumeHeader`: `buffer` must hold at least 512 bytes. */
 export declare function compiledSgiVolumeHeader(buffer: Uint8Array): SgiVolumeHeader;
+
+/** binary-parser's decoder for `AtariPartitionEntry`: `buffer` must hold at least 12 bytes. */
+export declare function compiledAtariPartitionEntry(buffer: Uint8Array): AtariPartitionEntry;
 
 /** binary-parser's decoder for `AtariRootSector`: `buffer` must hold at least 512 bytes. */
 export declare function compiledAtariRootSector(buffer: Uint8Array): AtariRootSector;

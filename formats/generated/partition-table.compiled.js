@@ -6,6 +6,24 @@
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
 // time instead. Typed by partition-table.compiled.d.ts; called only through partition-table.ts.
 
+/** binary-parser's decoder for MbrChsAddress. */
+export const compiledMbrChsAddress = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.head = dataView.getUint8(offset, false);
+offset += 1;
+vars.sectorAndCylinderHigh = dataView.getUint8(offset, false);
+offset += 1;
+vars.cylinderLow = dataView.getUint8(offset, false);
+offset += 1;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for MbrPartitionEntry. */
 export const compiledMbrPartitionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -15,16 +33,73 @@ vars.$parent = null;
 vars.$root = vars;
 vars.status = dataView.getUint8(offset, false);
 offset += 1;
-vars.startChs = buffer.subarray(offset, offset + 3);
-offset += 3;
+vars.startChs = {};
+vars.startChs.head = dataView.getUint8(offset, false);
+offset += 1;
+vars.startChs.sectorAndCylinderHigh = dataView.getUint8(offset, false);
+offset += 1;
+vars.startChs.cylinderLow = dataView.getUint8(offset, false);
+offset += 1;
 vars.type = dataView.getUint8(offset, false);
 offset += 1;
-vars.endChs = buffer.subarray(offset, offset + 3);
-offset += 3;
+vars.endChs = {};
+vars.endChs.head = dataView.getUint8(offset, false);
+offset += 1;
+vars.endChs.sectorAndCylinderHigh = dataView.getUint8(offset, false);
+offset += 1;
+vars.endChs.cylinderLow = dataView.getUint8(offset, false);
+offset += 1;
 vars.startLba = dataView.getUint32(offset, true);
 offset += 4;
 vars.sectorCount = dataView.getUint32(offset, true);
 offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for MbrSector. */
+export const compiledMbrSector = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.bootCode = buffer.subarray(offset, offset + 440);
+offset += 440;
+vars.diskSignature = dataView.getUint32(offset, true);
+offset += 4;
+vars.unknown = dataView.getUint16(offset, true);
+offset += 2;
+vars.partitions = [];
+for (var $tmp0 = 4; $tmp0 > 0; $tmp0--) {
+var $tmp1 = {};
+$tmp1.status = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.startChs = {};
+$tmp1.startChs.head = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.startChs.sectorAndCylinderHigh = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.startChs.cylinderLow = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.type = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.endChs = {};
+$tmp1.endChs.head = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.endChs.sectorAndCylinderHigh = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.endChs.cylinderLow = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.startLba = dataView.getUint32(offset, true);
+offset += 4;
+$tmp1.sectorCount = dataView.getUint32(offset, true);
+offset += 4;
+vars.partitions.push($tmp1);
+}
+vars.signature = buffer.subarray(offset, offset + 2);
+offset += 2;
 delete vars.$parent;
 delete vars.$root;
 return vars;
@@ -168,6 +243,222 @@ delete vars.$root;
 return vars;
 };
 
+/** binary-parser's decoder for BsdPartitionEntry (little-endian). */
+export const compiledBsdPartitionEntryLe = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.size = dataView.getUint32(offset, true);
+offset += 4;
+vars.offset = dataView.getUint32(offset, true);
+offset += 4;
+vars.fragmentSize = dataView.getUint32(offset, true);
+offset += 4;
+vars.fileSystemType = dataView.getUint8(offset, false);
+offset += 1;
+vars.fragmentsPerBlock = dataView.getUint8(offset, false);
+offset += 1;
+vars.cylindersPerGroup = dataView.getUint16(offset, true);
+offset += 2;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for BsdPartitionEntry (big-endian). */
+export const compiledBsdPartitionEntryBe = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.size = dataView.getUint32(offset, false);
+offset += 4;
+vars.offset = dataView.getUint32(offset, false);
+offset += 4;
+vars.fragmentSize = dataView.getUint32(offset, false);
+offset += 4;
+vars.fileSystemType = dataView.getUint8(offset, false);
+offset += 1;
+vars.fragmentsPerBlock = dataView.getUint8(offset, false);
+offset += 1;
+vars.cylindersPerGroup = dataView.getUint16(offset, false);
+offset += 2;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for BsdDisklabel (little-endian). */
+export const compiledBsdDisklabelLe = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.magic = dataView.getUint32(offset, true);
+offset += 4;
+vars.type = dataView.getUint16(offset, true);
+offset += 2;
+vars.subtype = dataView.getUint16(offset, true);
+offset += 2;
+vars.typeName = buffer.subarray(offset, offset + 16);
+offset += 16;
+vars.packName = buffer.subarray(offset, offset + 16);
+offset += 16;
+vars.sectorSize = dataView.getUint32(offset, true);
+offset += 4;
+vars.sectorsPerTrack = dataView.getUint32(offset, true);
+offset += 4;
+vars.tracksPerCylinder = dataView.getUint32(offset, true);
+offset += 4;
+vars.cylinders = dataView.getUint32(offset, true);
+offset += 4;
+vars.sectorsPerCylinder = dataView.getUint32(offset, true);
+offset += 4;
+vars.sectorsPerUnit = dataView.getUint32(offset, true);
+offset += 4;
+vars.sparesPerTrack = dataView.getUint16(offset, true);
+offset += 2;
+vars.sparesPerCylinder = dataView.getUint16(offset, true);
+offset += 2;
+vars.alternateCylinders = dataView.getUint32(offset, true);
+offset += 4;
+vars.rpm = dataView.getUint16(offset, true);
+offset += 2;
+vars.interleave = dataView.getUint16(offset, true);
+offset += 2;
+vars.trackSkew = dataView.getUint16(offset, true);
+offset += 2;
+vars.cylinderSkew = dataView.getUint16(offset, true);
+offset += 2;
+vars.headSwitch = dataView.getUint32(offset, true);
+offset += 4;
+vars.trackSeek = dataView.getUint32(offset, true);
+offset += 4;
+vars.flags = dataView.getUint32(offset, true);
+offset += 4;
+vars.driveData = buffer.subarray(offset, offset + 20);
+offset += 20;
+vars.spare = buffer.subarray(offset, offset + 20);
+offset += 20;
+vars.magic2 = dataView.getUint32(offset, true);
+offset += 4;
+vars.checksum = dataView.getUint16(offset, true);
+offset += 2;
+vars.partitionCount = dataView.getUint16(offset, true);
+offset += 2;
+vars.bootAreaSize = dataView.getUint32(offset, true);
+offset += 4;
+vars.superblockSize = dataView.getUint32(offset, true);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for BsdDisklabel (big-endian). */
+export const compiledBsdDisklabelBe = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.magic = dataView.getUint32(offset, false);
+offset += 4;
+vars.type = dataView.getUint16(offset, false);
+offset += 2;
+vars.subtype = dataView.getUint16(offset, false);
+offset += 2;
+vars.typeName = buffer.subarray(offset, offset + 16);
+offset += 16;
+vars.packName = buffer.subarray(offset, offset + 16);
+offset += 16;
+vars.sectorSize = dataView.getUint32(offset, false);
+offset += 4;
+vars.sectorsPerTrack = dataView.getUint32(offset, false);
+offset += 4;
+vars.tracksPerCylinder = dataView.getUint32(offset, false);
+offset += 4;
+vars.cylinders = dataView.getUint32(offset, false);
+offset += 4;
+vars.sectorsPerCylinder = dataView.getUint32(offset, false);
+offset += 4;
+vars.sectorsPerUnit = dataView.getUint32(offset, false);
+offset += 4;
+vars.sparesPerTrack = dataView.getUint16(offset, false);
+offset += 2;
+vars.sparesPerCylinder = dataView.getUint16(offset, false);
+offset += 2;
+vars.alternateCylinders = dataView.getUint32(offset, false);
+offset += 4;
+vars.rpm = dataView.getUint16(offset, false);
+offset += 2;
+vars.interleave = dataView.getUint16(offset, false);
+offset += 2;
+vars.trackSkew = dataView.getUint16(offset, false);
+offset += 2;
+vars.cylinderSkew = dataView.getUint16(offset, false);
+offset += 2;
+vars.headSwitch = dataView.getUint32(offset, false);
+offset += 4;
+vars.trackSeek = dataView.getUint32(offset, false);
+offset += 4;
+vars.flags = dataView.getUint32(offset, false);
+offset += 4;
+vars.driveData = buffer.subarray(offset, offset + 20);
+offset += 20;
+vars.spare = buffer.subarray(offset, offset + 20);
+offset += 20;
+vars.magic2 = dataView.getUint32(offset, false);
+offset += 4;
+vars.checksum = dataView.getUint16(offset, false);
+offset += 2;
+vars.partitionCount = dataView.getUint16(offset, false);
+offset += 2;
+vars.bootAreaSize = dataView.getUint32(offset, false);
+offset += 4;
+vars.superblockSize = dataView.getUint32(offset, false);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SunPartitionInfo. */
+export const compiledSunPartitionInfo = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.tag = dataView.getUint16(offset, false);
+offset += 2;
+vars.flags = dataView.getUint16(offset, false);
+offset += 2;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SunPartitionMap. */
+export const compiledSunPartitionMap = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.startCylinder = dataView.getUint32(offset, false);
+offset += 4;
+vars.sectorCount = dataView.getUint32(offset, false);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
 /** binary-parser's decoder for SunDiskLabel. */
 export const compiledSunDiskLabel = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
@@ -183,8 +474,15 @@ vars.volumeName = buffer.subarray(offset, offset + 8);
 offset += 8;
 vars.partitionCount = dataView.getUint16(offset, false);
 offset += 2;
-vars.partitionInfo = buffer.subarray(offset, offset + 32);
-offset += 32;
+vars.partitionInfo = [];
+for (var $tmp0 = 8; $tmp0 > 0; $tmp0--) {
+var $tmp1 = {};
+$tmp1.tag = dataView.getUint16(offset, false);
+offset += 2;
+$tmp1.flags = dataView.getUint16(offset, false);
+offset += 2;
+vars.partitionInfo.push($tmp1);
+}
 vars.padding = dataView.getUint16(offset, false);
 offset += 2;
 vars.bootInfo = buffer.subarray(offset, offset + 12);
@@ -225,12 +523,102 @@ vars.obsolete3 = dataView.getUint16(offset, false);
 offset += 2;
 vars.obsolete4 = dataView.getUint16(offset, false);
 offset += 2;
-vars.partitions = buffer.subarray(offset, offset + 64);
-offset += 64;
+vars.partitions = [];
+for (var $tmp2 = 8; $tmp2 > 0; $tmp2--) {
+var $tmp3 = {};
+$tmp3.startCylinder = dataView.getUint32(offset, false);
+offset += 4;
+$tmp3.sectorCount = dataView.getUint32(offset, false);
+offset += 4;
+vars.partitions.push($tmp3);
+}
 vars.magic = dataView.getUint16(offset, false);
 offset += 2;
 vars.checksum = dataView.getUint16(offset, false);
 offset += 2;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SgiDeviceParameters. */
+export const compiledSgiDeviceParameters = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.skew = dataView.getUint8(offset, false);
+offset += 1;
+vars.gap1 = dataView.getUint8(offset, false);
+offset += 1;
+vars.gap2 = dataView.getUint8(offset, false);
+offset += 1;
+vars.spareCylinders = dataView.getUint8(offset, false);
+offset += 1;
+vars.cylinders = dataView.getUint16(offset, false);
+offset += 2;
+vars.headVolume0 = dataView.getUint16(offset, false);
+offset += 2;
+vars.heads = dataView.getUint16(offset, false);
+offset += 2;
+vars.commandTagQueueDepth = dataView.getUint8(offset, false);
+offset += 1;
+vars.cylindersHigh = dataView.getUint8(offset, false);
+offset += 1;
+vars.sectorsPerTrack = dataView.getUint16(offset, false);
+offset += 2;
+vars.bytesPerSector = dataView.getUint16(offset, false);
+offset += 2;
+vars.interleave = dataView.getUint16(offset, false);
+offset += 2;
+offset += 2;
+vars.flags = dataView.getUint32(offset, false);
+offset += 4;
+vars.dataRate = dataView.getUint32(offset, false);
+offset += 4;
+vars.retries = dataView.getUint32(offset, false);
+offset += 4;
+vars.msPerWord = dataView.getUint32(offset, false);
+offset += 4;
+vars.xylogics = buffer.subarray(offset, offset + 12);
+offset += 12;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SgiVolumeDirectoryEntry. */
+export const compiledSgiVolumeDirectoryEntry = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.name = buffer.subarray(offset, offset + 8);
+offset += 8;
+vars.block = dataView.getUint32(offset, false);
+offset += 4;
+vars.bytes = dataView.getUint32(offset, false);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for SgiPartitionEntry. */
+export const compiledSgiPartitionEntry = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.blockCount = dataView.getUint32(offset, false);
+offset += 4;
+vars.firstBlock = dataView.getUint32(offset, false);
+offset += 4;
+vars.type = dataView.getUint32(offset, false);
+offset += 4;
 delete vars.$parent;
 delete vars.$root;
 return vars;
@@ -251,15 +639,87 @@ vars.swapPartition = dataView.getUint16(offset, false);
 offset += 2;
 vars.bootFile = buffer.subarray(offset, offset + 16);
 offset += 16;
-vars.deviceParameters = buffer.subarray(offset, offset + 48);
-offset += 48;
-vars.volumeDirectory = buffer.subarray(offset, offset + 240);
-offset += 240;
-vars.partitions = buffer.subarray(offset, offset + 192);
-offset += 192;
+vars.deviceParameters = {};
+vars.deviceParameters.skew = dataView.getUint8(offset, false);
+offset += 1;
+vars.deviceParameters.gap1 = dataView.getUint8(offset, false);
+offset += 1;
+vars.deviceParameters.gap2 = dataView.getUint8(offset, false);
+offset += 1;
+vars.deviceParameters.spareCylinders = dataView.getUint8(offset, false);
+offset += 1;
+vars.deviceParameters.cylinders = dataView.getUint16(offset, false);
+offset += 2;
+vars.deviceParameters.headVolume0 = dataView.getUint16(offset, false);
+offset += 2;
+vars.deviceParameters.heads = dataView.getUint16(offset, false);
+offset += 2;
+vars.deviceParameters.commandTagQueueDepth = dataView.getUint8(offset, false);
+offset += 1;
+vars.deviceParameters.cylindersHigh = dataView.getUint8(offset, false);
+offset += 1;
+vars.deviceParameters.sectorsPerTrack = dataView.getUint16(offset, false);
+offset += 2;
+vars.deviceParameters.bytesPerSector = dataView.getUint16(offset, false);
+offset += 2;
+vars.deviceParameters.interleave = dataView.getUint16(offset, false);
+offset += 2;
+offset += 2;
+vars.deviceParameters.flags = dataView.getUint32(offset, false);
+offset += 4;
+vars.deviceParameters.dataRate = dataView.getUint32(offset, false);
+offset += 4;
+vars.deviceParameters.retries = dataView.getUint32(offset, false);
+offset += 4;
+vars.deviceParameters.msPerWord = dataView.getUint32(offset, false);
+offset += 4;
+vars.deviceParameters.xylogics = buffer.subarray(offset, offset + 12);
+offset += 12;
+vars.volumeDirectory = [];
+for (var $tmp0 = 15; $tmp0 > 0; $tmp0--) {
+var $tmp1 = {};
+$tmp1.name = buffer.subarray(offset, offset + 8);
+offset += 8;
+$tmp1.block = dataView.getUint32(offset, false);
+offset += 4;
+$tmp1.bytes = dataView.getUint32(offset, false);
+offset += 4;
+vars.volumeDirectory.push($tmp1);
+}
+vars.partitions = [];
+for (var $tmp2 = 16; $tmp2 > 0; $tmp2--) {
+var $tmp3 = {};
+$tmp3.blockCount = dataView.getUint32(offset, false);
+offset += 4;
+$tmp3.firstBlock = dataView.getUint32(offset, false);
+offset += 4;
+$tmp3.type = dataView.getUint32(offset, false);
+offset += 4;
+vars.partitions.push($tmp3);
+}
 vars.checksum = dataView.getUint32(offset, false);
 offset += 4;
 vars.fill = dataView.getUint32(offset, false);
+offset += 4;
+delete vars.$parent;
+delete vars.$root;
+return vars;
+};
+
+/** binary-parser's decoder for AtariPartitionEntry. */
+export const compiledAtariPartitionEntry = function (buffer, constructorFn) {
+var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+var offset = 0;
+var vars = {};
+vars.$parent = null;
+vars.$root = vars;
+vars.flags = dataView.getUint8(offset, false);
+offset += 1;
+vars.id = buffer.subarray(offset, offset + 3);
+offset += 3;
+vars.start = dataView.getUint32(offset, false);
+offset += 4;
+vars.size = dataView.getUint32(offset, false);
 offset += 4;
 delete vars.$parent;
 delete vars.$root;
@@ -275,14 +735,36 @@ vars.$parent = null;
 vars.$root = vars;
 vars.bootCode = buffer.subarray(offset, offset + 342);
 offset += 342;
-vars.icdPartitions = buffer.subarray(offset, offset + 96);
-offset += 96;
+vars.icdPartitions = [];
+for (var $tmp0 = 8; $tmp0 > 0; $tmp0--) {
+var $tmp1 = {};
+$tmp1.flags = dataView.getUint8(offset, false);
+offset += 1;
+$tmp1.id = buffer.subarray(offset, offset + 3);
+offset += 3;
+$tmp1.start = dataView.getUint32(offset, false);
+offset += 4;
+$tmp1.size = dataView.getUint32(offset, false);
+offset += 4;
+vars.icdPartitions.push($tmp1);
+}
 vars.unused = buffer.subarray(offset, offset + 12);
 offset += 12;
 vars.diskSize = dataView.getUint32(offset, false);
 offset += 4;
-vars.partitions = buffer.subarray(offset, offset + 48);
-offset += 48;
+vars.partitions = [];
+for (var $tmp2 = 4; $tmp2 > 0; $tmp2--) {
+var $tmp3 = {};
+$tmp3.flags = dataView.getUint8(offset, false);
+offset += 1;
+$tmp3.id = buffer.subarray(offset, offset + 3);
+offset += 3;
+$tmp3.start = dataView.getUint32(offset, false);
+offset += 4;
+$tmp3.size = dataView.getUint32(offset, false);
+offset += 4;
+vars.partitions.push($tmp3);
+}
 vars.badSectorListStart = dataView.getUint32(offset, false);
 offset += 4;
 vars.badSectorListCount = dataView.getUint32(offset, false);

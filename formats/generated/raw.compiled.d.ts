@@ -4,7 +4,22 @@
 // The types of the functions in raw.compiled.js (binary-parser's code, untyped JavaScript):
 // each returns the interface its layout description defines. This is the one place where
 // that code meets TypeScript; raw.ts checks lengths and contents before calling it.
-import type { FatBiosParameterBlock } from './raw.js';
+import type { FatBiosParameterBlock, FatExtendedBootSignature, Fat16BootSector, Fat32BootSector, NtfsBootSector, ExfatBootSector } from './raw.js';
 
 /** binary-parser's decoder for `FatBiosParameterBlock`: `buffer` must hold at least 36 bytes. */
 export declare function compiledFatBiosParameterBlock(buffer: Uint8Array): FatBiosParameterBlock;
+
+/** binary-parser's decoder for `FatExtendedBootSignature`: `buffer` must hold at least 26 bytes. */
+export declare function compiledFatExtendedBootSignature(buffer: Uint8Array): FatExtendedBootSignature;
+
+/** binary-parser's decoder for `Fat16BootSector`: `buffer` must hold at least 62 bytes. */
+export declare function compiledFat16BootSector(buffer: Uint8Array): Fat16BootSector;
+
+/** binary-parser's decoder for `Fat32BootSector`: `buffer` must hold at least 90 bytes. */
+export declare function compiledFat32BootSector(buffer: Uint8Array): Fat32BootSector;
+
+/** binary-parser's decoder for `NtfsBootSector`: `buffer` must hold at least 84 bytes. */
+export declare function compiledNtfsBootSector(buffer: Uint8Array): NtfsBootSector;
+
+/** binary-parser's decoder for `ExfatBootSector`: `buffer` must hold at least 120 bytes. */
+export declare function compiledExfatBootSector(buffer: Uint8Array): ExfatBootSector;

@@ -18,6 +18,7 @@ import { bytesEqual, cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '.
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
+  LUKS1_HEADER_FIELD_OFFSETS,
   LUKS1_HEADER_MAGIC,
   LUKS1_HEADER_SIZE,
   LUKS2_BINARY_HEADER_SIZE,
@@ -482,7 +483,8 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
   // One read of the first 4 KiB covers a LUKS1 header with its key slots and a LUKS2 binary
   // header, so that a stream is never asked to go back.
   const head = await reader.readAvailable(0, LUKS2_BINARY_HEADER_SIZE, 'header');
-  const version = u16be(head, 6, 'header.version');
+  // Both versions keep the magic and then the version at the same place.
+  const version = u16be(head, LUKS1_HEADER_FIELD_OFFSETS.version, 'header.version');
   if (version === 1) return parseLuks1(reader, head, context);
   if (version === 2) return parseLuks2(reader, head, context);
   throw fieldError('UNSUPPORTED', 'header.version', `LUKS version ${version} (1 and 2 exist)`);

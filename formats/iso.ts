@@ -32,7 +32,6 @@ import {
   VOLUME_DESCRIPTOR_SIZE,
   type BootRecord,
   type VolumeDescriptor,
-  type VolumeDescriptorHeader,
   decodeBootRecord,
   decodeDirectoryRecord,
   decodeIsoDateTime,
@@ -169,7 +168,8 @@ export interface IsoDetails {
  * specified" (all digits zero); a warning and `undefined` for anything unreadable.
  */
 export function isoDate(bytes: Uint8Array, field: string, warn: (message: string) => void): string | undefined {
-  const { digits, gmtOffset } = decodeIsoDateTime(bytes);
+  const date = decodeIsoDateTime(bytes);
+  const digits = latin1Text(date.digits);
   if (/^[0\0 ]*$/.test(digits)) return undefined;
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(digits);
   const numbers = match?.slice(1).map(Number);
@@ -187,10 +187,10 @@ export function isoDate(bytes: Uint8Array, field: string, warn: (message: string
     warn(`the ${field} "${digits.replace(/[^\x20-\x7e]/g, '?')}" is not a valid date`);
     return undefined;
   }
-  const date = new Date(0);
-  date.setUTCFullYear(year as number, (month as number) - 1, day as number);
-  date.setUTCHours(hour as number, minute as number, second as number, (hundredths as number) * 10);
-  return new Date(date.getTime() - gmtOffset * 15 * 60_000).toISOString();
+  const time = new Date(0);
+  time.setUTCFullYear(year as number, (month as number) - 1, day as number);
+  time.setUTCHours(hour as number, minute as number, second as number, (hundredths as number) * 10);
+  return new Date(time.getTime() - date.gmtOffset * 15 * 60_000).toISOString();
 }
 
 function text(bytes: Uint8Array): string {
@@ -200,11 +200,19 @@ function text(bytes: Uint8Array): string {
 // ---------------------------------------------------------------------------------------
 // Detection
 
+/** The start of a volume structure descriptor, its identifier as text. */
+interface StructureHeader {
+  type: number;
+  identifier: string;
+  version: number;
+}
+
 /** The start of the volume structure descriptor `bytes` holds, if it holds one (ISO 9660's or a UDF recognition descriptor). */
-function structureHeader(bytes: Uint8Array): VolumeDescriptorHeader | undefined {
+function structureHeader(bytes: Uint8Array): StructureHeader | undefined {
   if (bytes.byteLength < VOLUME_DESCRIPTOR_HEADER_SIZE) return undefined;
-  const header = decodeVolumeDescriptorHeader(bytes);
-  return header.identifier === STANDARD_IDENTIFIER || RECOGNITION_IDENTIFIERS.has(header.identifier) ? header : undefined;
+  const { type, identifier: identifierBytes, version } = decodeVolumeDescriptorHeader(bytes);
+  const identifier = latin1Text(identifierBytes);
+  return identifier === STANDARD_IDENTIFIER || RECOGNITION_IDENTIFIERS.has(identifier) ? { type, identifier, version } : undefined;
 }
 
 /**
@@ -307,7 +315,7 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
 }
 
 /** Records one descriptor; returns false when the sequence ends with it. */
-function addDescriptor(structure: VolumeStructure, bytes: Uint8Array, offset: number, header: VolumeDescriptorHeader, context: ParseContext): boolean {
+function addDescriptor(structure: VolumeStructure, bytes: Uint8Array, offset: number, header: StructureHeader, context: ParseContext): boolean {
   const { identifier, type, version } = header;
   if (identifier !== STANDARD_IDENTIFIER) {
     structure.recognitionSequence.push(identifier);
@@ -464,7 +472,9 @@ function systemUseEntries(record: Uint8Array): { entries: string[]; sharingProto
   const entries: string[] = [];
   let sharingProtocol = false;
   while (position + SUSP_ENTRY_HEADER_SIZE <= length) {
-    const { signature, length: entryLength } = decodeSuspEntryHeader(record.subarray(position));
+    const entry = decodeSuspEntryHeader(record.subarray(position));
+    const entryLength = entry.length;
+    const signature = latin1Text(entry.signature);
     if (entryLength < SUSP_ENTRY_HEADER_SIZE || position + entryLength > length) break;
     if (entries.length === 0 && signature === 'SP' && matchSuspSharingProtocolEntry(record.subarray(position)) !== undefined) sharingProtocol = true;
     entries.push(signature);

@@ -236,16 +236,41 @@ function addField(parser, field, endian) {
     case 'skip':
       return parser.seek(field.length);
     case 'array':
-      return parser.array(field.name, { type: buildParser(field.element, endian), length: field.count });
+      return parser.array(field.name, { type: buildParser(field.element, endian, false), length: field.count });
     case 'layout':
-      return parser.nest(field.name, { type: buildParser(field.element, endian) });
+      return parser.nest(field.name, { type: buildParser(field.element, endian, false) });
     default:
       throw new Error(`unknown kind ${field.kind}`);
   }
 }
 
-function buildParser(layout, endian) {
-  let parser = new Parser();
+/**
+ * The objects a layout decodes to are made by this constructor, through binary-parser's
+ * `create()`. binary-parser's code gives every object it returns a `$parent` and a `$root`
+ * (context for nested parsers, which these layouts do not use) and deletes them before
+ * returning it; in V8, deleting a property turns an object into a slow dictionary, which
+ * made every decode (and every later field access) several times slower. Setters on the
+ * prototype take the two assignments instead, so the deletes find nothing to delete. The
+ * generated module defines the same class (DECODED_LAYOUT_CLASS) and passes it, as
+ * binary-parser's own `parse()` passes the constructor given to `create()`.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+const DECODED_LAYOUT_CLASS = `/**
+ * The constructor of every decoded layout (binary-parser's \`create()\`): the setters take the
+ * \`$parent\` and \`$root\` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}`;
+
+function buildParser(layout, endian, root = true) {
+  let parser = root ? new Parser().create(DecodedLayout) : new Parser();
   for (let index = 0; index < layout.fields.length; ) {
     const field = layout.fields[index];
     const group = layout.groups.find((candidate) => candidate.fields[0] === field);
@@ -465,7 +490,10 @@ export function compileLayouts(sourceName, descriptions, options = {}) {
     "// binary-parser's getCode() output for each layout, unmodified, as the body of the function",
     "// binary-parser's compile() would build around it at run time with `new Function`",
     '// (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build',
-    `// time instead. Typed by ${base}.compiled.d.ts; called only through ${base}.ts.`,
+    "// time instead, and called as binary-parser's parse() calls it, with the constructor given to",
+    `// create(). Typed by ${base}.compiled.d.ts; called only through ${base}.ts.`,
+    '',
+    DECODED_LAYOUT_CLASS,
     '',
   ]);
   const declarations = header(sourceName, [
@@ -487,8 +515,10 @@ export function compileLayouts(sourceName, descriptions, options = {}) {
       if (/\bimports\[/.test(code)) throw new Error(`${layout.name}: the code refers to functions; descriptions are data only`);
       const name = `compiled${layout.name}${variant.suffix}`;
       compiledNames.push(name);
-      javascript.push(`/** binary-parser's decoder for ${layout.name}${variant.suffix ? ` (${variant.endian}-endian)` : ''}. */`);
-      javascript.push(`export const ${name} = function (buffer, constructorFn) {`, code.replace(/\n$/, ''), '};', '');
+      javascript.push(`/** binary-parser's code for ${layout.name}${variant.suffix ? ` (${variant.endian}-endian)` : ''}. */`);
+      javascript.push(`const parse${layout.name}${variant.suffix} = function (buffer, constructorFn) {`, code.replace(/\n$/, ''), '};', '');
+      javascript.push(`/** Decodes ${layout.name}${variant.suffix ? ` (${variant.endian}-endian)` : ''}. */`);
+      javascript.push(`export const ${name} = (buffer) => parse${layout.name}${variant.suffix}(buffer, DecodedLayout);`, '');
       const needs = layout.minSize === layout.size ? `at least ${layout.size} bytes` : `${layout.size} bytes (zero-padded past the fields present)`;
       declarations.push(`/** binary-parser's decoder for \`${layout.name}\`${variant.suffix ? ` (${variant.endian}-endian)` : ''}: \`buffer\` must hold ${needs}. */`);
       declarations.push(`export declare function ${name}(buffer: Uint8Array): ${layout.name};`, '');

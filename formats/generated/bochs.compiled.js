@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by bochs.compiled.d.ts; called only through bochs.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by bochs.compiled.d.ts; called only through bochs.ts.
 
-/** binary-parser's decoder for BochsHeader. */
-export const compiledBochsHeader = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for BochsHeader. */
+const parseBochsHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = buffer.subarray(offset, offset + 32);
@@ -42,3 +53,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes BochsHeader. */
+export const compiledBochsHeader = (buffer) => parseBochsHeader(buffer, DecodedLayout);

@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by cloop.compiled.d.ts; called only through cloop.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by cloop.compiled.d.ts; called only through cloop.ts.
 
-/** binary-parser's decoder for CloopHeader. */
-export const compiledCloopHeader = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for CloopHeader. */
+const parseCloopHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.preamble = buffer.subarray(offset, offset + 128);
@@ -25,3 +36,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes CloopHeader. */
+export const compiledCloopHeader = (buffer) => parseCloopHeader(buffer, DecodedLayout);

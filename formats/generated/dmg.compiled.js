@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by dmg.compiled.d.ts; called only through dmg.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by dmg.compiled.d.ts; called only through dmg.ts.
 
-/** binary-parser's decoder for DmgKolyTrailer. */
-export const compiledDmgKolyTrailer = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for DmgKolyTrailer. */
+const parseDmgKolyTrailer = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 4);
@@ -64,11 +75,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for DmgBlockTable. */
-export const compiledDmgBlockTable = function (buffer, constructorFn) {
+/** Decodes DmgKolyTrailer. */
+export const compiledDmgKolyTrailer = (buffer) => parseDmgKolyTrailer(buffer, DecodedLayout);
+
+/** binary-parser's code for DmgBlockTable. */
+const parseDmgBlockTable = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 4);
@@ -99,11 +113,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for DmgChunk. */
-export const compiledDmgChunk = function (buffer, constructorFn) {
+/** Decodes DmgBlockTable. */
+export const compiledDmgBlockTable = (buffer) => parseDmgBlockTable(buffer, DecodedLayout);
+
+/** binary-parser's code for DmgChunk. */
+const parseDmgChunk = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.type = dataView.getUint32(offset, false);
@@ -122,3 +139,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes DmgChunk. */
+export const compiledDmgChunk = (buffer) => parseDmgChunk(buffer, DecodedLayout);

@@ -4,18 +4,29 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by iso.compiled.d.ts; called only through iso.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by iso.compiled.d.ts; called only through iso.ts.
 
-/** binary-parser's decoder for VolumeDescriptorHeader. */
-export const compiledVolumeDescriptorHeader = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for VolumeDescriptorHeader. */
+const parseVolumeDescriptorHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.type = dataView.getUint8(offset, false);
 offset += 1;
-vars.identifier = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 5));
+vars.identifier = buffer.subarray(offset, offset + 5);
 offset += 5;
 vars.version = dataView.getUint8(offset, false);
 offset += 1;
@@ -24,14 +35,17 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for IsoDateTime. */
-export const compiledIsoDateTime = function (buffer, constructorFn) {
+/** Decodes VolumeDescriptorHeader. */
+export const compiledVolumeDescriptorHeader = (buffer) => parseVolumeDescriptorHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for IsoDateTime. */
+const parseIsoDateTime = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
-vars.digits = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 16));
+vars.digits = buffer.subarray(offset, offset + 16);
 offset += 16;
 vars.gmtOffset = dataView.getInt8(offset, false);
 offset += 1;
@@ -40,14 +54,17 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SuspEntryHeader. */
-export const compiledSuspEntryHeader = function (buffer, constructorFn) {
+/** Decodes IsoDateTime. */
+export const compiledIsoDateTime = (buffer) => parseIsoDateTime(buffer, DecodedLayout);
+
+/** binary-parser's code for SuspEntryHeader. */
+const parseSuspEntryHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
-vars.signature = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 2));
+vars.signature = buffer.subarray(offset, offset + 2);
 offset += 2;
 vars.length = dataView.getUint8(offset, false);
 offset += 1;
@@ -58,15 +75,18 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SuspSharingProtocolEntry. */
-export const compiledSuspSharingProtocolEntry = function (buffer, constructorFn) {
+/** Decodes SuspEntryHeader. */
+export const compiledSuspEntryHeader = (buffer) => parseSuspEntryHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for SuspSharingProtocolEntry. */
+const parseSuspSharingProtocolEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.header = {};
-vars.header.signature = new TextDecoder('latin1').decode(buffer.subarray(offset, offset + 2));
+vars.header.signature = buffer.subarray(offset, offset + 2);
 offset += 2;
 vars.header.length = dataView.getUint8(offset, false);
 offset += 1;
@@ -81,11 +101,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VolumeDescriptor. */
-export const compiledVolumeDescriptor = function (buffer, constructorFn) {
+/** Decodes SuspSharingProtocolEntry. */
+export const compiledSuspSharingProtocolEntry = (buffer) => parseSuspSharingProtocolEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for VolumeDescriptor. */
+const parseVolumeDescriptor = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.type = dataView.getUint8(offset, false);
@@ -164,11 +187,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for BootRecord. */
-export const compiledBootRecord = function (buffer, constructorFn) {
+/** Decodes VolumeDescriptor. */
+export const compiledVolumeDescriptor = (buffer) => parseVolumeDescriptor(buffer, DecodedLayout);
+
+/** binary-parser's code for BootRecord. */
+const parseBootRecord = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.type = dataView.getUint8(offset, false);
@@ -188,11 +214,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for DirectoryRecord. */
-export const compiledDirectoryRecord = function (buffer, constructorFn) {
+/** Decodes BootRecord. */
+export const compiledBootRecord = (buffer) => parseBootRecord(buffer, DecodedLayout);
+
+/** binary-parser's code for DirectoryRecord. */
+const parseDirectoryRecord = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.length = dataView.getUint8(offset, false);
@@ -226,11 +255,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ElToritoValidationEntry. */
-export const compiledElToritoValidationEntry = function (buffer, constructorFn) {
+/** Decodes DirectoryRecord. */
+export const compiledDirectoryRecord = (buffer) => parseDirectoryRecord(buffer, DecodedLayout);
+
+/** binary-parser's code for ElToritoValidationEntry. */
+const parseElToritoValidationEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.headerId = dataView.getUint8(offset, false);
@@ -252,11 +284,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ElToritoBootEntry. */
-export const compiledElToritoBootEntry = function (buffer, constructorFn) {
+/** Decodes ElToritoValidationEntry. */
+export const compiledElToritoValidationEntry = (buffer) => parseElToritoValidationEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for ElToritoBootEntry. */
+const parseElToritoBootEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.bootIndicator = dataView.getUint8(offset, false);
@@ -282,11 +317,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ElToritoExtensionEntry. */
-export const compiledElToritoExtensionEntry = function (buffer, constructorFn) {
+/** Decodes ElToritoBootEntry. */
+export const compiledElToritoBootEntry = (buffer) => parseElToritoBootEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for ElToritoExtensionEntry. */
+const parseElToritoExtensionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.extensionIndicator = dataView.getUint8(offset, false);
@@ -300,11 +338,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ElToritoSectionHeader. */
-export const compiledElToritoSectionHeader = function (buffer, constructorFn) {
+/** Decodes ElToritoExtensionEntry. */
+export const compiledElToritoExtensionEntry = (buffer) => parseElToritoExtensionEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for ElToritoSectionHeader. */
+const parseElToritoSectionHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.headerIndicator = dataView.getUint8(offset, false);
@@ -320,11 +361,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfDescriptorTag. */
-export const compiledUdfDescriptorTag = function (buffer, constructorFn) {
+/** Decodes ElToritoSectionHeader. */
+export const compiledElToritoSectionHeader = (buffer) => parseElToritoSectionHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfDescriptorTag. */
+const parseUdfDescriptorTag = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.tagIdentifier = dataView.getUint16(offset, true);
@@ -348,11 +392,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfTimestamp. */
-export const compiledUdfTimestamp = function (buffer, constructorFn) {
+/** Decodes UdfDescriptorTag. */
+export const compiledUdfDescriptorTag = (buffer) => parseUdfDescriptorTag(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfTimestamp. */
+const parseUdfTimestamp = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.typeAndTimezone = dataView.getUint16(offset, true);
@@ -380,11 +427,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfEntityIdentifier. */
-export const compiledUdfEntityIdentifier = function (buffer, constructorFn) {
+/** Decodes UdfTimestamp. */
+export const compiledUdfTimestamp = (buffer) => parseUdfTimestamp(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfEntityIdentifier. */
+const parseUdfEntityIdentifier = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.flags = dataView.getUint8(offset, false);
@@ -398,11 +448,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfDomainIdentifierSuffix. */
-export const compiledUdfDomainIdentifierSuffix = function (buffer, constructorFn) {
+/** Decodes UdfEntityIdentifier. */
+export const compiledUdfEntityIdentifier = (buffer) => parseUdfEntityIdentifier(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfDomainIdentifierSuffix. */
+const parseUdfDomainIdentifierSuffix = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.udfRevision = dataView.getUint16(offset, true);
@@ -415,11 +468,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfAnchorVolumeDescriptorPointer. */
-export const compiledUdfAnchorVolumeDescriptorPointer = function (buffer, constructorFn) {
+/** Decodes UdfDomainIdentifierSuffix. */
+export const compiledUdfDomainIdentifierSuffix = (buffer) => parseUdfDomainIdentifierSuffix(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfAnchorVolumeDescriptorPointer. */
+const parseUdfAnchorVolumeDescriptorPointer = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.tag = buffer.subarray(offset, offset + 16);
@@ -437,11 +493,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfPrimaryVolumeDescriptor. */
-export const compiledUdfPrimaryVolumeDescriptor = function (buffer, constructorFn) {
+/** Decodes UdfAnchorVolumeDescriptorPointer. */
+export const compiledUdfAnchorVolumeDescriptorPointer = (buffer) => parseUdfAnchorVolumeDescriptorPointer(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfPrimaryVolumeDescriptor. */
+const parseUdfPrimaryVolumeDescriptor = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.tag = buffer.subarray(offset, offset + 16);
@@ -485,11 +544,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for UdfLogicalVolumeDescriptor. */
-export const compiledUdfLogicalVolumeDescriptor = function (buffer, constructorFn) {
+/** Decodes UdfPrimaryVolumeDescriptor. */
+export const compiledUdfPrimaryVolumeDescriptor = (buffer) => parseUdfPrimaryVolumeDescriptor(buffer, DecodedLayout);
+
+/** binary-parser's code for UdfLogicalVolumeDescriptor. */
+const parseUdfLogicalVolumeDescriptor = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.tag = buffer.subarray(offset, offset + 16);
@@ -508,3 +570,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes UdfLogicalVolumeDescriptor. */
+export const compiledUdfLogicalVolumeDescriptor = (buffer) => parseUdfLogicalVolumeDescriptor(buffer, DecodedLayout);

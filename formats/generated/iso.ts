@@ -13,14 +13,14 @@ import { compiledVolumeDescriptorHeader, compiledIsoDateTime, compiledSuspEntryH
  * | offset | size | field | type | meaning |
  * | --- | --- | --- | --- | --- |
  * | 0 | 1 | type | u8 | ISO 9660: 0 boot record, 1 primary, 2 supplementary, 3 partition, 255 terminator; UDF recognition descriptors: 0 |
- * | 1 | 5 | identifier | latin1 | "CD001", or a UDF recognition identifier: "BEA01", "NSR02", "NSR03", "TEA01", "BOOT2", "CDW02" |
+ * | 1 | 5 | identifier | bytes | "CD001", or a UDF recognition identifier: "BEA01", "NSR02", "NSR03", "TEA01", "BOOT2", "CDW02" |
  * | 6 | 1 | version | u8 | 1 (2 for an enhanced volume descriptor) |
  */
 export interface VolumeDescriptorHeader {
   /** ISO 9660: 0 boot record, 1 primary, 2 supplementary, 3 partition, 255 terminator; UDF recognition descriptors: 0 */
   type: number;
   /** "CD001", or a UDF recognition identifier: "BEA01", "NSR02", "NSR03", "TEA01", "BOOT2", "CDW02" */
-  identifier: string;
+  identifier: Uint8Array;
   /** 1 (2 for an enhanced volume descriptor) */
   version: number;
 }
@@ -47,12 +47,12 @@ export function decodeVolumeDescriptorHeader(bytes: Uint8Array): VolumeDescripto
  *
  * | offset | size | field | type | meaning |
  * | --- | --- | --- | --- | --- |
- * | 0 | 16 | digits | latin1 | "YYYYMMDDHHMMSScc"; all "0" (or NUL, or spaces): not specified |
+ * | 0 | 16 | digits | bytes | "YYYYMMDDHHMMSScc"; all "0" (or NUL, or spaces): not specified |
  * | 16 | 1 | gmtOffset | i8 | offset from GMT in 15-minute steps, -48 (west) to +52 (east) |
  */
 export interface IsoDateTime {
   /** "YYYYMMDDHHMMSScc"; all "0" (or NUL, or spaces): not specified */
-  digits: string;
+  digits: Uint8Array;
   /** offset from GMT in 15-minute steps, -48 (west) to +52 (east) */
   gmtOffset: number;
 }
@@ -79,13 +79,13 @@ export function decodeIsoDateTime(bytes: Uint8Array): IsoDateTime {
  *
  * | offset | size | field | type | meaning |
  * | --- | --- | --- | --- | --- |
- * | 0 | 2 | signature | latin1 | e.g. "SP", "CE", "ST", and Rock Ridge's "RR", "PX", "NM", "TF" |
+ * | 0 | 2 | signature | bytes | e.g. "SP", "CE", "ST", and Rock Ridge's "RR", "PX", "NM", "TF" |
  * | 2 | 1 | length | u8 | bytes in the entry, these four included |
  * | 3 | 1 | version | u8 | entry version (1) |
  */
 export interface SuspEntryHeader {
   /** e.g. "SP", "CE", "ST", and Rock Ridge's "RR", "PX", "NM", "TF" */
-  signature: string;
+  signature: Uint8Array;
   /** bytes in the entry, these four included */
   length: number;
   /** entry version (1) */

@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by luks.compiled.d.ts; called only through luks.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by luks.compiled.d.ts; called only through luks.ts.
 
-/** binary-parser's decoder for Luks1KeySlot. */
-export const compiledLuks1KeySlot = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for Luks1KeySlot. */
+const parseLuks1KeySlot = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.active = dataView.getUint32(offset, false);
@@ -28,11 +39,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Luks1Header. */
-export const compiledLuks1Header = function (buffer, constructorFn) {
+/** Decodes Luks1KeySlot. */
+export const compiledLuks1KeySlot = (buffer) => parseLuks1KeySlot(buffer, DecodedLayout);
+
+/** binary-parser's code for Luks1Header. */
+const parseLuks1Header = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = buffer.subarray(offset, offset + 6);
@@ -77,11 +91,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Luks2BinaryHeader. */
-export const compiledLuks2BinaryHeader = function (buffer, constructorFn) {
+/** Decodes Luks1Header. */
+export const compiledLuks1Header = (buffer) => parseLuks1Header(buffer, DecodedLayout);
+
+/** binary-parser's code for Luks2BinaryHeader. */
+const parseLuks2BinaryHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = buffer.subarray(offset, offset + 6);
@@ -112,3 +129,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes Luks2BinaryHeader. */
+export const compiledLuks2BinaryHeader = (buffer) => parseLuks2BinaryHeader(buffer, DecodedLayout);

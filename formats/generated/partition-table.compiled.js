@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by partition-table.compiled.d.ts; called only through partition-table.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by partition-table.compiled.d.ts; called only through partition-table.ts.
 
-/** binary-parser's decoder for MbrChsAddress. */
-export const compiledMbrChsAddress = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for MbrChsAddress. */
+const parseMbrChsAddress = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.head = dataView.getUint8(offset, false);
@@ -24,11 +35,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for MbrPartitionEntry. */
-export const compiledMbrPartitionEntry = function (buffer, constructorFn) {
+/** Decodes MbrChsAddress. */
+export const compiledMbrChsAddress = (buffer) => parseMbrChsAddress(buffer, DecodedLayout);
+
+/** binary-parser's code for MbrPartitionEntry. */
+const parseMbrPartitionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.status = dataView.getUint8(offset, false);
@@ -58,11 +72,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for MbrSector. */
-export const compiledMbrSector = function (buffer, constructorFn) {
+/** Decodes MbrPartitionEntry. */
+export const compiledMbrPartitionEntry = (buffer) => parseMbrPartitionEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for MbrSector. */
+const parseMbrSector = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.bootCode = buffer.subarray(offset, offset + 440);
@@ -105,11 +122,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for GptHeader. */
-export const compiledGptHeader = function (buffer, constructorFn) {
+/** Decodes MbrSector. */
+export const compiledMbrSector = (buffer) => parseMbrSector(buffer, DecodedLayout);
+
+/** binary-parser's code for GptHeader. */
+const parseGptHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 8);
@@ -145,11 +165,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for GptPartitionEntry. */
-export const compiledGptPartitionEntry = function (buffer, constructorFn) {
+/** Decodes GptHeader. */
+export const compiledGptHeader = (buffer) => parseGptHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for GptPartitionEntry. */
+const parseGptPartitionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.partitionTypeGuid = buffer.subarray(offset, offset + 16);
@@ -169,11 +192,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ApmDriverDescriptorMap. */
-export const compiledApmDriverDescriptorMap = function (buffer, constructorFn) {
+/** Decodes GptPartitionEntry. */
+export const compiledGptPartitionEntry = (buffer) => parseGptPartitionEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for ApmDriverDescriptorMap. */
+const parseApmDriverDescriptorMap = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 2);
@@ -195,11 +221,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ApmPartitionEntry. */
-export const compiledApmPartitionEntry = function (buffer, constructorFn) {
+/** Decodes ApmDriverDescriptorMap. */
+export const compiledApmDriverDescriptorMap = (buffer) => parseApmDriverDescriptorMap(buffer, DecodedLayout);
+
+/** binary-parser's code for ApmPartitionEntry. */
+const parseApmPartitionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 2);
@@ -243,11 +272,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for BsdPartitionEntry (little-endian). */
-export const compiledBsdPartitionEntryLe = function (buffer, constructorFn) {
+/** Decodes ApmPartitionEntry. */
+export const compiledApmPartitionEntry = (buffer) => parseApmPartitionEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for BsdPartitionEntry (little-endian). */
+const parseBsdPartitionEntryLe = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.size = dataView.getUint32(offset, true);
@@ -267,11 +299,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for BsdPartitionEntry (big-endian). */
-export const compiledBsdPartitionEntryBe = function (buffer, constructorFn) {
+/** Decodes BsdPartitionEntry (little-endian). */
+export const compiledBsdPartitionEntryLe = (buffer) => parseBsdPartitionEntryLe(buffer, DecodedLayout);
+
+/** binary-parser's code for BsdPartitionEntry (big-endian). */
+const parseBsdPartitionEntryBe = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.size = dataView.getUint32(offset, false);
@@ -291,11 +326,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for BsdDisklabel (little-endian). */
-export const compiledBsdDisklabelLe = function (buffer, constructorFn) {
+/** Decodes BsdPartitionEntry (big-endian). */
+export const compiledBsdPartitionEntryBe = (buffer) => parseBsdPartitionEntryBe(buffer, DecodedLayout);
+
+/** binary-parser's code for BsdDisklabel (little-endian). */
+const parseBsdDisklabelLe = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = dataView.getUint32(offset, true);
@@ -359,11 +397,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for BsdDisklabel (big-endian). */
-export const compiledBsdDisklabelBe = function (buffer, constructorFn) {
+/** Decodes BsdDisklabel (little-endian). */
+export const compiledBsdDisklabelLe = (buffer) => parseBsdDisklabelLe(buffer, DecodedLayout);
+
+/** binary-parser's code for BsdDisklabel (big-endian). */
+const parseBsdDisklabelBe = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = dataView.getUint32(offset, false);
@@ -427,11 +468,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SunPartitionInfo. */
-export const compiledSunPartitionInfo = function (buffer, constructorFn) {
+/** Decodes BsdDisklabel (big-endian). */
+export const compiledBsdDisklabelBe = (buffer) => parseBsdDisklabelBe(buffer, DecodedLayout);
+
+/** binary-parser's code for SunPartitionInfo. */
+const parseSunPartitionInfo = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.tag = dataView.getUint16(offset, false);
@@ -443,11 +487,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SunPartitionMap. */
-export const compiledSunPartitionMap = function (buffer, constructorFn) {
+/** Decodes SunPartitionInfo. */
+export const compiledSunPartitionInfo = (buffer) => parseSunPartitionInfo(buffer, DecodedLayout);
+
+/** binary-parser's code for SunPartitionMap. */
+const parseSunPartitionMap = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.startCylinder = dataView.getUint32(offset, false);
@@ -459,11 +506,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SunDiskLabel. */
-export const compiledSunDiskLabel = function (buffer, constructorFn) {
+/** Decodes SunPartitionMap. */
+export const compiledSunPartitionMap = (buffer) => parseSunPartitionMap(buffer, DecodedLayout);
+
+/** binary-parser's code for SunDiskLabel. */
+const parseSunDiskLabel = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.asciiLabel = buffer.subarray(offset, offset + 128);
@@ -541,11 +591,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SgiDeviceParameters. */
-export const compiledSgiDeviceParameters = function (buffer, constructorFn) {
+/** Decodes SunDiskLabel. */
+export const compiledSunDiskLabel = (buffer) => parseSunDiskLabel(buffer, DecodedLayout);
+
+/** binary-parser's code for SgiDeviceParameters. */
+const parseSgiDeviceParameters = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.skew = dataView.getUint8(offset, false);
@@ -588,11 +641,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SgiVolumeDirectoryEntry. */
-export const compiledSgiVolumeDirectoryEntry = function (buffer, constructorFn) {
+/** Decodes SgiDeviceParameters. */
+export const compiledSgiDeviceParameters = (buffer) => parseSgiDeviceParameters(buffer, DecodedLayout);
+
+/** binary-parser's code for SgiVolumeDirectoryEntry. */
+const parseSgiVolumeDirectoryEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.name = buffer.subarray(offset, offset + 8);
@@ -606,11 +662,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SgiPartitionEntry. */
-export const compiledSgiPartitionEntry = function (buffer, constructorFn) {
+/** Decodes SgiVolumeDirectoryEntry. */
+export const compiledSgiVolumeDirectoryEntry = (buffer) => parseSgiVolumeDirectoryEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for SgiPartitionEntry. */
+const parseSgiPartitionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.blockCount = dataView.getUint32(offset, false);
@@ -624,11 +683,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for SgiVolumeHeader. */
-export const compiledSgiVolumeHeader = function (buffer, constructorFn) {
+/** Decodes SgiPartitionEntry. */
+export const compiledSgiPartitionEntry = (buffer) => parseSgiPartitionEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for SgiVolumeHeader. */
+const parseSgiVolumeHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = dataView.getUint32(offset, false);
@@ -706,11 +768,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for AtariPartitionEntry. */
-export const compiledAtariPartitionEntry = function (buffer, constructorFn) {
+/** Decodes SgiVolumeHeader. */
+export const compiledSgiVolumeHeader = (buffer) => parseSgiVolumeHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for AtariPartitionEntry. */
+const parseAtariPartitionEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.flags = dataView.getUint8(offset, false);
@@ -726,11 +791,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for AtariRootSector. */
-export const compiledAtariRootSector = function (buffer, constructorFn) {
+/** Decodes AtariPartitionEntry. */
+export const compiledAtariPartitionEntry = (buffer) => parseAtariPartitionEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for AtariRootSector. */
+const parseAtariRootSector = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.bootCode = buffer.subarray(offset, offset + 342);
@@ -775,3 +843,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes AtariRootSector. */
+export const compiledAtariRootSector = (buffer) => parseAtariRootSector(buffer, DecodedLayout);

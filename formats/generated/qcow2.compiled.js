@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by qcow2.compiled.d.ts; called only through qcow2.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by qcow2.compiled.d.ts; called only through qcow2.ts.
 
-/** binary-parser's decoder for Qcow2HeaderCommon. */
-export const compiledQcow2HeaderCommon = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for Qcow2HeaderCommon. */
+const parseQcow2HeaderCommon = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = buffer.subarray(offset, offset + 4);
@@ -44,11 +55,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2HeaderVersion3. */
-export const compiledQcow2HeaderVersion3 = function (buffer, constructorFn) {
+/** Decodes Qcow2HeaderCommon. */
+export const compiledQcow2HeaderCommon = (buffer) => parseQcow2HeaderCommon(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2HeaderVersion3. */
+const parseQcow2HeaderVersion3 = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.incompatibleFeatures = dataView.getBigUint64(offset, false);
@@ -66,11 +80,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2HeaderExtensionHeader. */
-export const compiledQcow2HeaderExtensionHeader = function (buffer, constructorFn) {
+/** Decodes Qcow2HeaderVersion3. */
+export const compiledQcow2HeaderVersion3 = (buffer) => parseQcow2HeaderVersion3(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2HeaderExtensionHeader. */
+const parseQcow2HeaderExtensionHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.type = dataView.getUint32(offset, false);
@@ -82,11 +99,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2FeatureNameEntry. */
-export const compiledQcow2FeatureNameEntry = function (buffer, constructorFn) {
+/** Decodes Qcow2HeaderExtensionHeader. */
+export const compiledQcow2HeaderExtensionHeader = (buffer) => parseQcow2HeaderExtensionHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2FeatureNameEntry. */
+const parseQcow2FeatureNameEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.type = dataView.getUint8(offset, false);
@@ -100,11 +120,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2BitmapsExtension. */
-export const compiledQcow2BitmapsExtension = function (buffer, constructorFn) {
+/** Decodes Qcow2FeatureNameEntry. */
+export const compiledQcow2FeatureNameEntry = (buffer) => parseQcow2FeatureNameEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2BitmapsExtension. */
+const parseQcow2BitmapsExtension = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.nbBitmaps = dataView.getUint32(offset, false);
@@ -120,11 +143,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2EncryptionHeaderPointer. */
-export const compiledQcow2EncryptionHeaderPointer = function (buffer, constructorFn) {
+/** Decodes Qcow2BitmapsExtension. */
+export const compiledQcow2BitmapsExtension = (buffer) => parseQcow2BitmapsExtension(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2EncryptionHeaderPointer. */
+const parseQcow2EncryptionHeaderPointer = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.offset = dataView.getBigUint64(offset, false);
@@ -136,11 +162,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2SnapshotHeader. */
-export const compiledQcow2SnapshotHeader = function (buffer, constructorFn) {
+/** Decodes Qcow2EncryptionHeaderPointer. */
+export const compiledQcow2EncryptionHeaderPointer = (buffer) => parseQcow2EncryptionHeaderPointer(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2SnapshotHeader. */
+const parseQcow2SnapshotHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.l1TableOffset = dataView.getBigUint64(offset, false);
@@ -166,11 +195,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Qcow2BitmapDirectoryEntry. */
-export const compiledQcow2BitmapDirectoryEntry = function (buffer, constructorFn) {
+/** Decodes Qcow2SnapshotHeader. */
+export const compiledQcow2SnapshotHeader = (buffer) => parseQcow2SnapshotHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for Qcow2BitmapDirectoryEntry. */
+const parseQcow2BitmapDirectoryEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.bitmapTableOffset = dataView.getBigUint64(offset, false);
@@ -191,3 +223,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes Qcow2BitmapDirectoryEntry. */
+export const compiledQcow2BitmapDirectoryEntry = (buffer) => parseQcow2BitmapDirectoryEntry(buffer, DecodedLayout);

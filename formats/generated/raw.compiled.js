@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by raw.compiled.d.ts; called only through raw.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by raw.compiled.d.ts; called only through raw.ts.
 
-/** binary-parser's decoder for FatBiosParameterBlock. */
-export const compiledFatBiosParameterBlock = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for FatBiosParameterBlock. */
+const parseFatBiosParameterBlock = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.jumpInstruction = dataView.getUint8(offset, false);
@@ -50,11 +61,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for FatExtendedBootSignature. */
-export const compiledFatExtendedBootSignature = function (buffer, constructorFn) {
+/** Decodes FatBiosParameterBlock. */
+export const compiledFatBiosParameterBlock = (buffer) => parseFatBiosParameterBlock(buffer, DecodedLayout);
+
+/** binary-parser's code for FatExtendedBootSignature. */
+const parseFatExtendedBootSignature = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.driveNumber = dataView.getUint8(offset, false);
@@ -74,11 +88,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Fat16BootSector. */
-export const compiledFat16BootSector = function (buffer, constructorFn) {
+/** Decodes FatExtendedBootSignature. */
+export const compiledFatExtendedBootSignature = (buffer) => parseFatExtendedBootSignature(buffer, DecodedLayout);
+
+/** binary-parser's code for Fat16BootSector. */
+const parseFat16BootSector = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.bpb = {};
@@ -132,11 +149,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Fat32BootSector. */
-export const compiledFat32BootSector = function (buffer, constructorFn) {
+/** Decodes Fat16BootSector. */
+export const compiledFat16BootSector = (buffer) => parseFat16BootSector(buffer, DecodedLayout);
+
+/** binary-parser's code for Fat32BootSector. */
+const parseFat32BootSector = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.bpb = {};
@@ -204,11 +224,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for NtfsBootSector. */
-export const compiledNtfsBootSector = function (buffer, constructorFn) {
+/** Decodes Fat32BootSector. */
+export const compiledFat32BootSector = (buffer) => parseFat32BootSector(buffer, DecodedLayout);
+
+/** binary-parser's code for NtfsBootSector. */
+const parseNtfsBootSector = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.jump = buffer.subarray(offset, offset + 3);
@@ -253,11 +276,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for ExfatBootSector. */
-export const compiledExfatBootSector = function (buffer, constructorFn) {
+/** Decodes NtfsBootSector. */
+export const compiledNtfsBootSector = (buffer) => parseNtfsBootSector(buffer, DecodedLayout);
+
+/** binary-parser's code for ExfatBootSector. */
+const parseExfatBootSector = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.jumpBoot = buffer.subarray(offset, offset + 3);
@@ -301,3 +327,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes ExfatBootSector. */
+export const compiledExfatBootSector = (buffer) => parseExfatBootSector(buffer, DecodedLayout);

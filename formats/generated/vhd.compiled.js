@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by vhd.compiled.d.ts; called only through vhd.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by vhd.compiled.d.ts; called only through vhd.ts.
 
-/** binary-parser's decoder for VhdParentLocatorEntry. */
-export const compiledVhdParentLocatorEntry = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for VhdParentLocatorEntry. */
+const parseVhdParentLocatorEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.platformCode = buffer.subarray(offset, offset + 4);
@@ -27,11 +38,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdFooter. */
-export const compiledVhdFooter = function (buffer, constructorFn) {
+/** Decodes VhdParentLocatorEntry. */
+export const compiledVhdParentLocatorEntry = (buffer) => parseVhdParentLocatorEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdFooter. */
+const parseVhdFooter = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.cookie = buffer.subarray(offset, offset + 8);
@@ -74,11 +88,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdDynamicHeader. */
-export const compiledVhdDynamicHeader = function (buffer, constructorFn) {
+/** Decodes VhdFooter. */
+export const compiledVhdFooter = (buffer) => parseVhdFooter(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdDynamicHeader. */
+const parseVhdDynamicHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.cookie = buffer.subarray(offset, offset + 8);
@@ -121,3 +138,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes VhdDynamicHeader. */
+export const compiledVhdDynamicHeader = (buffer) => parseVhdDynamicHeader(buffer, DecodedLayout);

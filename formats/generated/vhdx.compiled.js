@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by vhdx.compiled.d.ts; called only through vhdx.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by vhdx.compiled.d.ts; called only through vhdx.ts.
 
-/** binary-parser's decoder for VhdxFileIdentifier. */
-export const compiledVhdxFileIdentifier = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for VhdxFileIdentifier. */
+const parseVhdxFileIdentifier = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 8);
@@ -22,11 +33,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxHeader. */
-export const compiledVhdxHeader = function (buffer, constructorFn) {
+/** Decodes VhdxFileIdentifier. */
+export const compiledVhdxFileIdentifier = (buffer) => parseVhdxFileIdentifier(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxHeader. */
+const parseVhdxHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 4);
@@ -55,11 +69,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxRegionTableHeader. */
-export const compiledVhdxRegionTableHeader = function (buffer, constructorFn) {
+/** Decodes VhdxHeader. */
+export const compiledVhdxHeader = (buffer) => parseVhdxHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxRegionTableHeader. */
+const parseVhdxRegionTableHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 4);
@@ -74,11 +91,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxRegionTableEntry. */
-export const compiledVhdxRegionTableEntry = function (buffer, constructorFn) {
+/** Decodes VhdxRegionTableHeader. */
+export const compiledVhdxRegionTableHeader = (buffer) => parseVhdxRegionTableHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxRegionTableEntry. */
+const parseVhdxRegionTableEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.guid = buffer.subarray(offset, offset + 16);
@@ -94,11 +114,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxMetadataTableHeader. */
-export const compiledVhdxMetadataTableHeader = function (buffer, constructorFn) {
+/** Decodes VhdxRegionTableEntry. */
+export const compiledVhdxRegionTableEntry = (buffer) => parseVhdxRegionTableEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxMetadataTableHeader. */
+const parseVhdxMetadataTableHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 8);
@@ -112,11 +135,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxMetadataTableEntry. */
-export const compiledVhdxMetadataTableEntry = function (buffer, constructorFn) {
+/** Decodes VhdxMetadataTableHeader. */
+export const compiledVhdxMetadataTableHeader = (buffer) => parseVhdxMetadataTableHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxMetadataTableEntry. */
+const parseVhdxMetadataTableEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.itemId = buffer.subarray(offset, offset + 16);
@@ -133,11 +159,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxFileParameters. */
-export const compiledVhdxFileParameters = function (buffer, constructorFn) {
+/** Decodes VhdxMetadataTableEntry. */
+export const compiledVhdxMetadataTableEntry = (buffer) => parseVhdxMetadataTableEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxFileParameters. */
+const parseVhdxFileParameters = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.blockSize = dataView.getUint32(offset, true);
@@ -149,11 +178,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxVirtualDiskSize. */
-export const compiledVhdxVirtualDiskSize = function (buffer, constructorFn) {
+/** Decodes VhdxFileParameters. */
+export const compiledVhdxFileParameters = (buffer) => parseVhdxFileParameters(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxVirtualDiskSize. */
+const parseVhdxVirtualDiskSize = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.virtualDiskSize = dataView.getBigUint64(offset, true);
@@ -163,11 +195,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxPage83Data. */
-export const compiledVhdxPage83Data = function (buffer, constructorFn) {
+/** Decodes VhdxVirtualDiskSize. */
+export const compiledVhdxVirtualDiskSize = (buffer) => parseVhdxVirtualDiskSize(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxPage83Data. */
+const parseVhdxPage83Data = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.pageData = buffer.subarray(offset, offset + 16);
@@ -177,11 +212,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxSectorSize. */
-export const compiledVhdxSectorSize = function (buffer, constructorFn) {
+/** Decodes VhdxPage83Data. */
+export const compiledVhdxPage83Data = (buffer) => parseVhdxPage83Data(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxSectorSize. */
+const parseVhdxSectorSize = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.sectorSize = dataView.getUint32(offset, true);
@@ -191,11 +229,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxParentLocatorHeader. */
-export const compiledVhdxParentLocatorHeader = function (buffer, constructorFn) {
+/** Decodes VhdxSectorSize. */
+export const compiledVhdxSectorSize = (buffer) => parseVhdxSectorSize(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxParentLocatorHeader. */
+const parseVhdxParentLocatorHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.locatorType = buffer.subarray(offset, offset + 16);
@@ -208,11 +249,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxParentLocatorEntry. */
-export const compiledVhdxParentLocatorEntry = function (buffer, constructorFn) {
+/** Decodes VhdxParentLocatorHeader. */
+export const compiledVhdxParentLocatorHeader = (buffer) => parseVhdxParentLocatorHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxParentLocatorEntry. */
+const parseVhdxParentLocatorEntry = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.keyOffset = dataView.getUint32(offset, true);
@@ -228,11 +272,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxLogEntryHeader. */
-export const compiledVhdxLogEntryHeader = function (buffer, constructorFn) {
+/** Decodes VhdxParentLocatorEntry. */
+export const compiledVhdxParentLocatorEntry = (buffer) => parseVhdxParentLocatorEntry(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxLogEntryHeader. */
+const parseVhdxLogEntryHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 4);
@@ -259,11 +306,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VhdxLogDescriptor. */
-export const compiledVhdxLogDescriptor = function (buffer, constructorFn) {
+/** Decodes VhdxLogEntryHeader. */
+export const compiledVhdxLogEntryHeader = (buffer) => parseVhdxLogEntryHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VhdxLogDescriptor. */
+const parseVhdxLogDescriptor = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 4);
@@ -280,3 +330,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes VhdxLogDescriptor. */
+export const compiledVhdxLogDescriptor = (buffer) => parseVhdxLogDescriptor(buffer, DecodedLayout);

@@ -4,13 +4,24 @@
 // binary-parser's getCode() output for each layout, unmodified, as the body of the function
 // binary-parser's compile() would build around it at run time with `new Function`
 // (`function (buffer, constructorFn) { ... }`, `TextDecoder` in scope), written here at build
-// time instead. Typed by vmdk.compiled.d.ts; called only through vmdk.ts.
+// time instead, and called as binary-parser's parse() calls it, with the constructor given to
+// create(). Typed by vmdk.compiled.d.ts; called only through vmdk.ts.
 
-/** binary-parser's decoder for Vmdk4SparseHeader. */
-export const compiledVmdk4SparseHeader = function (buffer, constructorFn) {
+/**
+ * The constructor of every decoded layout (binary-parser's `create()`): the setters take the
+ * `$parent` and `$root` binary-parser's code assigns and later deletes, so that the object
+ * never gets them, and stays a fast object.
+ */
+class DecodedLayout {
+  set $parent(value) {}
+  set $root(value) {}
+}
+
+/** binary-parser's code for Vmdk4SparseHeader. */
+const parseVmdk4SparseHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = buffer.subarray(offset, offset + 4);
@@ -53,11 +64,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for Vmdk3CowdHeader. */
-export const compiledVmdk3CowdHeader = function (buffer, constructorFn) {
+/** Decodes Vmdk4SparseHeader. */
+export const compiledVmdk4SparseHeader = (buffer) => parseVmdk4SparseHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for Vmdk3CowdHeader. */
+const parseVmdk3CowdHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.magic = buffer.subarray(offset, offset + 4);
@@ -87,11 +101,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VmdkSeSparseHeader. */
-export const compiledVmdkSeSparseHeader = function (buffer, constructorFn) {
+/** Decodes Vmdk3CowdHeader. */
+export const compiledVmdk3CowdHeader = (buffer) => parseVmdk3CowdHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VmdkSeSparseHeader. */
+const parseVmdkSeSparseHeader = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.signature = buffer.subarray(offset, offset + 16);
@@ -109,11 +126,14 @@ delete vars.$root;
 return vars;
 };
 
-/** binary-parser's decoder for VmdkMarker. */
-export const compiledVmdkMarker = function (buffer, constructorFn) {
+/** Decodes VmdkSeSparseHeader. */
+export const compiledVmdkSeSparseHeader = (buffer) => parseVmdkSeSparseHeader(buffer, DecodedLayout);
+
+/** binary-parser's code for VmdkMarker. */
+const parseVmdkMarker = function (buffer, constructorFn) {
 var dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
 var offset = 0;
-var vars = {};
+var vars = new constructorFn();
 vars.$parent = null;
 vars.$root = vars;
 vars.value = dataView.getBigUint64(offset, true);
@@ -128,3 +148,6 @@ delete vars.$parent;
 delete vars.$root;
 return vars;
 };
+
+/** Decodes VmdkMarker. */
+export const compiledVmdkMarker = (buffer) => parseVmdkMarker(buffer, DecodedLayout);

@@ -109,10 +109,11 @@ export function crc16Ccitt(bytes: Uint8Array): number {
 function validTag(bytes: Uint8Array, offset: number): { blockSize: number; tagIdentifier: number } | undefined {
   // The checksum is the sum, modulo 256, of the tag's other fifteen bytes: checked first, as
   // most of the blocks scanned are not descriptors.
+  if (bytes.byteLength < UDF_DESCRIPTOR_TAG_SIZE) return undefined;
   const checksumAt = UDF_DESCRIPTOR_TAG_FIELD_OFFSETS.tagChecksum;
   let sum = 0;
-  for (let index = 0; index < UDF_DESCRIPTOR_TAG_SIZE; index += 1) if (index !== checksumAt) sum += u8(bytes, index, 'udf descriptor tag');
-  if ((sum & 0xff) !== u8(bytes, checksumAt, 'udf descriptor tag.tagChecksum')) return undefined;
+  for (let index = 0; index < UDF_DESCRIPTOR_TAG_SIZE; index += 1) if (index !== checksumAt) sum += bytes[index] ?? 0;
+  if ((sum & 0xff) !== bytes[checksumAt]) return undefined;
   const tag = decodeUdfDescriptorTag(bytes);
   if (!KEPT_TAGS.has(tag.tagIdentifier) || (tag.descriptorVersion !== 2 && tag.descriptorVersion !== 3)) return undefined;
   if (tag.tagLocation === 0) return undefined;

@@ -10,7 +10,7 @@ export default [
     endianness: 'little',
     fields: [
       { name: 'type', type: 'u8', doc: 'ISO 9660: 0 boot record, 1 primary, 2 supplementary, 3 partition, 255 terminator; UDF recognition descriptors: 0' },
-      { name: 'identifier', type: 'latin1', length: 5, doc: '"CD001", or a UDF recognition identifier: "BEA01", "NSR02", "NSR03", "TEA01", "BOOT2", "CDW02"' },
+      { name: 'identifier', type: 'bytes', length: 5, doc: '"CD001", or a UDF recognition identifier: "BEA01", "NSR02", "NSR03", "TEA01", "BOOT2", "CDW02"' },
       { name: 'version', type: 'u8', doc: '1 (2 for an enhanced volume descriptor)' },
     ],
     size: 7,
@@ -21,7 +21,7 @@ export default [
     doc: 'A volume descriptor date and time (ECMA-119 8.4.26.1): sixteen digits and an offset from GMT.',
     endianness: 'little',
     fields: [
-      { name: 'digits', type: 'latin1', length: 16, doc: '"YYYYMMDDHHMMSScc"; all "0" (or NUL, or spaces): not specified' },
+      { name: 'digits', type: 'bytes', length: 16, doc: '"YYYYMMDDHHMMSScc"; all "0" (or NUL, or spaces): not specified' },
       { name: 'gmtOffset', type: 'i8', doc: 'offset from GMT in 15-minute steps, -48 (west) to +52 (east)' },
     ],
     size: 17,
@@ -32,7 +32,7 @@ export default [
     doc: 'The start of every System Use Sharing Protocol entry in a directory record\'s system use area (IEEE P1281 SUSP 1.12, section 4).',
     endianness: 'little',
     fields: [
-      { name: 'signature', type: 'latin1', length: 2, doc: 'e.g. "SP", "CE", "ST", and Rock Ridge\'s "RR", "PX", "NM", "TF"' },
+      { name: 'signature', type: 'bytes', length: 2, doc: 'e.g. "SP", "CE", "ST", and Rock Ridge\'s "RR", "PX", "NM", "TF"' },
       { name: 'length', type: 'u8', doc: 'bytes in the entry, these four included' },
       { name: 'version', type: 'u8', doc: 'entry version (1)' },
     ],

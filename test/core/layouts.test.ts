@@ -188,6 +188,7 @@ describe('generated code', () => {
     const output = compileLayouts('sample.mjs', descriptions);
     const pairBig = new Parser().uint16be('first').uint16be('second');
     const sampleParser = new Parser()
+      .create(class {})
       .buffer('magic', { length: 4 })
       .uint16be('version')
       .uint8('kind')
@@ -197,9 +198,17 @@ describe('generated code', () => {
       .array('pairs', { type: pairBig, length: 2 })
       .choice({ tag: 'version', choices: { 2: new Parser().uint16be('tail'), 3: new Parser().uint16be('tail') }, defaultChoice: new Parser() })
       .string('label', { length: 4, encoding: 'latin1', stripNull: true });
-    expect(output.javascript).toContain(`export const compiledSampleHeader = function (buffer, constructorFn) {\n${sampleParser.getCode()}};`);
+    expect(output.javascript).toContain(`const parseSampleHeader = function (buffer, constructorFn) {\n${sampleParser.getCode()}};`);
+    // Called as binary-parser's parse() calls it: with the constructor given to create().
+    expect(output.javascript).toContain('export const compiledSampleHeader = (buffer) => parseSampleHeader(buffer, DecodedLayout);');
     expect(output.javascript).not.toMatch(/new Function\s*\(|\beval\s*\(/);
     expect(output.declarations).toContain('export declare function compiledSampleHeader(buffer: Uint8Array): SampleHeader;');
+  });
+
+  it("gives objects without binary-parser's $parent and $root (deleting them would make the objects slow dictionaries)", () => {
+    const header = call<object>('decodeSampleHeader', sampleBytes(1));
+    expect(Object.getOwnPropertyNames(header)).toEqual(['magic', 'version', 'kind', 'size', 'pairs', 'label']);
+    expect(JSON.parse(JSON.stringify(header, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value))).version).toBe(1);
   });
 
   it('refuses descriptions it cannot honour', () => {

@@ -19,19 +19,17 @@
 // (`<name>.ts`): the interfaces, the size and contents constants, the enum unions, and the
 // decode functions that check lengths and fixed contents before calling the compiled code.
 //
-// The description language (docs/writing-a-format.md has the reference):
-//   { name, type: 'u8'|'u16'|'u32'|'u64'|'i8'|...|'u32le'|'u32be'|..., doc }   an integer
-//   { name, type: 'bytes', length, doc }                a byte field (a view, not a copy)
-//   { name, type: 'latin1', length, stripNul, doc }     text
-//   { type: 'skip', length }                            reserved bytes
-//   { name, type: 'array', of: 'OtherLayout', count }   `count` consecutive structures
-//   { name, type: 'layout', of: 'OtherLayout' }         one structure inside this one
-//   contents: 'text' | [bytes] | number                 the field must hold this (a magic)
-//   mismatch: 'message'                                 the CORRUPT message when it does not
-//   enum: { type: 'Name', values: { 1: 'one', ... } }   names for an integer's values
-//   if: { otherField: value | [values] }                present only when an earlier field says so
-// and per layout: name, field (the name errors give), doc, endianness ('little', 'big', or
-// both as ['little', 'big'] for a structure whose byte order is found at run time), size.
+// The description language (docs/writing-a-format.md has the reference). Per layout: name,
+// field (the name errors give), endianness ('little', 'big', or ['little', 'big'] for a
+// structure whose byte order is found at run time), size, doc, and fields: a table, one field
+// per line, `name | type | meaning`, where the type is
+//   u8 u16 u32 u64 i8 i16 i32 i64 (u32le, u32be: another byte order than the layout's)
+//   bytes[n]  latin1[n] (nul-stripped)  skip[n] (name -)  Layout[n] (an array)  Layout (nested)
+// followed by any of (in this order)
+//   = "text" | = [7f 10 da be] | = 0xdabe    the field must hold this (a magic, "contents")
+//   else 'message'                          the CORRUPT message when it does not
+//   enum TypeName (1 one, 2 two)            names for an integer's values
+//   if otherField = 1, 2                    present only when an earlier field says so
 //
 // Usage: node scripts/generate-layouts.mjs          (write)
 //        node scripts/generate-layouts.mjs --check  (exit 1 if a generated file is stale)
@@ -115,6 +113,106 @@ function sameCondition(left, right) {
   return left.field === right.field && left.values.join() === right.values.join();
 }
 
+// ---------------------------------------------------------------------------------------
+// The field table: one field per line, `name | type | meaning`
+
+/** Splits `text` at `separator` outside quotes, brackets and parentheses, at most `limit` times. */
+function splitOutside(text, separator, limit) {
+  const parts = [];
+  let depth = 0;
+  let quote;
+  let start = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const character = text[index];
+    if (quote !== undefined) {
+      if (character === quote) quote = undefined;
+    } else if (character === '"' || character === "'") {
+      quote = character;
+    } else if (character === '[' || character === '(') {
+      depth += 1;
+    } else if (character === ']' || character === ')') {
+      depth -= 1;
+    } else if (character === separator && depth === 0 && parts.length < limit) {
+      parts.push(text.slice(start, index));
+      start = index + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map((part) => part.trim());
+}
+
+const TYPE_CELL = new RegExp(
+  [
+    /^(?<base>[A-Za-z][A-Za-z0-9]*)(?:\[(?<count>\d+)\])?/.source,
+    /(?<stripNul>\s+nul-stripped)?/.source,
+    /(?:\s*=\s*(?<contents>"[^"]*"|0x[0-9a-fA-F]+|\d+|\[[0-9a-fA-F ]*\]))?/.source,
+    /(?:\s+else\s+'(?<mismatch>[^']*)')?/.source,
+    /(?:\s+enum\s+(?<enumType>[A-Z][A-Za-z0-9]*)\s*\((?<enumValues>[^)]*)\))?/.source,
+    /(?:\s+if\s+(?<ifField>[a-z][A-Za-z0-9]*)\s*=\s*(?<ifValues>[0-9a-fA-Fx, ]+))?$/.source,
+  ].join(''),
+);
+
+function parseInteger(text) {
+  return Number(text.trim());
+}
+
+/**
+ * One row of a field table as a field object:
+ *
+ *   name   | type                                   | meaning
+ *   magic  | bytes[4] = "QFI\xfb"                   | a magic: the field must hold these bytes
+ *   sig    | bytes[4] = [7f 10 da be]                | the same as a byte list
+ *   cookie | bytes[8] = "conectix" else 'message'   | with the CORRUPT message when it does not
+ *   kind   | u32 enum DiskType (2 fixed, 3 dynamic)  | names for the values
+ *   extra  | u32 if version = 2, 3                  | present only when an earlier field says so
+ *   label  | latin1[8] nul-stripped                 | text, trailing NULs removed
+ *   parts  | Entry[4]                               | an array of an earlier layout; `Entry` alone: one, nested
+ *   -      | skip[12]                               | reserved
+ */
+function parseFieldRow(row, layoutName) {
+  const [name, typeCell, doc] = splitOutside(row, '|', 2);
+  const match = TYPE_CELL.exec(typeCell ?? '');
+  if (match === null || name === undefined || name === '') throw new Error(`${layoutName}: cannot read the field row "${row}"`);
+  const { base, count, stripNul, contents, mismatch, enumType, enumValues, ifField, ifValues } = match.groups;
+  const field = {};
+  if (name !== '-') field.name = name;
+  const length = count === undefined ? undefined : Number(count);
+  if (integerKind(base) !== undefined) {
+    field.type = base;
+  } else if (base === 'bytes' || base === 'latin1' || base === 'skip') {
+    Object.assign(field, { type: base, length });
+  } else {
+    Object.assign(field, length === undefined ? { type: 'layout', of: base } : { type: 'array', of: base, count: length });
+  }
+  if (stripNul !== undefined) field.stripNul = true;
+  if (contents !== undefined) {
+    if (contents.startsWith('"')) field.contents = contents.slice(1, -1);
+    else if (contents.startsWith('[')) field.contents = contents.slice(1, -1).trim().split(/\s+/).map((byte) => Number.parseInt(byte, 16));
+    else field.contents = parseInteger(contents);
+  }
+  if (mismatch !== undefined) field.mismatch = mismatch;
+  if (enumType !== undefined) {
+    const values = Object.fromEntries(enumValues.split(',').map((entry) => entry.trim().split(/\s+/)).map(([value, valueName]) => [parseInteger(value), valueName]));
+    field.enum = { type: enumType, values };
+  }
+  if (ifField !== undefined) {
+    const values = ifValues.split(',').map(parseInteger);
+    field.if = { [ifField]: values.length === 1 ? values[0] : values };
+  }
+  if (doc) field.doc = doc;
+  return field;
+}
+
+/** A layout's field table (a template literal, one field per line) as field objects. */
+function fieldObjects(layout) {
+  if (typeof layout.fields !== 'string') throw new Error(`${layout.name}: fields is a table, one field per line`);
+  return layout.fields
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => parseFieldRow(line, layout.name));
+}
+
 /** A layout description, checked, with sizes and offsets worked out. */
 function normalizeLayout(description, byName) {
   const layout = { ...description };
@@ -128,7 +226,7 @@ function normalizeLayout(description, byName) {
   let offset = 0;
   let minSize = 0;
   let fixed = true;
-  for (const described of layout.fields) {
+  for (const described of fieldObjects(layout)) {
     const field = { ...described };
     const integer = integerKind(field.type);
     if (integer) {

@@ -25,43 +25,35 @@ type CompileLayouts = (sourceName: string, descriptions: unknown[], options?: { 
 /** A test layout file exercising every feature of the description language. */
 const descriptions = [
   {
-    name: 'PairEntry',
+    name: 'PairEntry', endianness: ['little', 'big'], size: 4,
     doc: 'Two 16-bit numbers.',
-    endianness: ['little', 'big'],
-    fields: [
-      { name: 'first', type: 'u16', doc: 'first' },
-      { name: 'second', type: 'u16', doc: 'second' },
-    ],
-    size: 4,
+    fields: `
+      first  | u16 | first
+      second | u16 | second
+    `,
   },
   {
-    name: 'SampleHeader',
-    field: 'sample header',
+    name: 'SampleHeader', field: 'sample header', endianness: 'big', size: 34,
     doc: 'A header with every kind of field.',
-    endianness: 'big',
-    fields: [
-      { name: 'magic', type: 'bytes', length: 4, contents: 'SMP\x01', mismatch: 'no sample magic', doc: 'magic' },
-      { name: 'version', type: 'u16', doc: '1 or 2' },
-      { name: 'kind', type: 'u8', enum: { type: 'SampleKind', values: { 1: 'plain', 2: 'fancy' } }, doc: 'kind' },
-      { type: 'skip', length: 1 },
-      { name: 'extra', type: 'u32le', if: { version: 2 }, doc: 'version 2 only, little-endian' },
-      { name: 'size', type: 'u64', doc: 'a 64-bit size' },
-      { name: 'pairs', type: 'array', of: 'PairEntry', count: 2, doc: 'two pairs' },
-      { name: 'tail', type: 'u16', if: { version: [2, 3] }, doc: 'versions 2 and 3' },
-      { name: 'label', type: 'latin1', length: 4, stripNul: true, doc: 'text' },
-    ],
-    size: 34,
+    fields: `
+      magic   | bytes[4] = "SMP\x01" else 'no sample magic' | magic
+      version | u16                                      | 1 or 2
+      kind    | u8 enum SampleKind (1 plain, 2 fancy)    | kind
+      -       | skip[1]
+      extra   | u32le if version = 2                     | version 2 only, little-endian
+      size    | u64                                      | a 64-bit size
+      pairs   | PairEntry[2]                             | two pairs
+      tail    | u16 if version = 2, 3                    | versions 2 and 3 | with a bar in its meaning
+      label   | latin1[4] nul-stripped                   | text
+    `,
   },
   {
-    name: 'Marker',
-    field: 'marker',
+    name: 'Marker', field: 'marker', endianness: ['little', 'big'], size: 6,
     doc: 'An integer magic in either byte order.',
-    endianness: ['little', 'big'],
-    fields: [
-      { name: 'magic', type: 'u32', contents: 0x82564557, doc: 'magic' },
-      { name: 'value', type: 'i16', doc: 'signed' },
-    ],
-    size: 6,
+    fields: `
+      magic | u32 = 0x82564557 | magic
+      value | i16              | signed
+    `,
   },
 ];
 
@@ -212,14 +204,14 @@ describe('generated code', () => {
   });
 
   it('refuses descriptions it cannot honour', () => {
-    const layout = (fields: unknown[]) => [{ name: 'Bad', endianness: 'little', fields }];
-    expect(() => compileLayouts('bad.mjs', layout([{ name: 'a', type: 'u24' }]))).toThrow(/unknown field type/);
-    expect(() => compileLayouts('bad.mjs', layout([{ name: 'a', type: 'u8', if: { b: 1 } }]))).toThrow(/earlier/);
-    expect(() => compileLayouts('bad.mjs', layout([{ name: 'a', type: 'bytes', length: 2, contents: 'abc' }]))).toThrow(/2 bytes/);
-    expect(() =>
-      compileLayouts('bad.mjs', layout([{ name: 'v', type: 'u8' }, { name: 'a', type: 'u8', if: { v: 1 } }, { name: 'm', type: 'u8', contents: 1 }])),
-    ).toThrow(/before every conditional field/);
-    expect(() => compileLayouts('bad.mjs', [{ name: 'Bad', endianness: 'little', size: 3, fields: [{ name: 'a', type: 'u16' }] }])).toThrow(/add up to 2/);
+    const layout = (fields: string, size?: number) => [{ name: 'Bad', endianness: 'little', size, fields }];
+    expect(() => compileLayouts('bad.mjs', layout('a | u24'))).toThrow(/no such layout/);
+    expect(() => compileLayouts('bad.mjs', layout('a | u8 if b = 1'))).toThrow(/earlier/);
+    expect(() => compileLayouts('bad.mjs', layout('a | bytes[2] = "abc"'))).toThrow(/2 bytes/);
+    expect(() => compileLayouts('bad.mjs', layout('a | u8 = "x" then'))).toThrow(/cannot read the field row/);
+    expect(() => compileLayouts('bad.mjs', layout('v | u8\na | u8 if v = 1\nm | u8 = 0x1'))).toThrow(/before every conditional field/);
+    expect(() => compileLayouts('bad.mjs', layout('a | u16', 3))).toThrow(/add up to 2/);
+    expect(() => compileLayouts('bad.mjs', [{ name: 'Bad', endianness: 'little', fields: [{ name: 'a', type: 'u8' }] }])).toThrow(/a table/);
   });
 
   it('in formats/generated is what the descriptions give (npm run generate has been run)', async () => {

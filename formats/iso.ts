@@ -36,6 +36,7 @@ import {
 } from './generated/iso.js';
 import { type BootCatalogEntry, type BootCatalogValidation, MAX_BOOT_CATALOG_BYTES, parseBootCatalog } from './shared/el-torito.js';
 import { type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
+import { partitionTableRows } from './shared/partition-table-summary.js';
 import {
   MAX_UDF_SEQUENCE_BYTES,
   UDF_ANCHOR_SECTOR,
@@ -691,7 +692,7 @@ export const iso: FormatModule<'iso', IsoDetails> = {
     ['rock ridge', details.rockRidge.present],
     ['boot entries', details.bootCatalog?.length],
     ['udf', details.udf === undefined ? undefined : (details.udf.udfRevision ?? true)],
-    ['partition table', details.partitionTable?.scheme],
+    ...partitionTableRows(details.partitionTable, details.otherPartitionTables),
   ],
   parse: parseIso,
 };

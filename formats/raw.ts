@@ -25,6 +25,7 @@ import { isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
+import { partitionTableRows } from './shared/partition-table-summary.js';
 import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
@@ -232,11 +233,7 @@ export const raw: FormatModule<'raw', RawDetails> = {
   fallback: true,
   headBytes: RAW_HEAD_BYTES,
   tailBytes: RAW_TAIL_BYTES,
-  summarize: (details) => [
-    ['partition table', details.partitionTable?.scheme],
-    ['partitions', details.partitionTable?.partitions.length],
-    ['filesystem', details.filesystem],
-  ],
+  summarize: (details) => [...partitionTableRows(details.partitionTable, details.otherPartitionTables), ['filesystem', details.filesystem]],
   probe: probePartitionTable,
   checks: [mbrCheck, gptCheck],
   async parse(reader, context) {

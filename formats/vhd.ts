@@ -542,7 +542,9 @@ export const vhd: FormatModule<'vhd', VhdDetails> = {
   tailBytes: VHD_FOOTER_SIZE,
   checks: [checksumCheck, parentCheck, sizeCheck],
   guestDataAtStart: (details) => details.diskType === 'fixed',
+  // qemu-img info prints a dynamic disk's block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['disk type', details.diskType],
     ['creator', `${details.creatorApp.trimEnd()} ${details.creatorVersion} (${details.creatorHostOs.trimEnd()})`],
     ['created', details.timestamp],
@@ -551,7 +553,6 @@ export const vhd: FormatModule<'vhd', VhdDetails> = {
     ['sized by', details.sizeSource],
     ['uuid', details.uuid],
     ['checksum valid', details.checksumValid],
-    ['block size', details.blockSize],
     ['parent name', details.parentName],
     ['parent uuid', details.parentUuid],
     ...(details.parentLocators ?? []).map((locator): [string, string | undefined] => [`parent locator ${locator.platformCode}`, locator.path]),

@@ -796,10 +796,11 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails> = {
   title: 'Hyper-V Virtual Hard Disk v2 (VHDX)',
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
+  // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['disk type', details.diskType],
     ['creator', details.creator],
-    ['block size', details.blockSize],
     ['logical sector size', details.logicalSectorSize],
     ['physical sector size', details.physicalSectorSize],
     ['virtual disk id', details.virtualDiskId],

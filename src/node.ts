@@ -88,3 +88,4 @@ export async function introspectFile<Modules extends AnyFormatModule = BuiltinFo
     void source.close();
   }
 }
+export { introspectFiles, type IntrospectFilesOptions, type SkippedEntry, type SkipReason, type WalkOptions } from './node-files.js';

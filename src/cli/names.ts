@@ -1,0 +1,105 @@
+/**
+ * The names the command line accepts, taken from the registry: the built-in formats
+ * (`formats/index.ts`), each module's safety checks, and the checks every format gets.
+ *
+ * @module
+ */
+import { allFormats } from '../../formats/index.js';
+import type { AnyFormatModule } from '../format-module.js';
+
+/**
+ * The checks the core adds for every format (`src/verdict.ts`), described as in
+ * docs/safety.md.
+ */
+const coreChecks: ReadonlyArray<{ name: string; description: string }> = [
+  { name: 'banned', description: 'the format is one that is never safe (QED by default)' },
+  { name: 'multiple_formats', description: 'the bytes are valid as more than one format (a "format gadget")' },
+  { name: 'parse_error', description: 'a structure the format declares could not be read' },
+];
+
+/**
+ * Other tools' names for a format, where they name the same one: qemu calls VHD `vpc`,
+ * Glance's `disk_format` calls Parallels `ploop`.
+ */
+const formatAliases: Readonly<Record<string, string>> = { vpc: 'vhd', ploop: 'parallels' };
+
+const modules = allFormats as readonly AnyFormatModule[];
+
+/** A format the command line knows: its name, title, and the other names accepted for it. */
+export interface KnownFormat {
+  name: string;
+  title: string;
+  aliases: string[];
+}
+
+/** A safety check: its name, what it stops, and the formats it applies to (`all` for the core's). */
+export interface KnownCheck {
+  name: string;
+  description: string;
+  formats: string[] | 'all';
+}
+
+/** Every built-in format, in the registry's order. */
+export function knownFormats(): KnownFormat[] {
+  return modules.map((module) => ({
+    name: module.name,
+    title: module.title,
+    aliases: Object.keys(formatAliases).filter((alias) => formatAliases[alias] === module.name),
+  }));
+}
+
+/** Every safety check: the formats' own (each name once, with the formats declaring it), then the core's. */
+export function knownChecks(): KnownCheck[] {
+  const checks = new Map<string, KnownCheck>();
+  for (const module of modules) {
+    for (const check of module.checks ?? []) {
+      const known = checks.get(check.name);
+      if (known === undefined) checks.set(check.name, { name: check.name, description: check.description, formats: [module.name] });
+      else if (known.formats !== 'all') known.formats.push(module.name);
+    }
+  }
+  for (const check of coreChecks) checks.set(check.name, { ...check, formats: 'all' });
+  return [...checks.values()];
+}
+
+/** The format `text` names (any case, qemu's and Glance's spellings too), or `undefined`. */
+export function resolveFormatName(text: string): string | undefined {
+  const lower = text.trim().toLowerCase();
+  const name = formatAliases[lower] ?? lower;
+  return modules.some((module) => module.name === name) ? name : undefined;
+}
+
+/** The check `text` names (any case), or `undefined`. */
+export function resolveCheckName(text: string): string | undefined {
+  const lower = text.trim().toLowerCase();
+  return knownChecks().find((check) => check.name === lower)?.name;
+}
+
+/** The known name closest to `text` (one edit apart, or the same but for `-`/`_`), for a "did you mean". */
+export function closestName(text: string, names: readonly string[]): string | undefined {
+  const wanted = text.toLowerCase().replace(/-/g, '_');
+  return names.find((name) => name === wanted || editDistanceAtMostOne(name, wanted));
+}
+
+function editDistanceAtMostOne(left: string, right: string): boolean {
+  if (Math.abs(left.length - right.length) > 1) return false;
+  let i = 0;
+  let j = 0;
+  let edits = 0;
+  while (i < left.length && j < right.length) {
+    if (left[i] === right[j]) {
+      i += 1;
+      j += 1;
+      continue;
+    }
+    edits += 1;
+    if (edits > 1) return false;
+    if (left.length > right.length) i += 1;
+    else if (right.length > left.length) j += 1;
+    else {
+      i += 1;
+      j += 1;
+    }
+  }
+  return edits + (left.length - i) + (right.length - j) <= 1;
+}

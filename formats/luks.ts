@@ -505,7 +505,8 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
 /**
  * The fields qemu-img info prints for a LUKS volume: qemu splits the cipher mode
  * `cbc-essiv:sha256` into `cipher mode` cbc, `ivgen alg` essiv and `ivgen hash alg`
- * sha256, names the cipher with its key size (`aes-256`), and lists every key slot, with
+ * sha256, names the cipher with its key size (`aes-256`; XTS keys are two keys of half
+ * the size each, so a 512-bit XTS key is `aes-256`), and lists every key slot, with
  * iterations and stripes only for the active ones.
  */
 function qemuLuksRows(details: LuksDetails): SummaryRow[] {
@@ -514,7 +515,7 @@ function qemuLuksRows(details: LuksDetails): SummaryRow[] {
   return [
     ['ivgen alg', ivgenAlg],
     ['hash alg', details.hashSpec],
-    ['cipher alg', details.keyBytes === undefined ? details.cipherName : `${details.cipherName}-${details.keyBytes * 8}`],
+    ['cipher alg', details.keyBytes === undefined ? details.cipherName : `${details.cipherName}-${(details.keyBytes * 8) / (mode === 'xts' ? 2 : 1)}`],
     ['uuid', details.uuid],
     ['ivgen hash alg', ivgenHash],
     ['cipher mode', mode],

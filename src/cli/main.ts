@@ -92,9 +92,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.removeListener('SIGINT', onInterrupt);
     progress.stop();
   }
+  if (!outputClosed && interrupted) reportInterrupted();
+  else if (!outputClosed) {
+    sink.finish();
+    if (count === 0) terminal.error('no image to introspect');
+  }
+  // A write to a closed pipe fails in the next tick: let it, before deciding the status.
+  await new Promise((resolve) => setImmediate(resolve));
+  // The reader closed standard output (| head): it has what it wanted; nothing failed.
   if (outputClosed) return 0;
-  if (interrupted) return reportInterrupted();
-  sink.finish();
-  if (count === 0) terminal.error('no image to introspect');
-  return status.code;
+  return interrupted ? INTERRUPTED : status.code;
 }

@@ -100,7 +100,7 @@ describe('image-introspect (CLI)', () => {
       `image-introspect: ${truncated}: vmdk: sparse header: needs bytes 0..512, but the image ends at 200`,
       `image-introspect: ${missing}: cannot open: no such file or directory (ENOENT)`,
     ]);
-    for (const [line, name] of [[lines[0], truncated], [lines[1], missing]] as const) expect(line.split(name)).toHaveLength(2);
+    for (const [line, name] of [[lines[0], truncated], [lines[1], missing]] as const) expect(line?.split(name)).toHaveLength(2);
   });
 
   it('reports failures in JSON with code, message, format, field and offset, as the library raised them', async () => {

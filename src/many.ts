@@ -10,7 +10,7 @@
  * @module
  */
 import type { BuiltinFormat } from '../formats/index.js';
-import { IntrospectionError, toIntrospectionError } from './errors.js';
+import { IntrospectionError, isIntrospectionError, toIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
 import { introspect as introspectOne } from './index.js';
@@ -92,18 +92,15 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
     throw new IntrospectionError('INVALID_ARGUMENT', `options.concurrency must be a positive integer, not ${String(concurrency)}`);
   }
-  if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
-    throw new IntrospectionError('INVALID_ARGUMENT', 'options.signal must be an AbortSignal');
-  }
+  if (signal !== undefined && !isSignal(signal)) throw new IntrospectionError('INVALID_ARGUMENT', 'options.signal must be an AbortSignal');
   if (typeof run !== 'function') throw new IntrospectionError('INVALID_ARGUMENT', 'options.introspect must be a function');
-  if (signal?.aborted) throw aborted(signal);
+  if (signal?.aborted) throw abortedBatch(signal.reason);
   const iterator = iteratorOf(sources);
 
-  // One controller for the batch: the caller's signal, or an early stop, aborts every source.
-  const batch = new AbortController();
-  const onAbort = () => batch.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-
+  // Each source gets a controller of its own, aborted by the caller's signal or an early
+  // stop: no listener per source on a shared signal (Node warns past ten).
+  const controllers = new Set<AbortController>();
+  let stopped: { reason: unknown } | undefined;
   const finished: Result[] = [];
   const inFlight = new Set<Promise<void>>();
   let nextIndex = 0;
@@ -116,14 +113,26 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
     wake = undefined;
     resume?.();
   };
-  batch.signal.addEventListener('abort', notify, { once: true });
+  const stopAll = (reason: unknown) => {
+    if (stopped !== undefined) return;
+    stopped = { reason };
+    for (const controller of controllers) controller.abort(reason);
+    notify();
+  };
+  const onAbort = () => stopAll(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
 
   const start = (item: Item) => {
     const index = nextIndex;
     nextIndex += 1;
     const { source, options: own } = splitItem<Source, Modules>(item);
-    const link = linkSignals(batch.signal, own?.signal);
-    const merged: IntrospectOptions<Modules> = { ...(shared as IntrospectOptions<Modules>), ...own, signal: link.signal };
+    const controller = new AbortController();
+    if (stopped !== undefined) controller.abort(stopped.reason);
+    controllers.add(controller);
+    const unlink = follow(controller, own?.signal);
+    const merged: IntrospectOptions<Modules> = { ...(shared as IntrospectOptions<Modules>), ...own, signal: controller.signal };
+    // A value that is not a signal is the caller's mistake: introspect rejects it as such.
+    if (own?.signal !== undefined && !isSignal(own.signal)) merged.signal = own.signal;
     const task = (async () => {
       let result: Result;
       try {
@@ -133,7 +142,8 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
       }
       finished.push(result);
     })().finally(() => {
-      link.release();
+      unlink();
+      controllers.delete(controller);
       inFlight.delete(task);
       notify();
     });
@@ -158,7 +168,7 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
 
   try {
     for (;;) {
-      if (batch.signal.aborted) throw aborted(signal ?? batch.signal);
+      if (stopped !== undefined) throw abortedBatch(stopped.reason);
       if (!exhausted && !pulling && inFlight.size + finished.length < concurrency) void pull();
       const result = finished.shift();
       if (result !== undefined) {
@@ -171,13 +181,13 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
       });
     }
     if (inputError !== undefined) {
-      if (inputError instanceof IntrospectionError) throw inputError;
+      if (isIntrospectionError(inputError)) throw inputError;
       const what = inputError instanceof Error ? inputError.message : String(inputError);
       throw new IntrospectionError('SOURCE_ERROR', `the list of sources failed: ${what}`, { cause: inputError });
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (inFlight.size > 0 || !exhausted) batch.abort();
+    if (inFlight.size > 0 || !exhausted) stopAll(new IntrospectionError('ABORTED', 'the iteration was stopped early'));
     while (pulling || inFlight.size > 0) {
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -191,10 +201,6 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
       }
     }
   }
-}
-
-function aborted(signal: AbortSignal): IntrospectionError {
-  return new IntrospectionError('ABORTED', 'the batch was aborted', { cause: signal.reason });
 }
 
 /** An iterator over an iterable or async iterable, or `INVALID_ARGUMENT`. */
@@ -227,30 +233,26 @@ function splitItem<Source, Modules extends AnyFormatModule>(item: ManyInput<Sour
   return { source: item as Source, options: undefined };
 }
 
+function abortedBatch(reason: unknown): IntrospectionError {
+  return new IntrospectionError('ABORTED', 'the batch was aborted', { cause: reason });
+}
+
+function isSignal(value: unknown): value is AbortSignal {
+  return typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function';
+}
+
 /**
- * The batch's signal, or one that fires with either the batch's or the item's own.
- * `release` removes the listeners once the item is done, so that a long batch does not
- * pile them up on a signal the caller shares between items.
+ * Aborts `controller` when `own` (a pair's own signal) fires. Returns the function that
+ * removes the listener once the source is done, so that a signal the caller shares
+ * between many pairs does not pile up listeners.
  */
-function linkSignals(batch: AbortSignal, own: AbortSignal | undefined): { signal: AbortSignal; release: () => void } {
-  const none = () => undefined;
-  if (own === undefined || own === null) return { signal: batch, release: none };
-  // Not a signal: introspect rejects it with INVALID_ARGUMENT.
-  if (typeof own !== 'object' || typeof own.aborted !== 'boolean') return { signal: own, release: none };
-  const both = new AbortController();
-  if (batch.aborted || own.aborted) {
-    both.abort(batch.aborted ? batch.reason : own.reason);
-    return { signal: both.signal, release: none };
+function follow(controller: AbortController, own: AbortSignal | undefined): () => void {
+  if (!isSignal(own)) return () => undefined;
+  if (own.aborted) {
+    controller.abort(own.reason);
+    return () => undefined;
   }
-  const fromBatch = () => both.abort(batch.reason);
-  const fromOwn = () => both.abort(own.reason);
-  batch.addEventListener('abort', fromBatch, { once: true });
-  own.addEventListener('abort', fromOwn, { once: true });
-  return {
-    signal: both.signal,
-    release: () => {
-      batch.removeEventListener('abort', fromBatch);
-      own.removeEventListener('abort', fromOwn);
-    },
-  };
+  const onAbort = () => controller.abort(own.reason);
+  own.addEventListener('abort', onAbort, { once: true });
+  return () => own.removeEventListener('abort', onAbort);
 }

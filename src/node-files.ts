@@ -13,6 +13,7 @@ import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
 import { type IntrospectManyOptions, type ManyResult, introspectMany } from './many.js';
 import { introspectFile } from './node.js';
+import type { IntrospectOptions } from './options.js';
 
 /**
  * Why a directory entry was left out.
@@ -136,6 +137,11 @@ export class PathWalker {
   }
 }
 
+/** Introspects the file a walk found, or fails with the walk's error for it (a directory that could not be listed). */
+export function introspectEntry<Modules extends AnyFormatModule = BuiltinFormat>(entry: WalkEntry, options: IntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
+  return entry.error === undefined ? introspectFile<Modules>(entry.path, options) : Promise.reject(entry.error);
+}
+
 /** Options of {@link introspectFiles}: those of `introspectMany` (but `introspect`) and the walk's. */
 export interface IntrospectFilesOptions<Modules extends AnyFormatModule = BuiltinFormat>
   extends Omit<IntrospectManyOptions<Modules, string>, 'introspect'>,
@@ -169,10 +175,7 @@ export async function* introspectFiles<Modules extends AnyFormatModule = Builtin
       yield* walker.walk(path);
     }
   }
-  const results = introspectMany<Modules, WalkEntry>(entries(), {
-    ...many,
-    introspect: (entry, introspectOptions) => (entry.error === undefined ? introspectFile<Modules>(entry.path, introspectOptions) : Promise.reject(entry.error)),
-  });
+  const results = introspectMany<Modules, WalkEntry>(entries(), { ...many, introspect: introspectEntry });
   for await (const result of results) {
     const entry = result.source as WalkEntry;
     yield result.error === undefined ? { index: result.index, source: entry.path, info: result.info } : { index: result.index, source: entry.path, error: result.error };

@@ -9,8 +9,7 @@ import type { BuiltinFormat } from '../../formats/index.js';
 import { isIntrospectionError } from '../errors.js';
 import { type ImageInfo, introspect } from '../index.js';
 import { introspectMany } from '../many.js';
-import { PathWalker, type WalkEntry } from '../node-files.js';
-import { introspectFile } from '../node.js';
+import { PathWalker, type WalkEntry, introspectEntry } from '../node-files.js';
 import type { IntrospectOptions } from '../options.js';
 import type { Settings } from './arguments.js';
 import type { Finished, ResultSink, Terminal } from './output.js';
@@ -65,9 +64,8 @@ export async function runBatch(
     onSkip: (skipped) => terminal.error(`skipped ${skipped.path}: ${skipped.message}${skipped.reason === 'directory' ? ', use -r to include it' : ''}`),
   });
   const introspectInput = (input: Input, options: IntrospectOptions<BuiltinFormat>): Promise<ImageInfo> => {
-    if (input.error !== undefined) return Promise.reject(input.error);
     progress.started(input.path);
-    return input.stdin === true ? introspect(process.stdin, options) : introspectFile(input.path, options);
+    return input.stdin === true ? introspect(process.stdin, options) : introspectEntry(input, options);
   };
   try {
     for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), { ...settings.introspect, concurrency: settings.jobs, signal, introspect: introspectInput })) {

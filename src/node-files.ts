@@ -149,8 +149,10 @@ export interface IntrospectFilesOptions<Modules extends AnyFormatModule = Builti
 
 /**
  * Introspects image files by path: `paths` is one path or an iterable (or async
- * iterable) of paths, each a file or a directory (expanded as {@link PathWalker} says:
- * its regular files, symbolic links followed, subdirectories with `recursive`).
+ * iterable) of paths, each a file or a directory. A path named is introspected whatever
+ * it is; a directory stands for its regular files in name order (dot-files included,
+ * symbolic links followed, subdirectories with `recursive`, a link back to a directory
+ * being walked reported as a loop). What a walk leaves out goes to `onSkip`.
  *
  * Built on `introspectMany` and `introspectFile`: at most `concurrency` files open at
  * once, results in completion order with `source` the file's path, failures as results

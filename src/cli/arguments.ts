@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { IntrospectOptions } from '../options.js';
-import { closestName, knownChecks, knownFormats, resolveCheckName, resolveFormatName } from './names.js';
+import { type ModuleFlag, closestName, knownChecks, knownFormats, moduleFlags, resolveCheckName, resolveFormatName } from './names.js';
 
 /** How results are printed. */
 export type OutputMode = 'text' | 'json' | 'ndjson';
@@ -29,7 +29,8 @@ export interface Settings {
   outputOption: string | undefined;
   jobs: number;
   recursive: boolean;
-  introspect: Pick<IntrospectOptions, 'expectedFormat' | 'allowChecks' | 'vmdkAllowedTypes'>;
+  /** Options for every introspection: the command's, and those the format modules declare. */
+  introspect: Pick<IntrospectOptions, 'expectedFormat' | 'allowChecks'> & Record<string, unknown>;
   help: boolean;
   version: boolean;
 }
@@ -150,24 +151,38 @@ const commandOptions: CliOption[] = [
 ];
 
 /**
- * Options that belong to one format. The VMDK module is to declare this one itself; until
- * then it is here, in the same shape.
+ * VMDK's option, for a registry whose modules declare none: once the VMDK module declares
+ * it (`options` with a `cliFlag`), the declaration is used instead.
  */
-const formatOptions: CliOption[] = [
-  {
-    long: 'vmdk-allowed-types',
-    value: 'TYPES',
-    description: 'comma-separated VMDK createTypes the descriptor check accepts (default monolithicSparse,streamOptimized)',
+const vmdkAllowedTypes: ModuleFlag = {
+  key: 'vmdkAllowedTypes',
+  flag: '--vmdk-allowed-types',
+  description: 'VMDK createTypes the descriptor check accepts',
+  default: ['monolithicSparse', 'streamOptimized'],
+};
+
+/** A format module's flag as a command-line option: a comma-separated list for its `IntrospectOptions` key. */
+function flagOption(flag: ModuleFlag): CliOption {
+  return {
+    long: flag.flag.replace(/^--/, ''),
+    value: 'LIST',
+    description: `${flag.description} (comma-separated; default ${flag.default.join(',')})`,
     apply(settings, value, spelled) {
-      const types = commaList(value);
-      if (types.length === 0) throw new UsageError(`${spelled} needs at least one createType`);
-      settings.introspect.vmdkAllowedTypes = types;
+      const list = commaList(value);
+      if (list.length === 0) throw new UsageError(`${spelled} needs at least one value`);
+      settings.introspect[flag.key] = list;
     },
-  },
-];
+  };
+}
+
+/** The options the format modules declare (VMDK's allowed create types). */
+function formatOptions(): CliOption[] {
+  const declared = moduleFlags();
+  return (declared.length === 0 ? [vmdkAllowedTypes] : declared).map(flagOption);
+}
 
 /** Every option, in the order `--help` lists them. */
-export const cliOptions: readonly CliOption[] = [...commandOptions, ...formatOptions];
+export const cliOptions: readonly CliOption[] = [...commandOptions, ...formatOptions()];
 
 function defaultSettings(): Settings {
   return { files: [], output: 'text', outputOption: undefined, jobs: availableParallelism(), recursive: false, introspect: {}, help: false, version: false };

@@ -19,11 +19,43 @@ const coreChecks: ReadonlyArray<{ name: string; description: string }> = [
 
 /**
  * Other tools' names for a format, where they name the same one: qemu calls VHD `vpc`,
- * Glance's `disk_format` calls Parallels `ploop`.
+ * Glance's `disk_format` calls Parallels `ploop`. Modules may declare their own
+ * (`aliases`); these are added to them.
  */
-const formatAliases: Readonly<Record<string, string>> = { vpc: 'vhd', ploop: 'parallels' };
+const otherNames: Readonly<Record<string, string>> = { vpc: 'vhd', ploop: 'parallels' };
 
-const modules = allFormats as readonly AnyFormatModule[];
+/** What the command line reads from a module beyond the core contract: its other names, its options. */
+interface RegisteredModule extends AnyFormatModule {
+  readonly aliases?: readonly string[];
+  readonly options?: Readonly<Record<string, { readonly description: string; readonly default: readonly string[]; readonly cliFlag?: string }>>;
+}
+
+const modules = allFormats as readonly RegisteredModule[];
+
+/** Every other name, lower case, with the format it names. */
+const formatAliases: Readonly<Record<string, string>> = Object.fromEntries([
+  ...Object.entries(otherNames),
+  ...modules.flatMap((module) => (module.aliases ?? []).map((alias) => [alias.toLowerCase(), module.name])),
+]);
+
+/** An option a format module declares for the command line: a flag whose value is a comma-separated list. */
+export interface ModuleFlag {
+  /** The `IntrospectOptions` key it sets. */
+  key: string;
+  /** The flag, e.g. `--vmdk-allowed-types`. */
+  flag: string;
+  description: string;
+  default: readonly string[];
+}
+
+/** The flags the format modules declare (their `options` with a `cliFlag`). */
+export function moduleFlags(): ModuleFlag[] {
+  return modules.flatMap((module) =>
+    Object.entries(module.options ?? {}).flatMap(([key, option]) =>
+      option.cliFlag === undefined ? [] : [{ key, flag: option.cliFlag, description: option.description, default: option.default }],
+    ),
+  );
+}
 
 /** A format the command line knows: its name, title, and the other names accepted for it. */
 export interface KnownFormat {

@@ -44,7 +44,7 @@ export {
   type SafetyVerdict,
 } from './safety.js';
 export { verifyDiskFormat, type DiskFormatDecision } from './verify-disk-format.js';
-export { DEFAULT_CONCURRENCY, introspectMany, type IntrospectManyOptions, type ManyInput, type ManyResult, type SourceWithOptions } from './many.js';
+export { DEFAULT_CONCURRENCY, introspectMany, type IntrospectManyOptions, type ManyInput, type ManyResult, type PoolOptions, type SourceWithOptions } from './many.js';
 export type { BlobLike, ImageSource } from './source.js';
 export type { RandomAccessSource } from './random-access-reader.js';
 export type { WebStreamLike } from './chunk-source.js';

@@ -13,9 +13,8 @@ import type { BuiltinFormat } from '../formats/index.js';
 import { IntrospectionError, isIntrospectionError, toIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
-import { introspect as introspectOne } from './index.js';
+import { type ImageSource, introspect as introspectOne } from './index.js';
 import type { IntrospectOptions } from './options.js';
-import type { ImageSource } from './source.js';
 
 /**
  * Default for {@link IntrospectManyOptions.concurrency}: four introspections in flight.
@@ -42,7 +41,10 @@ export type ManyResult<Info, Item> =
   | { index: number; source: Item; error: IntrospectionError; info?: undefined };
 
 /** Options of {@link introspectMany}: those of `introspect`, shared by every source, and the pool's. */
-export interface IntrospectManyOptions<Modules extends AnyFormatModule = BuiltinFormat, Source = ImageSource> extends IntrospectOptions<Modules> {
+export type IntrospectManyOptions<Modules extends AnyFormatModule = BuiltinFormat, Source = ImageSource> = IntrospectOptions<Modules> & PoolOptions<Modules, Source>;
+
+/** The pool's own options (see {@link IntrospectManyOptions}). */
+export interface PoolOptions<Modules extends AnyFormatModule = BuiltinFormat, Source = ImageSource> {
   /**
    * The most introspections in flight at once (default {@link DEFAULT_CONCURRENCY}). A
    * finished result holds its slot until it is consumed, so memory stays bounded by

@@ -11,7 +11,7 @@ import type { BuiltinFormat } from '../formats/index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
-import { type IntrospectManyOptions, type ManyResult, introspectMany } from './many.js';
+import { type ManyResult, type PoolOptions, introspectMany } from './many.js';
 import { introspectFile } from './node.js';
 import type { IntrospectOptions } from './options.js';
 
@@ -143,9 +143,7 @@ export function introspectEntry<Modules extends AnyFormatModule = BuiltinFormat>
 }
 
 /** Options of {@link introspectFiles}: those of `introspectMany` (but `introspect`) and the walk's. */
-export interface IntrospectFilesOptions<Modules extends AnyFormatModule = BuiltinFormat>
-  extends Omit<IntrospectManyOptions<Modules, string>, 'introspect'>,
-    WalkOptions {}
+export type IntrospectFilesOptions<Modules extends AnyFormatModule = BuiltinFormat> = IntrospectOptions<Modules> & Pick<PoolOptions<Modules, string>, 'concurrency'> & WalkOptions;
 
 /**
  * Introspects image files by path: `paths` is one path or an iterable (or async

@@ -65,12 +65,13 @@ export interface PoolOptions<Modules extends AnyFormatModule = BuiltinFormat, So
  *
  * A source that fails is yielded with its `error` (an `IntrospectionError`), and the
  * others go on. Every source taken from the input is handed to `introspect`, which
- * releases it whatever happens. Stopping early (`break` out of `for await`) aborts the
- * introspections in flight, waits for them to release their sources, and closes the input.
+ * releases it whatever happens (a stream's iterator is returned, a web stream cancelled).
+ * Stopping early (`break` out of `for await`) aborts the introspections in flight, waits
+ * for them to settle, and closes the input.
  *
  * One `signal` aborts everything: no further source is taken, the ones in flight are
- * aborted, and once they have released their sources the iteration rejects with
- * `ABORTED` (results finished but not yet consumed are dropped).
+ * aborted, and once they have settled the iteration rejects with `ABORTED` (results
+ * finished but not yet consumed are dropped).
  *
  * ```ts
  * for await (const result of introspectMany(uploads, { concurrency: 8, expectedFormat: 'qcow2' })) {

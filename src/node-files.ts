@@ -11,7 +11,7 @@ import type { BuiltinFormat } from '../formats/index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { InfoFor } from './image-info.js';
-import { type ManyResult, type PoolOptions, introspectMany } from './many.js';
+import { type IntrospectManyOptions, type ManyResult, type PoolOptions, introspectMany } from './many.js';
 import { introspectFile } from './node.js';
 import type { IntrospectOptions } from './options.js';
 
@@ -166,7 +166,7 @@ export async function* introspectFiles<Modules extends AnyFormatModule = Builtin
   paths: string | Iterable<string> | AsyncIterable<string>,
   options: IntrospectFilesOptions<Modules> = {},
 ): AsyncGenerator<ManyResult<InfoFor<Modules>, string>, void, undefined> {
-  const { recursive, onSkip, ...many } = options;
+  const { recursive, onSkip, concurrency, ...introspectOptions } = options;
   const walker = new PathWalker({ recursive, onSkip });
   const list = typeof paths === 'string' ? [paths] : paths;
   async function* entries(): AsyncGenerator<WalkEntry, void, undefined> {
@@ -175,7 +175,8 @@ export async function* introspectFiles<Modules extends AnyFormatModule = Builtin
       yield* walker.walk(path);
     }
   }
-  const results = introspectMany<Modules, WalkEntry>(entries(), { ...many, introspect: introspectEntry });
+  const pool: IntrospectManyOptions<Modules, WalkEntry> = { ...(introspectOptions as IntrospectOptions<Modules>), concurrency, introspect: introspectEntry };
+  const results = introspectMany<Modules, WalkEntry>(entries(), pool);
   for await (const result of results) {
     const entry = result.source as WalkEntry;
     yield result.error === undefined ? { index: result.index, source: entry.path, info: result.info } : { index: result.index, source: entry.path, error: result.error };

@@ -7,6 +7,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
+import type { BuiltinFormat } from '../../formats/index.js';
 import type { IntrospectOptions } from '../options.js';
 import { type ModuleFlag, closestName, knownChecks, knownFormats, moduleFlags, resolveCheckName, resolveFormatName } from './names.js';
 
@@ -30,7 +31,7 @@ export interface Settings {
   jobs: number;
   recursive: boolean;
   /** Options for every introspection: the command's, and those the format modules declare. */
-  introspect: Pick<IntrospectOptions, 'expectedFormat' | 'allowChecks'> & Record<string, unknown>;
+  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks'> & Record<string, unknown>;
   help: boolean;
   version: boolean;
 }
@@ -99,7 +100,7 @@ const commandOptions: CliOption[] = [
         const formats = knownFormats().flatMap((format) => [format.name, ...format.aliases]);
         throw new UsageError(`${spelled}: unknown format "${value}"; the formats are ${formats.join(', ')}`);
       }
-      settings.introspect.expectedFormat = name;
+      settings.introspect.expectedFormat = name as Settings['introspect']['expectedFormat'];
     },
   },
   {
@@ -113,7 +114,7 @@ const commandOptions: CliOption[] = [
         const guess = closestName(value, names);
         throw new UsageError(`${spelled}: unknown check "${value}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; the checks are ${names.join(', ')}`);
       }
-      settings.introspect.allowChecks = [...(settings.introspect.allowChecks ?? []), name];
+      settings.introspect.allowChecks = [...(settings.introspect.allowChecks ?? []), name] as Settings['introspect']['allowChecks'];
     },
   },
   {

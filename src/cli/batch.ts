@@ -68,7 +68,12 @@ export async function runBatch(
     return input.stdin === true ? introspect(process.stdin, options) : introspectEntry(input, options);
   };
   try {
-    for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), { ...settings.introspect, concurrency: settings.jobs, signal, introspect: introspectInput })) {
+    for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), {
+      ...(settings.introspect as IntrospectOptions<BuiltinFormat>),
+      concurrency: settings.jobs,
+      signal,
+      introspect: introspectInput,
+    })) {
       const input = result.source as Input;
       const finished: Finished =
         result.error === undefined

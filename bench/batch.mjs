@@ -15,7 +15,7 @@
 //
 // The tree is cached under the temp directory between runs (delete it to regenerate).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,19 +50,9 @@ if (!existsSync(cli)) throw new Error('build first: npm run build');
 // ---------------------------------------------------------------------------------------
 // Templates: one image of each kind, made with qemu-img (and sfdisk, genisoimage when there).
 
-/** A raw file of `size` bytes whose first `dataBytes` are incompressible (sparse after that). */
+/** A raw file of `size` bytes whose first `dataBytes` are random (incompressible), sparse after that. */
 function rawWithData(path, size, dataBytes) {
-  const handle = openSync(path, 'w');
-  const block = new Uint8Array(MiB);
-  let seed = 2024;
-  for (let written = 0; written < dataBytes; written += block.byteLength) {
-    for (let index = 0; index < block.byteLength; index += 1) {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      block[index] = seed >>> 24;
-    }
-    writeSync(handle, block, 0, Math.min(block.byteLength, dataBytes - written), written);
-  }
-  closeSync(handle);
+  run('dd', ['if=/dev/urandom', `of=${path}`, 'bs=64K', `count=${dataBytes / (64 * 1024)}`, 'status=none']);
   run('truncate', ['-s', String(size), path]);
 }
 

@@ -76,6 +76,12 @@ function commaList(text: string): string[] {
     .filter((item) => item !== '');
 }
 
+/** Refuses a name that is not one of `names`, listing them (and the nearest one, for a typo). */
+function unknownName(spelled: string, what: string, value: string, names: readonly string[]): never {
+  const guess = closestName(value, names);
+  throw new UsageError(`${spelled}: unknown ${what} "${value}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; the ${what}s are ${names.join(', ')}`);
+}
+
 /** The command's own options. */
 const commandOptions: CliOption[] = [
   { long: 'json', description: 'print JSON: one object for one image, an array (in input order) for several', apply: (settings, _value, spelled) => setOutput(settings, 'json', spelled) },
@@ -95,11 +101,7 @@ const commandOptions: CliOption[] = [
     value: 'FORMAT',
     description: 'fail an image whose content is not FORMAT (reading stops as soon as it cannot be)',
     apply(settings, value, spelled) {
-      const name = resolveFormatName(value);
-      if (name === undefined) {
-        const formats = knownFormats().flatMap((format) => [format.name, ...format.aliases]);
-        throw new UsageError(`${spelled}: unknown format "${value}"; the formats are ${formats.join(', ')}`);
-      }
+      const name = resolveFormatName(value) ?? unknownName(spelled, 'format', value, knownFormats().flatMap((format) => [format.name, ...format.aliases]));
       settings.introspect.expectedFormat = name as Settings['introspect']['expectedFormat'];
     },
   },
@@ -108,12 +110,7 @@ const commandOptions: CliOption[] = [
     value: 'CHECK',
     description: 'treat a failed safety check CHECK as a warning (repeatable)',
     apply(settings, value, spelled) {
-      const name = resolveCheckName(value);
-      if (name === undefined) {
-        const names = knownChecks().map((check) => check.name);
-        const guess = closestName(value, names);
-        throw new UsageError(`${spelled}: unknown check "${value}"${guess === undefined ? '' : ` (did you mean ${guess}?)`}; the checks are ${names.join(', ')}`);
-      }
+      const name = resolveCheckName(value) ?? unknownName(spelled, 'check', value, knownChecks().map((check) => check.name));
       settings.introspect.allowChecks = [...(settings.introspect.allowChecks ?? []), name] as Settings['introspect']['allowChecks'];
     },
   },

@@ -44,6 +44,7 @@ import { type BootCatalogEntry, type BootCatalogValidation, MAX_BOOT_CATALOG_BYT
 import { type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 import { installerMediaProperties, recogniseInstallerMedia } from '../src/glance/installer-media.js';
 import { firmwareFromBootCatalog, firmwareProperties } from '../src/glance/vocabulary.js';
+import { partitionTableRows } from './shared/partition-table-summary.js';
 import {
   MAX_UDF_SEQUENCE_BYTES,
   UDF_ANCHOR_SECTOR,
@@ -712,7 +713,7 @@ export const iso: FormatModule<'iso', IsoDetails, never> = {
     ['rock ridge', details.rockRidge.present],
     ['boot entries', details.bootCatalog?.length],
     ['udf', details.udf === undefined ? undefined : (details.udf.udfRevision ?? true)],
-    ['partition table', details.partitionTable?.scheme],
+    ...partitionTableRows(details.partitionTable, details.otherPartitionTables),
   ],
   parse: parseIso,
 };

@@ -17,6 +17,7 @@
 import { bytesEqual, cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { FORMAT_SPECIFIC, listRows, type SummaryRow, section } from '../src/summary.js';
 import {
   LUKS1_HEADER_FIELD_OFFSETS,
   LUKS1_HEADER_MAGIC,
@@ -490,6 +491,44 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
   throw fieldError('UNSUPPORTED', 'header.version', `LUKS version ${version} (1 and 2 exist)`);
 }
 
+/**
+ * The fields qemu-img info prints for a LUKS volume: qemu splits the cipher mode
+ * `cbc-essiv:sha256` into `cipher mode` cbc, `ivgen alg` essiv and `ivgen hash alg`
+ * sha256, names the cipher with its key size (`aes-256`; XTS keys are two keys of half
+ * the size each, so a 512-bit XTS key is `aes-256`), and lists every key slot, with
+ * iterations and stripes only for the active ones.
+ */
+function qemuLuksRows(details: LuksDetails): SummaryRow[] {
+  const [mode, ivgen] = splitAt(details.cipherMode, '-');
+  const [ivgenAlg, ivgenHash] = ivgen === undefined ? [undefined, undefined] : splitAt(ivgen, ':');
+  return [
+    ['ivgen alg', ivgenAlg],
+    ['hash alg', details.hashSpec],
+    ['cipher alg', details.keyBytes === undefined ? details.cipherName : `${details.cipherName}-${(details.keyBytes * 8) / (mode === 'xts' ? 2 : 1)}`],
+    ['uuid', details.uuid],
+    ['ivgen hash alg', ivgenHash],
+    ['cipher mode', mode],
+    ...listRows(
+      'slots',
+      details.keySlots.map((slot): SummaryRow[] => [
+        ['active', slot.active],
+        ['kdf', details.version === 2 && slot.active ? slot.kdf : undefined],
+        ['iters', slot.active ? (slot.iterations ?? slot.time) : undefined],
+        ['key offset', slot.keyMaterialOffset],
+        ['stripes', slot.active ? slot.stripes : undefined],
+      ]),
+    ),
+    ['payload offset', details.payloadOffset],
+    ['master key iters', details.masterKeyDigestIterations],
+  ];
+}
+
+/** `a-b-c` at the first `-`: `['a', 'b-c']`; without one `['a', undefined]`. */
+function splitAt(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}
+
 /** The LUKS format module (versions 1 and 2). */
 export const luks: FormatModule<'luks', LuksDetails, never> = {
   name: 'luks',
@@ -498,15 +537,16 @@ export const luks: FormatModule<'luks', LuksDetails, never> = {
   qemuProbes: (details) => details.version === 1,
   glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: LUKS_MAGIC }],
+  // Ours first (the whole cipher specification), then qemu-img info's format-specific
+  // block in its words (QCryptoBlockInfoLUKS).
   summarize: (details) => [
+    ['encrypted', 'yes'],
     ['version', details.version],
     ['cipher', `${details.cipherName}-${details.cipherMode}`],
     ['key size', details.keyBytes === undefined ? undefined : details.keyBytes * 8],
-    ['hash', details.hashSpec],
-    ['payload offset', details.payloadOffset],
-    ['uuid', details.uuid],
     ['label', details.label],
     ['active key slots', details.activeKeySlots.join(', ')],
+    ...section(FORMAT_SPECIFIC, qemuLuksRows(details)),
   ],
   parse: parseLuks,
 };

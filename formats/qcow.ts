@@ -135,8 +135,10 @@ export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
   checks: [backingFileCheck],
+  // qemu-img info's words: qemu prints no format-specific block for qcow.
   summarize: (details) => [
-    ['cluster size', details.clusterSize],
+    ['encrypted', details.encryption === 'none' ? undefined : 'yes'],
+    ['cluster_size', details.clusterSize],
     ['backing file', details.backingFile],
     ['encryption', details.encryption === 'none' ? undefined : details.encryption],
   ],

@@ -24,6 +24,7 @@ import { bitsSet, cutAtNul, hex, safeNumber, u64be, u8, utf8Text } from '../src/
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { FORMAT_SPECIFIC, listRows, type SummaryRow, section, snapshotTable } from '../src/summary.js';
 import {
   QCOW2_BITMAPS_EXTENSION_SIZE,
   QCOW2_ENCRYPTIONS,
@@ -843,18 +844,32 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
   signatures: [{ offset: 0, bytes: QCOW2_HEADER_COMMON_MAGIC }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
+  // qemu-img info's words and order (qemu 7.2): the generic lines, the snapshot list, then
+  // ImageInfoSpecificQCow2; v2 images have no lazy refcounts, corrupt or extended l2 there.
   summarize: (details) => [
-    ['compat', details.compat],
-    ['cluster size', details.clusterSize],
+    ['encrypted', details.encryption === 'none' ? undefined : 'yes'],
+    ['cluster_size', details.clusterSize],
     ['backing file', details.backingFile],
-    ['backing format', details.backingFormat],
-    ['data file', details.dataFile],
-    ['encryption', details.encryption === 'none' ? undefined : details.encryption],
-    ['compression', details.compressionType],
-    ['dirty', details.dirty || undefined],
-    ['corrupt', details.corrupt || undefined],
-    ['snapshots', details.snapshots.length || undefined],
-    ['bitmaps', details.bitmaps.length || undefined],
+    ['backing file format', details.backingFormat],
+    ['cleanly shut down', details.dirty ? 'no' : undefined],
+    ...snapshotTable(details.snapshots),
+    ...section(FORMAT_SPECIFIC, [
+      ['compat', details.compat],
+      ['compression type', details.compressionType],
+      ['lazy refcounts', details.version >= 3 ? details.lazyRefcounts : undefined],
+      ...(details.bitmaps.length === 0
+        ? []
+        : listRows(
+            'bitmaps',
+            details.bitmaps.map((bitmap): SummaryRow[] => [...listRows('flags', bitmap.flags), ['name', bitmap.name], ['granularity', bitmap.granularity]]),
+          )),
+      ['refcount bits', details.refcountBits],
+      ...section('encrypt', [['format', details.encryption === 'none' ? undefined : details.encryption]]),
+      ['data file', details.dataFile],
+      ['data file raw', details.dataFileRaw],
+      ['corrupt', details.version >= 3 ? details.corrupt : undefined],
+      ['extended l2', details.version >= 3 ? details.extendedL2 : undefined],
+    ]),
   ],
   parse: parseQcow2,
 };

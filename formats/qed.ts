@@ -170,11 +170,12 @@ export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: QED_HEADER_MAGIC }],
   checks: [backingFileCheck],
+  // qemu-img info's words first (qemu prints no format-specific block for QED).
   summarize: (details) => [
-    ['cluster size', details.clusterSize],
-    ['table size', details.tableSize],
+    ['cluster_size', details.clusterSize],
     ['backing file', details.backingFile],
-    ['backing format', details.backingFormat],
+    ['backing file format', details.backingFormat],
+    ['table size', details.tableSize],
     ['needs check', details.needsCheck || undefined],
   ],
   parse: parseQed,

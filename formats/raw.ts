@@ -36,6 +36,7 @@ import {
   matchSunDiskLabel,
 } from './generated/partition-table.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
+import { partitionTableRows } from './shared/partition-table-summary.js';
 import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
@@ -265,11 +266,7 @@ export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   fallback: true,
   headBytes: RAW_HEAD_BYTES,
   tailBytes: RAW_TAIL_BYTES,
-  summarize: (details) => [
-    ['partition table', details.partitionTable?.scheme],
-    ['partitions', details.partitionTable?.partitions.length],
-    ['filesystem', details.filesystem],
-  ],
+  summarize: (details) => [...partitionTableRows(details.partitionTable, details.otherPartitionTables), ['filesystem', details.filesystem]],
   probe: probePartitionTable,
   checks: [mbrCheck, gptCheck],
   async parse(reader, context) {

@@ -211,10 +211,11 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vdi' }, // Glance's name
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
+  // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['image type', details.imageType],
     ['version', details.version],
-    ['block size', details.blockSize],
     ['blocks allocated', `${details.blocksAllocated} of ${details.blocksInImage}`],
     ['uuid', details.uuid],
     ['parent uuid', details.parentUuid],

@@ -510,7 +510,9 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
   tailBytes: VHD_FOOTER_SIZE,
   checks: [checksumCheck, parentCheck, sizeCheck],
   guestDataAtStart: (details) => details.diskType === 'fixed',
+  // qemu-img info prints a dynamic disk's block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['disk type', details.diskType],
     ['creator', `${details.creatorApp.trimEnd()} ${details.creatorVersion} (${details.creatorHostOs.trimEnd()})`],
     ['created', details.timestamp],
@@ -519,7 +521,6 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
     ['sized by', details.sizeSource],
     ['uuid', details.uuid],
     ['checksum valid', details.checksumValid],
-    ['block size', details.blockSize],
     ['parent name', details.parentName],
     ['parent uuid', details.parentUuid],
     ...(details.parentLocators ?? []).map((locator): [string, string | undefined] => [`parent locator ${locator.platformCode}`, locator.path]),

@@ -795,10 +795,11 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
+  // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['disk type', details.diskType],
     ['creator', details.creator],
-    ['block size', details.blockSize],
     ['logical sector size', details.logicalSectorSize],
     ['physical sector size', details.physicalSectorSize],
     ['virtual disk id', details.virtualDiskId],

@@ -21,6 +21,7 @@ import { bytesEqual, isAllZero, latin1Text, safeNumber } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { FORMAT_SPECIFIC, listRows, type SummaryRow, section } from '../src/summary.js';
 import {
   VMDK3_COWD_HEADER_MAGIC,
   VMDK3_COWD_HEADER_SIZE,
@@ -673,6 +674,30 @@ const VMWARE_ADAPTER_TYPES: Readonly<Record<string, string>> = {
   buslogic: 'busLogic',
 };
 
+/**
+ * The extents as qemu-img info lists them: a sparse file is its own one extent (format
+ * empty, `compressed` only when true); a descriptor's read-write extents with their type.
+ */
+function qemuExtentRows(details: VmdkDetails): SummaryRow[][] {
+  if (details.layout !== 'descriptor') {
+    const extent: SummaryRow[] = [
+      ['compressed', details.compressed === true ? true : undefined],
+      ['virtual size', details.capacity === undefined ? undefined : details.capacity * 512],
+      ['filename', details.extents[0]?.filename],
+      ['cluster size', details.grainSize],
+      ['format', ''],
+    ];
+    return [extent];
+  }
+  return details.extents
+    .filter((extent) => extent.access === 'RW')
+    .map((extent): SummaryRow[] => [
+      ['virtual size', extent.sectors * 512],
+      ['filename', extent.filename],
+      ['format', extent.type],
+    ]);
+}
+
 /** The VMDK format module. */
 export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | 'parent', VmdkOptions> = {
   name: 'vmdk',
@@ -701,18 +726,23 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
   checks: [descriptorCheck, footerCheck, parentCheck],
+  // qemu-img info's words: the generic lines, then ImageInfoSpecificVmdk (the CIDs in
+  // decimal, the extents qemu opened); then the descriptor's extent lines as written.
   summarize: (details) => [
-    ['create type', details.createType],
+    ['cluster_size', details.layout === 'descriptor' ? undefined : details.grainSize],
+    ['backing file', details.parentFileNameHint],
+    ['backing file format', details.parentFileNameHint === undefined ? undefined : 'vmdk'],
     ['adapter type', details.adapterType],
     ['hardware version', details.hwVersion],
-    ['cid', details.cid === undefined ? undefined : details.cid.toString(16).padStart(8, '0')],
-    ['parent cid', details.parentCid === undefined ? undefined : details.parentCid.toString(16).padStart(8, '0')],
-    ['parent file', details.parentFileNameHint],
-    ['grain size', details.grainSize],
-    ['compressed', details.compressed],
-    ...details.extents.map((extent, index): [string, string] => [
+    ...details.extents.map((extent, index): SummaryRow => [
       `extent ${index + 1}`,
       `${extent.access} ${extent.sectors} ${extent.type}${extent.filename === undefined ? '' : ` "${extent.filename}"`}${extent.offset === undefined ? '' : ` ${extent.offset}`}`,
+    ]),
+    ...section(FORMAT_SPECIFIC, [
+      ['cid', details.cid],
+      ['parent cid', details.parentCid],
+      ['create type', details.createType],
+      ...listRows('extents', qemuExtentRows(details)),
     ]),
   ],
   async parse(reader, context) {

@@ -74,6 +74,7 @@ export type {
   GlancePropertyValue,
   OsDistroVocabulary,
 } from './glance/declaration.js';
+export { DEFAULT_CONCURRENCY, introspectMany, type IntrospectManyOptions, type ManyInput, type ManyResult, type PoolOptions, type SourceWithOptions } from './many.js';
 export * from '../formats/index.js';
 export * from '../containers/index.js';
 export type { AnyContainerModule, ContainerContents, ContainerContext, ContainerModule, DecodedStats, InnerImage, LayerOf } from './container-module.js';

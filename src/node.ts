@@ -194,3 +194,4 @@ export async function introspectFile<Modules extends AnyFormatModule = BuiltinFo
     void source.close();
   })) as InfoWith<Modules, Containers>;
 }
+export { introspectFiles, type IntrospectFilesOptions, type SkippedEntry, type SkipReason, type WalkOptions } from './node-files.js';

@@ -35,13 +35,13 @@ export function namesEqualAt(bytes: Uint8Array, start: number, end: number, want
 }
 
 /**
- * True when two names are equal once ASCII letters are folded to lower case, as XFS's
- * `ascii-ci` option compares them (`xfs_ascii_ci_xfrm` folds A-Z only).
+ * True when `bytes[start .. end]` equals `wanted` once ASCII letters are folded to lower
+ * case, as XFS's `ascii-ci` option compares names (`xfs_ascii_ci_xfrm` folds A-Z only).
  */
-export function asciiFoldedEquals(stored: Uint8Array, wanted: Uint8Array): boolean {
-  if (stored.byteLength !== wanted.byteLength) return false;
-  for (let index = 0; index < stored.byteLength; index += 1) {
-    if (asciiLower(stored[index] as number) !== asciiLower(wanted[index] as number)) return false;
+export function asciiFoldedEqualsAt(bytes: Uint8Array, start: number, end: number, wanted: Uint8Array): boolean {
+  if (end - start !== wanted.byteLength) return false;
+  for (let index = wanted.byteLength - 1; index >= 0; index -= 1) {
+    if (asciiLower(bytes[start + index] as number) !== asciiLower(wanted[index] as number)) return false;
   }
   return true;
 }

@@ -37,9 +37,21 @@ const LEAF_ENTRY_SIZE = 8;
 /** Receives each entry: its inode number, its name as `bytes[nameStart .. nameEnd]`, its file type (0 when not recorded). Returns true to stop. */
 export type XfsEntryVisitor = (bytes: Uint8Array, inode: number, nameStart: number, nameEnd: number, type: number) => boolean;
 
+/** One entry found in a directory structure: its inode, where its name is, its file type. */
+type Entry = [inode: number, nameStart: number, nameEnd: number, type: number];
+
+function visitAll(bytes: Uint8Array, entries: readonly Entry[], visit: XfsEntryVisitor): boolean {
+  for (const [inode, nameStart, nameEnd, type] of entries) {
+    if (visit(bytes, inode, nameStart, nameEnd, type)) return true;
+  }
+  return false;
+}
+
 /**
  * Walks a short-form directory (the first `size` bytes of the data fork) until `visit`
- * returns true. Returns true when it did.
+ * returns true. Returns true when it did. The whole structure is checked first, as
+ * Linux's `xfs_dir2_sf_verify` checks it when the inode is read: every entry inside the
+ * fork, and the last one ending exactly at `size`.
  */
 export function visitShortFormEntries(fork: Uint8Array, size: number, hasFileType: boolean, field: string, visit: XfsEntryVisitor): boolean {
   if (size > fork.byteLength || size < 6) throw fieldError('CORRUPT', field, `a ${size}-byte short-form directory in a ${fork.byteLength}-byte fork`);
@@ -47,27 +59,28 @@ export function visitShortFormEntries(fork: Uint8Array, size: number, hasFileTyp
   const count = bytes[0] as number;
   const wideInodes = (bytes[1] as number) > 0;
   const inodeBytes = wideInodes ? 8 : 4;
+  const typeSize = hasFileType ? 1 : 0;
+  const entries: Entry[] = [];
   let at = 2 + inodeBytes;
   for (let index = 0; index < count; index += 1) {
     if (at + 3 > size) throw fieldError('CORRUPT', field, `entry ${index} of ${count} starts past the directory's end`);
     const nameLength = bytes[at] as number;
     const nameStart = at + 3;
     const nameEnd = nameStart + nameLength;
-    const typeSize = hasFileType ? 1 : 0;
     const end = nameEnd + typeSize + inodeBytes;
     if (nameLength === 0 || end > size) throw fieldError('CORRUPT', field, `entry ${index} (a ${nameLength}-byte name) does not fit`);
-    const type = hasFileType ? (bytes[nameEnd] as number) : 0;
-    const inode = readInodeNumber(bytes, nameEnd + typeSize, inodeBytes);
-    if (visit(bytes, inode, nameStart, nameEnd, type)) return true;
+    entries.push([readInodeNumber(bytes, nameEnd + typeSize, inodeBytes), nameStart, nameEnd, hasFileType ? (bytes[nameEnd] as number) : 0]);
     at = end;
   }
-  return false;
+  if (at !== size) throw fieldError('CORRUPT', field, `${count} entries end at ${at}, the directory at ${size}`);
+  return visitAll(bytes, entries, visit);
 }
 
 /**
  * Walks one directory data block (or a single-block directory) until `visit` returns
- * true. Returns true when it did. Throws `CORRUPT` for a block that is not a data block or
- * whose entries do not fit.
+ * true. Returns true when it did. The whole block is checked first, as Linux's buffer
+ * verifier (`__xfs_dir3_data_check`) checks it when the block is read: a data-block
+ * magic, entries and free spaces that tile the block, no empty name.
  */
 export function visitDataBlockEntries(block: Uint8Array, hasCrc: boolean, hasFileType: boolean, field: string, visit: XfsEntryVisitor): boolean {
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
@@ -83,6 +96,7 @@ export function visitDataBlockEntries(block: Uint8Array, hasCrc: boolean, hasFil
     end -= leafBytes;
   }
   const typeSize = hasFileType ? 1 : 0;
+  const entries: Entry[] = [];
   let at = start;
   while (at < end) {
     if (end - at < 8) throw fieldError('CORRUPT', field, `an entry at ${at} runs past the end of the entries`);
@@ -98,11 +112,10 @@ export function visitDataBlockEntries(block: Uint8Array, hasCrc: boolean, hasFil
     if (nameLength === 0 || at + length > end) throw fieldError('CORRUPT', field, `the entry at ${at} (a ${nameLength}-byte name) does not fit`);
     const nameStart = at + 9;
     const nameEnd = nameStart + nameLength;
-    const type = hasFileType ? view.getUint8(nameEnd) : 0;
-    if (visit(block, readInodeNumber(block, at, 8), nameStart, nameEnd, type)) return true;
+    entries.push([readInodeNumber(block, at, 8), nameStart, nameEnd, hasFileType ? view.getUint8(nameEnd) : 0]);
     at += length;
   }
-  return false;
+  return visitAll(block, entries, visit);
 }
 
 /** A big-endian inode number of 4 or 8 bytes; 0 (never valid) when it exceeds 2^53, so that the inode read refuses it. */

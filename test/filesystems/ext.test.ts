@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ext } from '../../filesystems/ext.js';
 import { type FileSystem, readFileAt, resolvePath } from '../../filesystems/file-system.js';
+import { rejectionOf } from '../helpers/errors.js';
 import { volumeOfFile } from '../helpers/volume.js';
 import { LARGE_DIRECTORY_ENTRIES, buildGuestTree, expectSameTree, hasTool, run, runText, treePaths } from './ext-xfs-tree.js';
 
@@ -27,7 +28,8 @@ interface Variant {
 const variants: Variant[] = [
   { name: 'ext4 (defaults)', args: ['-t', 'ext4'], size: '64M' },
   { name: 'ext4, 1 KiB blocks', args: ['-t', 'ext4', '-b', '1024'], size: '64M' },
-  { name: 'ext4, 64bit and meta_bg', args: ['-t', 'ext4', '-O', '64bit,meta_bg,^resize_inode', '-b', '1024'], size: '64M' },
+  // 256-block groups of 32 inodes: the tree's inodes reach groups whose descriptors are in later meta groups.
+  { name: 'ext4, 64bit and meta_bg', args: ['-t', 'ext4', '-O', '64bit,meta_bg,^resize_inode', '-b', '1024', '-g', '256', '-N', '8192'], size: '64M' },
   { name: 'ext4, inline_data', args: ['-t', 'ext4', '-O', 'inline_data'], size: '64M' },
   { name: 'ext4 without extents (block maps)', args: ['-t', 'ext4', '-O', '^extents,^64bit'], size: '64M' },
   { name: 'ext4, bigalloc', args: ['-t', 'ext4', '-O', 'bigalloc', '-C', '16384'], size: '128M' },
@@ -168,9 +170,29 @@ describe.skipIf(!hasE2fsprogs)(`ext driver against e2fsprogs${hasE2fsprogs ? '' 
     expect(new TextDecoder().decode(debugfs(image, `stat "${treePaths.inlineSized}"`))).toMatch(/system\.data \(40\)/);
     const sparse = new TextDecoder().decode(debugfs(image, `stat "${treePaths.sparse}"`));
     expect(sparse).toMatch(/\(1024-1027\)/); // a hole before block 1024
+    const metaGroups = makeImage('coverage meta_bg', ['-t', 'ext4', '-O', '64bit,meta_bg,^resize_inode', '-b', '1024', '-g', '256', '-N', '8192'], '64M', fullTree);
+    // Group 16 starts the second meta group: its descriptor block is its own first block (1 + 16 × 256).
+    expect(runText('dumpe2fs', [metaGroups])).toMatch(/Group 16: \(Blocks 4097-4352\)[^\n]*\n\s+Group descriptor at 4097\n/);
+    expect(new TextDecoder().decode(debugfs(metaGroups, `imap "${treePaths.largeDirectory}/entry-with-a-longish-name-02999"`))).toMatch(/block group (\d{2,})/);
     const blockMapped = makeImage('coverage ext2', ['-t', 'ext2', '-b', '1024'], '64M', fullTree);
     // 300 KiB in 1 KiB blocks needs the double indirect block (12 + 256 blocks are mapped before it).
     expect(new TextDecoder().decode(debugfs(blockMapped, `stat "${treePaths.random}"`))).toMatch(/\(DIND\)/);
+  });
+
+  it('folds case in casefold directories and refuses encrypted files (flags set with debugfs -w)', async () => {
+    const image = makeImage('flags', ['-t', 'ext4', '-O', 'casefold', '-E', 'encoding=utf8'], '64M', smallTree);
+    const flags = (path: string): number => Number(/Flags: (0x[0-9a-f]+)/.exec(new TextDecoder().decode(debugfs(image, `stat "${path}"`)))?.[1]);
+    run('debugfs', ['-w', '-R', `set_inode_field /etc flags 0x${(flags('/etc') | 0x40000000).toString(16)}`, image]);
+    run('debugfs', ['-w', '-R', `set_inode_field ${treePaths.fstab} flags 0x${(flags(treePaths.fstab) | 0x800).toString(16)}`, image]);
+    expect(flags('/etc') & 0x40000000).not.toBe(0);
+    await withExt(image, async (fs) => {
+      const hostname = readFileSync(join(smallTree, treePaths.hostname));
+      expect(Buffer.from((await readFileAt(fs, '/etc/HOSTNAME', 100)) as Uint8Array).equals(hostname)).toBe(true);
+      expect(await readFileAt(fs, '/etc/NAÏVE-ÜNÏCODE.TXT', 100)).toBeDefined();
+      // Only /etc folds case: the root does not.
+      expect(await readFileAt(fs, '/ETC/hostname', 100)).toBeUndefined();
+      expect((await rejectionOf(readFileAt(fs, treePaths.fstab, 100))).code).toBe('UNSUPPORTED');
+    });
   });
 
   it('reads a sparse ext2 file through its triple indirect block', async () => {

@@ -193,9 +193,7 @@ export function rewriteAsBtree(image: string, path: string, plan: BtreePlan): vo
       view.setBigUint64(CRC_HEADER + blockCapacity * 8 + at * 8, BigInt(block));
     });
   });
-  const inodeByte = convert(image, `inode ${inode} byte`);
-  patch(image, inodeByte, geometry.inodeSize, (bytes) => {
-    const view = new DataView(bytes.buffer);
+  patchInode(image, inode, geometry.inodeSize, (bytes, view) => {
     if (bytes[0x52] !== 0) throw new Error(`${path} has an attribute fork`);
     const forkSize = geometry.inodeSize - 176;
     const rootCapacity = Math.floor((forkSize - 4) / 16);
@@ -207,8 +205,6 @@ export function rewriteAsBtree(image: string, path: string, plan: BtreePlan): vo
     view.setUint16(178, 1); // root bb_numrecs
     view.setBigUint64(176 + 4, 0n);
     view.setBigUint64(176 + 4 + rootCapacity * 8, BigInt(nodeBlock));
-    view.setUint32(0x64, 0);
-    view.setUint32(0x64, crc32c(bytes), true); // di_crc
   });
 }
 
@@ -218,4 +214,59 @@ export function freeBlocksAtEnd(image: string, count: number): number[] {
   const lastGroup = geometry.agCount - 1;
   const lastGroupBlocks = geometry.dataBlocks - lastGroup * geometry.agBlocks;
   return Array.from({ length: count }, (_, index) => convert(image, `agno ${lastGroup} agbno ${lastGroupBlocks - 1 - index} fsblock`));
+}
+
+/** Rewrites an inode (read, changed by `change`, CRC recomputed for v3 inodes). */
+function patchInode(image: string, inode: number, inodeSize: number, change: (bytes: Uint8Array, view: DataView) => void): void {
+  patch(image, convert(image, `inode ${inode} byte`), inodeSize, (bytes) => {
+    const view = new DataView(bytes.buffer);
+    change(bytes, view);
+    if (bytes[4] === 3) {
+      view.setUint32(0x64, 0);
+      view.setUint32(0x64, crc32c(bytes), true); // di_crc
+    }
+  });
+}
+
+/** Replaces the extent list of an extents-format v5 inode (no attribute fork), counting `addedBlocks` more blocks. */
+export function rewriteExtentList(image: string, path: string, extents: XfsExtent[], addedBlocks: number): void {
+  const geometry = xfsGeometry(image);
+  patchInode(image, xfsInodeNumber(image, path), geometry.inodeSize, (bytes, view) => {
+    if (bytes[5] !== 2 || bytes[0x52] !== 0) throw new Error(`${path} is not an extents-format inode without attributes`);
+    bytes.fill(0, 176);
+    extents.forEach((extent, index) => writeRecord(view, 176 + index * 16, extent));
+    view.setUint32(0x4c, extents.length);
+    view.setBigUint64(0x40, view.getBigUint64(0x40) + BigInt(addedBlocks));
+  });
+}
+
+/**
+ * Writes a v5 remote symbolic link's blocks as Linux writes them (xfs_symlink_write_verify):
+ * in each block the 56-byte `xfs_dsymlink_hdr` (magic XSLM, the target offset and byte count
+ * it holds, CRC, metadata UUID, owner inode, the block's 512-byte sector number, LSN 0),
+ * then its part of the target; the CRC is crc32c of the block with the CRC field zero,
+ * little-endian.
+ */
+export function writeSymlinkBlocks(image: string, path: string, target: string): void {
+  const geometry = xfsGeometry(image);
+  const inode = xfsInodeNumber(image, path);
+  const bytes = new TextEncoder().encode(target);
+  const perBlock = geometry.blockSize - 56;
+  const blocks = xfsBmap(image, path).flatMap((extent) => Array.from({ length: extent.count }, (_, index) => extent.startBlock + index));
+  blocks.forEach((block, index) => {
+    const offset = xfsBlockByte(image, block);
+    const part = bytes.subarray(index * perBlock, (index + 1) * perBlock);
+    patch(image, offset, geometry.blockSize, (stored) => {
+      stored.fill(0);
+      const view = new DataView(stored.buffer);
+      view.setUint32(0, 0x58534c4d);
+      view.setUint32(4, index * perBlock);
+      view.setUint32(8, part.byteLength);
+      stored.set(Buffer.from(geometry.metadataUuid.replace(/-/g, ''), 'hex'), 16);
+      view.setBigUint64(32, BigInt(inode));
+      view.setBigUint64(40, BigInt(offset / 512));
+      stored.set(part, 56);
+      view.setUint32(12, crc32c(stored), true);
+    });
+  });
 }

@@ -3,16 +3,15 @@
  * file (no mounting), with xfsprogs as the oracle: `blkid` for the identity, `xfs_db -r`
  * for listings, formats and block maps, and the source tree itself for contents.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FileSystem, readFileAt, resolvePath } from '../../filesystems/file-system.js';
-import { crc32c } from '../../src/bytes.js';
 import { xfs } from '../../filesystems/xfs.js';
 import { rejectionOf } from '../helpers/errors.js';
 import { volumeOfFile } from '../helpers/volume.js';
-import { type XfsExtent, contentFromBmap, freeBlocksAtEnd, rewriteAsBtree, xfsBlockByte, xfsBmap, xfsDb, xfsGeometry, xfsInodeNumber } from './xfs-craft.js';
+import { type XfsExtent, contentFromBmap, freeBlocksAtEnd, rewriteAsBtree, rewriteExtentList, writeSymlinkBlocks, xfsBmap, xfsDb, xfsGeometry } from './xfs-craft.js';
 import { LARGE_DIRECTORY_ENTRIES, LONG_LINK_TARGET, buildGuestTree, expectSameTree, hasTool, run, runText, treePaths, xfsPrototype } from './ext-xfs-tree.js';
 
 const hasXfsprogs = hasTool('mkfs.xfs') && hasTool('xfs_db') && hasTool('blkid');
@@ -170,15 +169,26 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
     });
   }
 
-  it('reads a remote link through its v5 header (written by hand, checked by xfs_db)', async () => {
+  it('reads remote links through their v5 headers, in one block and in two (written by hand, checked by xfs_db)', async () => {
+    // 4 KiB blocks: the target fits one block after its header.
     const image = makeXfsImage(work, 'remote link', [], 128 << 20, prototype);
-    writeSymlinkHeader(image, treePaths.longLink, LONG_LINK_TARGET);
-    const block = xfsDb(image, `path ${treePaths.longLink}`, 'dblock 0', 'type symlink', 'print');
-    expect(block).toMatch(/magic = 0x58534c4d/);
-    expect(block).toMatch(/crc = 0x[0-9a-f]+ \(correct\)/);
-    await withXfs(image, async (fs) => {
-      expect(await fs.readLink(await resolvePath(fs, treePaths.longLink, false))).toBe(LONG_LINK_TARGET);
-    });
+    writeSymlinkBlocks(image, treePaths.longLink, LONG_LINK_TARGET);
+    // 1 KiB blocks: 968 bytes per block after the header, so the 986-byte target needs a second block.
+    const small = makeXfsImage(work, 'remote link 1k', ['-b', 'size=1024'], 128 << 20, prototype);
+    const [first] = xfsBmap(small, treePaths.longLink) as [XfsExtent];
+    const [spare] = freeBlocksAtEnd(small, 1) as [number];
+    rewriteExtentList(small, treePaths.longLink, [first, { startOffset: 1, startBlock: spare, count: 1, unwritten: false }], 1);
+    writeSymlinkBlocks(small, treePaths.longLink, LONG_LINK_TARGET);
+    for (const [file, blocks] of [[image, 1], [small, 2]] as const) {
+      for (let index = 0; index < blocks; index += 1) {
+        const block = xfsDb(file, `path ${treePaths.longLink}`, `dblock ${index}`, 'type symlink', 'print');
+        expect(block).toMatch(/magic = 0x58534c4d/);
+        expect(block).toMatch(/crc = 0x[0-9a-f]+ \(correct\)/);
+      }
+      await withXfs(file, async (fs) => {
+        expect(await fs.readLink(await resolvePath(fs, treePaths.longLink, false))).toBe(LONG_LINK_TARGET);
+      });
+    }
   });
 
   it('reads a file whose data fork is a two-level bmap btree with holes and unwritten extents, as xfs_db maps it', async () => {
@@ -227,32 +237,3 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
     });
   });
 });
-
-
-/**
- * Rewrites the first block of a v5 remote symbolic link as Linux writes it: the 56-byte
- * `xfs_dsymlink_hdr` (magic XSLM, offset 0, byte count, CRC, the metadata UUID, owner
- * inode, the block's 512-byte sector number, LSN 0), then the target; the CRC is crc32c of
- * the block with the CRC field zero, stored little-endian (xfs_symlink_write_verify).
- */
-function writeSymlinkHeader(image: string, path: string, target: string): void {
-  const geometry = xfsGeometry(image);
-  const offset = xfsBlockByte(image, (xfsBmap(image, path)[0] as XfsExtent).startBlock);
-  const bytes = new TextEncoder().encode(target);
-  const block = new Uint8Array(geometry.blockSize);
-  const view = new DataView(block.buffer);
-  view.setUint32(0, 0x58534c4d);
-  view.setUint32(4, 0);
-  view.setUint32(8, bytes.byteLength);
-  block.set(Buffer.from(geometry.metadataUuid.replace(/-/g, ''), 'hex'), 16);
-  view.setBigUint64(32, BigInt(xfsInodeNumber(image, path)));
-  view.setBigUint64(40, BigInt(offset / 512));
-  block.set(bytes, 56);
-  view.setUint32(12, crc32c(block), true);
-  const descriptor = openSync(image, 'r+');
-  try {
-    writeSync(descriptor, block, 0, geometry.blockSize, offset);
-  } finally {
-    closeSync(descriptor);
-  }
-}

@@ -23,7 +23,7 @@ import { fieldError, isIntrospectionError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
 import { MAX_LINK_TARGET_BYTES } from './file-system.js';
-import { BlockCache } from './shared/block-cache.js';
+import { BlockCache, NodeCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns } from './shared/block-runs.js';
 import { type ExtBlockSource, extentRuns, indirectRuns } from './shared/ext-block-map.js';
 import { EXT_XATTR_INDEX_SYSTEM, inodeAttribute, visitDirectoryRecords } from './shared/ext-directory.js';
@@ -39,7 +39,8 @@ import {
   hasExtMagic,
 } from './shared/ext-superblock.js';
 import { foldedNameEquals, nameText, namesEqualAt, utf8Name } from './shared/names.js';
-import { S_IFMT, S_IFREG, kindOfDirentType, kindOfMode } from './shared/posix-types.js';
+import { S_IFMT, S_IFREG, kindOfMode } from './shared/posix-types.js';
+import { type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
 
 /**
  * The largest directory searched or listed: 32 MiB of records is about half a million
@@ -115,8 +116,7 @@ class ExtFileSystem implements FileSystem<ExtInode> {
   readonly caseInsensitive = false;
   private readonly cache: BlockCache;
   private readonly blocks: ExtBlockSource;
-  /** Inodes already decoded, so that a directory looked up again is the same node (and keeps its mapped runs). */
-  private readonly inodes = new Map<number, ExtInode>();
+  private readonly inodes = new NodeCache<ExtInode>(MAX_CACHED_INODES);
   /** The block runs of directories already searched (a directory grown entry by entry can have one extent per block). */
   private readonly directoryRuns = new WeakMap<ExtInode, BlockRun[]>();
 
@@ -156,27 +156,15 @@ class ExtFileSystem implements FileSystem<ExtInode> {
     if (this.kind(directory) !== 'directory' || name === '' || name === '.' || name === '..') return undefined;
     const folded = (directory.flags & INODE_FLAGS.casefold) !== 0 && (this.superblock.incompat & EXT_INCOMPAT.casefold) !== 0;
     const wanted = utf8Name(name);
-    let found: number | undefined;
-    await this.visitRecords(directory, (bytes, inode, start, end) => {
-      const matches = folded ? foldedNameEquals(bytes.subarray(start, end), name) : namesEqualAt(bytes, start, end, wanted);
-      if (matches) found = inode;
-      return matches;
-    });
+    const found = await findEntry(this.walk(directory), (bytes, start, end) =>
+      folded ? foldedNameEquals(bytes.subarray(start, end), name) : namesEqualAt(bytes, start, end, wanted),
+    );
     return found === undefined ? undefined : this.inode(found);
   }
 
   async list(directory: ExtInode, limit: number): Promise<DirectoryEntry[]> {
-    const entries: Array<{ name: string; inode: number; kind: NodeKind | undefined }> = [];
-    if (this.kind(directory) !== 'directory' || limit <= 0) return [];
-    await this.visitRecords(directory, (bytes, inode, start, end, type) => {
-      const name = nameText(bytes.subarray(start, end));
-      if (name !== '.' && name !== '..') entries.push({ name, inode, kind: kindOfDirentType(type) });
-      return entries.length >= limit;
-    });
-    const listed: DirectoryEntry[] = [];
-    // Without the filetype feature the kind is in the inode (at most `limit` of them are read).
-    for (const entry of entries) listed.push({ name: entry.name, kind: entry.kind ?? this.kind(await this.inode(entry.inode)) });
-    return listed;
+    if (this.kind(directory) !== 'directory') return [];
+    return listEntries(this.walk(directory), limit, async (inode) => this.kind(await this.inode(inode)));
   }
 
   async readLink(link: ExtInode): Promise<string> {
@@ -225,40 +213,38 @@ class ExtFileSystem implements FileSystem<ExtInode> {
 
   /**
    * Walks the used records of a directory, one block (or inline region) at a time through
-   * the block cache, until `visit` returns true; `visit` gets each record's inode, its
-   * name as a range of `bytes`, and its file type.
+   * the block cache.
    */
-  private async visitRecords(
-    directory: ExtInode,
-    visit: (bytes: Uint8Array, inode: number, nameStart: number, nameEnd: number, type: number) => boolean,
-  ): Promise<void> {
-    this.refuseEncrypted(directory);
-    const { blockSize, inodesCount } = this.superblock;
-    const hasFileType = (this.superblock.incompat & EXT_INCOMPAT.filetype) !== 0;
-    const field = `directory inode ${directory.number}`;
-    const walk = (bytes: Uint8Array, where: string): boolean =>
-      visitDirectoryRecords(bytes, blockSize, hasFileType, inodesCount, where, (inode, start, end, type) => visit(bytes, inode, start, end, type));
-    if (directory.flags & INODE_FLAGS.inlineData) {
-      // i_block starts with the parent's inode number; records follow, then continue in system.data.
-      const value = inodeAttribute(directory.attributeArea, EXT_XATTR_INDEX_SYSTEM, 'data', field) ?? new Uint8Array(0);
-      if (!walk(directory.iBlock.subarray(4), `${field} i_block`) && value.byteLength > 0) walk(value, `${field} system.data`);
-      return;
-    }
-    if (directory.size > MAX_EXT_DIRECTORY_BYTES) {
-      throw fieldError('LIMIT_EXCEEDED', field, `${directory.size} bytes (at most ${MAX_EXT_DIRECTORY_BYTES} are searched)`);
-    }
-    let runs = this.directoryRuns.get(directory);
-    if (runs === undefined) {
-      runs = await this.runs(directory, Math.ceil(directory.size / blockSize));
-      this.directoryRuns.set(directory, runs);
-    }
-    for (const run of runs) {
-      if (run.byteOffset === undefined) continue;
-      for (let index = 0; index < run.count; index += 1) {
-        const where = `${field} block ${run.logical + index}`;
-        if (walk(await this.cache.read(run.byteOffset + index * blockSize, where), where)) return;
+  private walk(directory: ExtInode): DirectoryWalk {
+    return async (visit) => {
+      this.refuseEncrypted(directory);
+      const { blockSize, inodesCount } = this.superblock;
+      const hasFileType = (this.superblock.incompat & EXT_INCOMPAT.filetype) !== 0;
+      const field = `directory inode ${directory.number}`;
+      const walkBlock = (bytes: Uint8Array, where: string): boolean =>
+        visitDirectoryRecords(bytes, blockSize, hasFileType, inodesCount, where, (inode, start, end, type) => visit(bytes, inode, start, end, type));
+      if (directory.flags & INODE_FLAGS.inlineData) {
+        // i_block starts with the parent's inode number; records follow, then continue in system.data.
+        const value = inodeAttribute(directory.attributeArea, EXT_XATTR_INDEX_SYSTEM, 'data', field) ?? new Uint8Array(0);
+        if (!walkBlock(directory.iBlock.subarray(4), `${field} i_block`) && value.byteLength > 0) walkBlock(value, `${field} system.data`);
+        return;
       }
-    }
+      if (directory.size > MAX_EXT_DIRECTORY_BYTES) {
+        throw fieldError('LIMIT_EXCEEDED', field, `${directory.size} bytes (at most ${MAX_EXT_DIRECTORY_BYTES} are searched)`);
+      }
+      let runs = this.directoryRuns.get(directory);
+      if (runs === undefined) {
+        runs = await this.runs(directory, Math.ceil(directory.size / blockSize));
+        this.directoryRuns.set(directory, runs);
+      }
+      for (const run of runs) {
+        if (run.byteOffset === undefined) continue;
+        for (let index = 0; index < run.count; index += 1) {
+          const where = `${field} block ${run.logical + index}`;
+          if (walkBlock(await this.cache.read(run.byteOffset + index * blockSize, where), where)) return;
+        }
+      }
+    };
   }
 
   private runs(inode: ExtInode, endBlock: number): Promise<BlockRun[]> {
@@ -282,14 +268,8 @@ class ExtFileSystem implements FileSystem<ExtInode> {
   }
 
   /** Inode `number`, from the cache of decoded inodes or read. */
-  private async inode(number: number): Promise<ExtInode> {
-    const known = this.inodes.get(number);
-    if (known !== undefined) return known;
-    const inode = await this.readInode(number);
-    // Bounded: forgetting everything now and then costs a few re-reads, never correctness.
-    if (this.inodes.size >= MAX_CACHED_INODES) this.inodes.clear();
-    this.inodes.set(number, inode);
-    return inode;
+  private inode(number: number): Promise<ExtInode> {
+    return this.inodes.get(number, () => this.readInode(number));
   }
 
   /** Reads inode `number` from its group's inode table. */

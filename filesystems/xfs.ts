@@ -20,12 +20,13 @@ import { u32be, u64be } from '../src/bytes.js';
 import { fieldError, isIntrospectionError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
-import { BlockCache } from './shared/block-cache.js';
+import { BlockCache, NodeCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns } from './shared/block-runs.js';
 import { asciiFoldedEqualsAt, nameText, namesEqualAt, utf8Name } from './shared/names.js';
-import { kindOfDirentType, kindOfMode } from './shared/posix-types.js';
+import { kindOfMode } from './shared/posix-types.js';
+import { type DirectoryVisitor, type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
 import { type XfsBlockSource, xfsForkRuns } from './shared/xfs-bmap.js';
-import { XFS_DIRECTORY_DATA_SPACE_BYTES, type XfsEntryVisitor, visitDataBlockEntries, visitShortFormEntries } from './shared/xfs-directory.js';
+import { XFS_DIRECTORY_DATA_SPACE_BYTES, visitDataBlockEntries, visitShortFormEntries } from './shared/xfs-directory.js';
 import { XFS_FLAG_REALTIME, XFS_FORMAT, type XfsInode, decodeXfsInode, xfsInodeOffset } from './shared/xfs-inode.js';
 import { XFS_SUPERBLOCK_PROBE_BYTES, type XfsSuperblock, decodeXfsSuperblock, hasXfsMagic, xfsSectorSize } from './shared/xfs-superblock.js';
 
@@ -78,7 +79,7 @@ class XfsFileSystem implements FileSystem<XfsInode> {
   private readonly blocks: BlockCache;
   private readonly directoryBlocks: BlockCache;
   private readonly source: XfsBlockSource;
-  private readonly inodes = new Map<number, XfsInode>();
+  private readonly inodes = new NodeCache<XfsInode>(MAX_CACHED_INODES);
   private readonly directoryRuns = new WeakMap<XfsInode, BlockRun[]>();
 
   constructor(
@@ -110,27 +111,13 @@ class XfsFileSystem implements FileSystem<XfsInode> {
     if (this.kind(directory) !== 'directory' || name === '' || name === '.' || name === '..') return undefined;
     const wanted = utf8Name(name);
     const equals = this.superblock.asciiCaseInsensitive ? asciiFoldedEqualsAt : namesEqualAt;
-    let found: number | undefined;
-    await this.visitEntries(directory, (bytes, inode, start, end) => {
-      if (!equals(bytes, start, end, wanted)) return false;
-      found = inode;
-      return true;
-    });
+    const found = await findEntry(this.walk(directory), (bytes, start, end) => equals(bytes, start, end, wanted));
     return found === undefined ? undefined : this.inode(found);
   }
 
   async list(directory: XfsInode, limit: number): Promise<DirectoryEntry[]> {
-    if (this.kind(directory) !== 'directory' || limit <= 0) return [];
-    const entries: Array<{ name: string; inode: number; kind: NodeKind | undefined }> = [];
-    await this.visitEntries(directory, (bytes, inode, start, end, type) => {
-      const name = nameText(bytes.subarray(start, end));
-      if (name !== '.' && name !== '..') entries.push({ name, inode, kind: kindOfDirentType(type) });
-      return entries.length >= limit;
-    });
-    const listed: DirectoryEntry[] = [];
-    // Without ftype the kind is in the inode (at most `limit` of them are read).
-    for (const entry of entries) listed.push({ name: entry.name, kind: entry.kind ?? this.kind(await this.inode(entry.inode)) });
-    return listed;
+    if (this.kind(directory) !== 'directory') return [];
+    return listEntries(this.walk(directory), limit, async (inode) => this.kind(await this.inode(inode)));
   }
 
   async readLink(link: XfsInode): Promise<string> {
@@ -177,8 +164,12 @@ class XfsFileSystem implements FileSystem<XfsInode> {
     return target;
   }
 
-  /** Walks a directory's entries (short form, or every data block) until `visit` returns true. */
-  private async visitEntries(directory: XfsInode, visit: XfsEntryVisitor): Promise<void> {
+  /** Walks a directory's entries: the short form in the inode, or every data block. */
+  private walk(directory: XfsInode): DirectoryWalk {
+    return (visit) => this.visitEntries(directory, visit);
+  }
+
+  private async visitEntries(directory: XfsInode, visit: DirectoryVisitor): Promise<void> {
     const { hasFileType, hasCrc, directoryBlockSize, blockSize } = this.superblock;
     const field = `directory inode ${directory.number}`;
     if (directory.format === XFS_FORMAT.local) {
@@ -222,16 +213,13 @@ class XfsFileSystem implements FileSystem<XfsInode> {
   }
 
   /** Inode `number`, from the cache of decoded inodes or read. */
-  private async inode(number: number): Promise<XfsInode> {
-    const known = this.inodes.get(number);
-    if (known !== undefined) return known;
-    const { blockSize, inodeSize } = this.superblock;
-    const offset = xfsInodeOffset(this.superblock, number);
-    const blockStart = offset - (offset % blockSize);
-    const block = await this.blocks.read(blockStart, `inode ${number}`);
-    const inode = decodeXfsInode(block.subarray(offset - blockStart, offset - blockStart + inodeSize), number, this.superblock);
-    if (this.inodes.size >= MAX_CACHED_INODES) this.inodes.clear();
-    this.inodes.set(number, inode);
-    return inode;
+  private inode(number: number): Promise<XfsInode> {
+    return this.inodes.get(number, async () => {
+      const { blockSize, inodeSize } = this.superblock;
+      const offset = xfsInodeOffset(this.superblock, number);
+      const blockStart = offset - (offset % blockSize);
+      const block = await this.blocks.read(blockStart, `inode ${number}`);
+      return decodeXfsInode(block.subarray(offset - blockStart, offset - blockStart + inodeSize), number, this.superblock);
+    });
   }
 }

@@ -64,3 +64,25 @@ export class BlockCache {
     return pending;
   }
 }
+
+/**
+ * Decoded nodes (inodes) already read, so that a directory looked up again is the same
+ * object (and keeps what was derived from it, such as its mapped blocks). When full it is
+ * emptied: forgetting costs a few re-reads, never correctness.
+ */
+export class NodeCache<Node> {
+  private readonly nodes = new Map<number, Node>();
+
+  /** @param capacity - most nodes kept */
+  constructor(private readonly capacity: number) {}
+
+  /** The node numbered `key`, from the cache or from `load`. */
+  async get(key: number, load: () => Promise<Node>): Promise<Node> {
+    const known = this.nodes.get(key);
+    if (known !== undefined) return known;
+    const node = await load();
+    if (this.nodes.size >= this.capacity) this.nodes.clear();
+    this.nodes.set(key, node);
+    return node;
+  }
+}

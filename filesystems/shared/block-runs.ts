@@ -58,6 +58,43 @@ export function appendRun(runs: BlockRun[], run: BlockRun, blockSize: number, fi
 }
 
 /**
+ * One walk over a mapping structure (an extent tree, indirect blocks, a bmap btree) for
+ * the logical blocks before `endBlock`: the runs found so far, in order, and a count of the
+ * mapping blocks read, capped.
+ */
+export class RunCollector {
+  /** The runs found, in logical order. */
+  readonly runs: BlockRun[] = [];
+  private blocksRead = 0;
+
+  /**
+   * @param endBlock - the first logical block not wanted
+   * @param blockSize - bytes per block
+   * @param field - what is being mapped, for error messages
+   * @param maxMappingBlocks - most mapping blocks this walk may read
+   */
+  constructor(
+    readonly endBlock: number,
+    readonly blockSize: number,
+    readonly field: string,
+    private readonly maxMappingBlocks: number,
+  ) {}
+
+  /** Adds a run (see {@link appendRun}); `where` names the structure that mapped it. */
+  add(run: BlockRun, where: string): void {
+    appendRun(this.runs, run, this.blockSize, where);
+  }
+
+  /** Counts one mapping block about to be read; `LIMIT_EXCEEDED` past the cap (a crafted structure sharing subtrees). */
+  countMappingBlock(): void {
+    this.blocksRead += 1;
+    if (this.blocksRead > this.maxMappingBlocks) {
+      throw fieldError('LIMIT_EXCEEDED', this.field, `more than ${this.maxMappingBlocks} mapping blocks read for one request`);
+    }
+  }
+}
+
+/**
  * Bytes `start .. start + length` of a file mapped by `runs` (in logical order, as
  * {@link appendRun} builds them); what no run maps, or a run without a place, reads as
  * zeros. Throws `LIMIT_EXCEEDED` when `length` is over the reader's buffer budget.

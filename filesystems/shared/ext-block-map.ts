@@ -18,14 +18,14 @@
  * Hostile input: every header is checked (magic, `eh_entries <= eh_max <=` what fits), a
  * child's depth must be its parent's minus one (so no node can lead back to itself), the
  * root depth is capped, every block number must lie inside the file system, extents must
- * be in order without overlap ({@link appendRun}), and each walk reads at most
+ * be in order without overlap ({@link RunCollector}), and each walk reads at most
  * {@link MAX_EXT_MAP_BLOCKS} tree or indirect blocks.
  *
  * @module
  */
 import { u16le, u32le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
-import { type BlockRun, appendRun } from './block-runs.js';
+import { type BlockRun, RunCollector } from './block-runs.js';
 
 /** The deepest extent tree Linux builds or accepts (`EXT4_MAX_EXTENT_DEPTH`). */
 export const MAX_EXT_EXTENT_DEPTH = 5;
@@ -57,10 +57,7 @@ export interface ExtBlockSource {
 
 interface Walk {
   source: ExtBlockSource;
-  endBlock: number;
-  runs: BlockRun[];
-  blocksRead: number;
-  field: string;
+  collector: RunCollector;
 }
 
 /**
@@ -68,13 +65,13 @@ interface Walk {
  * tree root; blocks no extent covers are left out (they read as zeros).
  */
 export async function extentRuns(source: ExtBlockSource, iBlock: Uint8Array, endBlock: number, field: string): Promise<BlockRun[]> {
-  const walk: Walk = { source, endBlock, runs: [], blocksRead: 0, field };
+  const walk: Walk = { source, collector: new RunCollector(endBlock, source.blockSize, field, MAX_EXT_MAP_BLOCKS) };
   await walkExtentNode(walk, iBlock, undefined);
-  return walk.runs;
+  return walk.collector.runs;
 }
 
 async function walkExtentNode(walk: Walk, node: Uint8Array, expectedDepth: number | undefined): Promise<void> {
-  const where = `${walk.field} extent node`;
+  const where = `${walk.collector.field} extent node`;
   if (node.byteLength < ENTRY_SIZE || u16le(node, 0) !== EXTENT_MAGIC) {
     throw fieldError('CORRUPT', where, 'no extent header magic 0xF30A');
   }
@@ -93,7 +90,7 @@ async function walkExtentNode(walk: Walk, node: Uint8Array, expectedDepth: numbe
   for (let index = 0; index < entries; index += 1) {
     const at = ENTRY_SIZE * (index + 1);
     const firstLogical = u32le(node, at);
-    if (firstLogical >= walk.endBlock) return;
+    if (firstLogical >= walk.collector.endBlock) return;
     if (depth === 0) {
       const stored = u16le(node, at + 4);
       const unwritten = stored > MAX_INITIALIZED_LENGTH;
@@ -101,8 +98,8 @@ async function walkExtentNode(walk: Walk, node: Uint8Array, expectedDepth: numbe
       const start = u16le(node, at + 6) * 2 ** 32 + u32le(node, at + 8);
       if (count === 0) throw fieldError('CORRUPT', where, `extent ${index} is empty`);
       checkBlocks(walk, start, count, `extent ${index}`);
-      const used = Math.min(count, walk.endBlock - firstLogical);
-      appendRun(walk.runs, { logical: firstLogical, count: used, byteOffset: unwritten ? undefined : start * blockSize }, blockSize, where);
+      const used = Math.min(count, walk.collector.endBlock - firstLogical);
+      walk.collector.add({ logical: firstLogical, count: used, byteOffset: unwritten ? undefined : start * blockSize }, where);
     } else {
       if (index > 0 && firstLogical <= u32le(node, at - ENTRY_SIZE)) {
         throw fieldError('CORRUPT', where, `index ${index} does not start after the previous one`);
@@ -120,7 +117,7 @@ async function walkExtentNode(walk: Walk, node: Uint8Array, expectedDepth: numbe
  * block map (12 direct pointers, then single, double and triple indirect blocks).
  */
 export async function indirectRuns(source: ExtBlockSource, iBlock: Uint8Array, endBlock: number, field: string): Promise<BlockRun[]> {
-  const walk: Walk = { source, endBlock, runs: [], blocksRead: 0, field };
+  const walk: Walk = { source, collector: new RunCollector(endBlock, source.blockSize, field, MAX_EXT_MAP_BLOCKS) };
   const perBlock = source.blockSize / 4;
   for (let index = 0; index < DIRECT_BLOCKS && index < endBlock; index += 1) {
     await mapPointer(walk, u32le(iBlock, index * 4), 0, index);
@@ -130,16 +127,16 @@ export async function indirectRuns(source: ExtBlockSource, iBlock: Uint8Array, e
     await mapPointer(walk, u32le(iBlock, (DIRECT_BLOCKS + level - 1) * 4), level, first);
     first += perBlock ** level;
   }
-  return walk.runs;
+  return walk.collector.runs;
 }
 
 /** Maps the subtree under one pointer: a data block (`level` 0) or an indirect block of `level`. */
 async function mapPointer(walk: Walk, pointer: number, level: number, firstLogical: number): Promise<void> {
-  if (pointer === 0 || firstLogical >= walk.endBlock) return;
-  const where = `${walk.field} block map`;
+  if (pointer === 0 || firstLogical >= walk.collector.endBlock) return;
+  const where = `${walk.collector.field} block map`;
   checkBlocks(walk, pointer, 1, `${level === 0 ? 'data' : 'indirect'} block for logical block ${firstLogical}`);
   if (level === 0) {
-    appendRun(walk.runs, { logical: firstLogical, count: 1, byteOffset: pointer * walk.source.blockSize }, walk.source.blockSize, where);
+    walk.collector.add({ logical: firstLogical, count: 1, byteOffset: pointer * walk.source.blockSize }, where);
     return;
   }
   const bytes = await readMapBlock(walk, pointer);
@@ -147,23 +144,20 @@ async function mapPointer(walk: Walk, pointer: number, level: number, firstLogic
   const span = perBlock ** (level - 1);
   for (let index = 0; index < perBlock; index += 1) {
     const logical = firstLogical + index * span;
-    if (logical >= walk.endBlock) break;
+    if (logical >= walk.collector.endBlock) break;
     await mapPointer(walk, u32le(bytes, index * 4), level - 1, logical);
   }
 }
 
 async function readMapBlock(walk: Walk, block: number): Promise<Uint8Array> {
-  walk.blocksRead += 1;
-  if (walk.blocksRead > MAX_EXT_MAP_BLOCKS) {
-    throw fieldError('LIMIT_EXCEEDED', `${walk.field} block map`, `more than ${MAX_EXT_MAP_BLOCKS} mapping blocks for one read`);
-  }
-  return walk.source.readBlock(block, `${walk.field} mapping block ${block}`);
+  walk.collector.countMappingBlock();
+  return walk.source.readBlock(block, `${walk.collector.field} mapping block ${block}`);
 }
 
 /** Linux's `ext4_inode_block_valid`: after the first data block (the superblock) and inside the file system. */
 function checkBlocks(walk: Walk, start: number, count: number, what: string): void {
   const { firstDataBlock, blocksCount } = walk.source;
   if (start <= firstDataBlock || start + count > blocksCount) {
-    throw fieldError('CORRUPT', `${walk.field} ${what}`, `blocks ${start}..${start + count} are outside the file system's ${firstDataBlock + 1}..${blocksCount}`);
+    throw fieldError('CORRUPT', `${walk.collector.field} ${what}`, `blocks ${start}..${start + count} are outside the file system's ${firstDataBlock + 1}..${blocksCount}`);
   }
 }

@@ -19,13 +19,13 @@
  *
  * Hostile input: each level must be its parent's minus one (no cycles), levels and blocks
  * read are capped, keys must increase, every extent must stay inside one allocation group
- * of the data device, and extents must not overlap ({@link appendRun}).
+ * of the data device, and extents must not overlap ({@link RunCollector}).
  *
  * @module
  */
 import { u16be, u32be, u64be } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
-import { type BlockRun, appendRun } from './block-runs.js';
+import { type BlockRun, RunCollector } from './block-runs.js';
 import { XFS_FORMAT, type XfsInode } from './xfs-inode.js';
 import type { XfsSuperblock } from './xfs-superblock.js';
 
@@ -56,10 +56,7 @@ export interface XfsBlockSource {
 interface Walk {
   source: XfsBlockSource;
   inode: XfsInode;
-  endBlock: number;
-  runs: BlockRun[];
-  blocksRead: number;
-  field: string;
+  collector: RunCollector;
 }
 
 /**
@@ -81,18 +78,22 @@ export function xfsBlockOffset(superblock: XfsSuperblock, block: number, count: 
  * btree format; blocks no extent maps are left out (they read as zeros).
  */
 export async function xfsForkRuns(source: XfsBlockSource, inode: XfsInode, endBlock: number): Promise<BlockRun[]> {
-  const walk: Walk = { source, inode, endBlock, runs: [], blocksRead: 0, field: `inode ${inode.number} data fork` };
+  const walk: Walk = {
+    source,
+    inode,
+    collector: new RunCollector(endBlock, source.superblock.blockSize, `inode ${inode.number} data fork`, MAX_XFS_BMAP_BLOCKS),
+  };
   if (inode.format === XFS_FORMAT.extents) {
     if (inode.extentCount * RECORD_SIZE > inode.fork.byteLength) {
-      throw fieldError('CORRUPT', walk.field, `${inode.extentCount} extents do not fit the ${inode.fork.byteLength}-byte fork`);
+      throw fieldError('CORRUPT', walk.collector.field, `${inode.extentCount} extents do not fit the ${inode.fork.byteLength}-byte fork`);
     }
     addRecords(walk, inode.fork, 0, inode.extentCount);
   } else if (inode.format === XFS_FORMAT.btree) {
     await walkRoot(walk);
   } else {
-    throw fieldError('CORRUPT', walk.field, `format ${inode.format} has no block map`);
+    throw fieldError('CORRUPT', walk.collector.field, `format ${inode.format} has no block map`);
   }
-  return walk.runs;
+  return walk.collector.runs;
 }
 
 /** Adds `count` extent records at `at`, stopping past `endBlock`. Returns false once past it. */
@@ -106,15 +107,15 @@ function addRecords(walk: Walk, bytes: Uint8Array, at: number, count: number): b
     const fourth = u32be(bytes, offset + 12);
     const unwritten = high >>> 31 === 1;
     const startOffset = (high & 0x7fffffff) * 2 ** 23 + Math.floor(low / 512);
-    if (startOffset >= walk.endBlock) return false;
+    if (startOffset >= walk.collector.endBlock) return false;
     const startBlock = (low & 0x1ff) * 2 ** 43 + third * 2 ** 11 + (fourth >>> 21);
     const count = fourth & 0x1fffff;
-    const where = `${walk.field} extent ${index}`;
+    const where = `${walk.collector.field} extent ${index}`;
     if (count === 0) throw fieldError('CORRUPT', where, 'an empty extent');
     if (unwritten && !superblock.hasUnwrittenExtents) throw fieldError('CORRUPT', where, 'flagged unwritten without the extent-flag feature');
     const byteOffset = xfsBlockOffset(superblock, startBlock, count, where);
-    const used = Math.min(count, walk.endBlock - startOffset);
-    appendRun(walk.runs, { logical: startOffset, count: used, byteOffset: unwritten ? undefined : byteOffset }, superblock.blockSize, where);
+    const used = Math.min(count, walk.collector.endBlock - startOffset);
+    walk.collector.add({ logical: startOffset, count: used, byteOffset: unwritten ? undefined : byteOffset }, where);
   }
   return true;
 }
@@ -125,7 +126,7 @@ async function walkRoot(walk: Walk): Promise<void> {
   const records = u16be(fork, 2);
   const capacity = Math.floor((fork.byteLength - ROOT_HEADER_SIZE) / RECORD_SIZE);
   if (level === 0 || level >= MAX_XFS_BMAP_LEVELS || records === 0 || records > capacity) {
-    throw fieldError('CORRUPT', `${walk.field} btree root`, `level ${level} with ${records} of ${capacity} entries`);
+    throw fieldError('CORRUPT', `${walk.collector.field} btree root`, `level ${level} with ${records} of ${capacity} entries`);
   }
   await walkPointers(walk, fork, ROOT_HEADER_SIZE, ROOT_HEADER_SIZE + capacity * 8, records, level);
 }
@@ -136,11 +137,11 @@ async function walkPointers(walk: Walk, bytes: Uint8Array, keysAt: number, point
   for (let index = 0; index < records; index += 1) {
     const keyField = u64be(bytes, keysAt + index * 8);
     const key = keyField > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(keyField);
-    if (key >= walk.endBlock) return false;
-    if (key <= previousKey) throw fieldError('CORRUPT', `${walk.field} btree level ${level}`, `key ${index} does not increase`);
+    if (key >= walk.collector.endBlock) return false;
+    if (key <= previousKey) throw fieldError('CORRUPT', `${walk.collector.field} btree level ${level}`, `key ${index} does not increase`);
     previousKey = key;
     const pointer = u64be(bytes, pointersAt + index * 8);
-    if (pointer > BigInt(Number.MAX_SAFE_INTEGER)) throw fieldError('CORRUPT', `${walk.field} btree level ${level}`, `pointer ${pointer}`);
+    if (pointer > BigInt(Number.MAX_SAFE_INTEGER)) throw fieldError('CORRUPT', `${walk.collector.field} btree level ${level}`, `pointer ${pointer}`);
     if (!(await walkBlock(walk, Number(pointer), level - 1))) return false;
   }
   return true;
@@ -149,9 +150,8 @@ async function walkPointers(walk: Walk, bytes: Uint8Array, keysAt: number, point
 /** Reads and walks one tree block expected at `level`. Returns false once past `endBlock`. */
 async function walkBlock(walk: Walk, block: number, level: number): Promise<boolean> {
   const { superblock } = walk.source;
-  const where = `${walk.field} btree block ${block}`;
-  walk.blocksRead += 1;
-  if (walk.blocksRead > MAX_XFS_BMAP_BLOCKS) throw fieldError('LIMIT_EXCEEDED', walk.field, `more than ${MAX_XFS_BMAP_BLOCKS} btree blocks for one read`);
+  const where = `${walk.collector.field} btree block ${block}`;
+  walk.collector.countMappingBlock();
   const bytes = await walk.source.readBlock(xfsBlockOffset(superblock, block, 1, where), where);
   const header = superblock.hasCrc ? CRC_HEADER_SIZE : HEADER_SIZE;
   const magic = u32be(bytes, 0);

@@ -18,6 +18,7 @@
  * @module
  */
 import { fieldError } from '../../src/errors.js';
+import type { DirectoryVisitor } from './unix-directory.js';
 
 /** Where a directory's leaf blocks start: the data space is the first 32 GiB (`XFS_DIR2_LEAF_OFFSET`). */
 export const XFS_DIRECTORY_DATA_SPACE_BYTES = 2 ** 35;
@@ -34,13 +35,11 @@ const FREE_TAG = 0xffff;
 const BLOCK_TAIL_SIZE = 8;
 const LEAF_ENTRY_SIZE = 8;
 
-/** Receives each entry: its inode number, its name as `bytes[nameStart .. nameEnd]`, its file type (0 when not recorded). Returns true to stop. */
-export type XfsEntryVisitor = (bytes: Uint8Array, inode: number, nameStart: number, nameEnd: number, type: number) => boolean;
 
 /** One entry found in a directory structure: its inode, where its name is, its file type. */
 type Entry = [inode: number, nameStart: number, nameEnd: number, type: number];
 
-function visitAll(bytes: Uint8Array, entries: readonly Entry[], visit: XfsEntryVisitor): boolean {
+function visitAll(bytes: Uint8Array, entries: readonly Entry[], visit: DirectoryVisitor): boolean {
   for (const [inode, nameStart, nameEnd, type] of entries) {
     if (visit(bytes, inode, nameStart, nameEnd, type)) return true;
   }
@@ -53,7 +52,7 @@ function visitAll(bytes: Uint8Array, entries: readonly Entry[], visit: XfsEntryV
  * Linux's `xfs_dir2_sf_verify` checks it when the inode is read: every entry inside the
  * fork, and the last one ending exactly at `size`.
  */
-export function visitShortFormEntries(fork: Uint8Array, size: number, hasFileType: boolean, field: string, visit: XfsEntryVisitor): boolean {
+export function visitShortFormEntries(fork: Uint8Array, size: number, hasFileType: boolean, field: string, visit: DirectoryVisitor): boolean {
   if (size > fork.byteLength || size < 6) throw fieldError('CORRUPT', field, `a ${size}-byte short-form directory in a ${fork.byteLength}-byte fork`);
   const bytes = fork.subarray(0, size);
   const count = bytes[0] as number;
@@ -82,7 +81,7 @@ export function visitShortFormEntries(fork: Uint8Array, size: number, hasFileTyp
  * verifier (`__xfs_dir3_data_check`) checks it when the block is read: a data-block
  * magic, entries and free spaces that tile the block, no empty name.
  */
-export function visitDataBlockEntries(block: Uint8Array, hasCrc: boolean, hasFileType: boolean, field: string, visit: XfsEntryVisitor): boolean {
+export function visitDataBlockEntries(block: Uint8Array, hasCrc: boolean, hasFileType: boolean, field: string, visit: DirectoryVisitor): boolean {
   const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
   const magic = view.getUint32(0);
   const [blockMagic, dataMagic] = hasCrc ? [CRC_BLOCK_MAGIC, CRC_DATA_MAGIC] : [BLOCK_MAGIC, DATA_MAGIC];

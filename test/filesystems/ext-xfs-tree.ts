@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { type FileSystem, type NodeKind, resolvePath } from '../../filesystems/file-system.js';
+import { type FileSystem, type FileSystemModule, type NodeKind, readFileAt, resolvePath } from '../../filesystems/file-system.js';
+import { volumeOfFile } from '../helpers/volume.js';
 
 /** True when a program runs (`which` succeeds). */
 export function hasTool(name: string): boolean {
@@ -207,4 +208,41 @@ export function xfsPrototype(root: string): string {
   walk(root);
   lines.push('$', '');
   return lines.join('\n');
+}
+
+/** `blkid -p`'s answer for an image (TYPE, LABEL, UUID, ...). */
+export function blkid(image: string): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of runText('blkid', ['-p', '-o', 'export', image]).split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) values[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return values;
+}
+
+/** Probes and opens an image file with a driver, runs `use`, closes the file. */
+export async function withFileSystem<T>(module: FileSystemModule, image: string, use: (fs: FileSystem, bytesRead: () => number) => Promise<T>): Promise<T> {
+  const { volume, bytesRead, close } = volumeOfFile(image);
+  try {
+    expect(await module.probe(volume)).toBe(true);
+    const fs = await module.open(volume, { warn: () => {} });
+    return await use(fs, bytesRead);
+  } finally {
+    close();
+  }
+}
+
+/**
+ * Reads what libguestfs's Linux inspection reads (the release files, the hostname,
+ * fstab, the ELF header of /bin/ls through the /bin link) and checks that it took under
+ * 5 % of the allocated bytes (the goal of the guest-inspection issue), logging the numbers.
+ */
+export async function expectFrugalInspection(fs: FileSystem, bytesRead: () => number, allocated: number, label: string): Promise<void> {
+  for (const path of ['/etc/os-release', '/etc/debian_version', '/etc/hostname', '/etc/fstab', '/etc/lsb-release', '/etc/redhat-release']) {
+    await readFileAt(fs, path, 64 * 1024);
+  }
+  expect((await readFileAt(fs, '/bin/ls', 64))?.subarray(0, 4)).toEqual(new Uint8Array([0x7f, 0x45, 0x4c, 0x46]));
+  const read = bytesRead();
+  console.log(`${label} inspection reads: ${read} bytes of ${allocated} allocated (${((100 * read) / allocated).toFixed(2)} %)`);
+  expect(read).toBeLessThan(allocated * 0.05);
 }

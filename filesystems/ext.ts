@@ -24,7 +24,7 @@ import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
 import { MAX_LINK_TARGET_BYTES } from './file-system.js';
 import { BlockCache, NodeCache } from './shared/block-cache.js';
-import { type BlockRun, readRuns } from './shared/block-runs.js';
+import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { type ExtBlockSource, extentRuns, indirectRuns } from './shared/ext-block-map.js';
 import { EXT_XATTR_INDEX_SYSTEM, inodeAttribute, visitDirectoryRecords } from './shared/ext-directory.js';
 import {
@@ -188,8 +188,8 @@ class ExtFileSystem implements FileSystem<ExtInode> {
 
   async readFile(file: ExtInode, maxBytes: number): Promise<Uint8Array> {
     if (this.kind(file) !== 'file') throw fieldError('INVALID_ARGUMENT', `inode ${file.number}`, 'not a regular file');
+    const length = requestedLength(file.size, maxBytes, `file inode ${file.number}`);
     this.refuseEncrypted(file);
-    const length = Math.max(0, Math.min(file.size, maxBytes));
     if (file.flags & INODE_FLAGS.inlineData) return this.inlineData(file, length).slice();
     const { blockSize } = this.superblock;
     const runs = await this.runs(file, Math.ceil(length / blockSize));

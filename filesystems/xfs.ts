@@ -21,7 +21,7 @@ import { fieldError, isIntrospectionError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
 import { BlockCache, NodeCache } from './shared/block-cache.js';
-import { type BlockRun, readRuns } from './shared/block-runs.js';
+import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { asciiFoldedEqualsAt, nameText, namesEqualAt, utf8Name } from './shared/names.js';
 import { kindOfMode } from './shared/posix-types.js';
 import { type DirectoryVisitor, type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
@@ -135,7 +135,7 @@ class XfsFileSystem implements FileSystem<XfsInode> {
     if (this.kind(file) !== 'file') throw fieldError('INVALID_ARGUMENT', `inode ${file.number}`, 'not a regular file');
     const field = `file inode ${file.number}`;
     if (file.flags & XFS_FLAG_REALTIME) throw fieldError('UNSUPPORTED', field, 'its data is on the realtime device, which is not part of this volume');
-    const length = Math.max(0, Math.min(file.size, maxBytes));
+    const length = requestedLength(file.size, maxBytes, field);
     const { blockSize } = this.superblock;
     const runs = await xfsForkRuns(this.source, file, Math.ceil(length / blockSize));
     return readRuns(this.volume, runs, blockSize, 0, length, field);

@@ -128,3 +128,14 @@ export async function readRuns(
   }
   return bytes;
 }
+
+/**
+ * How many bytes `readFile(file, maxBytes)` returns: `min(size, maxBytes)`. `maxBytes` comes
+ * from the caller, so anything but a non-negative safe integer is `INVALID_ARGUMENT`.
+ */
+export function requestedLength(size: number, maxBytes: number, field: string): number {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw fieldError('INVALID_ARGUMENT', field, `maxBytes ${maxBytes} is not a byte count`);
+  }
+  return Math.min(size, maxBytes);
+}

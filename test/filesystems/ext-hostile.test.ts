@@ -223,6 +223,19 @@ describe.skipIf(!hasE2fsprogs)(`ext driver on hostile volumes${hasE2fsprogs ? ''
     expect((await rejectionOf((async () => resolvePath(await open(plain), '/var/loop-a'))())).code).toBe('CORRUPT');
   });
 
+  it('refuses calls that break the driver contract with INVALID_ARGUMENT', async () => {
+    const fs = await open(plain);
+    const file = await resolvePath(fs, '/etc/hostname');
+    const directory = await resolvePath(fs, '/etc');
+    const link = await resolvePath(fs, '/var/link', false);
+    for (const call of [() => fs.readFile(directory, 10), () => fs.readFile(link, 10), () => fs.readLink(file), () => fs.readFile(file, -1), () => fs.readFile(file, 1.5)]) {
+      expect((await rejectionOf(call())).code).toBe('INVALID_ARGUMENT');
+    }
+    expect(await fs.lookup(file, 'x')).toBeUndefined();
+    expect(await fs.list(file, 10)).toEqual([]);
+    expect(fs.size(directory)).toBe(0);
+  });
+
   it('reports a truncated volume as TRUNCATED where it reads past the end', async () => {
     const sparseLeaf = extentLeafBlock('/var/sparse') * BLOCK;
     const truncated = plain.slice(0, sparseLeaf);

@@ -190,6 +190,19 @@ describe.skipIf(!hasXfsprogs)(`XFS driver on hostile volumes${hasXfsprogs ? '' :
     }
   });
 
+  it('refuses calls that break the driver contract with INVALID_ARGUMENT', async () => {
+    const fs = await open(image);
+    const file = await resolvePath(fs, '/etc/hostname');
+    const directory = await resolvePath(fs, '/etc');
+    const link = await resolvePath(fs, '/var/link', false);
+    for (const call of [() => fs.readFile(directory, 10), () => fs.readFile(link, 10), () => fs.readLink(file), () => fs.readFile(file, -1), () => fs.readFile(file, 1.5)]) {
+      expect((await rejectionOf(call())).code).toBe('INVALID_ARGUMENT');
+    }
+    expect(await fs.lookup(file, 'x')).toBeUndefined();
+    expect(await fs.list(file, 10)).toEqual([]);
+    expect(fs.size(directory)).toBe(0);
+  });
+
   it('reports a truncated volume as TRUNCATED where it reads past the end', async () => {
     const { leaf } = btreeBlocks();
     const truncated = image.slice(0, leaf);

@@ -5,8 +5,8 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ByteReader } from '../../src/format-module.js';
-import { RandomAccessReader, type RandomAccessSource } from '../../src/random-access-reader.js';
-import { bytesSource } from '../../src/source.js';
+import { RangeBackend, type RandomAccessSource, bytesSource } from '../../src/reading/range-backend.js';
+import { Budget, Reader } from '../../src/reading/reader.js';
 
 /** The buffer budget of test volumes: big enough for the largest file a test reads whole. */
 export const TEST_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
@@ -18,7 +18,8 @@ export interface TestVolume {
 }
 
 function testVolume(source: RandomAccessSource, maxBufferBytes: number): TestVolume {
-  const reader = new RandomAccessReader(source, maxBufferBytes, undefined);
+  // File systems are walked, not streamed: the library's reader in any order, as guest inspection uses.
+  const reader = new Reader(new RangeBackend(source, source.size, undefined), { budget: new Budget(maxBufferBytes), probeLimit: 0, detect: false, ordered: false });
   return { volume: reader, bytesRead: () => reader.bytesRead };
 }
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GlanceDeclaration } from './glance/declaration.js';
 import type { ByteReader } from './reading/byte-reader.js';
 import type { SafetyCheck } from './safety.js';
 
@@ -152,6 +153,8 @@ export interface FormatModule<
    * plain bytes declared `ami`. `undefined` when the declaration is simply another format.
    */
   readonly declaredAs?: (declared: string, details: Details) => { accept: boolean; reason: string } | undefined;
+  /** How OpenStack Glance names this format and which image properties its metadata proves (see `docs/glance.md`). */
+  readonly glance?: GlanceDeclaration<Details>;
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
 }

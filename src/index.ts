@@ -20,7 +20,10 @@ import type { IntrospectOptions } from './options.js';
 import type { ImageInfoOf } from './image-info.js';
 import type { ImageSource } from './reading/open.js';
 import { type DiskFormatDecision, verifyDiskFormatWith } from './verify-disk-format.js';
-import { allFormats, type BuiltinFormat } from '../formats/index.js';
+import type { AnyContainerModule, LayerOf } from './container-module.js';
+import { allContainers, allFormats, withDefaults } from './defaults.js';
+import type { BuiltinContainer, OvfInfo } from '../containers/index.js';
+import type { BuiltinFormat } from '../formats/index.js';
 
 export { toReadableStream, type Inspection, type CoreOptions } from './core.js';
 export {
@@ -61,10 +64,33 @@ export { verifyDiskFormatWith, type DiskFormatDecision } from './verify-disk-for
 export type { BlobLike, ImageSource } from './reading/open.js';
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
+export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export type {
+  GlanceContainerFormat,
+  GlanceDeclaration,
+  GlanceDiskFormat,
+  GlanceProperties,
+  GlancePropertyContext,
+  GlancePropertyValue,
+  OsDistroVocabulary,
+} from './glance/declaration.js';
+export { DEFAULT_CONCURRENCY, introspectMany, type IntrospectManyOptions, type ManyInput, type ManyResult, type PoolOptions, type SourceWithOptions } from './many.js';
 export * from '../formats/index.js';
+export * from '../containers/index.js';
+export type { AnyContainerModule, ContainerContents, ContainerContext, ContainerModule, DecodedStats, InnerImage, LayerOf } from './container-module.js';
+export type { ContainerLayer } from './image-info.js';
 
 /** What {@link introspect} returns for the built-in formats: a union discriminated by `format`. */
-export type ImageInfo = InfoFor<BuiltinFormat>;
+export type ImageInfo = InfoFor<BuiltinFormat> & LayeredInfo<BuiltinContainer>;
+
+/** What containers add to a result: the layers (typed by container), the OVF facts, every disk of a multi-disk layer. */
+export interface LayeredInfo<Containers extends AnyContainerModule> {
+  containers?: LayerOf<Containers>[];
+  ovf?: OvfInfo;
+}
+
+/** The result for the given format and container modules. */
+export type InfoWith<Modules extends AnyFormatModule, Containers extends AnyContainerModule> = InfoFor<Modules> & LayeredInfo<Containers>;
 
 /**
  * Reads the metadata of the disk image in `source`.
@@ -79,20 +105,13 @@ export type ImageInfo = InfoFor<BuiltinFormat>;
  * @param options - see {@link IntrospectOptions}; `formats` defaults to every built-in format.
  * @throws {@link IntrospectionError} for every failure, with a stable `code`.
  */
-export function introspect<Modules extends AnyFormatModule = BuiltinFormat>(
+export function introspect<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   source: ImageSource,
-  options?: IntrospectOptions<Modules>,
-): Promise<InfoFor<Modules>> {
-  return introspectCore(source, withDefaultFormats(options));
+  options?: IntrospectOptions<Modules, Containers>,
+): Promise<InfoWith<Modules, Containers>> {
+  return introspectCore(source, withDefaults(options) as unknown as CoreOptions<Modules>) as Promise<InfoWith<Modules, Containers>>;
 }
 
-/** The caller's options with the built-in formats as the default list (other keys untouched, so that unknown ones are still refused). */
-function withDefaultFormats<Modules extends AnyFormatModule>(options: IntrospectOptions<Modules> | undefined): CoreOptions<Modules> {
-  if (options === undefined) return { formats: allFormats as unknown as readonly Modules[] } as CoreOptions<Modules>;
-  // Anything else that is not an object goes through, to be refused by the option checks.
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options as unknown as CoreOptions<Modules>;
-  return { ...options, formats: options.formats ?? (allFormats as unknown as readonly Modules[]) } as CoreOptions<Modules>;
-}
 
 /**
  * Pass-through inspection: `stream` yields exactly the source's chunks while `result`
@@ -105,11 +124,11 @@ function withDefaultFormats<Modules extends AnyFormatModule>(options: Introspect
  * const info = await result;
  * ```
  */
-export function inspect<Modules extends AnyFormatModule = BuiltinFormat>(
+export function inspect<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   source: ImageSource,
-  options?: IntrospectOptions<Modules>,
-): Inspection<InfoFor<Modules>> {
-  return inspectCore(source, withDefaultFormats(options));
+  options?: IntrospectOptions<Modules, Containers>,
+): Inspection<InfoWith<Modules, Containers>> {
+  return inspectCore(source, withDefaults(options) as unknown as CoreOptions<Modules>) as Inspection<InfoWith<Modules, Containers>>;
 }
 
 /**
@@ -118,6 +137,6 @@ export function inspect<Modules extends AnyFormatModule = BuiltinFormat>(
  * what {@link introspect} found in its content. See `verifyDiskFormatWith` for the rules;
  * this applies them with the built-in formats.
  */
-export function verifyDiskFormat(info: ImageInfoOf<string, unknown>, claimed: string): DiskFormatDecision {
-  return verifyDiskFormatWith(allFormats, info, claimed);
+export function verifyDiskFormat(info: ImageInfoOf<string, unknown>, claimed: string, claimedContainer?: string): DiskFormatDecision {
+  return verifyDiskFormatWith(allFormats, info, claimed, claimedContainer, allContainers);
 }

@@ -10,6 +10,7 @@ import { fixtures, fixtureBytes } from '../helpers/fixtures.js';
 import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { chunksOfSizes } from '../helpers/sources.js';
+import { patternedData } from '../helpers/format-kit.js';
 
 const vmdkFixtures = fixtures('vmdk');
 

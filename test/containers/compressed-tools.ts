@@ -62,7 +62,9 @@ export function describeAgainstTool(container: string, tool: string, cases: read
         const layer = info.containers?.[0] as Record<string, unknown>;
         expect(layer.format).toBe(container);
         expect(layer.decodedBytes, 'a raw disk is decoded to its end').toBe(layer.uncompressedSize);
-        expect(layer).toMatchObject(listed(testCase.file, run));
+        // The listed fields only; one listed as undefined must be absent from the layer.
+        const expected = listed(testCase.file, run);
+        expect(Object.fromEntries(Object.keys(expected).map((key) => [key, layer[key]]))).toEqual(expected);
       });
     }
   });

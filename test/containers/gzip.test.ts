@@ -3,6 +3,9 @@
  * them, the stored name as `gzip -l --name` lists it, members as they were written. The
  * conformance loop runs the committed fixtures (test/fixtures/gzip/).
  */
+import { describe, expect, it } from 'vitest';
+import { introspect } from '../../src/index.js';
+import { fixture } from '../helpers/fixtures.js';
 import { describeAgainstTool } from './compressed-tools.js';
 
 describeAgainstTool(
@@ -26,3 +29,14 @@ describeAgainstTool(
     return fields;
   },
 );
+
+describe('a gzip layer left before its end', () => {
+  it('reports no compressed or uncompressed size: the stream did not end (a VHD in a tar answers from its head)', async () => {
+    const info = await introspect(fixture('gzip', 'disk.tar.gz').bytes());
+    expect(info.containers?.map((layer) => layer.format)).toEqual(['gzip', 'tar']);
+    const layer = info.containers?.[0] as { decodedBytes: number; compressedSize?: number; uncompressedSize?: number };
+    // The tar holds a member of 2100224 bytes: decoding stopped long before the end.
+    expect(layer.decodedBytes).toBeLessThan(2100224);
+    expect({ compressedSize: layer.compressedSize, uncompressedSize: layer.uncompressedSize }).toEqual({ compressedSize: undefined, uncompressedSize: undefined });
+  });
+});

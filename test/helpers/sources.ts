@@ -105,7 +105,12 @@ export function makeSource(kind: SourceKind, bytes: Uint8Array): ImageSource {
   }
 }
 
-/** The parts of a result that must not depend on the kind of source (`bytesRead` does): everything else, the verdict included. */
+/**
+ * The parts of a result that must not depend on the kind of source or the budget: everything
+ * but the work done, the verdict included. Work done is `bytesRead` and a compressed layer's
+ * `decodedBytes` (how far decoding went before the answer came, which follows the reads'
+ * sizes, and so the budget).
+ */
 export function comparable(info: ImageInfoOf<string, unknown>): unknown {
   return {
     format: info.format,
@@ -115,7 +120,10 @@ export function comparable(info: ImageInfoOf<string, unknown>): unknown {
     warnings: info.warnings,
     matchedFormats: info.matchedFormats,
     safety: info.safety,
-    containers: info.containers,
+    containers: info.containers?.map((layer) => {
+      const { decodedBytes: _workDone, ...rest } = layer as { decodedBytes?: number };
+      return rest;
+    }),
     // The first disk may be the result itself.
     disks: info.disks?.map((disk) => (disk === info ? 'this result' : comparable(disk))),
   };

@@ -10,12 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { introspectFile } from '../../src/node.js';
 import { scratch } from '../helpers/format-kit.js';
 
-/** One way of compressing: the file it makes (in the scratch folder) from `disk.raw`, by running `shell` there. */
-export interface ToolCase {
-  name: string;
-  file: string;
-  shell: string;
-}
+/** One way of compressing: its name, the file it makes (in the scratch folder) from `disk.raw`, and the shell command there that makes it. */
+export type ToolCase = readonly [name: string, file: string, shell: string];
 
 /** Runs `command` with `sh -c` in `cwd` and returns its standard output (and error: some tools list there). */
 export function sh(command: string, cwd: string): string {
@@ -53,17 +49,17 @@ export function describeAgainstTool(container: string, tool: string, cases: read
     const disk = diskBytes();
     writeFileSync(path('disk.raw'), disk);
     const run = (command: string) => sh(command, work);
-    for (const testCase of cases) {
-      it(`${testCase.name}: the layer says what ${tool} says`, async () => {
-        run(testCase.shell);
-        const info = await introspectFile(path(testCase.file));
+    for (const [name, file, shell] of cases) {
+      it(`${name}: the layer says what ${tool} says`, async () => {
+        run(shell);
+        const info = await introspectFile(path(file));
         expect({ format: info.format, virtualSize: info.virtualSize }).toEqual({ format: 'raw', virtualSize: disk.byteLength });
         expect(info.containers).toHaveLength(1);
         const layer = info.containers?.[0] as Record<string, unknown>;
         expect(layer.format).toBe(container);
         expect(layer.decodedBytes, 'a raw disk is decoded to its end').toBe(layer.uncompressedSize);
         // The listed fields only; one listed as undefined must be absent from the layer.
-        const expected = listed(testCase.file, run);
+        const expected = listed(file, run);
         expect(Object.fromEntries(Object.keys(expected).map((key) => [key, layer[key]]))).toEqual(expected);
       });
     }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserBundle } from './helpers/browser-bundle.js';
+import { EVAL_PROBE, browserBundle } from './helpers/browser-bundle.js';
 import { fixtureBytes } from './helpers/fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,12 +21,7 @@ const pageScript = `
 (async () => {
   const decode = (text) => Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
   const results = {};
-  try {
-    new Function('return 1')();
-    results.evalBlocked = false;
-  } catch (error) {
-    results.evalBlocked = error instanceof EvalError;
-  }
+  ${EVAL_PROBE}
   try {
     const library = window.ImageIntrospect;
     const fromBlob = await library.introspect(new Blob([decode(document.getElementById('vmdk').textContent)]));

@@ -20,3 +20,15 @@ export async function browserBundle(): Promise<{ errors: unknown[]; code: string
   });
   return { errors: result.errors, code: result.outputFiles[0]?.text ?? '' };
 }
+
+/**
+ * Page-script text (inside an async function that has a `results` object) that records in
+ * `results.evalBlocked` whether `new Function` throws an `EvalError`: the page's
+ * Content-Security-Policy must forbid eval, or the test proves nothing about it.
+ */
+export const EVAL_PROBE = `try {
+    new Function('return 1')();
+    results.evalBlocked = false;
+  } catch (error) {
+    results.evalBlocked = error instanceof EvalError;
+  }`;

@@ -41,10 +41,10 @@ import {
   matchSuspSharingProtocolEntry,
 } from './generated/iso.js';
 import { type BootCatalogEntry, type BootCatalogValidation, MAX_BOOT_CATALOG_BYTES, parseBootCatalog } from './shared/el-torito.js';
-import { type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
+import { type PartitionTable, scanPartitionTables } from './partitions/index.js';
 import { installerMediaProperties, recogniseInstallerMedia } from '../src/glance/installer-media.js';
 import { firmwareFromBootCatalog, firmwareProperties } from '../src/glance/vocabulary.js';
-import { partitionTableRows } from './shared/partition-table-summary.js';
+import { partitionTableRows } from './partitions/summary.js';
 import {
   MAX_UDF_SEQUENCE_BYTES,
   UDF_ANCHOR_SECTOR,
@@ -621,12 +621,8 @@ function emptyUdf(structure: VolumeStructure): UdfInfo {
 async function hybridPartitionTables(reader: ByteReader, context: ParseContext): Promise<{ partitionTable: PartitionTable | undefined; otherPartitionTables: PartitionTable[] }> {
   const systemArea = await reader.readAvailable(0, ISO_SYSTEM_AREA_BYTES, 'system area');
   if (isAllZero(systemArea)) return { partitionTable: undefined, otherPartitionTables: [] };
-  const scan = await scanPartitionTables({
-    head: systemArea,
-    size: undefined,
-    readBackupGpt: false,
-    unreadableReason: 'it lies outside the system area (the first 32 KiB), the only part of a hybrid ISO read as a disk',
-    read: async () => undefined,
+  const scan = await scanPartitionTables(reader, {
+    within: { bytes: ISO_SYSTEM_AREA_BYTES, reason: 'it lies outside the system area (the first 32 KiB), the only part of a hybrid ISO read as a disk' },
     warn: (message) => context.warn(message),
   });
   return { partitionTable: scan.partitionTable, otherPartitionTables: scan.otherPartitionTables };

@@ -66,7 +66,6 @@ export class ReadQueue {
     }
     const field = group.length === 1 ? first.field : group.map((read) => read.field).join(' + ');
     const bytes = await this.readFrom(first.offset, end - first.offset, field);
-    if (bytes !== undefined) this.previous = { offset: first.offset, bytes };
     for (const read of group) {
       if (bytes === undefined) {
         await read.deliver(undefined);
@@ -77,19 +76,27 @@ export class ReadQueue {
     }
   }
 
-  /** Reads a range, taking what the previous read holds of it from there. */
+  /**
+   * Reads a range, taking what the previous read holds of it from there; remembers the
+   * bytes read last (a range served whole from them leaves them as they are).
+   */
   private async readFrom(offset: number, length: number, field: string): Promise<Uint8Array | undefined> {
     const previous = this.previous;
     const previousEnd = previous === undefined ? 0 : previous.offset + previous.bytes.byteLength;
-    if (previous === undefined || offset < previous.offset || offset >= previousEnd) return this.reader.tryRead(offset, length, field);
-    const held = previous.bytes.subarray(offset - previous.offset, Math.min(previous.bytes.byteLength, offset - previous.offset + length));
-    if (held.byteLength === length) return held;
-    const rest = await this.reader.tryRead(previousEnd, length - held.byteLength, field);
-    if (rest === undefined) return undefined;
-    const joined = new Uint8Array(held.byteLength + rest.byteLength);
-    joined.set(held);
-    joined.set(rest, held.byteLength);
-    return joined;
+    let bytes: Uint8Array | undefined;
+    if (previous === undefined || offset < previous.offset || offset >= previousEnd) {
+      bytes = await this.reader.tryRead(offset, length, field);
+    } else {
+      const held = previous.bytes.subarray(offset - previous.offset, Math.min(previous.bytes.byteLength, offset - previous.offset + length));
+      if (held.byteLength === length) return held;
+      const rest = await this.reader.tryRead(previousEnd, length - held.byteLength, field);
+      if (rest === undefined) return undefined;
+      bytes = new Uint8Array(held.byteLength + rest.byteLength);
+      bytes.set(held);
+      bytes.set(rest, held.byteLength);
+    }
+    if (bytes !== undefined) this.previous = { offset, bytes };
+    return bytes;
   }
 
   /** Delivers every scheduled read, and the reads the deliveries schedule, in ascending order. */

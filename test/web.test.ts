@@ -26,7 +26,7 @@ import { type BuiltDemoFile, buildDemo } from '../scripts/build-demo.mjs';
 import { type DemoServer, type DemoViolation, startDemoServer } from '../scripts/demo-server.mjs';
 import { isIntrospectionError } from '../src/errors.js';
 import type { GlanceImage } from '../src/glance/index.js';
-import { glanceProperties } from '../src/index.js';
+import { type ImageInfo, glanceProperties } from '../src/index.js';
 import { introspectFile } from '../src/node.js';
 import { humanSize } from '../src/summary.js';
 import { fixturesRoot, projectRoot } from './helpers/fixtures.js';
@@ -58,10 +58,18 @@ interface Card {
   glance: string | undefined;
   command: string | undefined;
   readText: string | undefined;
+  /** The whole result the page shows, as the CLI's `--json` prints it. */
+  resultJson: string | undefined;
+  /** `data-containers`: the layers around the disk, outermost first. */
+  containers: string | undefined;
+  /** The library's message on a failure card. */
+  errorMessage: string | undefined;
 }
 
 /** What the library says in Node about a file: the oracle for its card. */
-type NodeAnswer = { fileName: string; format: string; virtualSize: number; safe: boolean; bytesRead: number; glance: Record<string, unknown>; error?: undefined } | { fileName: string; error: string };
+type NodeAnswer =
+  | { fileName: string; format: string; virtualSize: number; safe: boolean; bytesRead: number; glance: Record<string, unknown>; containers: string[]; json: unknown; info: ImageInfo; error?: undefined }
+  | { fileName: string; error: string; message: string };
 
 const work = mkdtempSync(join(tmpdir(), 'web-test-'));
 const site = join(work, 'site');
@@ -125,10 +133,21 @@ async function nodeAnswer(path: string): Promise<NodeAnswer> {
   const fileName = basename(path);
   try {
     const info = await introspectFile(path);
-    return { fileName, format: info.format, virtualSize: info.virtualSize, safe: info.safety.safe, bytesRead: info.bytesRead, glance: glanceProperties(info) };
+    return {
+      fileName,
+      format: info.format,
+      virtualSize: info.virtualSize,
+      safe: info.safety.safe,
+      bytesRead: info.bytesRead,
+      glance: glanceProperties(info),
+      containers: (info.containers ?? []).map((layer) => layer.format),
+      // What `image-introspect --json` prints for the file: its name, then the result, through JSON.
+      json: JSON.parse(JSON.stringify({ filename: fileName, ...info })),
+      info,
+    };
   } catch (error) {
     if (!isIntrospectionError(error)) throw error;
-    return { fileName, error: error.code };
+    return { fileName, error: error.code, message: error.message };
   }
 }
 
@@ -177,6 +196,9 @@ async function cards(page: Page): Promise<Card[]> {
         glance: card.querySelector('[data-testid="glance-properties"]')?.textContent ?? undefined,
         command: card.querySelector('.command code')?.textContent ?? undefined,
         readText: [...card.querySelectorAll('.facts > div')].find((row) => row.querySelector('dt')?.textContent === 'Read')?.querySelector('dd')?.textContent ?? undefined,
+        resultJson: card.querySelector('[data-testid="result-json"]')?.textContent ?? undefined,
+        containers: card.dataset.containers,
+        errorMessage: card.querySelector('.error-message')?.textContent ?? undefined,
       };
     }),
   );
@@ -186,9 +208,13 @@ async function cards(page: Page): Promise<Card[]> {
 function expectAgreement(card: Card, answer: NodeAnswer): void {
   expect(card.fileName).toBe(answer.fileName);
   if (answer.error !== undefined) {
-    expect({ error: card.error, safe: card.safe, format: card.format }).toEqual({ error: answer.error, safe: 'false', format: undefined });
+    expect({ error: card.error, message: card.errorMessage, safe: card.safe, format: card.format }).toEqual({ error: answer.error, message: answer.message, safe: 'false', format: undefined });
     return;
   }
+  // The whole result, as JSON: every field the library found in Node, found in the browser.
+  expect(JSON.parse(card.resultJson ?? 'null'), `${answer.fileName}: the result JSON`).toEqual(answer.json);
+  // The layers around the disk (xz, an OVA's tar), outermost first, as info.containers lists them.
+  expect(card.containers?.split(' ') ?? [], `${answer.fileName}: containers`).toEqual(answer.containers);
   expect({ format: card.format, virtualSize: Number(card.virtualSize), safe: card.safe === 'true', bytesRead: Number(card.bytesRead) }).toEqual({
     format: answer.format,
     virtualSize: answer.virtualSize,
@@ -269,6 +295,9 @@ describe.skipIf(missing !== undefined)('the demo page in Chromium', () => {
       expect((answer as { virtualSize: number }).virtualSize, name).toBe(qemuInfo(paths[name] as string)['virtual-size']);
     }
     expect(answers.get('cut-short.qcow2')?.error).toBe('TRUNCATED');
+    // The layers the cards must show: the xz around the qcow2, the OVA around the VMDK (as the files were made).
+    expect((answers.get('compressed.qcow2.xz') as { containers: string[] }).containers).toEqual(['xz']);
+    expect((answers.get('Debian 12.ova') as { containers: string[] }).containers.at(-1)).toBe('ova');
     expect(answers.get('hostile.qcow2')).toMatchObject({ safe: false });
   });
 
@@ -323,8 +352,12 @@ describe.skipIf(missing !== undefined)('the demo page in Chromium', () => {
     const ovf = Object.fromEntries(
       await ova.locator('.ovf .facts > div').evaluateAll((rows) => rows.map((row) => [row.querySelector('dt')?.textContent, row.querySelector('dd')?.textContent])),
     );
-    expect(ovf).toMatchObject({ Name: 'Debian 12', CPUs: '2', Memory: '2 GiB', Firmware: 'UEFI' });
-    expect(ovf.Disk).toMatch(/^Debian 12-disk001\.vmdk, 20 GiB/);
+    // What the library read from the descriptor in Node, in the units a person reads.
+    const descriptor = (answers.get('Debian 12.ova') as { info: ImageInfo }).info.ovf;
+    const [ovfDisk] = descriptor?.disks ?? [];
+    expect(descriptor?.firmware).toBe('efi');
+    expect(ovf).toMatchObject({ Name: descriptor?.name, CPUs: String(descriptor?.cpus), Memory: humanSize(descriptor?.memoryBytes ?? Number.NaN), Firmware: 'UEFI' });
+    expect(ovf.Disk).toMatch(new RegExp(`^${ovfDisk?.href}, ${humanSize(ovfDisk?.capacityBytes ?? Number.NaN)}`.replaceAll('.', '\\.')));
     // The cut file's card explains in words.
     expect(await page.getByRole('article', { name: 'cut-short.qcow2' }).locator('.error-summary').textContent()).toMatch(/cut short/);
     // Every result is announced in the live region.

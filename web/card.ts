@@ -1,8 +1,9 @@
 /**
  * A result card: the element that shows one image's report (or why it could not be read),
  * with the test contract on it: `data-testid="result"`, `data-format`,
- * `data-virtual-size`, `data-safe` (and `data-bytes-read`), and inside,
- * `data-testid="glance-properties"` holding the JSON of `glanceProperties(info)`. A file
+ * `data-virtual-size`, `data-safe` (and `data-bytes-read`, `data-containers`), and inside,
+ * `data-testid="glance-properties"` holding the JSON of `glanceProperties(info)` and
+ * `data-testid="result-json"` the whole result as the CLI's `--json` prints it. A file
  * that could not be read gets a card too: `data-safe="false"` and `data-error` (the error
  * code), no format or size.
  *
@@ -164,6 +165,13 @@ export function reportCard(report: ImageReport, id: number, options: CardOptions
     detailTable(report.details, report.formatTitle) ?? h('p', { class: 'muted' }, 'Nothing more than the size.'),
     ...report.layers.map((layer) => detailTable(layer.rows, `${layer.title}${layer.member === undefined ? '' : ` (member ${layer.member})`}`)),
   );
+  const json = h(
+    'details',
+    { class: 'details-section' },
+    h('summary', {}, h('h4', {}, 'Result as JSON')),
+    h('p', { class: 'muted' }, 'What ', h('code', {}, 'image-introspect --json'), ' prints for this file.'),
+    h('pre', { 'data-testid': 'result-json', class: 'json result-json', tabindex: 0, 'aria-label': `Result of ${report.fileName} as JSON` }, report.resultJson),
+  );
   return h(
     'article',
     {
@@ -173,6 +181,8 @@ export function reportCard(report: ImageReport, id: number, options: CardOptions
       'data-virtual-size': report.virtualSize,
       'data-safe': String(report.safe),
       'data-bytes-read': report.bytesRead,
+      // The layers around the disk, outermost first (`xz`, `ova`); absent for a bare image.
+      'data-containers': report.layers.length === 0 ? undefined : report.layers.map((layer) => layer.format).join(' '),
       'data-card': id,
       'aria-labelledby': titleId,
     },
@@ -199,6 +209,7 @@ export function reportCard(report: ImageReport, id: number, options: CardOptions
       safetySection(report, options),
       report.ovf === undefined ? undefined : ovfSection(report.ovf),
       details,
+      json,
     ),
     h('div', { class: 'card-column' }, glanceSection(report, id)),
   );
@@ -218,7 +229,7 @@ export function failureCard(failure: FailureReport, id: number): HTMLElement {
       h('button', { type: 'button', class: 'remove', 'data-action': 'remove', 'aria-label': `Remove ${failure.fileName}` }, '×'),
     ),
     h('p', { class: 'error-summary' }, failure.summary),
-    failure.code === 'ABORTED' ? undefined : h('p', { class: 'muted' }, `${failure.code}: `, h('code', {}, failure.message)),
+    failure.code === 'ABORTED' ? undefined : h('p', { class: 'muted' }, `${failure.code}: `, h('code', { class: 'error-message' }, failure.message)),
     h('p', { class: 'muted' }, `The file has ${bytes(failure.fileSize)}.`),
   );
 }

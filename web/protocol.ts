@@ -71,6 +71,8 @@ export interface ImageReport {
   ovf?: OvfReport;
   /** Every disk of a layer holding more than one (an OVA), the first being this one. */
   disks?: Array<{ format: string; virtualSizeText: string; safe: boolean }>;
+  /** The whole result as the command line's `--json` prints it (`{ filename, ...info }`), indented. */
+  resultJson: string;
 }
 
 /** Why an image could not be read, in plain words. */

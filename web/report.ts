@@ -108,6 +108,9 @@ export function describeImage(info: ImageInfo, file: FileFacts, elapsedMs: numbe
     bytesRead: info.bytesRead,
     elapsedMs,
     readText: `read ${humanSize(info.bytesRead)} of ${humanSize(file.size)} in ${milliseconds(elapsedMs)}`,
+    // The CLI's `--json` object (src/cli/output.ts `resultObject`): a person can compare the
+    // page with `image-introspect --json FILE`, and a dashboard can keep it.
+    resultJson: JSON.stringify({ filename: file.name, ...info }, null, 2),
   };
   if (info.ovf !== undefined) report.ovf = ovfReport(info.ovf);
   const disks = (info as { disks?: ImageInfo[] }).disks;

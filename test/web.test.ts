@@ -317,6 +317,18 @@ describe.skipIf(missing !== undefined)('the demo page in Chromium', () => {
     await context.close();
   });
 
+  it('loads only its own files, from its own origin', async () => {
+    const { context, page, requests, problems } = await openPage(server);
+    await page.waitForLoadState('networkidle');
+    const loaded = requests.map((request) => `${new URL(request.url()).origin === server.origin ? '' : new URL(request.url()).origin}${new URL(request.url()).pathname}`);
+    console.info(`the page loads ${loaded.length} files before a file is picked: ${loaded.join(' ')}`);
+    expect(loaded).toContain('/main.js');
+    expect(loaded).toContain('/worker.js');
+    expect(strayRequests(requests, server)).toEqual([]);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('checks a qcow2 without loading any codec; an xz image loads the xz decoder and no other', async () => {
     const { context, page, requests, problems } = await openPage(server);
     await check(page, ['disk.qcow2']);

@@ -125,6 +125,13 @@ function makeImages(): void {
   copyFileSync(join(fixturesRoot, 'ovf', 'virtualbox-7.0-ovf1.0-efi.ovf'), join(ovaDir, 'Debian 12.ovf'));
   copyFileSync(paths['stream.vmdk'] as string, join(ovaDir, 'Debian 12-disk001.vmdk'));
   run('tar', ['-c', '--format=ustar', '-f', register('Debian 12.ova'), 'Debian 12.ovf', 'Debian 12-disk001.vmdk'], { cwd: ovaDir });
+  // Two layers: a small raw disk with a GPT in a tar, compressed with gzip.
+  const tarDir = join(images, 'tar');
+  mkdirSync(tarDir);
+  writeFileSync(join(tarDir, 'small-disk.img'), '');
+  truncateSync(join(tarDir, 'small-disk.img'), 8 * MIB);
+  run('sgdisk', ['-n1:2048:0', '-t1:8300', join(tarDir, 'small-disk.img')]);
+  run('tar', ['-c', '-z', '--format=gnu', '-f', register('small-disk.tar.gz'), 'small-disk.img'], { cwd: tarDir });
   // A file cut short: a qcow2's first 100 bytes.
   writeFileSync(register('cut-short.qcow2'), readFileSync(paths['disk.qcow2'] as string).subarray(0, 100));
 }
@@ -298,6 +305,7 @@ describe.skipIf(missing !== undefined)('the demo page in Chromium', () => {
     // The layers the cards must show: the xz around the qcow2, the OVA around the VMDK (as the files were made).
     expect((answers.get('compressed.qcow2.xz') as { containers: string[] }).containers).toEqual(['xz']);
     expect((answers.get('Debian 12.ova') as { containers: string[] }).containers.at(-1)).toBe('ova');
+    expect((answers.get('small-disk.tar.gz') as { containers: string[] }).containers).toEqual(['gzip', 'tar']);
     expect(answers.get('hostile.qcow2')).toMatchObject({ safe: false });
   });
 
@@ -370,6 +378,12 @@ describe.skipIf(missing !== undefined)('the demo page in Chromium', () => {
     expect(descriptor?.firmware).toBe('efi');
     expect(ovf).toMatchObject({ Name: descriptor?.name, CPUs: String(descriptor?.cpus), Memory: humanSize(descriptor?.memoryBytes ?? Number.NaN), Firmware: 'UEFI' });
     expect(ovf.Disk).toMatch(new RegExp(`^${ovfDisk?.href}, ${humanSize(ovfDisk?.capacityBytes ?? Number.NaN)}`.replaceAll('.', '\\.')));
+    // The layers read from the disk outwards, with the member's name, as Node's info.containers has them.
+    for (const name of ['small-disk.tar.gz', 'compressed.qcow2.xz', 'Debian 12.ova']) {
+      const layers = (answers.get(name) as { info: ImageInfo }).info.containers ?? [];
+      const inside = await page.getByRole('article', { name }).locator('.facts > div').filter({ has: page.locator('dt', { hasText: /^Inside$/ }) }).locator('dd').textContent();
+      expect(inside, name).toBe([...layers].reverse().map((layer) => (layer.member === undefined ? layer.format : `${layer.format} (member ${layer.member})`)).join(', in '));
+    }
     // The cut file's card explains in words.
     expect(await page.getByRole('article', { name: 'cut-short.qcow2' }).locator('.error-summary').textContent()).toMatch(/cut short/);
     // Every result is announced in the live region.

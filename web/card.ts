@@ -11,7 +11,7 @@
  */
 import { defaultImageName, openstackImageCreate } from './command.js';
 import { type Child, h } from './dom.js';
-import type { CheckReport, DetailRow, FailureReport, ImageReport, OvfReport } from './protocol.js';
+import type { CheckReport, DetailRow, FailureReport, ImageReport, LayerReport, OvfReport } from './protocol.js';
 
 /** Where the safety checks are explained (`docs/safety.md`, "The checks"). */
 export interface CardOptions {
@@ -103,10 +103,16 @@ function titleWithoutName(title: string, format: string): string {
   return title.replace(/ \(([^)]*)\)$/, (whole, name: string) => (name.toLowerCase() === format ? '' : whole));
 }
 
-/** `qcow2 in xz`, `vmdk in ova (member disk1.vmdk)`. */
-function layerWords(report: ImageReport): string | undefined {
-  if (report.layers.length === 0) return undefined;
-  return report.layers.map((layer) => `${layer.format}${layer.member === undefined ? '' : ` (member ${layer.member})`}`).join(', in ');
+/**
+ * The layers from the disk outwards, as a person says it: `xz`, `ova (member disk1.vmdk)`,
+ * `tar (member disk.img), in gzip`. `info.containers` lists them outermost first.
+ */
+export function layerWords(layers: readonly LayerReport[]): string | undefined {
+  if (layers.length === 0) return undefined;
+  return [...layers]
+    .reverse()
+    .map((layer) => `${layer.format}${layer.member === undefined ? '' : ` (member ${layer.member})`}`)
+    .join(', in ');
 }
 
 function glanceSection(report: ImageReport, id: number): HTMLElement {
@@ -157,13 +163,14 @@ function glanceSection(report: ImageReport, id: number): HTMLElement {
 /** The card for an image that was read. */
 export function reportCard(report: ImageReport, id: number, options: CardOptions): HTMLElement {
   const titleId = `card-${id}-title`;
-  const layers = layerWords(report);
+  const layers = layerWords(report.layers);
   const details = h(
     'details',
     { class: 'details-section', open: true },
     h('summary', {}, h('h4', {}, 'Details')),
     detailTable(report.details, report.formatTitle) ?? h('p', { class: 'muted' }, 'Nothing more than the size.'),
-    ...report.layers.map((layer) => detailTable(layer.rows, `${layer.title}${layer.member === undefined ? '' : ` (member ${layer.member})`}`)),
+    // From the disk outwards, as the Inside line reads.
+    ...[...report.layers].reverse().map((layer) => detailTable(layer.rows, `${layer.title}${layer.member === undefined ? '' : ` (member ${layer.member})`}`)),
   );
   const json = h(
     'details',

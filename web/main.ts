@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { failureCard, pendingCard, reportCard } from './card.js';
+import { failureCard, layerWords, pendingCard, reportCard } from './card.js';
 import { defaultImageName, openstackImageCreate } from './command.js';
 import type { ImageReport, PageMessage, WorkerMessage } from './protocol.js';
 
@@ -111,7 +111,8 @@ worker.addEventListener('message', (event: MessageEvent<WorkerMessage>) => {
       reports.set(message.id, report);
       replaceCard(message.id, reportCard(report, message.id, { docsBase }));
       const verdict = report.safe ? 'safe' : `unsafe: ${report.failedChecks.map((check) => check.name).join(', ')}`;
-      settle(message.id, `${report.fileName}: ${report.format}${report.layers.length > 0 ? ` in ${report.layers.map((layer) => layer.format).join(' in ')}` : ''}, ${report.virtualSizeText}, ${verdict}.`);
+      const inside = layerWords(report.layers);
+      settle(message.id, `${report.fileName}: ${report.format}${inside === undefined ? '' : ` in ${inside}`}, ${report.virtualSizeText}, ${verdict}.`);
       break;
     }
     case 'failure':

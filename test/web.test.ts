@@ -1,8 +1,8 @@
 /**
  * The demo page (`web/`, built by `npm run build:demo`) in Debian's Chromium driven by
  * playwright-core, served with its Content-Security-Policy by the server `npm run demo`
- * uses. Real files are set on its file input: images made here by qemu-img, xz, tar,
- * sgdisk and xorriso (several formats, a compressed one, an OVA, a qcow2 with a backing
+ * uses. Real files are set on its file input: images made here by qemu-img, xz, gzip, tar,
+ * sgdisk and xorriso (several formats, a compressed one, a gzipped tar, an OVA, a qcow2 with a backing
  * file, a file cut short, a 40 GiB sparse raw disk). The cards must agree with the library
  * run in Node on the same files (format, virtual size, verdict, bytes read, Glance
  * properties); every request the browser makes is watched (only the page's own files, and
@@ -43,8 +43,8 @@ const missing = !existsSync(executablePath)
   ? `no browser at ${executablePath} (apt-get install chromium; .ci/run does)`
   : !hasQemuImg
     ? qemuMissing
-    : (['xz', 'tar', 'sgdisk', 'xorriso', 'openssl'].find((tool) => !hasTool(tool, tool === 'xorriso' ? ['-version'] : tool === 'openssl' ? ['version'] : ['--version'])) ?? '') !== ''
-      ? 'xz, tar, sgdisk (gdisk), xorriso and openssl are needed'
+    : (['xz', 'gzip', 'tar', 'sgdisk', 'xorriso', 'openssl'].find((tool) => !hasTool(tool, tool === 'xorriso' ? ['-version'] : tool === 'openssl' ? ['version'] : ['--version'])) ?? '') !== ''
+      ? 'xz, gzip, tar, sgdisk (gdisk), xorriso and openssl are needed'
       : undefined;
 
 /** What a card shows, read from the page. */

@@ -64,7 +64,7 @@ describe('types', () => {
     const files: Record<string, string> = { 'package.json': '{ "type": "module" }' };
     blocks.forEach((block, index) => {
       const preamble = Object.entries(given)
-        .filter(([name]) => new RegExp(`\\b${name}\\b`).test(block) && !new RegExp(`\\b(const|let|function|import[^;]*)\\s*\\{?[^;=]*\\b${name}\\b`).test(block))
+        .filter(([name]) => new RegExp(`\\b${name}\\b`).test(block) && !new RegExp(`(\\b(const|let|function)\\s+${name}\\b)|(import\\s*\\{[^}]*\\b${name}\\b)`).test(block))
         .map(([, declaration]) => declaration);
       files[`readme-${index}.ts`] = `${preamble.join('\n')}\n${block}\nexport {};\n`;
     });

@@ -6,7 +6,7 @@
  * | module | must have |
  * | --- | --- |
  * | format | fixtures in `test/fixtures/<name>/` (at least one `*.gz`, each with qemu-img's `*.qemu.json` beside it), a table in `test/conformance/`, `docs/formats/<name>.md`, `test/formats/<name>.test.ts`, a `./formats/<name>` subpath in package.json |
- * | container | fixtures in `test/fixtures/<name>/` (at least one `*.gz`, each with qemu-img's `*.qemu.json` beside it), a `## <name>` section in `docs/containers.md`, `test/containers/<name>.test.ts`, a `./containers/<name>` subpath in package.json |
+ * | container | fixtures in `test/fixtures/<name>/` (at least one `*.gz`, each with qemu-img's `*.qemu.json` beside it), a row `` | `<name>` | `` in the table of `docs/containers.md`, `test/containers/<name>.test.ts`, a `./containers/<name>` subpath in package.json |
  * | every module | a name (and aliases) no other module has: two modules with one name would make results ambiguous (as mp4box.js's registry refuses a second box of one type) |
  */
 import { spawnSync } from 'node:child_process';
@@ -77,9 +77,10 @@ describe('every registered format has fixtures, a qemu table, a docs page and a 
   }
 });
 
-describe('every registered container has fixtures, a section in docs/containers.md and a test file', () => {
+describe('every registered container has fixtures, a row in docs/containers.md and a test file', () => {
   const guide = exists('docs', 'containers.md') ? readFileSync(join(projectRoot, 'docs', 'containers.md'), 'utf8') : '';
-  const sections = new Set([...guide.matchAll(/^## (\S+)\s*$/gm)].map((match) => match[1]));
+  // The table of containers: one row each, its name first, in backquotes.
+  const rows = new Set([...guide.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]));
   for (const module of containers) {
     it(module.name, () => {
       const found = fixtures(module.name);
@@ -87,7 +88,7 @@ describe('every registered container has fixtures, a section in docs/containers.
       for (const fixture of found) {
         expect(exists('test', 'fixtures', module.name, `${fixture.name}.qemu.json`), `${fixture.name}: no qemu-img info recorded beside it`).toBe(true);
       }
-      expect(sections.has(module.name), `docs/containers.md has a "## ${module.name}" section`).toBe(true);
+      expect(rows.has(module.name), `docs/containers.md has a row for ${module.name} in its table of containers`).toBe(true);
       expect(exists('test', 'containers', `${module.name}.test.ts`), `test/containers/${module.name}.test.ts`).toBe(true);
     });
   }

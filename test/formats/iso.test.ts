@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ISO_SYSTEM_AREA_BYTES, type IsoDetails, isoDate } from '../../formats/iso.js';
-import type { ApmPartitionTable, GptPartitionTable, MbrPartitionTable } from '../../formats/shared/partition-table.js';
+import type { ApmPartitionTable, GptPartitionTable, MbrPartitionTable } from '../../formats/partitions/index.js';
 import { crc16Ccitt, dstring, udfTimestamp } from '../../formats/shared/udf.js';
 import { type Fixture, fixture, fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { comparable, makeSource, trackedStream } from '../helpers/sources.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/bytes.js';
 import { RAW_HEAD_BYTES, type RawDetails } from '../../formats/raw.js';
-import type { GptPartitionTable, MbrPartition, MbrPartitionTable, PartitionTable } from '../../formats/shared/partition-table.js';
+import type { GptPartitionTable, MbrPartition, MbrPartitionTable, PartitionTable } from '../../formats/partitions/index.js';
 import { type Fixture, fixture, fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { comparable, makeSource } from '../helpers/sources.js';
 import { expectAgreesWithQemuInfo } from '../conformance/index.js';

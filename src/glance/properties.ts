@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { allFormats } from '../defaults.js';
+import type { AnyContainerModule } from '../container-module.js';
+import { allContainers, allFormats } from '../defaults.js';
 import type { AnyFormatModule } from '../format-module.js';
 import type { GlanceProperties, GlancePropertyContext, OsDistroVocabulary } from './declaration.js';
 import { CIM_OS_TYPES, CIM_PASD_TAGS, CIM_PASD_VALUES, VMWARE_GUEST_IDS, containerFormatOf } from './vocabulary.js';
@@ -22,6 +23,8 @@ export interface GlancePropertiesOptions {
   osDistro?: OsDistroVocabulary;
   /** The format modules whose `glance` declarations apply; default every built-in format. */
   formats?: readonly AnyFormatModule[];
+  /** The container modules whose `glance` declarations apply (`container_format`); default every built-in container. */
+  containers?: readonly AnyContainerModule[];
 }
 
 /**
@@ -75,7 +78,7 @@ export function glanceProperties(info: GlancePropertiesInput, options: GlancePro
   const declaration = module?.glance;
   const properties: GlanceProperties = {};
   if (declaration?.diskFormat) properties.disk_format = declaration.diskFormat;
-  properties.container_format = containerFormatOf(info.containers);
+  properties.container_format = containerFormatOf(info.containers, options.containers ?? (allContainers as readonly AnyContainerModule[]));
   if (Number.isSafeInteger(info.virtualSize) && info.virtualSize >= 0) properties.min_disk = Math.ceil(info.virtualSize / GIB);
   Object.assign(properties, declaration?.properties?.(info.details, context));
   if (info.ovf !== undefined) Object.assign(properties, ovfProperties(info.ovf));

@@ -8,11 +8,12 @@
  * | {@link GuestPieceList} | collects the pieces of one lookup in guest order, merging neighbours of the same kind (data contiguous in the image too) |
  * | {@link HostLayout} | the image's own structures (header, tables), which no table or data may overlap, and its end: a pointer past it is `CORRUPT` |
  * | {@link TablePages} | reads table entries a page at a time, keeping the last few pages |
+ * | {@link BlockMap} | the whole map of a disk cut into equal blocks by one flat table (VDI, VHD, VHDX) |
  *
  * @module
  */
 import { fieldError } from '../../src/errors.js';
-import type { ByteReader, CompressedUnit, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
+import type { ByteReader, CompressedUnit, GuestDiskContext, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
 
 /** The pieces of one lookup, in guest order, built from its start. */
 export class GuestPieceList {
@@ -201,4 +202,84 @@ export function imageSizeOf(image: ByteReader): number {
   const size = image.size;
   if (size === undefined) throw fieldError('INTERNAL', 'guest disk', 'the image reader does not know its size (a guest disk needs random access)');
   return size;
+}
+
+/**
+ * Where one block of a block-mapped disk (VDI, VHD, VHDX) is: its bytes at `at` in the
+ * image, zeros, or the backing image's bytes.
+ */
+export type BlockPlace = { readonly kind: 'data'; readonly at: number } | { readonly kind: 'zero' } | { readonly kind: 'backing' };
+
+/** What {@link BlockMap} needs from a format. */
+export interface BlockTable {
+  /** The guest disk's length in bytes. */
+  readonly size: number;
+  /** Bytes per block. */
+  readonly blockSize: number;
+  /** The backing image's name, when `backing` places can occur. */
+  readonly backingFile?: string | undefined;
+  /** Where the image's own structures are. */
+  readonly layout: HostLayout;
+  /** Where block `index` is (its table entry, read and checked). */
+  place(index: number): Promise<BlockPlace>;
+  /** The entry's name, for errors (`block map entry 12`). */
+  entryName(index: number): string;
+}
+
+/**
+ * The guest disk of a format with one flat table of equal blocks (VDI's block map, VHD's
+ * and VHDX's block allocation tables): each block is data somewhere in the image, zeros,
+ * or the backing image's. Every data range read is checked against the image's end and
+ * its own structures ({@link HostLayout.check}).
+ */
+export class BlockMap implements GuestDiskMap {
+  readonly size: number;
+  readonly backingFile: string | undefined;
+
+  constructor(private readonly table: BlockTable) {
+    this.size = table.size;
+    this.backingFile = table.backingFile;
+  }
+
+  async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
+    const { blockSize } = this.table;
+    const pieces = new GuestPieceList(offset);
+    const end = offset + length;
+    while (pieces.at < end) {
+      const position = pieces.at;
+      const index = Math.floor(position / blockSize);
+      const inBlock = position - index * blockSize;
+      const take = Math.min(end - position, blockSize - inBlock);
+      const place = await this.table.place(index);
+      if (place.kind === 'zero') pieces.zero(take);
+      else if (place.kind === 'backing') pieces.backing(take);
+      else {
+        this.table.layout.check(place.at + inBlock, take, this.table.entryName(index));
+        pieces.data(take, place.at + inBlock);
+      }
+    }
+    return pieces.result();
+  }
+}
+
+/**
+ * The guest disk of an image that holds it whole and in order from `start` (raw, a fixed
+ * VHD): one `data` piece per lookup. The disk must lie inside the image.
+ */
+export function flatGuestDisk(image: ByteReader, size: number, start = 0): GuestDiskMap {
+  const layout = new HostLayout(imageSizeOf(image));
+  if (size > 0) layout.check(start, size, 'guest disk');
+  return {
+    size,
+    async lookup(offset, length) {
+      return length > 0 ? [{ kind: 'data', offset, length, at: start + offset }] : [];
+    },
+  };
+}
+
+/** The raw module's `guestDisk`: the image is the guest's disk, byte for byte. */
+export async function rawGuestDisk(image: ByteReader, context: GuestDiskContext<unknown>): Promise<GuestDiskMap | GuestDiskUnavailable> {
+  const size = exactGuestSize(context.virtualSize);
+  if (size === undefined) return unavailable('the disk is 2^53 bytes or larger');
+  return flatGuestDisk(image, size);
 }

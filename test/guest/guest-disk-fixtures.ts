@@ -65,7 +65,7 @@ export function writeSourceDisk(path: string): Uint8Array {
 function writeFileSyncAt(fd: number, bytes: Uint8Array, position: number): void {
   let written = 0;
   while (written < bytes.byteLength) {
-    written += writeSync(fd, bytes, written, position + written);
+    written += writeSync(fd, bytes, written, bytes.byteLength - written, position + written);
   }
 }
 

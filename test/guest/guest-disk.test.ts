@@ -4,7 +4,6 @@
  * offsets and lengths, across cluster, grain, block and table boundaries, in holes and in
  * zero ranges, and whole.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,18 @@ const conversions: ReadonlyArray<{ name: string; format: string; expect: string;
   { name: 'qcow2 v3 compressed (zstd)', format: 'qcow2', expect: 'qcow2', options: ['-c', '-o', 'compression_type=zstd'] },
   { name: 'qcow2 v3 extended L2', format: 'qcow2', expect: 'qcow2', options: ['-o', 'extended_l2=on'] },
   { name: 'qcow2 v3 extended L2 compressed (zstd)', format: 'qcow2', expect: 'qcow2', options: ['-c', '-o', 'extended_l2=on,compression_type=zstd'] },
+  { name: 'raw', format: 'raw', expect: 'raw' },
+  { name: 'VDI dynamic', format: 'vdi', expect: 'vdi' },
+  { name: 'VDI static', format: 'vdi', expect: 'vdi', options: ['-o', 'static=on'] },
+  { name: 'VHD dynamic', format: 'vpc', expect: 'vhd' },
+  { name: 'VHD dynamic, current size', format: 'vpc', expect: 'vhd', options: ['-o', 'force_size=on'] },
+  { name: 'VHD fixed', format: 'vpc', expect: 'vhd', options: ['-o', 'subformat=fixed,force_size=on'] },
+  { name: 'VHDX dynamic', format: 'vhdx', expect: 'vhdx' },
+  { name: 'VHDX dynamic, 1 MiB blocks', format: 'vhdx', expect: 'vhdx', options: ['-o', 'block_size=1M'] },
+  { name: 'VHDX fixed', format: 'vhdx', expect: 'vhdx', options: ['-o', 'subformat=fixed'] },
+  { name: 'VMDK monolithicSparse', format: 'vmdk', expect: 'vmdk' },
+  { name: 'VMDK monolithicSparse, zeroed grains', format: 'vmdk', expect: 'vmdk', options: ['-o', 'zeroed_grain=on'] },
+  { name: 'VMDK streamOptimized', format: 'vmdk', expect: 'vmdk', options: ['-o', 'subformat=streamOptimized'] },
 ];
 
 let source: Uint8Array;
@@ -67,7 +78,8 @@ describe.skipIf(!hasQemuImg)('guest disk of qemu-img conversions', () => {
       beforeAll(() => {
         qemuImg(['convert', '-f', 'raw', '-O', conversion.format, ...(conversion.options ?? []), sourcePath, path]);
         const oraclePath = `${path}.oracle.raw`;
-        qemuImg(['convert', '-O', 'raw', path, oraclePath]);
+        // -f: qemu probes a fixed VHD as raw.
+        qemuImg(['convert', '-f', conversion.format, '-O', 'raw', path, oraclePath]);
         oracle = new Uint8Array(readFileSync(oraclePath));
       });
 
@@ -96,8 +108,23 @@ describe.skipIf(!hasQemuImg)('guest disk of qemu-img conversions', () => {
           file.close();
         }
       });
+
+      it('reads a few KiB far into the disk by reading little more of the image', async () => {
+        const file = fileSource(path);
+        try {
+          const guest = guestOf(await openGuest(file));
+          const before = guest.bytesRead;
+          await expectRange(guest.reader, oracle, 3 * MiB + 5000, 4 * KiB);
+          const taken = guest.bytesRead - before;
+          // The data (or its compressed unit: at most two clusters), and one page of each table on the way.
+          expect(taken).toBeGreaterThan(0);
+          expect(taken).toBeLessThanOrEqual(4 * KiB + 2 * 64 * KiB + 2 * 64 * KiB);
+          expect(taken).toBeLessThan(0.05 * file.size);
+        } finally {
+          file.close();
+        }
+      });
     });
   }
 });
 
-void spawnSync;

@@ -106,16 +106,11 @@ class VmdkSparseMap implements GuestDiskMap {
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
-    const end = offset + length;
-    while (pieces.at < end) {
-      const position = pieces.at;
-      const grain = Math.floor(position / this.grainSize);
-      const grainStart = grain * this.grainSize;
-      const take = Math.min(end, grainStart + this.grainSize) - position;
+    return pieces.walk(offset + length, this.grainSize, async (grain, grainStart, take) => {
       const gt = await this.grainTable(Math.floor(grain / this.gtEntries));
       if (gt === undefined) {
         pieces.zero(take);
-        continue;
+        return;
       }
       const index = grain % this.gtEntries;
       const sector = u32le(await this.tables.entry(gt, index, 4), 0, 'grain table entry');
@@ -125,12 +120,11 @@ class VmdkSparseMap implements GuestDiskMap {
       } else if (this.compressed) {
         pieces.compressed(take, await this.grainUnit(sector * SECTOR, grainStart, gt, field));
       } else {
-        const at = sector * SECTOR + (position - grainStart);
+        const at = sector * SECTOR + (pieces.at - grainStart);
         this.layout.checkFrom(at, take, field, gt);
         pieces.data(take, at);
       }
-    }
-    return pieces.result();
+    });
   }
 
   /** The grain table for directory entry `index`, checked; `undefined` where the entry is 0. */

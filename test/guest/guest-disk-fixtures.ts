@@ -14,7 +14,7 @@ import { Budget, Reader } from '../../src/reading/reader.js';
 
 /** Deterministic pseudo-random bytes (xorshift32), so that a failure can be reproduced. */
 export { pseudoRandomBytes as randomBytes } from '../helpers/volume-windows.js';
-import { pseudoRandomBytes as randomBytes } from '../helpers/volume-windows.js';
+import { compressibleText, pseudoRandomBytes as randomBytes } from '../helpers/volume-windows.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -22,15 +22,17 @@ const MiB = 1024 * KiB;
 /**
  * The source disk's layout: 5 MiB + 68 KiB (a multiple of 512, not of 64 KiB or of 1 MiB).
  * Data ranges cross cluster, grain, block and table boundaries; the written zeros and the
- * holes are where formats leave clusters unallocated or mark them zero.
+ * holes are where formats leave clusters unallocated or mark them zero; the text range
+ * compresses, so compressed formats store it compressed (qcow2 keeps random data as it is).
  */
 export const SOURCE_SIZE = 5 * MiB + 68 * KiB;
-export const SOURCE_RANGES: ReadonlyArray<{ offset: number; length: number; kind: 'random' | 'zeros' }> = [
+export const SOURCE_RANGES: ReadonlyArray<{ offset: number; length: number; kind: 'random' | 'zeros' | 'text' }> = [
   { offset: 0, length: 64 * KiB, kind: 'random' },
   { offset: MiB - 3000, length: 70_000, kind: 'random' },
   { offset: 2 * MiB - 512, length: 1536, kind: 'random' },
   { offset: 2 * MiB + 64 * KiB, length: 512 * KiB, kind: 'zeros' },
   { offset: 3 * MiB - 100, length: MiB + 300, kind: 'random' },
+  { offset: 4 * MiB + 512 * KiB + 1000, length: 300 * KiB, kind: 'text' },
   { offset: SOURCE_SIZE - 4 * KiB, length: 4 * KiB, kind: 'random' },
 ];
 
@@ -41,7 +43,8 @@ export function writeSourceDisk(path: string): Uint8Array {
   try {
     let seed = 7;
     for (const range of SOURCE_RANGES) {
-      const content = range.kind === 'random' ? randomBytes(range.length, (seed += 101)) : new Uint8Array(range.length);
+      seed += 101;
+      const content = range.kind === 'random' ? randomBytes(range.length, seed) : range.kind === 'text' ? compressibleText(range.length, seed) : new Uint8Array(range.length);
       bytes.set(content, range.offset);
       writeFileSyncAt(fd, content, range.offset);
     }

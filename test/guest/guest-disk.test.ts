@@ -94,6 +94,10 @@ describe.skipIf(!hasQemuImg)('guest disk of qemu-img conversions', () => {
           expect(Buffer.from(oracle.subarray(0, SOURCE_SIZE)).equals(Buffer.from(source))).toBe(true);
           const whole = await readWhole(guest.reader, guest.size);
           expect(Buffer.from(whole).equals(Buffer.from(oracle))).toBe(true);
+          // Compressed conversions went through decoded units, the others never.
+          const compressed = (conversion.options ?? []).some((option) => option === '-c' || option.includes('streamOptimized'));
+          if (compressed) expect(guest.unitsDecoded).toBeGreaterThan(0);
+          else expect(guest.unitsDecoded).toBe(0);
           for (const offset of interestingOffsets(guest.size)) {
             await expectRange(guest.reader, oracle, offset, Math.min(guest.size - offset, 3000));
           }

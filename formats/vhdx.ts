@@ -45,6 +45,7 @@ import {
   decodeVhdxSectorSize,
   decodeVhdxVirtualDiskSize,
 } from './generated/vhdx.js';
+import { vhdxGuestDisk } from './shared/vhdx-guest.js';
 
 export {
   VHDX_HEADER_OFFSETS,
@@ -519,6 +520,7 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
+  guestDisk: vhdxGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
     ['cluster_size', details.blockSize],

@@ -53,6 +53,7 @@ import {
 
 export { VMDK_MAX_DESCRIPTOR_BYTES, decodeDescriptor, looksLikeDescriptor, parseDescriptor } from './shared/vmdk-descriptor.js';
 export type { ParsedDescriptor, VmdkExtent } from './shared/vmdk-descriptor.js';
+import { vmdkGuestDisk } from './shared/vmdk-guest.js';
 
 /** qemu rejects grains above 0x200000 sectors (1 GiB): "Invalid granularity, image may be corrupt". */
 const MAX_GRAIN_SECTORS = 0x200000;
@@ -584,6 +585,7 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
   checks: [descriptorCheck, footerCheck, parentCheck],
+  guestDisk: vmdkGuestDisk,
   // qemu-img info's words: the generic lines, then ImageInfoSpecificVmdk (the CIDs in
   // decimal, the extents qemu opened); then the descriptor's extent lines as written.
   summarize: (details) => [

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { allFormats } from '../defaults.js';
 import { type IntrospectionError, isIntrospectionError } from '../errors.js';
 import { glancePropertiesOutput } from '../glance/cli.js';
 import type { AnyFormatModule } from '../format-module.js';
@@ -14,6 +13,7 @@ import type { ImageInfo } from '../index.js';
 import { describeSystemError } from '../node-files.js';
 import { formatSummary } from '../summary.js';
 import type { OutputMode } from './arguments.js';
+import { type CliRegistry, defaultRegistry } from './names.js';
 
 /** The program's name, at the start of every line on standard error. */
 export const PROGRAM = 'image-introspect';
@@ -106,8 +106,8 @@ export function resultObject(result: Finished): ResultObject {
   };
 }
 
-function moduleFor(name: string): AnyFormatModule | undefined {
-  return (allFormats as readonly AnyFormatModule[]).find((module) => module.name === name);
+function moduleFor(name: string, registry: CliRegistry): AnyFormatModule | undefined {
+  return registry.formats.find((module) => module.name === name);
 }
 
 /** Where results go: `add` as each finishes, `finish` once at the end (also after an interruption). */
@@ -117,7 +117,7 @@ export interface ResultSink {
 }
 
 /** A sink for the output mode. Failures are also told on standard error, one line each. */
-export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
+export function createSink(mode: OutputMode, terminal: Terminal, registry: CliRegistry = defaultRegistry): ResultSink {
   const reportError = (result: Finished) => {
     if (result.error !== undefined) terminal.error(`${result.filename}: ${errorMessage(result.error, result.filename)}`);
   };
@@ -127,7 +127,7 @@ export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
       add(result) {
         reportError(result);
         if (result.info === undefined) return;
-        terminal.out(`${first ? '' : '\n'}${formatSummary(result.filename, result.info, moduleFor(result.info.format))}`);
+        terminal.out(`${first ? '' : '\n'}${formatSummary(result.filename, result.info, moduleFor(result.info.format, registry))}`);
         first = false;
       },
       finish: () => undefined,

@@ -283,3 +283,8 @@ function makeCrcTables(polynomial: number): Uint32Array[] {
   }
   return tables;
 }
+
+/** `word` with the English indefinite article for how it reads aloud by its first letter: `an iso`, `a qcow2`, `an object`. */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+}

@@ -145,7 +145,19 @@ async function detectAndParse(reader: Reader, scope: Scope): Promise<Found> {
   if (firstFormat !== undefined) {
     return { kind: 'format', chosen: await parseWith(firstFormat as AnyFormatModule, reader, options), matched: [...head.matched], fallbackMatched: head.fallbackMatched };
   }
-  if (firstContainer !== undefined) return openContainer(firstContainer, reader, scope, [...head.matched]);
+  if (firstContainer !== undefined) {
+    const opened = await openContainer(firstContainer, reader, scope, [...head.matched]);
+    // A layer that ended before its bytes did may have been a misreading of a format known by its end.
+    if (opened.kind === 'container' && opened.contents.endsEarly === true && enders.length > 0) {
+      reader.keepTailAtLeast(tailBytesNeeded(formats));
+      const atEnd = await detectAtEnd(formats, reader);
+      const endFirst = atEnd[0];
+      if (endFirst !== undefined && (expectedFormat === undefined || endFirst.name === expectedFormat)) {
+        return { kind: 'format', chosen: await parseWith(endFirst, reader, options), matched: atEnd, fallbackMatched: false };
+      }
+    }
+    return opened;
+  }
 
   if (enders.length === 0) {
     if (fallback === undefined) throw noneMatched(formats);

@@ -13,7 +13,7 @@ import type { BuiltinFormat } from '../formats/index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import { type IntrospectManyOptions, type ManyResult, type PoolOptions, introspectMany } from './many.js';
-import { introspectFile } from './node.js';
+import { type IntrospectFileOptions, introspectFile } from './node.js';
 import type { IntrospectOptions } from './options.js';
 
 /**
@@ -139,8 +139,8 @@ export class PathWalker {
 }
 
 /** Introspects the file a walk found, or fails with the walk's error for it (a directory that could not be listed). */
-export function introspectEntry<Modules extends AnyFormatModule = BuiltinFormat>(entry: WalkEntry, options: IntrospectOptions<Modules>): Promise<InfoWith<Modules, BuiltinContainer>> {
-  return entry.error === undefined ? introspectFile<Modules, BuiltinContainer>(entry.path, options as IntrospectOptions<Modules, BuiltinContainer>) : Promise.reject(entry.error);
+export function introspectEntry<Modules extends AnyFormatModule = BuiltinFormat>(entry: WalkEntry, options: IntrospectFileOptions<Modules, BuiltinContainer>): Promise<InfoWith<Modules, BuiltinContainer>> {
+  return entry.error === undefined ? introspectFile<Modules, BuiltinContainer>(entry.path, options) : Promise.reject(entry.error);
 }
 
 /** Options of {@link introspectFiles}: those of `introspectMany` (but `introspect`) and the walk's. */

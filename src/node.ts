@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { close, constants, createReadStream, fstat, open, read, readFile } from 'node:fs';
+import { close, closeSync, constants, createReadStream, fstat, fstatSync, open, openSync, read, readFile, readSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { BuiltinContainer } from '../containers/index.js';
 import type { BuiltinFormat } from '../formats/index.js';
@@ -43,15 +43,35 @@ interface FileStats {
   rdev: number;
 }
 
+/** The four file-system calls a file source makes, through libuv's thread pool or directly. */
+interface FileCalls {
+  open(path: string, flags: number): Promise<number>;
+  stat(descriptor: number): Promise<FileStats>;
+  read(descriptor: number, bytes: Uint8Array, position: number): Promise<number>;
+  close(descriptor: number): Promise<void>;
+}
+
 // The callback API: a round trip costs less than through a FileHandle.
-const openFile = (path: string, flags: number) =>
-  new Promise<number>((resolve, reject) => open(path, flags, (error, descriptor) => (error ? reject(error) : resolve(descriptor))));
-const statFile = (descriptor: number) => new Promise<FileStats>((resolve, reject) => fstat(descriptor, (error, stats) => (error ? reject(error) : resolve(stats))));
-const readAt = (descriptor: number, bytes: Uint8Array, position: number) =>
-  new Promise<number>((resolve, reject) =>
-    read(descriptor, bytes, 0, bytes.byteLength, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
-  );
-const closeFile = (descriptor: number) => new Promise<void>((resolve) => close(descriptor, () => resolve()));
+const threadPoolCalls: FileCalls = {
+  open: (path, flags) => new Promise<number>((resolve, reject) => open(path, flags, (error, descriptor) => (error ? reject(error) : resolve(descriptor)))),
+  stat: (descriptor) => new Promise<FileStats>((resolve, reject) => fstat(descriptor, (error, stats) => (error ? reject(error) : resolve(stats)))),
+  read: (descriptor, bytes, position) =>
+    new Promise<number>((resolve, reject) => read(descriptor, bytes, 0, bytes.byteLength, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)))),
+  close: (descriptor) => new Promise<void>((resolve) => close(descriptor, () => resolve())),
+};
+
+/**
+ * The same calls made synchronously: no thread-pool round trip (each costs tens of
+ * microseconds, most of a small image's time), but each blocks the event loop while it
+ * runs. For command-line tools and batch jobs on local disks, not for a server reading from
+ * network storage.
+ */
+const blockingCalls: FileCalls = {
+  open: async (path, flags) => openSync(path, flags),
+  stat: async (descriptor) => fstatSync(descriptor),
+  read: async (descriptor, bytes, position) => readSync(descriptor, bytes, 0, bytes.byteLength, position),
+  close: async (descriptor) => closeSync(descriptor),
+};
 
 /** A Node file-system error as a sentence without Node's own copy of the path. */
 function systemErrorText(error: unknown): string {
@@ -73,7 +93,7 @@ function openError(error: unknown, path: string): IntrospectionError {
  * when done; closing waits for reads in flight, so that the descriptor is never reused
  * under them.
  */
-function fileSource(descriptor: number, size: number, known: Uint8Array): RandomAccessSource & { close(): Promise<void> } {
+function fileSource(descriptor: number, size: number, known: Uint8Array, calls: FileCalls): RandomAccessSource & { close(): Promise<void> } {
   let closed = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -87,7 +107,7 @@ function fileSource(descriptor: number, size: number, known: Uint8Array): Random
       const bytes = new Uint8Array(length);
       inFlight += 1;
       try {
-        const bytesRead = await readAt(descriptor, bytes, offset);
+        const bytesRead = await calls.read(descriptor, bytes, offset);
         return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
       } finally {
         inFlight -= 1;
@@ -98,7 +118,7 @@ function fileSource(descriptor: number, size: number, known: Uint8Array): Random
       if (closed) return;
       closed = true;
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
-      await closeFile(descriptor);
+      await calls.close(descriptor);
     },
   };
 }
@@ -126,16 +146,16 @@ type Opened =
  * which regular files and block devices ignore), finds out what it is and reads its start,
  * in one round trip to the file system.
  */
-async function openPath(path: string): Promise<Opened> {
+async function openPath(path: string, calls: FileCalls = threadPoolCalls): Promise<Opened> {
   let descriptor: number;
   try {
-    descriptor = await openFile(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    descriptor = await calls.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw openError(error, path);
   }
   try {
     const start = new Uint8Array(READ_AHEAD_BYTES);
-    const [statted, startRead] = await Promise.allSettled([statFile(descriptor), readAt(descriptor, start, 0)]);
+    const [statted, startRead] = await Promise.allSettled([calls.stat(descriptor), calls.read(descriptor, start, 0)]);
     if (statted.status === 'rejected') throw statted.reason;
     const stats = statted.value;
     if (stats.isDirectory()) throw new IntrospectionError('INVALID_ARGUMENT', `${path} is a directory, not an image`);
@@ -144,18 +164,18 @@ async function openPath(path: string): Promise<Opened> {
     if (stats.isBlockDevice()) {
       const deviceSize = await blockDeviceSize(stats.rdev);
       if (deviceSize === undefined) {
-        await closeFile(descriptor);
+        await calls.close(descriptor);
         return { kind: 'stream', reopen: true };
       }
       size = deviceSize;
     } else if (!stats.isFile()) {
-      await closeFile(descriptor);
+      await calls.close(descriptor);
       return { kind: 'stream', reopen: true };
     }
     if (startRead.status === 'rejected') throw startRead.reason;
-    return { kind: 'random', source: fileSource(descriptor, size, start.subarray(0, Math.min(startRead.value, size))) };
+    return { kind: 'random', source: fileSource(descriptor, size, start.subarray(0, Math.min(startRead.value, size)), calls) };
   } catch (error) {
-    await closeFile(descriptor);
+    await calls.close(descriptor);
     throw openError(error, path);
   }
 }
@@ -172,6 +192,17 @@ export async function openFileSource(path: string): Promise<RandomAccessSource &
   throw new IntrospectionError('INVALID_ARGUMENT', 'cannot be read by random access (a pipe or a device of unknown size); read it as a stream');
 }
 
+/** Options of {@link introspectFile}: those of `introspect`, and how the file is read. */
+export type IntrospectFileOptions<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer> = IntrospectOptions<Modules, Containers> & {
+  /**
+   * Read the file with synchronous system calls (default false): several times less time
+   * per image on a local disk (no round trip through libuv's thread pool), but each call
+   * blocks the event loop while it runs. For command-line tools and batch jobs on local
+   * storage; a server reading from network storage should keep the default.
+   */
+  blockingReads?: boolean;
+};
+
 /**
  * Introspects the image at `path`: a regular file or a block device by random access (only
  * the ranges the format needs are read: a fixed VHD's footer without the disk before it),
@@ -180,12 +211,14 @@ export async function openFileSource(path: string): Promise<RandomAccessSource &
  */
 export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   path: string,
-  options?: IntrospectOptions<Modules, Containers>,
+  options?: IntrospectFileOptions<Modules, Containers>,
 ): Promise<InfoWith<Modules, Containers>> {
-  const resolved = resolveOptions(withDefaults(options), undefined);
+  const { blockingReads, ...introspectOptions } = (options ?? {}) as IntrospectFileOptions<Modules, Containers>;
+  if (blockingReads !== undefined && typeof blockingReads !== 'boolean') throw new IntrospectionError('INVALID_ARGUMENT', 'options.blockingReads must be a boolean', { field: 'options' });
+  const resolved = resolveOptions(withDefaults(options === undefined ? undefined : introspectOptions), undefined);
   if (typeof path !== 'string' || path === '') throw new IntrospectionError('INVALID_ARGUMENT', 'introspectFile needs a path');
   throwIfAborted(resolved.signal);
-  const opened = await openPath(path);
+  const opened = await openPath(path, blockingReads === true ? blockingCalls : threadPoolCalls);
   if (opened.kind === 'pipe') return (await introspectSource(opened.socket, resolved)) as InfoWith<Modules, Containers>;
   if (opened.kind === 'stream') return (await introspectSource(createReadStream(path), resolved)) as InfoWith<Modules, Containers>;
   const { source } = opened;

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { withArticle } from './bytes.js';
 import type { AnyContainerModule } from './container-module.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
@@ -92,9 +93,9 @@ export function verifyDiskFormatWith(
     formatDecision = decide('accept', special.reason);
   } else if (declared === fallback) {
     if (qemuWouldProbe(detectedModule, info.details)) {
-      return decide('reject', `declared ${fallback}, but the content is a ${detected} image that qemu would open as ${detected} (format confusion: CVE-2024-40767, CVE-2024-44082)`);
+      return decide('reject', `declared ${fallback}, but the content is ${withArticle(detected)} image that qemu would open as ${detected} (format confusion: CVE-2024-40767, CVE-2024-44082)`);
     }
-    formatDecision = decide('accept-with-warning', `declared ${fallback}, but the content is a ${detected} image; qemu reads it as ${fallback}`);
+    formatDecision = decide('accept-with-warning', `declared ${fallback}, but the content is ${withArticle(detected)} image; qemu reads it as ${fallback}`);
   } else {
     return decide('reject', `declared ${claimed}, but the content is ${detected}`);
   }

@@ -58,5 +58,5 @@ export async function openCompressed<Decoder extends LayerDecoder, Extra extends
       context.warn(`${trailing} bytes follow the end of the compressed stream (ignored, as the decompressing tools ignore them)`);
     }
   }
-  return { layer, images: [image] };
+  return { layer, images: [image], endsEarly: (layer.trailingBytes ?? 0) > 0 };
 }

@@ -66,7 +66,8 @@ export async function runBatch(
   });
   const introspectInput = (input: Input, options: IntrospectOptions<BuiltinFormat, BuiltinContainer>): Promise<ImageInfo> => {
     progress.started(input.path);
-    return input.stdin === true ? introspect(process.stdin, options) : introspectEntry(input, options);
+    // A command line may block its own event loop: synchronous reads save a thread-pool round trip per call.
+    return input.stdin === true ? introspect(process.stdin, options) : introspectEntry(input, { ...options, blockingReads: true });
   };
   try {
     for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), {

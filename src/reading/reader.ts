@@ -306,7 +306,8 @@ export class Reader implements ByteReader {
 
   /** A read that came back shorter than asked has found the end (on every kind of source alike). */
   private noteEnd(offset: number, requestedEnd: number, got: number): void {
-    if (offset + got < requestedEnd) this.knownSize = offset + got;
+    // A read that starts past the end returns nothing: the end is where the backend found it, not the offset asked for.
+    if (offset + got < requestedEnd) this.knownSize = this.backend.size ?? offset + got;
   }
 
   private behindError(offset: number, length: number, field: string): IntrospectionError {

@@ -330,10 +330,10 @@ describeGlance('containers and OVF descriptors (the shapes of issue 11’s contr
     // VirtualBox writes its own OSType, and newer vSphere guest ids are not in Glance's metadef.
     expect(ovf({ operatingSystem: { id: 96, osType: 'Debian_64' } })).not.toHaveProperty('vmware_ostype');
     expect(ovf({ operatingSystem: { id: 96, osType: 'debian11_64Guest' } })).not.toHaveProperty('vmware_ostype');
-    const processor = ovf({ cimPasd: { ProcessorArchitecture: 'x86', InstructionSet: 'x86:64', InstructionSetExtensionName: ['x86:SSE2', 'x86:AVX'] } });
+    const processor = ovf({ cimPasd: { cim_pasd_ProcessorArchitecture: 'x86', cim_pasd_InstructionSet: 'x86:64', cim_pasd_InstructionSetExtensionName: ['x86:SSE2', 'x86:AVX'] } });
     expectLegal(processor);
     expect(processor).toMatchObject({ cim_pasd_ProcessorArchitecture: 'x86', cim_pasd_InstructionSet: 'x86:64' });
     expect(processor).not.toHaveProperty('cim_pasd_InstructionSetExtensionName');
-    expect(ovf({ cimPasd: { ProcessorArchitecture: 'amd64' } })).not.toHaveProperty('cim_pasd_ProcessorArchitecture');
+    expect(ovf({ cimPasd: { cim_pasd_ProcessorArchitecture: 'amd64' } })).not.toHaveProperty('cim_pasd_ProcessorArchitecture');
   });
 });

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { introspectFile } from '../../src/node.js';
+import { glanceProperties } from '../../src/glance/properties.js';
 import { type GuestInfo, isGuestInfo } from '../../src/guest-inspection.js';
 import { type GuestSpec, GUESTS, allocatedBytes, guestDisk, parseVirtInspector, sh, virtInspector, virtInspectorUnavailable } from '../helpers/guest-images.js';
 
@@ -25,6 +26,26 @@ export function convert(disk: string, format: string, options: string[] = []): s
   const target = `${disk}.${format}${options.length === 0 ? '' : `-${options.join('-').replace(/[^a-z0-9]+/gi, '_')}`}`;
   if (!existsSync(target)) sh('qemu-img', ['convert', '-f', 'raw', '-O', format, ...(options.length === 0 ? [] : ['-o', options.join(',')]), disk, target]);
   return target;
+}
+
+/**
+ * The Glance properties each guest must give (hand-derived from what the guest was built to
+ * be: Glance's `os_distro` names, where `alpinelinux` has none; Nova's `i686` for libguestfs's
+ * `i386`), in the `glance` vocabulary and in the `libosinfo` one (`os_distro` = the short id).
+ */
+const GLANCE: Readonly<Record<string, Record<string, string>>> = {
+  'debian12-arm64-uefi': { os_type: 'linux', os_distro: 'debian', os_version: '12.5', architecture: 'aarch64', hw_firmware_type: 'uefi' },
+  'ubuntu2204-x86_64-bios': { os_type: 'linux', os_distro: 'ubuntu', os_version: '22.04', architecture: 'x86_64', hw_firmware_type: 'bios' },
+  'fedora39-ppc64le-xfs': { os_type: 'linux', os_distro: 'fedora', os_version: '39', architecture: 'ppc64le', hw_firmware_type: 'bios' },
+  'rocky93-s390x-lvm': { os_type: 'linux', os_distro: 'rocky', os_version: '9.3', architecture: 's390x', hw_firmware_type: 'bios' },
+  'alpine319-i386': { os_type: 'linux', os_version: '3.19', architecture: 'i686', hw_firmware_type: 'bios' },
+  'opensuse155-btrfs': { os_type: 'linux', os_distro: 'opensuse', os_version: '15.5', architecture: 'x86_64', hw_firmware_type: 'uefi' },
+  'windows2022-ntfs-uefi': { os_type: 'windows', os_distro: 'windows', os_version: '10.0', architecture: 'x86_64', hw_firmware_type: 'uefi' },
+};
+const GLANCE_KEYS = ['os_type', 'os_distro', 'os_version', 'architecture', 'hw_firmware_type'];
+
+function guestGlanceProperties(properties: Record<string, string | number>): Record<string, string | number> {
+  return Object.fromEntries(Object.entries(properties).filter(([key]) => GLANCE_KEYS.includes(key)));
 }
 
 function expectIdentified(guest: GuestInfo, spec: GuestSpec): void {
@@ -83,6 +104,11 @@ for (const spec of GUESTS) {
         expect(isGuestInfo(guest), JSON.stringify(guest)).toBe(true);
         if (!isGuestInfo(guest)) return;
         expectIdentified(guest, spec);
+        const glance = GLANCE[spec.name];
+        expect(glance, `no Glance expectation for ${spec.name}`).toBeDefined();
+        expect(guestGlanceProperties(glanceProperties(info))).toEqual(glance);
+        const { os_distro: _glanceName, ...rest } = glance ?? {};
+        expect(guestGlanceProperties(glanceProperties(info, { osDistro: 'libosinfo' }))).toEqual({ ...rest, os_distro: spec.expected.osinfo });
         const allocated = allocatedBytes(image);
         console.log(`${spec.name} (${wrapper.name}): guest inspection read ${guest.bytesRead} bytes of ${allocated} allocated (${((100 * guest.bytesRead) / allocated).toFixed(2)} %), the whole introspection ${info.bytesRead}`);
         expect(guest.bytesRead).toBeLessThan(allocated * 0.05);

@@ -117,52 +117,55 @@ for (const spec of GUESTS) {
     }
 
     const noInspector = virtInspectorUnavailable();
-    it.skipIf(noInspector !== undefined)(`agrees with virt-inspector${noInspector === undefined ? '' : ` (skipped: ${noInspector})`}`, async () => {
-      const reference = parseVirtInspector(virtInspector(disk).xml);
-      expect(reference, 'virt-inspector found no operating system').toBeDefined();
-      if (reference === undefined) return;
-      const info = await introspectFile(disk, { inspectGuest: true });
-      const guest = info.guest;
-      if (!isGuestInfo(guest) || guest.os === undefined) throw new Error(`no guest: ${JSON.stringify(guest)}`);
-      const os = guest.os;
-      expect({
-        root: os.root,
-        type: os.type,
-        distro: os.distro,
-        arch: os.arch,
-        productName: os.productName,
-        major: os.major ?? 0,
-        minor: os.minor ?? 0,
-        hostname: os.hostname,
-        osinfo: os.osinfo,
-        packageFormat: os.packageFormat,
-        packageManagement: os.packageManagement,
-        mountpoints: Object.fromEntries(os.mountpoints.map((mountpoint) => [mountpoint.path, mountpoint.device])),
-      }).toEqual({
-        root: reference.root,
-        type: reference.name,
-        distro: reference.distro,
-        arch: reference.arch,
-        productName: reference.product_name,
-        major: reference.major_version ?? 0,
-        minor: reference.minor_version ?? 0,
-        hostname: reference.hostname,
-        osinfo: reference.osinfo,
-        packageFormat: reference.package_format === 'unknown' ? undefined : reference.package_format,
-        packageManagement: reference.package_management === 'unknown' ? undefined : reference.package_management,
-        mountpoints: reference.mountpoints,
-      });
-      if (reference.product_variant !== undefined && reference.product_variant !== 'unknown') expect(os.productVariant).toBe(reference.product_variant);
-      if (reference.build_id !== undefined && reference.build_id !== 'unknown') expect(os.buildId).toBe(reference.build_id);
-      if (reference.windows_systemroot !== undefined) expect(os.windows?.systemRoot).toBe(reference.windows_systemroot);
-      expect(Object.fromEntries((os.windows?.driveMappings ?? []).map((mapping) => [mapping.drive, mapping.device]))).toEqual(reference.drive_mappings);
-      // Every file system virt-inspector lists for this OS, with its type, label and UUID.
-      for (const [device, fs] of Object.entries(reference.filesystems)) {
-        const ours = guest.filesystems.find((entry) => entry.device === device);
-        expect(ours, `file system ${device}`).toBeDefined();
-        expect({ type: ours?.type, label: ours?.label, uuid: ours?.uuid }, device).toEqual({ type: fs.type, label: fs.label, uuid: fs.uuid });
-      }
-    }, 1_200_000);
+    for (const wrapper of WRAPPERS) {
+      it.skipIf(noInspector !== undefined)(`agrees with virt-inspector on the same ${wrapper.name} file${noInspector === undefined ? '' : ` (skipped: ${noInspector})`}`, async () => {
+        const image = wrapper.wrap(disk);
+        const reference = parseVirtInspector(virtInspector(image, wrapper.name).xml);
+        expect(reference, 'virt-inspector found no operating system').toBeDefined();
+        if (reference === undefined) return;
+        const info = await introspectFile(image, { inspectGuest: true });
+        const guest = info.guest;
+        if (!isGuestInfo(guest) || guest.os === undefined) throw new Error(`no guest: ${JSON.stringify(guest)}`);
+        const os = guest.os;
+        expect({
+          root: os.root,
+          type: os.type,
+          distro: os.distro,
+          arch: os.arch,
+          productName: os.productName,
+          major: os.major ?? 0,
+          minor: os.minor ?? 0,
+          hostname: os.hostname,
+          osinfo: os.osinfo,
+          packageFormat: os.packageFormat,
+          packageManagement: os.packageManagement,
+          mountpoints: Object.fromEntries(os.mountpoints.map((mountpoint) => [mountpoint.path, mountpoint.device])),
+        }).toEqual({
+          root: reference.root,
+          type: reference.name,
+          distro: reference.distro,
+          arch: reference.arch,
+          productName: reference.product_name,
+          major: reference.major_version ?? 0,
+          minor: reference.minor_version ?? 0,
+          hostname: reference.hostname,
+          osinfo: reference.osinfo,
+          packageFormat: reference.package_format === 'unknown' ? undefined : reference.package_format,
+          packageManagement: reference.package_management === 'unknown' ? undefined : reference.package_management,
+          mountpoints: reference.mountpoints,
+        });
+        if (reference.product_variant !== undefined && reference.product_variant !== 'unknown') expect(os.productVariant).toBe(reference.product_variant);
+        if (reference.build_id !== undefined && reference.build_id !== 'unknown') expect(os.buildId).toBe(reference.build_id);
+        if (reference.windows_systemroot !== undefined) expect(os.windows?.systemRoot).toBe(reference.windows_systemroot);
+        expect(Object.fromEntries((os.windows?.driveMappings ?? []).map((mapping) => [mapping.drive, mapping.device]))).toEqual(reference.drive_mappings);
+        // Every file system virt-inspector lists for this OS, with its type, label and UUID.
+        for (const [device, fs] of Object.entries(reference.filesystems)) {
+          const ours = guest.filesystems.find((entry) => entry.device === device);
+          expect(ours, `file system ${device}`).toBeDefined();
+          expect({ type: ours?.type, label: ours?.label, uuid: ours?.uuid }, device).toEqual({ type: fs.type, label: fs.label, uuid: fs.uuid });
+        }
+      }, 1_200_000);
+    }
   });
 }
 

@@ -645,13 +645,13 @@ export function virtInspectorUnavailable(): string | undefined {
   return guestfishUnavailable();
 }
 
-/** virt-inspector's XML for a disk (run once per disk under TCG, cached beside it), and how long the run took in ms. */
-export function virtInspector(disk: string): { xml: string; milliseconds: number } {
+/** virt-inspector's XML for a disk in `format` (run once per file under TCG, cached beside it), and how long the run took in ms. */
+export function virtInspector(disk: string, format = 'raw'): { xml: string; milliseconds: number } {
   const cache = `${disk}.virt-inspector.xml`;
   const timing = `${disk}.virt-inspector.ms`;
   if (existsSync(cache) && existsSync(timing)) return { xml: readFileSync(cache, 'utf8'), milliseconds: Number(readFileSync(timing, 'utf8')) };
   const started = Date.now();
-  const xml = sh('virt-inspector', ['--format=raw', '-a', disk, '--no-applications', '--no-icon'], { env: { LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }, timeout: 900_000 });
+  const xml = sh('virt-inspector', [`--format=${format}`, '-a', disk, '--no-applications', '--no-icon'], { env: { LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' }, timeout: 900_000 });
   const milliseconds = Date.now() - started;
   writeFileSync(cache, xml);
   writeFileSync(timing, String(milliseconds));

@@ -7,7 +7,7 @@
  * | property | from | vocabulary |
  * | --- | --- | --- |
  * | `os_type` | `os.type` | `linux`, `windows` (glance `etc/metadefs/compute-libvirt-image.json`); a BSD or DOS guest gets none |
- * | `os_distro` (`glance`) | `os.distro` in libguestfs's names, through {@link GUEST_DISTRO_TO_GLANCE} | {@link GLANCE_OS_DISTROS} |
+ * | `os_distro` (`glance`) | `os.distro` in libguestfs's names, through {@link GUEST_DISTRO_NAMES} | Glance's documented names, else libosinfo's `<distro>` |
  * | `os_distro` (`libosinfo`) | `os.osinfo`, the libosinfo short id libguestfs computes (`debian12`, `win2k22`) | libosinfo short ids |
  * | `os_version` | `os.version`, as the guest spells it (`22.04`, `9.3`; `10.0` for Windows NT 10) | free text |
  * | `architecture` | `os.arch` in libguestfs's names, through {@link GUEST_ARCH_TO_GLANCE} | Nova's `fields.Architecture` (which `hw_architecture` is checked against) |
@@ -18,7 +18,7 @@
  * @module
  */
 import type { GlanceProperties, GlancePropertyContext } from './declaration.js';
-import { GLANCE_OS_DISTROS, type GlanceOsType } from './vocabulary.js';
+import type { GlanceOsType } from './vocabulary.js';
 
 /** The parts of `info.guest` this module reads (an inspection, or `{ unavailable }`). */
 export type GuestFacts =
@@ -29,12 +29,14 @@ export type GuestFacts =
     };
 
 /**
- * libguestfs's distro names (`daemon/inspect_types.ml`) whose Glance name differs or that
- * Glance documents; a libguestfs distro absent here (alpinelinux, sles, linuxmint, ...) has
- * no documented `os_distro` and gets none in the `glance` vocabulary (the `libosinfo`
- * vocabulary still names it by its short id).
+ * libguestfs's distro names (`daemon/inspect_types.ml`) mapped to `os_distro`: Glance's
+ * documented name where it has one (`GLANCE_OS_DISTROS`: `arch` for `archlinux`), else
+ * libosinfo's `<distro>` name (the osinfo-db `os` files), which Glance's metadef says the
+ * vocabulary is, as installer media do here (`docs/glance.md`). A libguestfs distro absent
+ * here (`linuxmint`, `kalilinux`, `redhat-based`, `unknown`, ...) gets no `os_distro` in the
+ * `glance` vocabulary.
  */
-export const GUEST_DISTRO_TO_GLANCE: Readonly<Record<string, string>> = {
+export const GUEST_DISTRO_NAMES: Readonly<Record<string, string>> = {
   archlinux: 'arch',
   centos: 'centos',
   debian: 'debian',
@@ -50,6 +52,17 @@ export const GUEST_DISTRO_TO_GLANCE: Readonly<Record<string, string>> = {
   rocky: 'rocky',
   ubuntu: 'ubuntu',
   windows: 'windows',
+  // libosinfo's names, where Glance documents none.
+  alpinelinux: 'alpinelinux',
+  altlinux: 'altlinux',
+  cirros: 'cirros',
+  freedos: 'freedos',
+  mageia: 'mageia',
+  oraclelinux: 'ol',
+  scientificlinux: 'scientificlinux',
+  slackware: 'slackware',
+  sles: 'sles',
+  voidlinux: 'voidlinux',
 };
 
 /**
@@ -82,8 +95,7 @@ export function guestProperties(guest: GuestFacts | undefined, context: GlancePr
   const os = guest.os;
   if (os === undefined) return properties;
   if (OS_TYPES.has(os.type)) properties.os_type = os.type;
-  const glanceDistro = os.distro === undefined ? undefined : GUEST_DISTRO_TO_GLANCE[os.distro];
-  const distro = context.osDistro === 'libosinfo' ? os.osinfo : glanceDistro !== undefined && GLANCE_OS_DISTROS.includes(glanceDistro) ? glanceDistro : undefined;
+  const distro = context.osDistro === 'libosinfo' ? os.osinfo : os.distro === undefined ? undefined : GUEST_DISTRO_NAMES[os.distro];
   if (distro !== undefined) properties.os_distro = distro;
   if (os.version !== undefined && os.version !== '') properties.os_version = os.version;
   const arch = os.arch === undefined ? undefined : GUEST_ARCH_TO_GLANCE[os.arch];

@@ -30,7 +30,7 @@ export function convert(disk: string, format: string, options: string[] = []): s
 
 /**
  * The Glance properties each guest must give (hand-derived from what the guest was built to
- * be: Glance's `os_distro` names, where `alpinelinux` has none; Nova's `i686` for libguestfs's
+ * be: Glance's `os_distro` names, libosinfo's `alpinelinux` where Glance documents none; Nova's `i686` for libguestfs's
  * `i386`), in the `glance` vocabulary and in the `libosinfo` one (`os_distro` = the short id).
  */
 const GLANCE: Readonly<Record<string, Record<string, string>>> = {
@@ -38,7 +38,7 @@ const GLANCE: Readonly<Record<string, Record<string, string>>> = {
   'ubuntu2204-x86_64-bios': { os_type: 'linux', os_distro: 'ubuntu', os_version: '22.04', architecture: 'x86_64', hw_firmware_type: 'bios' },
   'fedora39-ppc64le-xfs': { os_type: 'linux', os_distro: 'fedora', os_version: '39', architecture: 'ppc64le', hw_firmware_type: 'bios' },
   'rocky93-s390x-lvm': { os_type: 'linux', os_distro: 'rocky', os_version: '9.3', architecture: 's390x', hw_firmware_type: 'bios' },
-  'alpine319-i386': { os_type: 'linux', os_version: '3.19', architecture: 'i686', hw_firmware_type: 'bios' },
+  'alpine319-i386': { os_type: 'linux', os_distro: 'alpinelinux', os_version: '3.19', architecture: 'i686', hw_firmware_type: 'bios' },
   'opensuse155-btrfs': { os_type: 'linux', os_distro: 'opensuse', os_version: '15.5', architecture: 'x86_64', hw_firmware_type: 'uefi' },
   'windows2022-ntfs-uefi': { os_type: 'windows', os_distro: 'windows', os_version: '10.0', architecture: 'x86_64', hw_firmware_type: 'uefi' },
 };

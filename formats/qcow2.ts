@@ -52,6 +52,7 @@ import {
 } from './generated/qcow2.js';
 import { type FeatureMask, describeFeatureMask, hasBit } from './shared/qcow-features.js';
 import { ForwardReads, type ReadPiece, alignTo8, qcowHeaderVersion } from './shared/qcow-reading.js';
+import { qcow2GuestDisk } from './shared/qcow2-guest.js';
 
 // ---------------------------------------------------------------------------------------
 // Limits (qemu 7.2 block/qcow2.h and block/qcow2-bitmap.c unless said otherwise)
@@ -871,5 +872,6 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
       ['extended l2', details.version >= 3 ? details.extendedL2 : undefined],
     ]),
   ],
+  guestDisk: qcow2GuestDisk,
   parse: parseQcow2,
 };

@@ -37,6 +37,7 @@ import {
 } from './generated/partition-table.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
 import { partitionTableRows } from './shared/partition-table-summary.js';
+import { rawGuestDisk } from './shared/guest-map.js';
 import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
@@ -269,6 +270,7 @@ export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   summarize: (details) => [...partitionTableRows(details.partitionTable, details.otherPartitionTables), ['filesystem', details.filesystem]],
   probe: probePartitionTable,
   checks: [mbrCheck, gptCheck],
+  guestDisk: rawGuestDisk,
   async parse(reader, context) {
     const head = await reader.readAvailable(0, RAW_HEAD_BYTES, 'head');
     // First pass: follow links forward while the stream is still before them.

@@ -61,6 +61,7 @@ import {
   decodeVhdxVirtualDiskSize,
   matchVhdxLogEntryHeader,
 } from './generated/vhdx.js';
+import { vhdxGuestDisk } from './shared/vhdx-guest.js';
 import { readRangesInOrder, type WantedRange } from './shared/vhd-ranges.js';
 
 /** The file type identifier's signature, at offset 0. */
@@ -795,6 +796,7 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
+  guestDisk: vhdxGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
     ['cluster_size', details.blockSize],

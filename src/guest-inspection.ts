@@ -6,10 +6,9 @@
  *
  * | image | guest disk |
  * | --- | --- |
- * | `raw` | the image itself |
+ * | a format whose module maps one (`guestDisk`: raw, qcow2, VDI, VHD, VHDX, ...) | the disk its tables map (`src/reading/guest-disk.ts`) |
  * | `iso` | none: an optical disc is identified by its volume id (`os_*` Glance properties), not inspected as an installed guest |
- * | `luks` | none: encrypted |
- * | any other format | not yet: the readers of the guest disk behind each format's tables plug in at {@link guestDiskOf} |
+ * | any other format (LUKS: encrypted) | none: `{ unavailable }` with the reason |
  *
  * | source | |
  * | --- | --- |
@@ -23,15 +22,14 @@
 import { type GuestInfo, inspectGuest } from '../guest/inspect.js';
 import { DEFAULT_GUEST_READ_BYTES } from '../guest/guest-reader.js';
 import { isIntrospectionError } from './errors.js';
-import type { ByteReader } from './format-module.js';
+import type { AnyFormatModule, ByteReader, GuestDiskUnavailable } from './format-module.js';
+import { type GuestDisk, isGuestDiskUnavailable, openGuestDisk } from './reading/guest-disk.js';
 
 export type { GuestInfo, GuestOs, GuestFileSystem, GuestVolumeGroup } from '../guest/inspect.js';
 export type { GuestPartition } from '../guest/partitions.js';
 
-/** Why the guest could not be inspected (the introspection itself succeeded). */
-export interface GuestUnavailable {
-  unavailable: string;
-}
+/** Why the guest could not be inspected (the introspection itself succeeded): `{ unavailable: reason }`. */
+export type GuestUnavailable = GuestDiskUnavailable;
 
 /** `info.guest`: what is inside the guest, or why that could not be read. */
 export type GuestResult = GuestInfo | GuestUnavailable;
@@ -60,8 +58,9 @@ export function resolveGuestInspection(value: unknown): ResolvedGuestInspection 
 
 /** The introspected image, as the engine has it. */
 export interface IntrospectedImage {
-  format: string;
+  module: AnyFormatModule;
   details: unknown;
+  virtualSize: number;
 }
 
 /** True for a guest result that holds an inspection (not a reason why there is none). */
@@ -69,33 +68,33 @@ export function isGuestInfo(guest: GuestResult | undefined): guest is GuestInfo 
   return guest !== undefined && !('unavailable' in guest);
 }
 
-/** The reader of the guest's disk for an image, or why there is none. */
-export function guestDiskOf(image: IntrospectedImage, source: ByteReader): ByteReader | GuestUnavailable {
-  switch (image.format) {
-    case 'raw':
-      return source;
-    case 'iso':
-      return { unavailable: 'an optical disc image holds installer media, not an installed guest (its volume id is what identifies it)' };
-    case 'luks':
-      return { unavailable: 'the disk is encrypted (LUKS)' };
-    default:
-      return { unavailable: `reading the guest's disk through ${image.format}'s tables is not available yet` };
-  }
-}
+/** Formats that hold no installed guest, and why (the others say it through their `guestDisk`). */
+const NO_INSTALLED_GUEST: Readonly<Record<string, string>> = {
+  iso: 'an optical disc image holds installer media, not an installed guest (its volume id is what identifies it)',
+};
 
 /**
- * Inspects the guest inside an introspected image: `info.guest`. Never throws for the
- * image's sake (a stream, an unmapped or encrypted format, a damaged guest, a spent read
- * budget all give `{ unavailable }`); an abort still rejects with `ABORTED`.
+ * Inspects the guest inside an introspected image: `info.guest`. The guest's disk is the
+ * one the format's tables map (`openGuestDisk`, from the module's `guestDisk`). Never
+ * throws for the image's sake (a stream, an unmapped or encrypted format, a damaged guest,
+ * a spent read budget all give `{ unavailable }`); an abort still rejects with `ABORTED`.
  */
 export async function inspectImageGuest(image: IntrospectedImage, source: ByteReader, settings: ResolvedGuestInspection, signal?: AbortSignal): Promise<GuestResult> {
-  const disk = guestDiskOf(image, source);
-  if ('unavailable' in disk) return disk;
-  if (!disk.randomAccess) return { unavailable: 'the guest is inspected by walking its file systems, which needs a source read by random access (a file, a Blob, a URL read by ranges), not a stream' };
+  const none = NO_INSTALLED_GUEST[image.module.name];
+  if (none !== undefined) return { unavailable: none };
+  const diskWarnings: string[] = [];
+  let disk: GuestDisk | undefined;
   try {
-    return await inspectGuest(disk, { maxReadBytes: settings.maxReadBytes, signal });
+    const opened = await openGuestDisk(source, image.module, { details: image.details, virtualSize: image.virtualSize }, { warn: (message) => diskWarnings.push(message) });
+    if (isGuestDiskUnavailable(opened)) return opened;
+    disk = opened;
+    const guest = await inspectGuest(disk.reader, { maxReadBytes: settings.maxReadBytes, signal });
+    // The guest disk's own warnings (a backing image not given) come first: they explain what follows.
+    return diskWarnings.length === 0 ? guest : { ...guest, warnings: [...diskWarnings.map((message) => `guest disk: ${message}`), ...guest.warnings] };
   } catch (error) {
     if (isIntrospectionError(error) && error.code !== 'ABORTED') return { unavailable: error.message };
     throw error;
+  } finally {
+    await disk?.release();
   }
 }

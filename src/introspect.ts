@@ -320,7 +320,7 @@ async function runLevel(reader: Reader, scope: Scope): Promise<ImageInfoOf<strin
     };
     // guest-os: begin — look inside the guest when asked (never fails the result: `{ unavailable }` instead).
     if (options.inspectGuest !== undefined) {
-      info.guest = await inspectImageGuest({ format, details: parsed.details }, reader, options.inspectGuest, options.signal);
+      info.guest = await inspectImageGuest({ module: chosen.module, details: parsed.details, virtualSize: size.virtualSize }, reader, options.inspectGuest, options.signal);
       info.bytesRead = reader.bytesRead;
     }
     // guest-os: end

@@ -16,17 +16,30 @@ import { type GuestSpec, GUESTS, allocatedBytes, guestDisk, parseVirtInspector, 
 
 /**
  * How the raw guest disk is presented to the library: as it is, and converted by `qemu-img`
- * to each format whose guest disk the library maps. `virtInspector`: also compare with
- * virt-inspector run on that same file (each run boots its appliance under TCG, minutes per
- * file here, so only for raw and qcow2; the other formats hold the same guest bytes).
+ * to each format whose guest disk the library maps. Each is compared with virt-inspector:
+ * run on that same file for raw, and for qcow2 on {@link VIRT_INSPECTOR_QCOW2_GUESTS}; the
+ * other conversions hold the same guest bytes and are compared with virt-inspector's answer
+ * on the raw disk (each virt-inspector run boots its appliance under TCG: minutes per file
+ * on this machine).
  */
-const WRAPPERS: ReadonlyArray<{ name: string; wrap(disk: string): string; virtInspector: boolean }> = [
-  { name: 'raw', wrap: (disk) => disk, virtInspector: true },
-  { name: 'qcow2', wrap: (disk) => convert(disk, 'qcow2'), virtInspector: true },
-  { name: 'vdi', wrap: (disk) => convert(disk, 'vdi'), virtInspector: false },
-  { name: 'vpc', wrap: (disk) => convert(disk, 'vpc'), virtInspector: false },
-  { name: 'vhdx', wrap: (disk) => convert(disk, 'vhdx'), virtInspector: false },
+const WRAPPERS: ReadonlyArray<{ name: string; wrap(disk: string): string }> = [
+  { name: 'raw', wrap: (disk) => disk },
+  { name: 'qcow2', wrap: (disk) => convert(disk, 'qcow2') },
+  { name: 'vdi', wrap: (disk) => convert(disk, 'vdi') },
+  { name: 'vpc', wrap: (disk) => convert(disk, 'vpc') },
+  { name: 'vhdx', wrap: (disk) => convert(disk, 'vhdx') },
 ];
+
+/** The guests whose qcow2 conversion virt-inspector reads itself (one Linux on GPT+UEFI, one small Linux on MBR). */
+const VIRT_INSPECTOR_QCOW2_GUESTS: ReadonlySet<string> = new Set(['debian12-arm64-uefi', 'alpine319-i386']);
+
+/**
+ * Bytes of format tables a tiny image may read beyond 5 % of its allocated bytes: one qcow2 L2
+ * table of 64 KiB (plus header and L1), VHDX's headers, region table and one BAT block. These
+ * do not grow with the guest; a test guest allocates 1-4 MiB in those formats, a real one
+ * hundreds of MiB, where the 5 % holds without this allowance.
+ */
+const TABLE_BYTES_ALLOWANCE = 256 * 1024;
 
 /** `qemu-img convert` of the raw disk to `format` (cached beside it). */
 export function convert(disk: string, format: string, options: string[] = []): string {
@@ -104,7 +117,7 @@ for (const spec of GUESTS) {
     }, 1_800_000);
 
     for (const wrapper of WRAPPERS) {
-      it(`is identified through ${wrapper.name}, reading under 5 % of the allocated bytes`, async () => {
+      it(`is identified through ${wrapper.name}, reading under 5 % of the allocated bytes (plus the format's tables)`, async () => {
         const image = wrapper.wrap(disk);
         const info = await introspectFile(image, { inspectGuest: true });
         const guest = info.guest;
@@ -118,16 +131,20 @@ for (const spec of GUESTS) {
         expect(guestGlanceProperties(glanceProperties(info, { osDistro: 'libosinfo' }))).toEqual({ ...rest, os_distro: spec.expected.osinfo });
         const allocated = allocatedBytes(image);
         console.log(`${spec.name} (${wrapper.name}): guest inspection read ${guest.bytesRead} bytes of ${allocated} allocated (${((100 * guest.bytesRead) / allocated).toFixed(2)} %), the whole introspection ${info.bytesRead}`);
-        expect(guest.bytesRead).toBeLessThan(allocated * 0.05);
-        expect(info.bytesRead).toBeLessThan(allocated * 0.05);
+        // The guest's disk: under 5 % of what its file systems allocate (the raw disk's allocated
+        // bytes; a conversion drops the blocks of zeros mkfs wrote, which makes a tiny guest's
+        // share look larger without reading more).
+        expect(guest.bytesRead).toBeLessThan(allocatedBytes(disk) * 0.05);
+        expect(info.bytesRead).toBeLessThan(wrapper.name === 'raw' ? allocated * 0.05 : allocated * 0.05 + TABLE_BYTES_ALLOWANCE);
       });
     }
 
     const noInspector = virtInspectorUnavailable();
-    for (const wrapper of WRAPPERS.filter((candidate) => candidate.virtInspector)) {
-      it.skipIf(noInspector !== undefined)(`agrees with virt-inspector on the same ${wrapper.name} file${noInspector === undefined ? '' : ` (skipped: ${noInspector})`}`, async () => {
+    for (const wrapper of WRAPPERS) {
+      const same = wrapper.name === 'raw' || (wrapper.name === 'qcow2' && VIRT_INSPECTOR_QCOW2_GUESTS.has(spec.name));
+      it.skipIf(noInspector !== undefined)(`through ${wrapper.name}, agrees with virt-inspector on ${same ? 'the same file' : 'the raw disk'}${noInspector === undefined ? '' : ` (skipped: ${noInspector})`}`, async () => {
         const image = wrapper.wrap(disk);
-        const reference = parseVirtInspector(virtInspector(image, wrapper.name).xml);
+        const reference = parseVirtInspector((same ? virtInspector(image, wrapper.name) : virtInspector(disk)).xml);
         expect(reference, 'virt-inspector found no operating system').toBeDefined();
         if (reference === undefined) return;
         const info = await introspectFile(image, { inspectGuest: true });

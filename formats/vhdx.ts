@@ -26,7 +26,7 @@
  */
 import { bytesEqual, crc32c, cutAtNul, isAllZero, mixedEndianGuid, safeNumber, u32le, utf16leText } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
-import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import type { ByteReader, FormatModule, ParseContext, ParsedImage, WantedRange } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
   VHDX_FILE_IDENTIFIER_SIGNATURE,
@@ -62,7 +62,6 @@ import {
   matchVhdxLogEntryHeader,
 } from './generated/vhdx.js';
 import { vhdxGuestDisk } from './shared/vhdx-guest.js';
-import { readRangesInOrder, type WantedRange } from './shared/vhd-ranges.js';
 
 /** The file type identifier's signature, at offset 0. */
 export const VHDX_SIGNATURE = VHDX_FILE_IDENTIFIER_SIGNATURE;
@@ -619,7 +618,7 @@ async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<Met
   const items = readVhdxMetadataTable(await reader.read(region.fileOffset, VHDX_METADATA_TABLE_SIZE, 'metadata table'));
   const known = knownItems(items);
   const ranges = [...known.entries()].map(([name, item]) => itemRange(name, item, region));
-  const values = await readRangesInOrder(reader, ranges);
+  const values = await reader.readMany(ranges);
   const value = (name: VhdxMetadataItemName): Uint8Array => values.get(name) as Uint8Array;
 
   const parameters = decodeVhdxFileParameters(value('fileParameters'));

@@ -37,6 +37,7 @@ import {
   decodeVmdkSeSparseHeader,
   matchVmdk4SparseHeader,
 } from './generated/vmdk.js';
+import { vmdkGuestDisk } from './shared/vmdk-guest.js';
 
 /** qemu reads at most 1 MiB - 1 of a descriptor file, and so do we (block/vmdk.c vmdk_read_desc). */
 export const VMDK_MAX_DESCRIPTOR_BYTES = 1024 * 1024 - 1;
@@ -726,6 +727,7 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
   checks: [descriptorCheck, footerCheck, parentCheck],
+  guestDisk: vmdkGuestDisk,
   // qemu-img info's words: the generic lines, then ImageInfoSpecificVmdk (the CIDs in
   // decimal, the extents qemu opened); then the descriptor's extent lines as written.
   summarize: (details) => [

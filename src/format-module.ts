@@ -169,7 +169,7 @@ export interface FormatModule<
 
 /**
  * How a compressed unit of the guest's disk is compressed, and what a valid unit is
- * (qemu's rules, `docs/guest.md`):
+ * (qemu's rules, `docs/guest-disk.md`):
  *
  * | codec | used by | valid when |
  * | --- | --- | --- |

@@ -62,8 +62,20 @@ export class GuestPieceList {
     this.position += length;
   }
 
-  /** The pieces. */
-  result(): GuestDiskPiece[] {
+  /**
+   * Walks on to `end` one unit (a cluster, grain or block of `unitSize` bytes) at a time:
+   * `visit` gets the unit's index, its first guest offset and how many bytes to add from
+   * {@link at}, and adds exactly them. Returns the pieces.
+   */
+  async walk(end: number, unitSize: number, visit: (unit: number, unitStart: number, take: number) => Promise<void>): Promise<GuestDiskPiece[]> {
+    while (this.position < end) {
+      const unit = Math.floor(this.position / unitSize);
+      const unitStart = unit * unitSize;
+      const next = Math.min(end, unitStart + unitSize);
+      await visit(unit, unitStart, next - this.position);
+      // A visit that added too little would loop here for ever: a bug, said so.
+      if (this.position !== next) throw fieldError('INTERNAL', 'guest disk map', `unit ${unit} added pieces up to ${this.position}, not ${next}`);
+    }
     return this.pieces;
   }
 
@@ -242,23 +254,17 @@ export class BlockMap implements GuestDiskMap {
   }
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
-    const { blockSize } = this.table;
     const pieces = new GuestPieceList(offset);
-    const end = offset + length;
-    while (pieces.at < end) {
-      const position = pieces.at;
-      const index = Math.floor(position / blockSize);
-      const inBlock = position - index * blockSize;
-      const take = Math.min(end - position, blockSize - inBlock);
+    return pieces.walk(offset + length, this.table.blockSize, async (index, blockStart, take) => {
       const place = await this.table.place(index);
       if (place.kind === 'zero') pieces.zero(take);
       else if (place.kind === 'backing') pieces.backing(take);
       else {
-        this.table.layout.check(place.at + inBlock, take, this.table.entryName(index));
-        pieces.data(take, place.at + inBlock);
+        const at = place.at + (pieces.at - blockStart);
+        this.table.layout.check(at, take, this.table.entryName(index));
+        pieces.data(take, at);
       }
-    }
-    return pieces.result();
+    });
   }
 }
 

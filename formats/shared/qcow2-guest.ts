@@ -81,30 +81,25 @@ class Qcow2Map implements GuestDiskMap {
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
-    const end = offset + length;
-    while (pieces.at < end) {
-      const position = pieces.at;
-      const cluster = Math.floor(position / this.clusterSize);
-      const clusterStart = cluster * this.clusterSize;
-      const take = Math.min(end, clusterStart + this.clusterSize) - position;
+    return pieces.walk(offset + length, this.clusterSize, async (cluster, clusterStart, take) => {
       const l2 = await this.l2Table(Math.floor(cluster / this.l2Entries));
       if (l2 === undefined) {
         this.unallocated(pieces, take);
-        continue;
+        return;
       }
       const index = cluster % this.l2Entries;
       const entryBytes = await this.tables.entry(l2, index, this.entrySize);
       const entry = u64be(entryBytes, 0, 'L2 entry');
       const field = `L2 entry ${index} of the table at ${l2.offset}`;
+      const inCluster = pieces.at - clusterStart;
       if ((entry & COMPRESSED) !== 0n) {
         pieces.compressed(take, this.compressedUnit(entry, clusterStart, field));
       } else if (this.details.extendedL2) {
-        this.subclusters(pieces, entry, entryBytes, position - clusterStart, take, l2, field);
+        this.subclusters(pieces, entry, entryBytes, inCluster, take, l2, field);
       } else {
-        this.standard(pieces, entry, position - clusterStart, take, l2, field);
+        this.standard(pieces, entry, inCluster, take, l2, field);
       }
-    }
-    return pieces.result();
+    });
   }
 
   /** The L2 table for L1 index `index`, checked; `undefined` where the L1 entry is 0 or past the table (qemu: unallocated). */

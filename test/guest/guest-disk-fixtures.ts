@@ -12,20 +12,9 @@ import { type GuestDisk, type GuestDiskOptions, isGuestDiskUnavailable, openGues
 import { RangeBackend, type RandomAccessSource, bytesSource } from '../../src/reading/range-backend.js';
 import { Budget, Reader } from '../../src/reading/reader.js';
 
-/** A small deterministic generator (xorshift32), so that a failure can be reproduced. */
-export function randomBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let index = 0; index < length; index += 1) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
-}
+/** Deterministic pseudo-random bytes (xorshift32), so that a failure can be reproduced. */
+export { pseudoRandomBytes as randomBytes } from '../helpers/volume-windows.js';
+import { pseudoRandomBytes as randomBytes } from '../helpers/volume-windows.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

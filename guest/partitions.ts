@@ -22,12 +22,10 @@
  * @module
  */
 import type { ByteReader } from '../src/format-module.js';
-import { type PartitionTable, type PartitionTableScan, scanPartitionTables } from '../formats/shared/partition-table.js';
+import { type PartitionTable, type PartitionTableScan, scanPartitionTables } from '../formats/partitions/index.js';
 
 /** The name libguestfs gives the guest's (first) disk. */
 export const GUEST_DISK_DEVICE = '/dev/sda';
-/** Bytes of the disk's start handed to the partition-table reader at once (a 4Kn GPT's entries end at 24 KiB). */
-export const PARTITION_TABLE_HEAD_BYTES = 32 * 1024;
 /** Most partitions of one disk inspected (GPT's usual array has 128 entries). */
 export const MAX_GUEST_PARTITIONS = 128;
 
@@ -80,15 +78,8 @@ export interface GuestPartitioning {
  * partition-table reader).
  */
 export async function readGuestPartitionTable(disk: ByteReader, warn: (message: string) => void): Promise<PartitionTableScan> {
-  const head = await disk.readAvailable(0, PARTITION_TABLE_HEAD_BYTES, 'partition table');
-  return scanPartitionTables({
-    head,
-    size: disk.size,
-    read: (offset, length, field) => disk.readAvailable(offset, length, field),
-    warn,
-    readBackupGpt: true,
-    unreadableReason: 'it could not be read',
-  });
+  // The backup GPT at the disk's end too (a guest disk is read in any order).
+  return scanPartitionTables(disk, { warn, readEnd: true });
 }
 
 /** Libguestfs's name of partition `number` (`/dev/sda3`). */

@@ -77,17 +77,16 @@ function guestGlanceProperties(properties: Record<string, string | number>): Rec
  * | virt-inspector writes | why | compared as |
  * | --- | --- | --- |
  * | `btrfsvol:/dev/sdb2//@/var` while naming the root and the file system `/dev/sda2` | the appliance kernel's device for the Btrfs file system, not canonicalised | the root's disk, same partition and subvolume |
- * | a mount point `/dev/disk/by-uuid/U`, as the guest's fstab spells it | 1.48 resolves `UUID=` but not this path | the device its own file-system list gives UUID `U` (this library resolves both, as `blkid -U` would) |
+ * | `/dev/disk/by-uuid/U` as the guest's fstab spells it (mount point and file-system list) | 1.48 resolves `UUID=` but not this path | the device that holds the file system with UUID `U` (this library resolves both, as `blkid -U` would) |
+ *
+ * virt-inspector also lists each Btrfs subvolume it mounts as a file system; this library lists
+ * the Btrfs file system once, on its device: a subvolume entry is compared with that one.
  */
-function asThisLibraryNames(device: string, reference: VirtInspectorOs): string {
+function asThisLibraryNames(device: string, reference: VirtInspectorOs, ours: GuestInfo['filesystems']): string {
   const rootDisk = reference.root?.match(/^\/dev\/sd[a-z]/)?.[0];
   if (rootDisk !== undefined) device = device.replace(/^btrfsvol:\/dev\/sd[a-z](\d+)\/\//, (_whole, partition: string) => `btrfsvol:${rootDisk}${partition}//`);
   const byUuid = device.match(/^\/dev\/disk\/by-uuid\/(.+)$/)?.[1];
-  if (byUuid !== undefined) {
-    const found = Object.entries(reference.filesystems).find(([, fs]) => fs.uuid?.toLowerCase() === byUuid.toLowerCase());
-    if (found !== undefined) return found[0];
-  }
-  return device;
+  return (byUuid === undefined ? undefined : ours.find((fs) => fs.uuid?.toLowerCase() === byUuid.toLowerCase())?.device) ?? device;
 }
 
 function expectIdentified(guest: GuestInfo, spec: GuestSpec): void {
@@ -198,7 +197,7 @@ for (const spec of GUESTS) {
           osinfo: reference.osinfo,
           packageFormat: reference.package_format === 'unknown' ? undefined : reference.package_format,
           packageManagement: reference.package_management === 'unknown' ? undefined : reference.package_management,
-          mountpoints: Object.fromEntries(Object.entries(reference.mountpoints).map(([path, device]) => [path, asThisLibraryNames(device, reference)])),
+          mountpoints: Object.fromEntries(Object.entries(reference.mountpoints).map(([path, device]) => [path, asThisLibraryNames(device, reference, guest.filesystems)])),
         });
         if (reference.product_variant !== undefined && reference.product_variant !== 'unknown') expect(os.productVariant).toBe(reference.product_variant);
         if (reference.build_id !== undefined && reference.build_id !== 'unknown') expect(os.buildId).toBe(reference.build_id);
@@ -206,7 +205,7 @@ for (const spec of GUESTS) {
         expect(Object.fromEntries((os.windows?.driveMappings ?? []).map((mapping) => [mapping.drive, mapping.device]))).toEqual(reference.drive_mappings);
         // Every file system virt-inspector lists for this OS, with its type, label and UUID.
         for (const [written, fs] of Object.entries(reference.filesystems)) {
-          const device = asThisLibraryNames(written, reference);
+          const device = asThisLibraryNames(written, reference, guest.filesystems).replace(/^btrfsvol:(\/dev\/[a-z0-9]+)\/\/.*$/, '$1');
           const ours = guest.filesystems.find((entry) => entry.device === device);
           expect(ours, `file system ${device}`).toBeDefined();
           expect({ type: ours?.type, label: ours?.label, uuid: ours?.uuid }, device).toEqual({ type: fs.type, label: fs.label, uuid: fs.uuid });

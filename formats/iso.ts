@@ -430,7 +430,9 @@ function elToritoRecord(structure: VolumeStructure): BootRecord | undefined {
 
 /** Warns that a range was not read because it lies behind bytes already read. */
 function warnBehind(context: ParseContext, what: string, offset: number, verb = 'lies'): void {
-  context.warn(`the ${what} at byte ${offset} ${verb} behind the stream's position and could not be read; use a random-access source`);
+  // Structures are read in file order on every kind of source (so that every source gives
+  // the same answer): one that points back is reported, whatever the source.
+  context.warn(`the ${what} at byte ${offset} ${verb} before bytes already read and was not read (structures are read in file order)`);
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   matchBsdDisklabelLe,
 } from '../generated/partition-table.js';
 import type { MbrPartition } from './mbr.js';
-import { type PartitionDisk, type PartitionScheme, SECTOR, startOf } from './scheme.js';
+import { type PartitionDisk, type PartitionScheme, SECTOR, type SectorRun, startOf } from './scheme.js';
 
 /** Most partitions a BSD disklabel may declare (22 fill a 512-byte sector after the 148-byte header). */
 export const MAX_BSD_PARTITIONS = 22;
@@ -50,17 +50,15 @@ function bsdTypeName(type: number): string | undefined {
 }
 
 /** One partition of a BSD disklabel. */
-export interface BsdPartition {
+export interface BsdPartition extends SectorRun {
   /** `a`, `b`, `c`, ... */
   letter: string;
   /** File system type (`p_fstype`). */
   type: number;
+  /** Its readable name, for well-known types. */
   typeName: string | undefined;
   /** `p_offset`, in the label's sectors (absolute on most BSDs). */
   startSector: number;
-  sectorCount: number;
-  offset: number;
-  size: number;
 }
 
 /** A BSD disklabel. */

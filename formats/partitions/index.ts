@@ -47,7 +47,7 @@ export type { ChsAddress, MbrPartition, MbrPartitionTable } from './mbr.js';
 export type { SgiPartition, SgiPartitionTable } from './sgi.js';
 export type { SunPartition, SunPartitionTable } from './sun.js';
 export type { PartitionScanOptions, StartedPartitionScan } from './scan.js';
-export type { PartitionDisk, PartitionMarker, PartitionScheme, SchemeStart, SectorZero } from './scheme.js';
+export type { PartitionDisk, PartitionMarker, PartitionScheme, SchemeStart, SectorRun, SectorZero } from './scheme.js';
 export { PARTITION_TABLE_HEAD_BYTES, PARTITION_TABLE_TAIL_BYTES } from './scan.js';
 
 /** Any partition table, discriminated by `scheme`. */

@@ -26,6 +26,18 @@ import type { PartitionTable } from './index.js';
 /** Bytes per sector of every scheme's first structures (and of the MBR, BSD, Sun and Atari labels). */
 export const SECTOR = 512;
 
+/** Where a partition of a disk label lies (BSD, Sun, SGI): in the label's sectors and in bytes. */
+export interface SectorRun {
+  /** First sector. */
+  startSector: number;
+  /** Sectors in the partition. */
+  sectorCount: number;
+  /** Byte offset from the start of the disk. */
+  offset: number;
+  /** Bytes in the partition. */
+  size: number;
+}
+
 /** Bytes near the start of a disk that mark a scheme, tested by the scheme's own matcher. */
 export interface PartitionMarker {
   /** Where the bytes are, from the start of the disk. */

@@ -7,7 +7,7 @@
  */
 import { fixedText, latin1Text, u32be } from '../../src/bytes.js';
 import { SGI_VOLUME_HEADER_SIZE, matchSgiVolumeHeader } from '../generated/partition-table.js';
-import { type PartitionScheme, SECTOR, startOf } from './scheme.js';
+import { type PartitionScheme, SECTOR, type SectorRun, startOf } from './scheme.js';
 
 /** Names of SGI volume header partition types. */
 const SGI_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
@@ -37,14 +37,13 @@ function sgiTypeName(type: number): string | undefined {
 }
 
 /** One partition of an SGI volume header. */
-export interface SgiPartition {
+export interface SgiPartition extends SectorRun {
+  /** Its slot in the volume header, from 1. */
   number: number;
+  /** The partition type (`pt_type`). */
   type: number;
+  /** Its readable name, for well-known types. */
   typeName: string | undefined;
-  startSector: number;
-  sectorCount: number;
-  offset: number;
-  size: number;
 }
 
 /** An SGI volume header. */

@@ -8,7 +8,7 @@
  */
 import { fixedText, u16be } from '../../src/bytes.js';
 import { SUN_DISK_LABEL_SIZE, matchSunDiskLabel } from '../generated/partition-table.js';
-import { type PartitionScheme, SECTOR, startOf } from './scheme.js';
+import { type PartitionScheme, SECTOR, type SectorRun, startOf } from './scheme.js';
 
 /** The VTOC's sanity value: tags and flags are meaningful only when the label has it. */
 const SUN_VTOC_SANITY = 0x600ddeee;
@@ -39,7 +39,7 @@ function sunTypeName(type: number): string | undefined {
 }
 
 /** One partition of a Sun VTOC label. */
-export interface SunPartition {
+export interface SunPartition extends SectorRun {
   number: number;
   /** VTOC tag (`undefined` when the label has no valid VTOC). */
   type: number | undefined;
@@ -47,10 +47,6 @@ export interface SunPartition {
   /** VTOC flags: 0x01 unmountable, 0x10 read-only. */
   flags: number | undefined;
   startCylinder: number;
-  startSector: number;
-  sectorCount: number;
-  offset: number;
-  size: number;
 }
 
 /** A Sun disk label. */

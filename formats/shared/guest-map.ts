@@ -218,9 +218,9 @@ export function imageSizeOf(image: ByteReader): number {
 
 /**
  * Where one block of a block-mapped disk (VDI, VHD, VHDX) is: its bytes at `at` in the
- * image, zeros, or the backing image's bytes.
+ * image, or zeros. (Their differencing disks, whose blocks may be the parent's, are not read.)
  */
-export type BlockPlace = { readonly kind: 'data'; readonly at: number } | { readonly kind: 'zero' } | { readonly kind: 'backing' };
+export type BlockPlace = { readonly kind: 'data'; readonly at: number } | { readonly kind: 'zero' };
 
 /** What {@link BlockMap} needs from a format. */
 export interface BlockTable {
@@ -228,8 +228,6 @@ export interface BlockTable {
   readonly size: number;
   /** Bytes per block. */
   readonly blockSize: number;
-  /** The backing image's name, when `backing` places can occur. */
-  readonly backingFile?: string | undefined;
   /** Where the image's own structures are. */
   readonly layout: HostLayout;
   /** Where block `index` is (its table entry, read and checked). */
@@ -240,17 +238,15 @@ export interface BlockTable {
 
 /**
  * The guest disk of a format with one flat table of equal blocks (VDI's block map, VHD's
- * and VHDX's block allocation tables): each block is data somewhere in the image, zeros,
- * or the backing image's. Every data range read is checked against the image's end and
+ * and VHDX's block allocation tables): each block is data somewhere in the image or zeros.
+ * Every data range read is checked against the image's end and
  * its own structures ({@link HostLayout.check}).
  */
 export class BlockMap implements GuestDiskMap {
   readonly size: number;
-  readonly backingFile: string | undefined;
 
   constructor(private readonly table: BlockTable) {
     this.size = table.size;
-    this.backingFile = table.backingFile;
   }
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
@@ -258,7 +254,6 @@ export class BlockMap implements GuestDiskMap {
     return pieces.walk(offset + length, this.table.blockSize, async (index, blockStart, take) => {
       const place = await this.table.place(index);
       if (place.kind === 'zero') pieces.zero(take);
-      else if (place.kind === 'backing') pieces.backing(take);
       else {
         const at = place.at + (pieces.at - blockStart);
         this.table.layout.check(at, take, this.table.entryName(index));

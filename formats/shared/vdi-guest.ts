@@ -4,7 +4,7 @@
  *
  * | structure | entry | meaning |
  * | --- | --- | --- |
- * | block map (`blocksOffset`, `blocksInImage` entries of 4 bytes, little-endian) | 0xFFFFFFFF | the block is free: zeros, or the parent's bytes in a differencing image |
+ * | block map (`blocksOffset`, `blocksInImage` entries of 4 bytes, little-endian) | 0xFFFFFFFF | the block is free: zeros (a differencing image's free blocks are its parent's: such images are not read here, as qemu does not open them) |
  * | | 0xFFFFFFFE | the block reads as zeros |
  * | | any other `n` | the block is the `n`-th in the data area: at `dataOffset + n * (blockExtraSize + blockSize) + blockExtraSize` |
  *
@@ -30,7 +30,10 @@ export async function vdiGuestDisk(image: ByteReader, context: GuestDiskContext<
   if (blocksNeeded > details.blocksInImage) {
     throw fieldError('CORRUPT', 'header.blocksInImage', `${details.blocksInImage} blocks of ${details.blockSize} bytes cannot hold a ${size}-byte disk`);
   }
-  const differencing = details.imageType === 'diff' || details.imageType === 'undo' || details.parentUuid !== undefined;
+  if (details.imageType === 'diff' || details.imageType === 'undo' || details.parentUuid !== undefined) {
+    // qemu opens only dynamic and static VDIs ("unsupported VDI image").
+    return unavailable(`a ${details.imageType} image: its free blocks come from the parent ${details.parentUuid ?? '(unnamed)'}, and parent images are not supported`);
+  }
   const layout = new HostLayout(imageSizeOf(image)).reserve('header', 0, Math.min(details.blocksOffset, details.dataOffset, 512));
   // Only the entries the disk needs are read; they must be in the image.
   const blockMap: TableLocation = { name: 'block map', offset: details.blocksOffset, length: blocksNeeded * 4 };
@@ -41,13 +44,11 @@ export async function vdiGuestDisk(image: ByteReader, context: GuestDiskContext<
   return new BlockMap({
     size,
     blockSize: details.blockSize,
-    backingFile: differencing ? `the parent image ${details.parentUuid ?? '(unnamed)'}` : undefined,
     layout,
     entryName: (index) => `block map entry ${index}`,
     async place(index): Promise<BlockPlace> {
       const entry = u32le(await tables.entry(blockMap, index, 4), 0, 'block map entry');
-      if (entry === BLOCK_FREE) return differencing ? { kind: 'backing' } : { kind: 'zero' };
-      if (entry === BLOCK_ZERO) return { kind: 'zero' };
+      if (entry === BLOCK_FREE || entry === BLOCK_ZERO) return { kind: 'zero' };
       if (entry >= details.blocksInImage) {
         // VirtualBox: "block pointer ... is out of range"; qemu's check says the same.
         throw fieldError('CORRUPT', `block map entry ${index}`, `block ${entry} is past the ${details.blocksInImage} blocks the image holds`);

@@ -4,7 +4,7 @@
  * qemu-img into every format; and the guest disk opened through the library's own readers
  * (the engine's parse, then `openGuestDisk` over the same source).
  */
-import { closeSync, fstatSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { allFormats } from '../../formats/index.js';
 import { introspect } from '../../src/index.js';
 import type { ByteReader, GuestDiskUnavailable } from '../../src/format-module.js';
@@ -58,28 +58,7 @@ function writeFileSyncAt(fd: number, bytes: Uint8Array, position: number): void 
   }
 }
 
-/** A random-access source over a file, counting the bytes read. */
-export function fileSource(path: string): RandomAccessSource & { close(): void; bytesRead: number } {
-  const fd = openSync(path, 'r');
-  const size = fstatSync(fd).size;
-  const source = {
-    size,
-    bytesRead: 0,
-    read: async (offset: number, length: number) => {
-      const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-      let filled = 0;
-      while (filled < bytes.byteLength) {
-        const got = readSync(fd, bytes, filled, bytes.byteLength - filled, offset + filled);
-        if (got === 0) break;
-        filled += got;
-      }
-      source.bytesRead += filled;
-      return bytes.subarray(0, filled);
-    },
-    close: () => closeSync(fd),
-  };
-  return source;
-}
+export { fileSource } from '../helpers/file-source.js';
 
 /** What the engine found, and the guest disk opened from it. */
 export interface OpenedGuest {

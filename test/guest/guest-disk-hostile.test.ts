@@ -67,6 +67,22 @@ describe.skipIf(!hasQemuImg)('hostile guest disk tables', () => {
     expect(error.message).toMatch(/inside the L2 table it was read from/);
   });
 
+  it('qcow2: a compressed cluster whose deflate data is damaged', async () => {
+    const image = convert('qcow2', ['-c']);
+    const l1 = Number(view(image).getBigUint64(40, false));
+    const l2 = Number(view(image).getBigUint64(l1, false) & 0x00ff_ffff_ffff_fe00n);
+    // The first compressed cluster (bit 62): a cluster of random data is stored as it is, one partly zeros is compressed.
+    let entry = 0n;
+    for (let index = 0; index < 8192 && (entry >> 62n) !== 1n; index += 1) entry = view(image).getBigUint64(l2 + index * 8, false);
+    expect(entry >> 62n).toBe(1n);
+    // 64 KiB clusters: the offset is bits 0..53 (qcow2 spec, "Compressed Clusters Descriptor").
+    const at = Number(entry & ((1n << 54n) - 1n));
+    const patched = image.slice();
+    patched.fill(0xff, at, at + 64);
+    const error = await guestFailure(patched);
+    expect(error.code).toBe('CORRUPT');
+  });
+
   it('VDI: a block map entry past the blocks the image holds', async () => {
     const image = convert('vdi');
     const blocksOffset = view(image).getUint32(340, true); // VDIHEADER1.offBlocks
@@ -136,5 +152,8 @@ describe.skipIf(!hasQemuImg)('hostile guest disk tables', () => {
     const error = await guestFailure(patched);
     expect(error.code).toBe('CORRUPT');
     expect(error.message).toMatch(/compressed size/);
+    const damaged = image.slice();
+    damaged.fill(0xff, grainSector * 512 + 12, grainSector * 512 + 40); // the zlib stream after the 12-byte marker
+    expect((await guestFailure(damaged)).code).toBe('CORRUPT');
   });
 });

@@ -40,6 +40,7 @@ import {
   decodeVmdkSeSparseHeader,
   matchVmdk4SparseHeader,
 } from './generated/vmdk.js';
+import { vmdkGuestDisk } from './shared/vmdk-guest.js';
 import {
   type ParsedDescriptor,
   VMDK_MAX_DESCRIPTOR_BYTES,
@@ -53,7 +54,6 @@ import {
 
 export { VMDK_MAX_DESCRIPTOR_BYTES, decodeDescriptor, looksLikeDescriptor, parseDescriptor } from './shared/vmdk-descriptor.js';
 export type { ParsedDescriptor, VmdkExtent } from './shared/vmdk-descriptor.js';
-import { vmdkGuestDisk } from './shared/vmdk-guest.js';
 
 /** qemu rejects grains above 0x200000 sectors (1 GiB): "Invalid granularity, image may be corrupt". */
 const MAX_GRAIN_SECTORS = 0x200000;

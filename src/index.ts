@@ -71,6 +71,7 @@ export type { BlobLike, ImageSource } from './reading/open.js';
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
 export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export { isGuestInfo, type GuestFileSystem, type GuestInfo, type GuestInspectionSettings, type GuestOs, type GuestPartition, type GuestResult, type GuestUnavailable, type GuestVolumeGroup } from './guest-inspection.js';
 export type {
   GlanceContainerFormat,
   GlanceDeclaration,

@@ -31,7 +31,7 @@ export interface Settings {
   jobs: number;
   recursive: boolean;
   /** Options for every introspection: the command's, and those the format modules declare. */
-  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks'> & Record<string, unknown>;
+  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks' | 'inspectGuest'> & Record<string, unknown>;
   help: boolean;
   version: boolean;
   /** The modules this command line knows (names, checks, flags), passed to every introspection. */
@@ -121,6 +121,15 @@ const commandOptions: CliOption[] = [
       settings.introspect.allowChecks = [...(settings.introspect.allowChecks ?? []), name] as Settings['introspect']['allowChecks'];
     },
   },
+  // guest-os: begin
+  {
+    long: 'inspect-guest',
+    description: 'look inside the guest: its partitions, file systems, operating system, architecture, hostname and firmware (reads more of each image)',
+    apply: (settings) => {
+      settings.introspect.inspectGuest = true;
+    },
+  },
+  // guest-os: end
   {
     long: 'jobs',
     short: 'j',

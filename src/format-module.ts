@@ -168,16 +168,11 @@ export interface FormatModule<
 }
 
 /**
- * How a compressed unit of the guest's disk is compressed, and what a valid unit is
- * (qemu's rules, `docs/guest-disk.md`):
- *
- * | codec | used by | valid when |
- * | --- | --- | --- |
- * | `deflate-raw` | qcow2 (compression type zlib), qcow | the raw deflate data yields the unit's `length` bytes; the stream may go on (qemu stops when its output buffer is full, since the stored length is only known to the sector) |
- * | `zstd` | qcow2 (compression type zstd) | zstd frames yield the unit's `length` bytes and the frame that fills them ends there |
- * | `zlib` | VMDK compressed grains, cloop blocks | one whole zlib stream (RFC 1950: header, deflate data, Adler-32) that decodes to at least `length` and at most `maxLength` bytes |
+ * How a compressed unit of the guest's disk is compressed: the format's own name for it,
+ * which its map's `decode` understands (qcow2's and VMDK's are in
+ * `formats/shared/guest-units.ts`).
  */
-export type GuestDiskCodec = 'deflate-raw' | 'zstd' | 'zlib';
+export type GuestDiskCodec = string;
 
 /**
  * One compressed unit of the guest's disk: a qcow2 compressed cluster, a VMDK grain, a
@@ -230,6 +225,8 @@ export interface GuestDiskMap {
   readonly size: number;
   readonly backingFile?: string | undefined;
   lookup(offset: number, length: number): Promise<GuestDiskPiece[]>;
+  /** Decodes one of the map's compressed units (required of a map that returns `compressed` pieces). */
+  decode?(unit: CompressedUnit, compressed: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array>;
 }
 
 /** Why an image's guest disk cannot be read here (an encrypted disk, data in other files, a stream). */

@@ -68,11 +68,6 @@ export function isGuestInfo(guest: GuestResult | undefined): guest is GuestInfo 
   return guest !== undefined && !('unavailable' in guest);
 }
 
-/** Formats that hold no installed guest, and why (the others say it through their `guestDisk`). */
-const NO_INSTALLED_GUEST: Readonly<Record<string, string>> = {
-  iso: 'an optical disc image holds installer media, not an installed guest (its volume id is what identifies it)',
-};
-
 /**
  * Inspects the guest inside an introspected image: `info.guest`. The guest's disk is the
  * one the format's tables map (`openGuestDisk`, from the module's `guestDisk`). Never
@@ -80,8 +75,6 @@ const NO_INSTALLED_GUEST: Readonly<Record<string, string>> = {
  * a spent read budget all give `{ unavailable }`); an abort still rejects with `ABORTED`.
  */
 export async function inspectImageGuest(image: IntrospectedImage, source: ByteReader, settings: ResolvedGuestInspection, signal?: AbortSignal): Promise<GuestResult> {
-  const none = NO_INSTALLED_GUEST[image.module.name];
-  if (none !== undefined) return { unavailable: none };
   const diskWarnings: string[] = [];
   let disk: GuestDisk | undefined;
   try {

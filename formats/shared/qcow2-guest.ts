@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { decodeGuestUnit } from './guest-units.js';
 import { u32be, u64be } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader, CompressedUnit, GuestDiskContext, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
@@ -49,6 +50,9 @@ export async function qcow2GuestDisk(image: ByteReader, context: GuestDiskContex
 }
 
 class Qcow2Map implements GuestDiskMap {
+  /** Compressed clusters and grains, by qemu's rules for them (`guest-units.ts`). */
+  readonly decode = decodeGuestUnit;
+
   readonly backingFile: string | undefined;
   private readonly clusterSize: number;
   private readonly clusterBits: number;

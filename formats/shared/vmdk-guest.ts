@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { decodeGuestUnit } from './guest-units.js';
 import { u32le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader, CompressedUnit, GuestDiskContext, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
@@ -76,6 +77,9 @@ export async function vmdkGuestDisk(image: ByteReader, context: GuestDiskContext
 }
 
 class VmdkSparseMap implements GuestDiskMap {
+  /** Compressed clusters and grains, by qemu's rules for them (`guest-units.ts`). */
+  readonly decode = decodeGuestUnit;
+
   private readonly gd: TableLocation;
   private readonly layout: HostLayout;
   private readonly tables: TablePages;

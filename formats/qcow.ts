@@ -139,6 +139,7 @@ export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
   checks: [backingFileCheck],
+  references: { backing: [{ name: 'backingFile' }] },
   summarize: (details) => [
     ['cluster size', details.clusterSize],
     ['backing file', details.backingFile],

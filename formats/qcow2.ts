@@ -839,6 +839,7 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
   signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
+  references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
   summarize: (details) => [
     ['compat', details.compat],
     ['cluster size', details.clusterSize],

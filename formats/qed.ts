@@ -175,6 +175,7 @@ export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   bannedByDefault: true,
   signatures: [{ offset: 0, bytes: 'QED\0' }],
   checks: [backingFileCheck],
+  references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
   summarize: (details) => [
     ['cluster size', details.clusterSize],
     ['table size', details.tableSize],

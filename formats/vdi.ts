@@ -254,6 +254,8 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   qemuProbes: true,
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
+  // A VDI names its parent by UUID only (VirtualBox finds it in its media registry).
+  references: { backing: [{ name: 'parentUuid', by: 'uuid' }] },
   summarize: (details) => [
     ['image type', details.imageType],
     ['version', details.version],

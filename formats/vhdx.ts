@@ -797,6 +797,14 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   qemuProbes: true,
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
+  // [MS-VHDX] 2.6.2.6.1: the relative path first, then the absolute and volume paths.
+  references: {
+    backing: [
+      { name: 'parentLocator.entries[key=relative_path].value', windowsPath: true },
+      { name: 'parentLocator.entries[key=absolute_win32_path].value', windowsPath: true },
+      { name: 'parentLocator.entries[key=volume_path].value', windowsPath: true },
+    ],
+  },
   summarize: (details) => [
     ['disk type', details.diskType],
     ['creator', details.creator],

@@ -19,7 +19,7 @@
  */
 import { isAllZero, latin1Text, safeNumber, u32be, u32le, u64le } from '../src/bytes.js';
 import { IntrospectionError } from '../src/errors.js';
-import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import type { ByteReader, ExtentFacts, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
   VMDK3_COWD_HEADER_SIZE,
@@ -58,6 +58,8 @@ export interface VmdkExtent {
   filename: string | undefined;
   /** Offset in sectors into the extent file (FLAT extents). */
   offset: number | undefined;
+  /** What was read of the extent's file, when it was read beside the descriptor (`introspectFile`, `introspectUrl`, a `resolve` option). */
+  file?: ExtentFacts;
 }
 
 /** VMDK metadata. */
@@ -680,6 +682,20 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
   checks: [descriptorCheck, footerCheck, parentCheck],
+  references: {
+    backing: [{ name: 'parentFileNameHint' }],
+    // A descriptor file's extents; the disk's grain size is the first sparse extent's, when every extent agrees (qemu 7.2 vmdk_get_info).
+    extents: {
+      when: { field: 'layout', equals: 'descriptor' },
+      list: 'extents',
+      name: 'filename',
+      type: 'type',
+      imageTypes: ['SPARSE', 'VMFSSPARSE', 'SESPARSE'],
+      facts: 'file',
+      foldFromFirst: ['grainSize', 'compressed', 'headerVersion', 'flags', 'numGTEsPerGT', 'gdAtEnd', 'uncleanShutdown'],
+      agreeOn: ['grainSize', 'compressed'],
+    },
+  },
   summarize: (details) => [
     ['create type', details.createType],
     ['adapter type', details.adapterType],

@@ -21,6 +21,8 @@ import type { SafetyVerdict } from './safety.js';
  * | `safety` | the safety verdict: every check that applies, passed or not, with reasons (a layer's own checks included) |
  * | `containers` | the layers around the disk (compression, archives, an OVA), outermost first; absent for a bare image |
  * | `disks` | every disk, in order, when a layer holds more than one (`info` itself describes the first) |
+ * | `filename` | the file or URL read, for an image found through another (a backing file), and for the top image when `backingChain` was asked for |
+ * | `backingChain` | with `backingChain: true`, the backing images, nearest first (`qemu-img info --backing-chain` without the top image) |
  */
 export interface ImageInfoOf<Name extends string, Details> {
   format: Name;
@@ -33,6 +35,8 @@ export interface ImageInfoOf<Name extends string, Details> {
   safety: SafetyVerdict;
   containers?: ContainerLayer[];
   disks?: ImageInfoOf<Name, Details>[];
+  filename?: string;
+  backingChain?: ImageInfoOf<string, unknown>[];
 }
 
 /**

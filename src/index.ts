@@ -21,6 +21,10 @@ import type { ImageInfoOf } from './image-info.js';
 import type { ImageSource } from './reading/open.js';
 import { type DiskFormatDecision, verifyDiskFormatWith } from './verify-disk-format.js';
 import { allFormats, type BuiltinFormat } from '../formats/index.js';
+import { type ReferenceOptions, followReferences, refuseReference, splitReferenceOptions } from './chain.js';
+import { resolveOptions } from './options.js';
+import { releaseUnopened } from './reading/chunks.js';
+import { type UrlIntrospectOptions, introspectUrlWith } from './remote/introspect-url.js';
 
 export { toReadableStream, type Inspection, type CoreOptions } from './core.js';
 export {
@@ -59,6 +63,21 @@ export {
 } from './safety.js';
 export { verifyDiskFormatWith, type DiskFormatDecision } from './verify-disk-format.js';
 export type { BlobLike, ImageSource } from './reading/open.js';
+export {
+  MAX_BACKING_CHAIN_DEPTH,
+  MAX_REFERENCED_FILES,
+  ReferenceRefused,
+  refuseReference,
+  type ReferencedFile,
+  type ReferenceOptions,
+  type ReferenceResolver,
+  type Referrer,
+} from './chain.js';
+export type { BackingReference, DetailsPath, ExtentFacts, ExtentReferences, FileReferences } from './format-module.js';
+export type { RemoteOptions, UrlIntrospectOptions } from './remote/introspect-url.js';
+export type { FetchLike } from './remote/http-client.js';
+export { FIRST_REQUEST_BYTES } from './remote/range-fetcher.js';
+export { PERMISSIVE_URL_FILTER, SERVICE_URL_FILTER, SPECIAL_PURPOSE_RANGES, type UrlFilter, type UrlFilterOption } from './remote/url-filter.js';
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
 export * from '../formats/index.js';
@@ -79,15 +98,51 @@ export type ImageInfo = InfoFor<BuiltinFormat>;
  * @param options - see {@link IntrospectOptions}; `formats` defaults to every built-in format.
  * @throws {@link IntrospectionError} for every failure, with a stable `code`.
  */
-export function introspect<Modules extends AnyFormatModule = BuiltinFormat>(
+export async function introspect<Modules extends AnyFormatModule = BuiltinFormat>(
   source: ImageSource,
-  options?: IntrospectOptions<Modules>,
+  options?: IntrospectOptions<Modules> & ReferenceOptions,
 ): Promise<InfoFor<Modules>> {
-  return introspectCore(source, withDefaultFormats(options));
+  let split: ReturnType<typeof splitReferenceOptions<typeof options>>;
+  try {
+    split = splitReferenceOptions(options);
+  } catch (error) {
+    releaseUnopened(source);
+    throw error;
+  }
+  const { references, rest } = split;
+  const info = await introspectCore(source, withDefaultFormats<Modules, IntrospectOptions<Modules>>(rest));
+  if (references.resolve === undefined && references.backingChain !== true) return info;
+  // Without a resolver, nothing the image names can be read: the walk says so in warnings.
+  const resolve = references.resolve ?? (() => refuseReference('no resolve option was given to supply it'));
+  const named = (source as { name?: unknown }).name;
+  const resolved = resolveOptions(withDefaultFormats(rest), undefined);
+  return (await followReferences(info as ImageInfoOf<string, unknown>, { filename: typeof named === 'string' ? named : '' }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoFor<Modules>;
+}
+
+/**
+ * Reads the metadata of the disk image at an `http:` or `https:` URL, by range requests:
+ * only the bytes the format needs, in a few round trips, with no HEAD request (Glance's
+ * image data URL answers HEAD with 405). A server that ignores `Range` is read as a stream
+ * and the response is cancelled as soon as the answer is known.
+ *
+ * In a browser the server's CORS must allow the request headers (`Range`, `If-Range`, and
+ * any in `headers`: a preflight) and expose `Content-Range`, `ETag` and `Content-MD5`. In
+ * Node, `introspectUrl` from `image-introspect/node` also resolves names and pins each
+ * connection to an address the URL filter allows. See `docs/remote.md`.
+ *
+ * @param url - the image's URL
+ * @param options - `introspect`'s options, and `headers`, `fetch`, `urlFilter` (default
+ *   `'service'`: no private, loopback or link-local address, ports 80 and 443 only),
+ *   `backingChain`, `resolve`, `allowOutsideReferences`
+ * @throws {@link IntrospectionError}: `SOURCE_ERROR` naming the status and URL for what
+ *   the server did, `INVALID_ARGUMENT` for a bad URL or option, `ABORTED` on the signal.
+ */
+export function introspectUrl<Modules extends AnyFormatModule = BuiltinFormat>(url: string | URL, options?: UrlIntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
+  return introspectUrlWith(url, withDefaultFormats(options), allFormats) as Promise<unknown> as Promise<InfoFor<Modules>>;
 }
 
 /** The caller's options with the built-in formats as the default list (other keys untouched, so that unknown ones are still refused). */
-function withDefaultFormats<Modules extends AnyFormatModule>(options: IntrospectOptions<Modules> | undefined): CoreOptions<Modules> {
+function withDefaultFormats<Modules extends AnyFormatModule, Options extends IntrospectOptions<Modules>>(options: Options | undefined): CoreOptions<Modules> {
   if (options === undefined) return { formats: allFormats as unknown as readonly Modules[] } as CoreOptions<Modules>;
   // Anything else that is not an object goes through, to be refused by the option checks.
   if (options === null || typeof options !== 'object' || Array.isArray(options)) return options as unknown as CoreOptions<Modules>;

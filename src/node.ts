@@ -12,12 +12,17 @@
  * @module
  */
 import { close, constants, createReadStream, fstat, open, read, readFile } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { BuiltinFormat } from '../formats/index.js';
 import { allFormats } from '../formats/index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
-import type { InfoFor } from './image-info.js';
+import { type ReferenceOptions, followReferences, splitReferenceOptions } from './chain.js';
+import { fileResolver } from './file-resolver.js';
+import type { ImageInfoOf, InfoFor } from './image-info.js';
+import { type UrlIntrospectOptions, introspectUrlWith } from './remote/introspect-url.js';
+import { nodeTransport } from './remote/node-transport.js';
 import { introspectSource } from './introspect.js';
 import { type IntrospectOptions, resolveOptions } from './options.js';
 import { throwIfAborted } from './reading/chunks.js';
@@ -176,17 +181,37 @@ export async function openFileSource(path: string): Promise<RandomAccessSource &
  * a FIFO, pipe or character device as a stream. The file is closed on every way out; an
  * abort releases it at once.
  */
-export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(path: string, options?: IntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
-  const given = options === undefined ? { formats: allFormats } : options === null || typeof options !== 'object' || Array.isArray(options) ? options : { ...options, formats: options.formats ?? allFormats };
+export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat>(path: string, options?: IntrospectOptions<Modules> & ReferenceOptions): Promise<InfoFor<Modules>> {
+  const { references, rest } = splitReferenceOptions(options);
+  const given = rest === undefined ? { formats: allFormats } : rest === null || typeof rest !== 'object' || Array.isArray(rest) ? rest : { ...rest, formats: rest.formats ?? allFormats };
   const resolved = resolveOptions(given, undefined);
   if (typeof path !== 'string' || path === '') throw new IntrospectionError('INVALID_ARGUMENT', 'introspectFile needs a path');
   throwIfAborted(resolved.signal);
   const opened = await openPath(path);
-  if (opened.kind === 'pipe') return (await introspectSource(opened.socket, resolved)) as InfoFor<Modules>;
-  if (opened.kind === 'stream') return (await introspectSource(createReadStream(path), resolved)) as InfoFor<Modules>;
-  const { source } = opened;
-  // The answer does not wait for the file to be closed (one round trip less).
-  return (await introspectSource(source, resolved, () => {
-    void source.close();
-  })) as InfoFor<Modules>;
+  let info: ImageInfoOf<string, unknown>;
+  if (opened.kind === 'pipe') info = await introspectSource(opened.socket, resolved);
+  else if (opened.kind === 'stream') info = await introspectSource(createReadStream(path), resolved);
+  else {
+    const { source } = opened;
+    // The answer does not wait for the file to be closed (one round trip less).
+    info = await introspectSource(source, resolved, () => {
+      void source.close();
+    });
+  }
+  // A VMDK descriptor's extents are read beside it; the backing chain when asked for.
+  const resolve = references.resolve ?? fileResolver(path, references.allowOutsideReferences === true, openFileSource);
+  const key = await realpath(path).catch(() => path);
+  return (await followReferences(info, { filename: path, key }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoFor<Modules>;
+}
+
+/**
+ * `introspectUrl` of the root entry, in Node: each name is resolved once, every address
+ * it has is judged by the URL filter, and the connection goes to an address that passed
+ * (DNS rebinding has nothing to change), redirects judged one by one. With the default
+ * filter (`'service'`) no loopback, private, link-local or other special-purpose address is
+ * reached, whatever the URL, its redirects or its DNS say.
+ */
+export function introspectUrl<Modules extends AnyFormatModule = BuiltinFormat>(url: string | URL, options?: UrlIntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
+  const given = options === undefined ? { formats: allFormats } : options === null || typeof options !== 'object' || Array.isArray(options) ? options : { ...options, formats: options.formats ?? allFormats };
+  return introspectUrlWith(url, given, allFormats, { transport: (filter) => nodeTransport(filter) }) as Promise<unknown> as Promise<InfoFor<Modules>>;
 }

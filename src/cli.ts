@@ -20,13 +20,15 @@ import { allFormats } from '../formats/index.js';
 import { isIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
 import { type ImageInfo, type IntrospectOptions, introspect } from './index.js';
+import { chainOf, introspectUrlArgument, isUrlArgument, parseHeaderArgument } from './cli-remote.js';
 import { introspectFile } from './node.js';
 import { formatSummary } from './summary.js';
 
-const usage = `Usage: image-introspect [options] FILE|DIRECTORY|- ...
+const usage = `Usage: image-introspect [options] FILE|DIRECTORY|URL|- ...
 
 Reads the metadata inside virtual-machine disk images (VMDK, raw, ...).
-A directory stands for the files directly in it; - reads standard input as a stream.
+A directory stands for the files directly in it; an http:// or https:// URL is read by
+range requests; - reads standard input as a stream (curl --fail URL | image-introspect -).
 
 Options:
   --json                 print the results as JSON (an object for one file, an array for several)
@@ -34,6 +36,8 @@ Options:
   --allow-check NAME     treat a failed safety check NAME as a warning (repeatable)
   --vmdk-allowed-types T comma-separated VMDK createTypes the descriptor check accepts
                          (default monolithicSparse,streamOptimized)
+  --backing-chain        also read each backing image (--json: an array, the image first)
+  --header 'NAME: VALUE' send this header with every request to a URL (repeatable)
   -h, --help             show this help
   --version              print the version
 
@@ -46,10 +50,16 @@ interface Outcome {
   error?: { code: string; message: string };
 }
 
-type CliOptions = { expectedFormat?: ImageInfo['format']; allowChecks?: NonNullable<IntrospectOptions<(typeof allFormats)[number]>['allowChecks']>; vmdkAllowedTypes?: readonly string[] };
+type CliOptions = {
+  expectedFormat?: ImageInfo['format'];
+  allowChecks?: NonNullable<IntrospectOptions<(typeof allFormats)[number]>['allowChecks']>;
+  vmdkAllowedTypes?: readonly string[];
+  backingChain?: boolean;
+  headers?: Record<string, string>;
+};
 
 async function expand(argument: string): Promise<string[]> {
-  if (argument === '-') return ['-'];
+  if (argument === '-' || isUrlArgument(argument)) return [argument];
   try {
     const stats = await stat(argument);
     if (stats.isDirectory()) {
@@ -67,7 +77,9 @@ async function expand(argument: string): Promise<string[]> {
 
 async function introspectOne(filename: string, options: CliOptions): Promise<Outcome> {
   try {
-    const info = filename === '-' ? await introspect(process.stdin, options) : await introspectFile(filename, options);
+    const { headers, ...fileOptions } = options;
+    const info =
+      filename === '-' ? await introspect(process.stdin, fileOptions) : isUrlArgument(filename) ? await introspectUrlArgument(filename, options) : await introspectFile(filename, fileOptions);
     return { filename, info };
   } catch (error) {
     if (isIntrospectionError(error)) return { filename, error: { code: error.code, message: error.message } };
@@ -98,6 +110,15 @@ export async function main(argv: string[]): Promise<number> {
       return argv[index];
     };
     if (argument === '--json') json = true;
+    else if (argument === '--backing-chain') options.backingChain = true;
+    else if (argument === '--header') {
+      const header = parseHeaderArgument(value() ?? '');
+      if ('error' in header) {
+        process.stderr.write(`image-introspect: ${header.error}\n`);
+        return 2;
+      }
+      options.headers = { ...options.headers, [header.name]: header.value };
+    }
     else if (argument === '--expect' || argument === '--allow-check' || argument === '--vmdk-allowed-types') {
       const given = value();
       if (given === undefined || given === '') {
@@ -132,12 +153,13 @@ export async function main(argv: string[]): Promise<number> {
     if (outcome.error) process.stderr.write(`image-introspect: ${outcome.filename}: ${outcome.error.message}\n`);
   }
   if (json) {
-    const objects = outcomes.map((outcome) => (outcome.info ? { filename: outcome.filename, ...outcome.info } : outcome));
+    const objects = outcomes.map((outcome) => (outcome.info ? (options.backingChain ? chainOf(outcome.filename, outcome.info) : { filename: outcome.filename, ...outcome.info }) : outcome));
     process.stdout.write(`${JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2)}\n`);
   } else {
     const blocks = outcomes
       .filter((outcome) => outcome.info !== undefined)
-      .map((outcome) => formatSummary(outcome.filename, outcome.info as ImageInfo, formatModuleFor((outcome.info as ImageInfo).format)));
+      .flatMap((outcome) => (options.backingChain ? chainOf(outcome.filename, outcome.info as ImageInfo) : [{ ...(outcome.info as ImageInfo), filename: outcome.filename }]))
+      .map((info) => formatSummary(info.filename, info, formatModuleFor(info.format)));
     if (blocks.length > 0) process.stdout.write(`${blocks.join('\n')}`);
   }
   const policyFailure = (outcome: Outcome) => outcome.error?.code === 'FORMAT_MISMATCH' || (outcome.info !== undefined && !outcome.info.safety.safe);

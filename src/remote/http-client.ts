@@ -85,7 +85,11 @@ export class HttpClient {
     let headers = callerHeaders;
     for (let hop = 0; ; hop += 1) {
       const refused = this.refusal(current);
-      if (refused !== undefined) throw requestError('GET', current, `is refused by the URL filter: ${refused}`);
+      if (refused !== undefined) {
+        // The caller's URL is the caller's mistake; a redirect is what the server did.
+        if (current === url) throw new IntrospectionError('INVALID_ARGUMENT', `${redactUrl(current)} is refused by the URL filter: ${refused}`, { field: 'url' });
+        throw requestError('GET', url, `redirected to ${redactUrl(current)}, which the URL filter refuses: ${refused}`);
+      }
       const response = await this.send(current, { ...headers, ...requestHeaders });
       if (response.type === 'opaqueredirect') {
         // A browser: it will only follow redirects itself. Ask again that way, and check where it ended.

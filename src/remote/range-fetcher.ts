@@ -172,6 +172,11 @@ export class RangeFetcher implements RandomAccessSource {
   /** The first request: the size, the object's identity, its first bytes. */
   async first(): Promise<'ranges' | { body: ReadableStream<Uint8Array>; url: URL }> {
     const firstBytes = this.options.firstBytes ?? FIRST_REQUEST_BYTES;
+    if (this.cached > 0) {
+      // A retry after a body that broke off: the size is known, ask for the rest only.
+      await this.fetchRange(0, Math.min(firstBytes, this.size));
+      return 'ranges';
+    }
     const answer = await this.client.get(this.url, this.callerHeaders, { Range: `bytes=0-${firstBytes - 1}`, 'Accept-Encoding': 'identity' });
     const { response } = answer;
     this.url = answer.url;

@@ -1,0 +1,45 @@
+/**
+ * The command line's remote images and backing chains: what `src/cli.ts` calls for an
+ * `http://` or `https://` argument, `--header` and `--backing-chain`.
+ *
+ * A URL on the command line is the user's own: it is fetched with the permissive URL
+ * filter (any host, port and address, over http or https), as curl would. A service that
+ * fetches URLs its users give keeps the default filter (see `docs/remote.md`).
+ *
+ * Node only.
+ *
+ * @module
+ */
+import type { BuiltinFormat } from '../formats/index.js';
+import type { ImageInfo } from './index.js';
+import { introspectUrl } from './node.js';
+import type { UrlIntrospectOptions } from './remote/introspect-url.js';
+
+/** True for an argument the CLI reads as a URL rather than a path. */
+export function isUrlArgument(argument: string): boolean {
+  return /^https?:\/\//i.test(argument);
+}
+
+/** A `--header 'Name: value'` argument as a name and value, or why it is not one. */
+export function parseHeaderArgument(text: string): { name: string; value: string } | { error: string } {
+  const colon = text.indexOf(':');
+  const name = colon === -1 ? '' : text.slice(0, colon).trim();
+  if (name === '' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return { error: `--header needs "Name: value", not ${JSON.stringify(text)}` };
+  return { name, value: text.slice(colon + 1).trim() };
+}
+
+/** Introspects a URL given on the command line (the permissive filter: the user's own URL). */
+export function introspectUrlArgument(url: string, options: UrlIntrospectOptions<BuiltinFormat>): Promise<ImageInfo> {
+  return introspectUrl(url, { urlFilter: 'permissive', ...options });
+}
+
+/**
+ * The images `--backing-chain` prints, the image first and then its backing images, each
+ * with its `filename` (as `qemu-img info --backing-chain` lists them).
+ */
+export function chainOf(filename: string, info: ImageInfo): Array<ImageInfo & { filename: string }> {
+  const { backingChain, ...top } = info;
+  // The chain's entries are results of the same built-in formats.
+  const entries = (backingChain ?? []) as ImageInfo[];
+  return [{ ...top, filename } as ImageInfo & { filename: string }, ...entries.map((entry) => ({ ...entry, filename: entry.filename ?? '' }))];
+}

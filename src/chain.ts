@@ -296,14 +296,15 @@ function nestedOptions(options: ResolvedOptions, declared: string | undefined, r
 /** Copies the declared fields from the first extent's details when every extent agrees with it (else qemu reports none of them, and neither do we). */
 function fold(info: Info, extents: Array<Record<string, unknown>>, declared: ExtentReferences): void {
   const detailsOf = (extent: Record<string, unknown> | undefined) => (extent?.[declared.facts] as ExtentFacts | undefined)?.details as Record<string, unknown> | undefined;
-  const first = detailsOf(extents.find((extent) => extent[declared.facts] !== undefined));
-  if (first === undefined || declared.foldFromFirst.length === 0) return;
+  // A data extent (read for its size only) has none of the fields: it differs from an image extent.
   const read = extents.filter((extent) => extent[declared.facts] !== undefined);
-  const disagreeing = declared.agreeOn.filter((field) => read.some((extent) => detailsOf(extent)?.[field] !== first[field]));
+  const first = detailsOf(read[0]);
+  const disagreeing = declared.agreeOn.filter((field) => read.some((extent) => detailsOf(extent)?.[field] !== first?.[field]));
   if (disagreeing.length > 0) {
     warn(info, `the extents differ in ${disagreeing.join(', ')}: the image's ${disagreeing.join(', ')} is not given (qemu reports no cluster size either)`);
     return;
   }
+  if (first === undefined) return;
   const details = info.details as Record<string, unknown>;
   for (const field of declared.foldFromFirst) details[field] = first[field];
 }

@@ -16,7 +16,7 @@
  * @module
  */
 import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type OpenedFile, type ReferenceResolver, refuseReference } from './chain.js';
 import type { RandomAccessSource } from './reading/range-backend.js';
@@ -33,6 +33,12 @@ function inside(path: string, folder: string): boolean {
   return between !== '' && !between.startsWith(`..${sep}`) && between !== '..' && !isAbsolute(between);
 }
 
+/** A name relative to the folder of the file that stores it, written as qemu writes it (`path_combine`: `sub/../base.qcow2`, not normalized). */
+function combine(referrer: string, name: string): string {
+  const slash = referrer.lastIndexOf('/');
+  return slash === -1 ? name : `${referrer.slice(0, slash + 1)}${name}`;
+}
+
 /** The resolver for the image at `topPath`. */
 export function fileResolver(topPath: string, allowOutside: boolean, open: FileOpener): ReferenceResolver {
   let root: Promise<string> | undefined;
@@ -40,7 +46,7 @@ export function fileResolver(topPath: string, allowOutside: boolean, open: FileO
     if (referrer.by === 'uuid') refuseReference('a parent named by UUID cannot be found on disk: pass resolve to supply it');
     const absolute = isAbsolute(name) || FOREIGN_ABSOLUTE.test(name);
     if (absolute && !allowOutside) refuseReference('it is an absolute path (allowOutsideReferences allows it)');
-    const path = /^file:/i.test(name) ? fileURLToPath(name) : isAbsolute(name) ? name : join(dirname(referrer.filename), name);
+    const path = /^file:/i.test(name) ? fileURLToPath(name) : isAbsolute(name) ? name : combine(referrer.filename, name);
     let real: string;
     try {
       real = await realpath(path);

@@ -11,7 +11,8 @@
  * @module
  */
 import type { BuiltinFormat } from '../formats/index.js';
-import type { ImageInfo } from './index.js';
+import { IntrospectionError } from './errors.js';
+import { type ImageInfo, type IntrospectOptions, introspect } from './index.js';
 import { introspectUrl } from './node.js';
 import type { UrlIntrospectOptions } from './remote/introspect-url.js';
 
@@ -31,6 +32,17 @@ export function parseHeaderArgument(text: string): { name: string; value: string
 /** Introspects a URL given on the command line (the permissive filter: the user's own URL). */
 export function introspectUrlArgument(url: string, options: UrlIntrospectOptions<BuiltinFormat>): Promise<ImageInfo> {
   return introspectUrl(url, { urlFilter: 'permissive', ...options });
+}
+
+/**
+ * Introspects standard input (`-`) as a stream. Empty input is an error rather than an
+ * empty raw disk: it is what `curl --fail URL | image-introspect -` gives on an HTTP error
+ * (curl prints nothing), and the pipeline's status is this command's.
+ */
+export async function introspectStandardInput(options: IntrospectOptions<BuiltinFormat>): Promise<ImageInfo> {
+  const info = await introspect(process.stdin, options);
+  if (info.bytesRead === 0) throw new IntrospectionError('SOURCE_ERROR', 'standard input was empty (did the command before the pipe fail? curl --fail prints nothing on an HTTP error)');
+  return info;
 }
 
 /**

@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { allFormats } from '../formats/index.js';
 import { isIntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
-import { type ImageInfo, type IntrospectOptions, introspect } from './index.js';
-import { chainOf, introspectUrlArgument, isUrlArgument, parseHeaderArgument } from './cli-remote.js';
+import type { ImageInfo, IntrospectOptions } from './index.js';
+import { chainOf, introspectStandardInput, introspectUrlArgument, isUrlArgument, parseHeaderArgument } from './cli-remote.js';
 import { introspectFile } from './node.js';
 import { formatSummary } from './summary.js';
 
@@ -79,7 +79,7 @@ async function introspectOne(filename: string, options: CliOptions): Promise<Out
   try {
     const { headers, ...fileOptions } = options;
     const info =
-      filename === '-' ? await introspect(process.stdin, fileOptions) : isUrlArgument(filename) ? await introspectUrlArgument(filename, options) : await introspectFile(filename, fileOptions);
+      filename === '-' ? await introspectStandardInput(fileOptions) : isUrlArgument(filename) ? await introspectUrlArgument(filename, options) : await introspectFile(filename, fileOptions);
     return { filename, info };
   } catch (error) {
     if (isIntrospectionError(error)) return { filename, error: { code: error.code, message: error.message } };

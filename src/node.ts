@@ -9,6 +9,11 @@
  * | a character device | as a stream |
  * | a directory | `INVALID_ARGUMENT` |
  *
+ * The files an image names are read beside it (a VMDK descriptor's extents; the backing
+ * chain with `backingChain`), confined to its folder (`file-resolver.ts`). `introspectUrl`
+ * here is the root one with Node's transport: names resolved once, every address judged by
+ * the URL filter, connections pinned (`remote/node-transport.ts`).
+ *
  * @module
  */
 import { close, constants, createReadStream, fstat, open, read, readFile } from 'node:fs';
@@ -200,7 +205,8 @@ export async function introspectFile<Modules extends AnyFormatModule = BuiltinFo
   }
   // A VMDK descriptor's extents are read beside it; the backing chain when asked for.
   const resolve = references.resolve ?? fileResolver(path, references.allowOutsideReferences === true, openFileSource);
-  const key = await realpath(path).catch(() => path);
+  // The real path tells a loop in the chain (a link to an image already read); extents need no identity.
+  const key = references.backingChain === true ? await realpath(path).catch(() => path) : path;
   return (await followReferences(info, { filename: path, key }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoFor<Modules>;
 }
 

@@ -26,6 +26,7 @@ import type { ResolvedOptions } from './options.js';
 import { releaseUnopened } from './reading/chunks.js';
 import { type ImageSource, sortSource } from './reading/open.js';
 import { verdict } from './safety.js';
+import { takeOptions } from './take-options.js';
 
 type Info = ImageInfoOf<string, unknown>;
 
@@ -103,19 +104,13 @@ const REFERENCE_KEYS = ['backingChain', 'resolve', 'allowOutsideReferences'] as 
 
 /** Takes the reference options out of an options object (validated: `INVALID_ARGUMENT`), leaving the rest for the core. */
 export function splitReferenceOptions<Rest>(options: Rest): { references: ReferenceOptions; rest: Rest } {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { references: {}, rest: options };
-  const rest = { ...(options as Record<string, unknown>) };
-  const references: ReferenceOptions = {};
-  for (const key of REFERENCE_KEYS) {
-    const value = rest[key];
-    delete rest[key];
-    if (value === undefined) continue;
+  const { taken, rest } = takeOptions(options, REFERENCE_KEYS);
+  for (const [key, value] of Object.entries(taken)) {
     if (key === 'resolve' ? typeof value !== 'function' : typeof value !== 'boolean') {
       throw new IntrospectionError('INVALID_ARGUMENT', `options.${key} must be ${key === 'resolve' ? 'a function' : 'true or false'}`, { field: 'options' });
     }
-    (references as Record<string, unknown>)[key] = value;
   }
-  return { references, rest: rest as Rest };
+  return { references: taken as ReferenceOptions, rest };
 }
 
 /** What a walk needs. */

@@ -25,6 +25,7 @@ import { introspectBackend, introspectSource } from '../introspect.js';
 import { type IntrospectOptions, type ResolvedOptions, resolveOptions } from '../options.js';
 import type { Backend } from '../reading/backend.js';
 import { throwIfAborted } from '../reading/chunks.js';
+import { takeOptions } from '../take-options.js';
 import { RangeBackend } from '../reading/range-backend.js';
 import type { FetchLike, Transport } from './http-client.js';
 import { httpStatusOf, redactUrl } from './http-errors.js';
@@ -95,15 +96,8 @@ export async function introspectUrlWith(url: string | URL, options: unknown, def
 }
 
 function splitRemoteOptions(options: unknown): { remote: RemoteOptions; rest: unknown } {
-  if (options === undefined) return { remote: {}, rest: undefined };
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { remote: {}, rest: options };
-  const rest = { ...(options as Record<string, unknown>) };
-  const remote: RemoteOptions = {};
-  for (const key of REMOTE_KEYS) {
-    const value = rest[key];
-    delete rest[key];
-    if (value !== undefined) (remote as Record<string, unknown>)[key] = value;
-  }
+  const { taken, rest } = takeOptions(options, REMOTE_KEYS);
+  const remote = taken as RemoteOptions;
   if (remote.fetch !== undefined && typeof remote.fetch !== 'function') throw invalid('options.fetch must be a function');
   if (remote.headers !== undefined) remote.headers = checkHeaders(remote.headers);
   return { remote, rest };

@@ -1,19 +1,22 @@
 import { readdirSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-// One entry per format module, so that `image-introspect/formats/<name>` loads only that format.
-const formatEntries = Object.fromEntries(
-  readdirSync('formats')
-    .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
-    .map((file) => [`formats/${file.slice(0, -3)}`, `formats/${file}`]),
-);
+// One entry per format and container module, so that `image-introspect/formats/<name>`
+// (or `containers/<name>`) loads only that module.
+const entriesIn = (folder: string) =>
+  Object.fromEntries(
+    readdirSync(folder)
+      .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
+      .map((file) => [`${folder}/${file.slice(0, -3)}`, `${folder}/${file}`]),
+  );
+const formatEntries = { ...entriesIn('formats'), ...entriesIn('containers') };
 
 export default defineConfig([
   {
-    // The root, the format-neutral core, every format (all platform-neutral) and the Node
-    // helpers, in one build so that they share one copy of the core: an IntrospectionError
+    // The root, the format-neutral core, every format and the Glance client (all
+    // platform-neutral) and the Node helpers, in one build so that they share one copy of the core: an IntrospectionError
     // thrown by introspectFile is an instance of the class the root exports.
-    entry: { index: 'src/index.ts', core: 'src/core.ts', node: 'src/node.ts', ...formatEntries },
+    entry: { index: 'src/index.ts', core: 'src/core.ts', node: 'src/node.ts', glance: 'src/glance/index.ts', ...formatEntries },
     format: ['esm', 'cjs'],
     platform: 'neutral',
     target: 'es2022',

@@ -18,7 +18,8 @@
  * | `member` | the member holding the first disk |
  * | `descriptor`, `manifest`, `certificate` | the member names (the last two when present) |
  * | `diskMembers` | every disk's member, in `DiskSection` order (`undefined` where missing) |
- * | `entries` | every member, in order (at most 1000) |
+ * | `entries` | the members read, in order (at most 1000): every member, or up to the last disk when `allMembersRead` is false |
+ * | `allMembersRead` | whether the walk went to the end of the archive (it stops after the last disk) |
  * | `hazards` | what the descriptor's safety checks judge (DOCTYPE, entities, unsafe or missing hrefs) |
  * | `manifestEntries`, `manifestProblems` | the manifest's digests and malformed lines |
  *
@@ -43,6 +44,8 @@ export interface OvaLayer {
   certificate?: string;
   diskMembers: Array<string | undefined>;
   entries: ArchiveEntry[];
+  /** True when every member was read (the walk stops after the last disk otherwise). */
+  allMembersRead: boolean;
   hazards: OvfHazards;
   manifestEntries: OvaManifestEntry[];
   manifestProblems: Array<{ line: number; problem: string }>;
@@ -105,7 +108,9 @@ const manifestCheck: SafetyCheck<OvaLayer, 'manifest'> = {
     if (problem !== undefined) return fail(`line ${problem.line}: ${problem.problem}`);
     const names = new Set(layer.entries.map((entry) => plainName(entry.name)));
     const absent = layer.manifestEntries.filter((entry) => !names.has(plainName(entry.file)));
-    if (absent.length > 0) return fail(`the manifest lists files not in the archive: ${absent.map((entry) => JSON.stringify(entry.file)).join(', ')}`);
+    if (absent.length > 0 && layer.allMembersRead) return fail(`the manifest lists files not in the archive: ${absent.map((entry) => JSON.stringify(entry.file)).join(', ')}`);
+    const unlisted = layer.diskMembers.filter((member): member is string => member !== undefined && !layer.manifestEntries.some((entry) => plainName(entry.file) === member));
+    if (unlisted.length > 0) return fail(`the manifest has no digest for ${unlisted.map((name) => JSON.stringify(name)).join(', ')}`);
     return pass(`${layer.manifestEntries.length} digest${layer.manifestEntries.length === 1 ? '' : 's'} listed for members present (digests are not verified: the disks were not read whole)`);
   },
 };
@@ -178,10 +183,17 @@ export const ova: ContainerModule<'ova', OvaLayer, 'ovf_doctype' | 'ovf_href' | 
     const companions = ovaCompanions(descriptor.name, memberNames);
     const found = images.filter((image): image is InnerImage => image !== undefined);
     const diskMembers = diskHrefs.map((href, index) => (images[index] === undefined ? undefined : href));
+    for (const [index, disk] of (ovf?.disks ?? []).entries()) {
+      const image = images[index];
+      if (image !== undefined && disk.capacityBytes !== undefined && disk.capacityBytes !== image.virtualSize) {
+        context.warn(`ovf: disk ${disk.diskId} declares a capacity of ${disk.capacityBytes} bytes, its image holds ${image.virtualSize}`);
+      }
+    }
     const layer: OvaLayer = {
       descriptor: descriptor.name,
       diskMembers,
       entries,
+      allMembersRead: !stoppedEarly,
       hazards,
       manifestEntries,
       manifestProblems,

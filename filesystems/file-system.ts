@@ -31,7 +31,11 @@ export interface FileSystemInfo {
   type: string;
   /** The volume label, when the file system has one. */
   label?: string;
-  /** The file system UUID (or serial number) in the usual text form, lower case. */
+  /**
+   * The file system UUID in the usual text form, lower case; or, where the file system has
+   * a serial number instead (FAT `XXXX-XXXX`, NTFS 16 hex digits), the serial as `blkid`
+   * prints it, upper case, which is also how `/etc/fstab` names such volumes.
+   */
   uuid?: string;
 }
 
@@ -63,6 +67,12 @@ export interface FileSystem<Node = unknown> {
   readLink(link: Node): Promise<string>;
   /** The first `min(size, maxBytes)` bytes of a file; holes and unwritten extents read as zeros. */
   readFile(file: Node, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * A reader over the whole file that reads on demand, for files too large to hold (a
+   * Windows registry hive is 50-100 MiB). Optional: drivers that omit it are read through
+   * {@link FileSystem.readFile}.
+   */
+  openFile?(file: Node): ByteReader;
 }
 
 /** Services a driver gets while it opens a volume. */

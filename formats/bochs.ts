@@ -18,9 +18,9 @@
  * @module
  */
 import { cutAtNul, latin1Text, safeNumber } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
-import { BOCHS_HEADER_V2_SIZE, decodeBochsHeaderV1, decodeBochsHeaderV2 } from './generated/bochs.js';
+import { BOCHS_HEADER_SIZE, decodeBochsHeader } from './generated/bochs.js';
 
 /** The header's magic text, with the NUL that ends it (qemu compares it with strcmp). */
 export const BOCHS_MAGIC = 'Bochs Virtual HD Image\0';
@@ -84,20 +84,17 @@ function checkConsistency(details: BochsDetails, context: ParseContext): void {
 }
 
 async function parseBochs(reader: ByteReader, context: ParseContext): Promise<ParsedImage<BochsDetails>> {
-  const bytes = await reader.read(0, BOCHS_HEADER_V2_SIZE, 'header');
-  // Both versions share the first 84 bytes; version 1's layout is the shorter.
-  const common = decodeBochsHeaderV1(bytes);
-  const type = fieldText(common.type);
+  // One read covers either version (version 2.0's header is the longer, 96 bytes).
+  const header = decodeBochsHeader(await reader.read(0, BOCHS_HEADER_SIZE, 'header'));
+  const type = fieldText(header.type);
   if (type !== BOCHS_REDOLOG_TYPE) {
-    throw new IntrospectionError('UNSUPPORTED', `header type "${type}" (only "Redolog" images have a header)`, { field: 'header.type' });
+    throw fieldError('UNSUPPORTED', 'header.type', `header type "${type}" (only "Redolog" images have a header)`);
   }
-  if (common.version !== BOCHS_VERSION_1 && common.version !== BOCHS_VERSION_2) {
-    throw new IntrospectionError('UNSUPPORTED', `header version ${versionName(common.version)} (1.0 and 2.0 exist)`, { field: 'header.version' });
+  if (header.version !== BOCHS_VERSION_1 && header.version !== BOCHS_VERSION_2) {
+    throw fieldError('UNSUPPORTED', 'header.version', `header version ${versionName(header.version)} (1.0 and 2.0 exist)`);
   }
-  const version2 = common.version === BOCHS_VERSION_2 ? decodeBochsHeaderV2(bytes) : undefined;
-  const header = version2 ?? common;
   if (header.extentSize === 0) {
-    throw new IntrospectionError('CORRUPT', 'an extent size of 0 cannot hold any data', { field: 'header.extentSize' });
+    throw fieldError('CORRUPT', 'header.extentSize', 'an extent size of 0 cannot hold any data');
   }
   const details: BochsDetails = {
     type,
@@ -107,7 +104,7 @@ async function parseBochs(reader: ByteReader, context: ParseContext): Promise<Pa
     catalogEntries: header.catalogEntries,
     bitmapSize: header.bitmapSize,
     extentSize: header.extentSize,
-    timestamp: version2?.timestamp,
+    timestamp: header.timestamp,
     diskSize: safeNumber(header.diskSize, 'header.diskSize', 'bochs'),
   };
   checkConsistency(details, context);
@@ -119,6 +116,7 @@ export const bochs: FormatModule<'bochs', BochsDetails, never> = {
   name: 'bochs',
   title: 'Bochs disk image (redolog)',
   qemuProbes: true,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: BOCHS_MAGIC }],
   summarize: (details) => [
     ['subtype', details.subtype],

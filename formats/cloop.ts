@@ -13,7 +13,7 @@
  * @module
  */
 import { cutAtNul, latin1Text, safeNumber } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { CLOOP_HEADER_SIZE, decodeCloopHeader } from './generated/cloop.js';
 
@@ -42,9 +42,7 @@ export interface CloopDetails {
 function checkBlockSize(blockSize: number): void {
   // cloop's own tools and qemu both require whole sectors; a zero size would hold nothing.
   if (blockSize === 0 || blockSize % SECTOR_SIZE !== 0) {
-    throw new IntrospectionError('CORRUPT', `a block size of ${blockSize} bytes is not a positive multiple of ${SECTOR_SIZE}`, {
-      field: 'header.blockSize',
-    });
+    throw fieldError('CORRUPT', 'header.blockSize', `a block size of ${blockSize} bytes is not a positive multiple of ${SECTOR_SIZE}`);
   }
 }
 
@@ -75,6 +73,7 @@ export const cloop: FormatModule<'cloop', CloopDetails, never> = {
   name: 'cloop',
   title: 'Compressed loop image (cloop)',
   qemuProbes: true,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: CLOOP_V2_SIGNATURE }],
   summarize: (details) => [
     ['version', details.version],

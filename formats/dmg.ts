@@ -23,21 +23,22 @@
  * @module
  */
 import { bigEndianUuid, hex, isAllZero, safeNumber, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   DMG_BLOCK_TABLE_SIZE,
   DMG_CHUNK_SIZE,
+  DMG_KOLY_TRAILER_SIGNATURE,
   DMG_KOLY_TRAILER_SIZE,
   type DmgKolyTrailer,
-  decodeDmgBlockTable,
+  matchDmgBlockTable,
   decodeDmgChunk,
   decodeDmgKolyTrailer,
 } from './generated/dmg.js';
 import { readBlkxEntries } from './shared/dmg-plist.js';
 
 /** The trailer's signature. */
-export const DMG_TRAILER_SIGNATURE = 'koly';
+export const DMG_TRAILER_SIGNATURE = DMG_KOLY_TRAILER_SIGNATURE;
 /**
  * The property list is read when it lies within this many bytes before the trailer. 256 KiB
  * holds the block tables of a few thousand chunks (a disk of several GiB in 1 MiB chunks).
@@ -45,8 +46,6 @@ export const DMG_TRAILER_SIGNATURE = 'koly';
 export const DMG_PLIST_WINDOW = 256 * 1024;
 /** The bytes from the end of the image the module reads: the property list window and the trailer. */
 export const DMG_TAIL_BYTES = DMG_PLIST_WINDOW + DMG_KOLY_TRAILER_SIZE;
-/** The "mish" signature of a block table. */
-const BLOCK_TABLE_SIGNATURE = 0x6d697368;
 const SECTOR_SIZE = 512;
 
 /** Chunk types (BLKXChunkEntry.type) that hold data, by name. Zero-fill, ignore, comment and terminator hold none. */
@@ -170,9 +169,8 @@ function trailerDetails(trailer: DmgKolyTrailer): DmgDetails {
 
 /** Decodes one "mish" block table into a partition; `undefined` for data that is not one (qemu skips those too). */
 function decodePartition(strings: Record<string, string>, table: Uint8Array, index: number, context: ParseContext): DmgPartition | undefined {
-  if (table.byteLength < DMG_BLOCK_TABLE_SIZE) return undefined;
-  const header = decodeDmgBlockTable(table);
-  if (new DataView(header.signature.buffer, header.signature.byteOffset, 4).getUint32(0) !== BLOCK_TABLE_SIGNATURE) return undefined;
+  const header = matchDmgBlockTable(table);
+  if (header === undefined) return undefined;
   const field = `plist.blkx.${index}`;
   // The loop is bounded by the bytes present, whatever count the table declares.
   const present = Math.floor((table.byteLength - DMG_BLOCK_TABLE_SIZE) / DMG_CHUNK_SIZE);
@@ -250,13 +248,10 @@ function virtualSizeOf(details: DmgDetails, context: ParseContext): number {
 async function parseDmg(reader: ByteReader, context: ParseContext): Promise<ParsedImage<DmgDetails>> {
   const size = await reader.totalSize(DMG_TAIL_BYTES);
   if (size < DMG_KOLY_TRAILER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `${size} bytes cannot hold the 512-byte trailer`, { field: 'koly trailer' });
+    throw fieldError('TRUNCATED', 'koly trailer', `${size} bytes cannot hold the 512-byte trailer`);
   }
   const trailerOffset = size - DMG_KOLY_TRAILER_SIZE;
   const trailer = decodeDmgKolyTrailer(await reader.read(trailerOffset, DMG_KOLY_TRAILER_SIZE, 'koly trailer'));
-  if (utf8Text(trailer.signature) !== DMG_TRAILER_SIGNATURE) {
-    throw new IntrospectionError('CORRUPT', 'the last 512 bytes do not start with "koly"', { field: 'koly trailer.signature' });
-  }
   const details = trailerDetails(trailer);
   if (details.version !== 4 || details.headerSize !== DMG_KOLY_TRAILER_SIZE) {
     context.warn(`trailer version ${details.version}, size ${details.headerSize} (UDIF writes 4 and 512)`);
@@ -280,6 +275,7 @@ async function parseDmg(reader: ByteReader, context: ParseContext): Promise<Pars
 export const dmg: FormatModule<'dmg', DmgDetails, never> = {
   name: 'dmg',
   title: 'Apple disk image (UDIF .dmg)',
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: DMG_KOLY_TRAILER_SIZE, bytes: DMG_TRAILER_SIGNATURE, fromEnd: true }],
   tailBytes: DMG_TAIL_BYTES,
   guestDataAtStart: true,

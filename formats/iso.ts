@@ -22,20 +22,29 @@
  *
  * @module
  */
-import { bytesEqual, fixedText, isAllZero, latin1Text, utf16beText } from '../src/bytes.js';
-import { IntrospectionError, isIntrospectionError } from '../src/errors.js';
+import { fixedText, isAllZero, latin1Text, utf16beText } from '../src/bytes.js';
+import { fieldError, isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   DIRECTORY_RECORD_SIZE,
+  SUSP_ENTRY_HEADER_SIZE,
+  VOLUME_DESCRIPTOR_HEADER_SIZE,
   VOLUME_DESCRIPTOR_SIZE,
   type BootRecord,
   type VolumeDescriptor,
   decodeBootRecord,
   decodeDirectoryRecord,
+  decodeIsoDateTime,
+  decodeSuspEntryHeader,
   decodeVolumeDescriptor,
+  decodeVolumeDescriptorHeader,
+  matchSuspSharingProtocolEntry,
 } from './generated/iso.js';
 import { type BootCatalogEntry, type BootCatalogValidation, MAX_BOOT_CATALOG_BYTES, parseBootCatalog } from './shared/el-torito.js';
 import { type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
+import { installerMediaProperties, recogniseInstallerMedia } from '../src/glance/installer-media.js';
+import { firmwareFromBootCatalog, firmwareProperties } from '../src/glance/vocabulary.js';
+import { partitionTableRows } from './shared/partition-table-summary.js';
 import {
   MAX_UDF_SEQUENCE_BYTES,
   UDF_ANCHOR_SECTOR,
@@ -162,7 +171,8 @@ export interface IsoDetails {
  * specified" (all digits zero); a warning and `undefined` for anything unreadable.
  */
 export function isoDate(bytes: Uint8Array, field: string, warn: (message: string) => void): string | undefined {
-  const digits = latin1Text(bytes.subarray(0, 16));
+  const date = decodeIsoDateTime(bytes);
+  const digits = latin1Text(date.digits);
   if (/^[0\0 ]*$/.test(digits)) return undefined;
   const match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(digits);
   const numbers = match?.slice(1).map(Number);
@@ -180,11 +190,10 @@ export function isoDate(bytes: Uint8Array, field: string, warn: (message: string
     warn(`the ${field} "${digits.replace(/[^\x20-\x7e]/g, '?')}" is not a valid date`);
     return undefined;
   }
-  const offsetQuarters = ((bytes[16] as number) << 24) >> 24;
-  const date = new Date(0);
-  date.setUTCFullYear(year as number, (month as number) - 1, day as number);
-  date.setUTCHours(hour as number, minute as number, second as number, (hundredths as number) * 10);
-  return new Date(date.getTime() - offsetQuarters * 15 * 60_000).toISOString();
+  const time = new Date(0);
+  time.setUTCFullYear(year as number, (month as number) - 1, day as number);
+  time.setUTCHours(hour as number, minute as number, second as number, (hundredths as number) * 10);
+  return new Date(time.getTime() - date.gmtOffset * 15 * 60_000).toISOString();
 }
 
 function text(bytes: Uint8Array): string {
@@ -194,11 +203,19 @@ function text(bytes: Uint8Array): string {
 // ---------------------------------------------------------------------------------------
 // Detection
 
-/** The identifier of the volume structure descriptor at `offset`, if `bytes` holds one. */
-function structureIdentifier(bytes: Uint8Array): string | undefined {
-  if (bytes.byteLength < 7) return undefined;
-  const identifier = latin1Text(bytes.subarray(1, 6));
-  return identifier === STANDARD_IDENTIFIER || RECOGNITION_IDENTIFIERS.has(identifier) ? identifier : undefined;
+/** The start of a volume structure descriptor, its identifier as text. */
+interface StructureHeader {
+  type: number;
+  identifier: string;
+  version: number;
+}
+
+/** The start of the volume structure descriptor `bytes` holds, if it holds one (ISO 9660's or a UDF recognition descriptor). */
+function structureHeader(bytes: Uint8Array): StructureHeader | undefined {
+  if (bytes.byteLength < VOLUME_DESCRIPTOR_HEADER_SIZE) return undefined;
+  const { type, identifier: identifierBytes, version } = decodeVolumeDescriptorHeader(bytes);
+  const identifier = latin1Text(identifierBytes);
+  return identifier === STANDARD_IDENTIFIER || RECOGNITION_IDENTIFIERS.has(identifier) ? { type, identifier, version } : undefined;
 }
 
 /**
@@ -206,12 +223,12 @@ function structureIdentifier(bytes: Uint8Array): string | undefined {
  * an NSR descriptor (ECMA-167 2/8.3.1) for the image to be UDF.
  */
 async function checkIso(reader: ByteReader): Promise<boolean> {
-  const first = await reader.read(ISO_SYSTEM_AREA_BYTES, 7, 'volume descriptor');
-  if (bytesEqual(first, 1, STANDARD_IDENTIFIER)) return true;
+  const first = await reader.read(ISO_SYSTEM_AREA_BYTES, VOLUME_DESCRIPTOR_HEADER_SIZE, 'volume descriptor');
+  if (structureHeader(first)?.identifier === STANDARD_IDENTIFIER) return true;
   for (const stride of [ISO_SECTOR_SIZE, 2 * ISO_SECTOR_SIZE]) {
     for (let index = 1; index < 8; index += 1) {
-      const bytes = await reader.readAvailable(ISO_SYSTEM_AREA_BYTES + index * stride, 7, 'volume recognition sequence');
-      const identifier = structureIdentifier(bytes);
+      const bytes = await reader.readAvailable(ISO_SYSTEM_AREA_BYTES + index * stride, VOLUME_DESCRIPTOR_HEADER_SIZE, 'volume recognition sequence');
+      const identifier = structureHeader(bytes)?.identifier;
       if (identifier === 'NSR02' || identifier === 'NSR03') return true;
       if (identifier === undefined || identifier === 'TEA01') break;
     }
@@ -271,29 +288,27 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
   let terminated = false;
   for (let count = 0; ; count += 1) {
     if (count >= MAX_VOLUME_DESCRIPTORS) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_VOLUME_DESCRIPTORS} volume descriptors from sector 16`, {
-        field: 'volume descriptor set',
-        offset,
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'volume descriptor set', `more than ${MAX_VOLUME_DESCRIPTORS} volume descriptors from sector 16`, offset);
     }
     let bytes = await reader.readAvailable(offset, VOLUME_DESCRIPTOR_SIZE, 'volume descriptor');
-    let identifier = structureIdentifier(bytes);
-    if (identifier === undefined && count === 1 && structure.recognitionSequence[0] === 'BEA01') {
+    let header = structureHeader(bytes);
+    if (header === undefined && count === 1 && structure.recognitionSequence[0] === 'BEA01') {
       // UDF on 4096-byte sectors: each recognition descriptor starts a new sector (ECMA-167 2/8.4).
       const wider = await reader.readAvailable(offset + ISO_SECTOR_SIZE, VOLUME_DESCRIPTOR_SIZE, 'volume descriptor');
-      if (structureIdentifier(wider) !== undefined) {
+      const widerHeader = structureHeader(wider);
+      if (widerHeader !== undefined) {
         structure.stride = 2 * ISO_SECTOR_SIZE;
         offset += ISO_SECTOR_SIZE;
         bytes = wider;
-        identifier = structureIdentifier(wider);
+        header = widerHeader;
       }
     }
-    if (identifier === undefined) {
+    if (header === undefined) {
       structure.trailing = { offset, bytes: bytes.slice() };
       break;
     }
-    if (identifier === STANDARD_IDENTIFIER && bytes[0] === TYPE_TERMINATOR) terminated = true;
-    const more = addDescriptor(structure, bytes, offset, identifier, context);
+    if (header.identifier === STANDARD_IDENTIFIER && header.type === TYPE_TERMINATOR) terminated = true;
+    const more = addDescriptor(structure, bytes, offset, header, context);
     structure.end = offset + VOLUME_DESCRIPTOR_SIZE;
     offset += structure.stride;
     if (!more) break;
@@ -303,17 +318,16 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
 }
 
 /** Records one descriptor; returns false when the sequence ends with it. */
-function addDescriptor(structure: VolumeStructure, bytes: Uint8Array, offset: number, identifier: string, context: ParseContext): boolean {
+function addDescriptor(structure: VolumeStructure, bytes: Uint8Array, offset: number, header: StructureHeader, context: ParseContext): boolean {
+  const { identifier, type, version } = header;
   if (identifier !== STANDARD_IDENTIFIER) {
     structure.recognitionSequence.push(identifier);
     return identifier !== 'TEA01';
   }
-  const type = bytes[0] as number;
-  const version = bytes[6] as number;
   structure.descriptors.push({ sector: offset / ISO_SECTOR_SIZE, type, typeName: typeNameOf(type, version), version });
   if (type === TYPE_PRIMARY || type === TYPE_SUPPLEMENTARY) {
     if (bytes.byteLength < VOLUME_DESCRIPTOR_SIZE) {
-      throw new IntrospectionError('TRUNCATED', 'the image ends inside a volume descriptor', { field: 'volume descriptor', offset });
+      throw fieldError('TRUNCATED', 'volume descriptor', 'the image ends inside a volume descriptor', offset);
     }
     const descriptor = decodeVolumeDescriptor(bytes);
     if (type === TYPE_SUPPLEMENTARY) structure.supplementary.push(descriptor);
@@ -452,18 +466,20 @@ class AscendingReads {
 
 /** The signatures of the SUSP entries in a directory record's system use area (IEEE P1281 4). */
 function systemUseEntries(record: Uint8Array): { entries: string[]; sharingProtocol: boolean } {
-  const length = record[0] as number;
-  if (length < DIRECTORY_RECORD_SIZE + 1 || length > record.byteLength) return { entries: [], sharingProtocol: false };
-  const nameLength = decodeDirectoryRecord(record).fileIdentifierLength;
+  const none = { entries: [], sharingProtocol: false };
+  if (record.byteLength < DIRECTORY_RECORD_SIZE) return none;
+  const { length, fileIdentifierLength: nameLength } = decodeDirectoryRecord(record);
+  if (length < DIRECTORY_RECORD_SIZE + 1 || length > record.byteLength) return none;
   // ECMA-119 9.1.12: a padding byte follows an identifier of even length.
   let position = DIRECTORY_RECORD_SIZE + nameLength + (nameLength % 2 === 0 ? 1 : 0);
   const entries: string[] = [];
   let sharingProtocol = false;
-  while (position + 4 <= length) {
-    const entryLength = record[position + 2] as number;
-    if (entryLength < 4 || position + entryLength > length) break;
-    const signature = latin1Text(record.subarray(position, position + 2));
-    if (entries.length === 0 && signature === 'SP' && record[position + 4] === 0xbe && record[position + 5] === 0xef) sharingProtocol = true;
+  while (position + SUSP_ENTRY_HEADER_SIZE <= length) {
+    const entry = decodeSuspEntryHeader(record.subarray(position));
+    const entryLength = entry.length;
+    const signature = latin1Text(entry.signature);
+    if (entryLength < SUSP_ENTRY_HEADER_SIZE || position + entryLength > length) break;
+    if (entries.length === 0 && signature === 'SP' && matchSuspSharingProtocolEntry(record.subarray(position)) !== undefined) sharingProtocol = true;
     entries.push(signature);
     if (signature === 'ST') break;
     position += entryLength;
@@ -509,9 +525,7 @@ function primaryFields(primary: VolumeDescriptor | undefined, context: ParseCont
   const logicalBlockSize = bothEndian(primary.logicalBlockSizeLe, primary.logicalBlockSizeBe, 'logical block size', context);
   // ECMA-119 6.2.2: a logical block is 2^(n+9) bytes and no larger than a logical sector (2048).
   if (logicalBlockSize < 512 || logicalBlockSize > ISO_SECTOR_SIZE || (logicalBlockSize & (logicalBlockSize - 1)) !== 0) {
-    throw new IntrospectionError('CORRUPT', `${logicalBlockSize} is not a valid logical block size (512, 1024 or 2048)`, {
-      field: 'primary volume descriptor.logicalBlockSize',
-    });
+    throw fieldError('CORRUPT', 'primary volume descriptor.logicalBlockSize', `${logicalBlockSize} is not a valid logical block size (512, 1024 or 2048)`);
   }
   return {
     systemId: text(primary.systemIdentifier),
@@ -624,7 +638,7 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
   const fields = primaryFields(structure.primary, context);
   const isUdf = structure.recognitionSequence.some((identifier) => identifier === 'NSR02' || identifier === 'NSR03');
   if (structure.primary === undefined && !isUdf) {
-    throw new IntrospectionError('CORRUPT', 'the volume descriptor set has no primary volume descriptor', { field: 'volume descriptor set' });
+    throw fieldError('CORRUPT', 'volume descriptor set', 'the volume descriptor set has no primary volume descriptor');
   }
 
   const reads = new AscendingReads(reader, context);
@@ -679,6 +693,13 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
 export const iso: FormatModule<'iso', IsoDetails, never> = {
   name: 'iso',
   title: 'ISO 9660 / UDF optical disc image',
+  glance: {
+    diskFormat: 'iso',
+    properties: (details, context) => ({
+      ...firmwareProperties(firmwareFromBootCatalog(details.bootCatalog)),
+      ...installerMediaProperties(recogniseInstallerMedia(details), context),
+    }),
+  },
   signatures: [
     { offset: ISO_SYSTEM_AREA_BYTES + 1, bytes: STANDARD_IDENTIFIER },
     { offset: ISO_SYSTEM_AREA_BYTES + 1, bytes: 'BEA01' },
@@ -692,7 +713,7 @@ export const iso: FormatModule<'iso', IsoDetails, never> = {
     ['rock ridge', details.rockRidge.present],
     ['boot entries', details.bootCatalog?.length],
     ['udf', details.udf === undefined ? undefined : (details.udf.udfRevision ?? true)],
-    ['partition table', details.partitionTable?.scheme],
+    ...partitionTableRows(details.partitionTable, details.otherPartitionTables),
   ],
   parse: parseIso,
 };

@@ -14,27 +14,28 @@
  *
  * @module
  */
-import { cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { bytesEqual, cutAtNul, latin1Text, safeNumber, u16be, utf8Text } from '../src/bytes.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import { FORMAT_SPECIFIC, listRows, type SummaryRow, section } from '../src/summary.js';
 import {
+  LUKS1_HEADER_FIELD_OFFSETS,
+  LUKS1_HEADER_MAGIC,
   LUKS1_HEADER_SIZE,
-  LUKS1_KEY_SLOT_SIZE,
   LUKS2_BINARY_HEADER_SIZE,
   type Luks1KeySlot,
   decodeLuks1Header,
-  decodeLuks1KeySlot,
   decodeLuks2BinaryHeader,
 } from './generated/luks.js';
 
 /** The magic of a primary header, "LUKS\xba\xbe". */
-export const LUKS_MAGIC = 'LUKS\xba\xbe';
+export const LUKS_MAGIC = LUKS1_HEADER_MAGIC;
 /** The magic of a LUKS2 secondary header, "SKUL\xba\xbe". */
 export const LUKS2_SECONDARY_MAGIC = 'SKUL\xba\xbe';
-/** LUKS1 has eight key slots, right after the header (LUKS1 spec, section 2.4). */
+/** LUKS1 has eight key slots, right after the header's fields (LUKS1 spec, section 2.4). */
 export const LUKS1_KEY_SLOTS = 8;
 /** A LUKS1 header with its key slots: 208 + 8 x 48 bytes. */
-export const LUKS1_PHDR_SIZE = LUKS1_HEADER_SIZE + LUKS1_KEY_SLOTS * LUKS1_KEY_SLOT_SIZE;
+export const LUKS1_PHDR_SIZE = LUKS1_HEADER_SIZE;
 /** Key slot state "enabled" (LUKS_KEY_ENABLED). */
 export const LUKS1_KEY_ENABLED = 0x00ac71f3;
 /** Key slot state "disabled" (LUKS_KEY_DISABLED). */
@@ -230,17 +231,11 @@ function checkLuks1Layout(details: LuksDetails, context: ParseContext): void {
 
 async function parseLuks1(reader: ByteReader, head: Uint8Array, context: ParseContext): Promise<ParsedImage<LuksDetails>> {
   if (head.byteLength < LUKS1_PHDR_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `needs ${LUKS1_PHDR_SIZE} bytes, the image has ${head.byteLength}`, { field: 'header' });
+    throw fieldError('TRUNCATED', 'header', `needs ${LUKS1_PHDR_SIZE} bytes, the image has ${head.byteLength}`);
   }
-  const bytes = head.subarray(0, LUKS1_PHDR_SIZE);
-  const header = decodeLuks1Header(bytes);
+  const header = decodeLuks1Header(head);
   const hashSpec = nulTerminated(header.hashSpec);
-  const keySlots: LuksKeySlot[] = [];
-  for (let index = 0; index < LUKS1_KEY_SLOTS; index += 1) {
-    const start = LUKS1_HEADER_SIZE + index * LUKS1_KEY_SLOT_SIZE;
-    const slot = decodeLuks1KeySlot(bytes.subarray(start, start + LUKS1_KEY_SLOT_SIZE));
-    keySlots.push(luks1KeySlot(index, slot, header.keyBytes, hashSpec, context));
-  }
+  const keySlots = header.keySlots.map((slot, index) => luks1KeySlot(index, slot, header.keyBytes, hashSpec, context));
   const details: LuksDetails = {
     version: 1,
     cipherName: nulTerminated(header.cipherName),
@@ -272,12 +267,8 @@ async function parseLuks1(reader: ByteReader, head: Uint8Array, context: ParseCo
 
 type JsonObject = Record<string, unknown>;
 
-function corrupt(field: string, message: string): IntrospectionError {
-  return new IntrospectionError('CORRUPT', message, { field });
-}
-
 function objectAt(value: unknown, field: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt(field, 'is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fieldError('CORRUPT', field, 'is not a JSON object');
   return value as JsonObject;
 }
 
@@ -286,7 +277,7 @@ function optionalObjectAt(value: unknown, field: string): JsonObject | undefined
 }
 
 function stringAt(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw corrupt(field, 'is not a string');
+  if (typeof value !== 'string') throw fieldError('CORRUPT', field, 'is not a string');
   return value;
 }
 
@@ -295,7 +286,7 @@ function optionalStringAt(value: unknown, field: string): string | undefined {
 }
 
 function integerAt(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw corrupt(field, 'is not a non-negative integer');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw fieldError('CORRUPT', field, 'is not a non-negative integer');
   return value;
 }
 
@@ -306,13 +297,13 @@ function optionalIntegerAt(value: unknown, field: string): number | undefined {
 /** LUKS2 stores 64-bit offsets and sizes as decimal strings (LUKS2 spec, section 3.1). */
 function decimalAt(value: unknown, field: string): number {
   const text = stringAt(value, field);
-  if (!/^[0-9]{1,20}$/.test(text)) throw corrupt(field, `"${text}" is not a decimal number`);
+  if (!/^[0-9]{1,20}$/.test(text)) throw fieldError('CORRUPT', field, `"${text}" is not a decimal number`);
   return safeNumber(BigInt(text), field, 'luks');
 }
 
 function stringListAt(value: unknown, field: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.length > LUKS2_MAX_OBJECTS) throw corrupt(field, `is not a list of at most ${LUKS2_MAX_OBJECTS} strings`);
+  if (!Array.isArray(value) || value.length > LUKS2_MAX_OBJECTS) throw fieldError('CORRUPT', field, `is not a list of at most ${LUKS2_MAX_OBJECTS} strings`);
   return value.map((item, index) => stringAt(item, `${field}.${index}`));
 }
 
@@ -321,11 +312,11 @@ function numberedEntries(value: unknown, field: string): Array<[number, JsonObje
   const object = objectAt(value, field);
   const keys = Object.keys(object);
   if (keys.length > LUKS2_MAX_OBJECTS) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${keys.length} entries (at most ${LUKS2_MAX_OBJECTS})`, { field });
+    throw fieldError('LIMIT_EXCEEDED', field, `${keys.length} entries (at most ${LUKS2_MAX_OBJECTS})`);
   }
   const entries: Array<[number, JsonObject]> = [];
   for (const key of keys) {
-    if (!/^[0-9]{1,9}$/.test(key)) throw corrupt(`${field}.${key}`, 'is not a numbered entry');
+    if (!/^[0-9]{1,9}$/.test(key)) throw fieldError('CORRUPT', `${field}.${key}`, 'is not a numbered entry');
     entries.push([Number(key), objectAt(object[key], `${field}.${key}`)]);
   }
   return entries.sort((left, right) => left[0] - right[0]);
@@ -386,7 +377,7 @@ function decodeJsonArea(bytes: Uint8Array): Luks2Metadata {
     // The area is NUL-padded after the JSON text (LUKS2 spec, section 3).
     document = JSON.parse(nulTerminated(bytes, utf8Text));
   } catch (error) {
-    throw new IntrospectionError('CORRUPT', `is not valid JSON (${(error as Error).message})`, { field: 'json', cause: error });
+    throw fieldError('CORRUPT', 'json', `is not valid JSON (${(error as Error).message})`);
   }
   const root = objectAt(document, 'json');
   const config = objectAt(root.config, 'json.config');
@@ -413,9 +404,7 @@ function decodeJsonArea(bytes: Uint8Array): Luks2Metadata {
 function checkHeaderSize(size: bigint): number {
   const valid = size >= BigInt(LUKS2_MIN_HEADER_SIZE) && size <= BigInt(LUKS2_MAX_HEADER_SIZE) && (size & (size - 1n)) === 0n;
   if (!valid) {
-    throw new IntrospectionError('CORRUPT', `${size} bytes is not a LUKS2 header size (a power of two from 16 KiB to 4 MiB)`, {
-      field: 'header.headerSize',
-    });
+    throw fieldError('CORRUPT', 'header.headerSize', `${size} bytes is not a LUKS2 header size (a power of two from 16 KiB to 4 MiB)`);
   }
   return Number(size);
 }
@@ -432,7 +421,7 @@ function mainSegment(segments: readonly LuksSegment[]): LuksSegment | undefined 
 
 async function readSecondaryHeader(reader: ByteReader, offset: number, sequenceId: bigint, context: ParseContext): Promise<boolean> {
   const bytes = await reader.readAvailable(offset, LUKS2_BINARY_HEADER_SIZE, 'secondary header');
-  if (bytes.byteLength < LUKS2_BINARY_HEADER_SIZE || latin1Text(bytes.subarray(0, 6)) !== LUKS2_SECONDARY_MAGIC) {
+  if (bytes.byteLength < LUKS2_BINARY_HEADER_SIZE || !bytesEqual(bytes, 0, LUKS2_SECONDARY_MAGIC)) {
     context.warn(`no secondary header at ${offset}`);
     return false;
   }
@@ -495,10 +484,49 @@ async function parseLuks(reader: ByteReader, context: ParseContext): Promise<Par
   // One read of the first 4 KiB covers a LUKS1 header with its key slots and a LUKS2 binary
   // header, so that a stream is never asked to go back.
   const head = await reader.readAvailable(0, LUKS2_BINARY_HEADER_SIZE, 'header');
-  const version = u16be(head, 6, 'header.version');
+  // Both versions keep the magic and then the version at the same place.
+  const version = u16be(head, LUKS1_HEADER_FIELD_OFFSETS.version, 'header.version');
   if (version === 1) return parseLuks1(reader, head, context);
   if (version === 2) return parseLuks2(reader, head, context);
-  throw new IntrospectionError('UNSUPPORTED', `LUKS version ${version} (1 and 2 exist)`, { field: 'header.version' });
+  throw fieldError('UNSUPPORTED', 'header.version', `LUKS version ${version} (1 and 2 exist)`);
+}
+
+/**
+ * The fields qemu-img info prints for a LUKS volume: qemu splits the cipher mode
+ * `cbc-essiv:sha256` into `cipher mode` cbc, `ivgen alg` essiv and `ivgen hash alg`
+ * sha256, names the cipher with its key size (`aes-256`; XTS keys are two keys of half
+ * the size each, so a 512-bit XTS key is `aes-256`), and lists every key slot, with
+ * iterations and stripes only for the active ones.
+ */
+function qemuLuksRows(details: LuksDetails): SummaryRow[] {
+  const [mode, ivgen] = splitAt(details.cipherMode, '-');
+  const [ivgenAlg, ivgenHash] = ivgen === undefined ? [undefined, undefined] : splitAt(ivgen, ':');
+  return [
+    ['ivgen alg', ivgenAlg],
+    ['hash alg', details.hashSpec],
+    ['cipher alg', details.keyBytes === undefined ? details.cipherName : `${details.cipherName}-${(details.keyBytes * 8) / (mode === 'xts' ? 2 : 1)}`],
+    ['uuid', details.uuid],
+    ['ivgen hash alg', ivgenHash],
+    ['cipher mode', mode],
+    ...listRows(
+      'slots',
+      details.keySlots.map((slot): SummaryRow[] => [
+        ['active', slot.active],
+        ['kdf', details.version === 2 && slot.active ? slot.kdf : undefined],
+        ['iters', slot.active ? (slot.iterations ?? slot.time) : undefined],
+        ['key offset', slot.keyMaterialOffset],
+        ['stripes', slot.active ? slot.stripes : undefined],
+      ]),
+    ),
+    ['payload offset', details.payloadOffset],
+    ['master key iters', details.masterKeyDigestIterations],
+  ];
+}
+
+/** `a-b-c` at the first `-`: `['a', 'b-c']`; without one `['a', undefined]`. */
+function splitAt(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
 /** The LUKS format module (versions 1 and 2). */
@@ -507,16 +535,18 @@ export const luks: FormatModule<'luks', LuksDetails, never> = {
   title: 'LUKS encrypted volume',
   // qemu 7.2 knows LUKS1 only; a LUKS2 header is raw to its probe.
   qemuProbes: (details) => details.version === 1,
+  glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: LUKS_MAGIC }],
+  // Ours first (the whole cipher specification), then qemu-img info's format-specific
+  // block in its words (QCryptoBlockInfoLUKS).
   summarize: (details) => [
+    ['encrypted', 'yes'],
     ['version', details.version],
     ['cipher', `${details.cipherName}-${details.cipherMode}`],
     ['key size', details.keyBytes === undefined ? undefined : details.keyBytes * 8],
-    ['hash', details.hashSpec],
-    ['payload offset', details.payloadOffset],
-    ['uuid', details.uuid],
     ['label', details.label],
     ['active key slots', details.activeKeySlots.join(', ')],
+    ...section(FORMAT_SPECIFIC, qemuLuksRows(details)),
   ],
   parse: parseLuks,
 };

@@ -17,7 +17,7 @@
  * @module
  */
 import { safeNumber } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { PARALLELS_HEADER_SIZE, decodeParallelsHeader } from './generated/parallels.js';
@@ -67,7 +67,7 @@ export interface ParallelsDetails {
 
 function magicOf(text: string): ParallelsDetails['magic'] {
   if (text === PARALLELS_MAGIC_LEGACY || text === PARALLELS_MAGIC_EXTENDED) return text;
-  throw new IntrospectionError('CORRUPT', `"${text}" is not a Parallels signature`, { field: 'header.magic' });
+  throw fieldError('CORRUPT', 'header.magic', `"${text}" is not a Parallels signature`);
 }
 
 function checkConsistency(details: ParallelsDetails, context: ParseContext): void {
@@ -85,13 +85,11 @@ async function parseParallels(reader: ByteReader, context: ParseContext): Promis
   const header = decodeParallelsHeader(await reader.read(0, PARALLELS_HEADER_SIZE, 'header'));
   const magic = magicOf(header.magic);
   if (header.version !== PARALLELS_HEADER_VERSION) {
-    throw new IntrospectionError('UNSUPPORTED', `header version ${header.version} (only ${PARALLELS_HEADER_VERSION} exists)`, {
-      field: 'header.version',
-    });
+    throw fieldError('UNSUPPORTED', 'header.version', `header version ${header.version} (only ${PARALLELS_HEADER_VERSION} exists)`);
   }
   if (header.tracks === 0) {
     // qemu: "Invalid image: Zero sectors per track".
-    throw new IntrospectionError('CORRUPT', 'a cluster of 0 sectors cannot hold any data', { field: 'header.tracks' });
+    throw fieldError('CORRUPT', 'header.tracks', 'a cluster of 0 sectors cannot hold any data');
   }
   const version = magic === PARALLELS_MAGIC_LEGACY ? 'legacy' : 'extended';
   // qemu: "bs->total_sectors = 0xffffffff & bs->total_sectors" for the old signature.
@@ -137,6 +135,7 @@ export const parallels: FormatModule<'parallels', ParallelsDetails, 'size'> = {
   title: 'Parallels disk image',
   qemuProbes: true,
   aliases: ['ploop'],
+  glance: { diskFormat: 'ploop' }, // Glance's name (qemu's parallels driver reads ploop)
   signatures: [
     { offset: 0, bytes: PARALLELS_MAGIC_EXTENDED },
     { offset: 0, bytes: PARALLELS_MAGIC_LEGACY },

@@ -11,10 +11,10 @@
  * @module
  */
 import { cutAtNul, safeNumber, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
-import { QCOW_HEADER_SIZE, decodeQcowHeader } from './generated/qcow.js';
+import { QCOW_ENCRYPTIONS, QCOW_HEADER_MAGIC, QCOW_HEADER_SIZE, type QcowEncryption, decodeQcowHeader } from './generated/qcow.js';
 import { ForwardReads, qcowHeaderVersion } from './shared/qcow-reading.js';
 
 /** Smallest cluster qemu accepts: 2^9 = 512 bytes ("Cluster size must be between 512 and 64k"). */
@@ -30,7 +30,7 @@ export const QCOW_MAX_BACKING_FILE_NAME_BYTES = 1023;
 /** Most L1 entries qemu allocates: INT_MAX / 8 ("Image too large"). */
 export const QCOW_MAX_L1_ENTRIES = Math.floor((2 ** 31 - 1) / 8);
 
-const CRYPT_METHODS = ['none', 'aes'] as const;
+export type { QcowEncryption } from './generated/qcow.js';
 
 /** qcow (version 1) metadata: the header's fields. */
 export interface QcowDetails {
@@ -49,15 +49,11 @@ export interface QcowDetails {
   /** log2 of the number of entries per L2 table. */
   l2Bits: number;
   /** How the data is encrypted: `'aes'` is AES-CBC with a key derived from a password. */
-  encryption: 'none' | 'aes';
+  encryption: QcowEncryption;
   /** Where the L1 table is. */
   l1TableOffset: number;
   /** Entries in the L1 table (derived from the size, as qemu derives it). */
   l1Size: number;
-}
-
-function corrupt(message: string, field: string): IntrospectionError {
-  return new IntrospectionError('CORRUPT', message, { field });
 }
 
 async function parseQcow(reader: ByteReader, context: ParseContext): Promise<ParsedImage<QcowDetails>> {
@@ -65,28 +61,29 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
   const reads = new ForwardReads(reader, QCOW_HEADER_SIZE);
   const headerPiece = await reads.start(QCOW_HEADER_SIZE, 'header');
   if (headerPiece.available < QCOW_HEADER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `needs ${QCOW_HEADER_SIZE} bytes, but the image has ${headerPiece.available}`, { field: 'header' });
+    throw fieldError('TRUNCATED', 'header', `needs ${QCOW_HEADER_SIZE} bytes, but the image has ${headerPiece.available}`);
   }
   const header = decodeQcowHeader(headerPiece.bytes);
   if (header.version !== 1) {
-    throw new IntrospectionError('UNSUPPORTED', `version ${header.version} is not qcow version 1`, { field: 'header.version' });
+    throw fieldError('UNSUPPORTED', 'header.version', `version ${header.version} is not qcow version 1`);
   }
-  if (header.size <= 1n) throw corrupt(`a disk of ${header.size} bytes (qemu: at least 2)`, 'header.size');
+  if (header.size <= 1n) throw fieldError('CORRUPT', 'header.size', `a disk of ${header.size} bytes (qemu: at least 2)`);
   if (header.clusterBits < QCOW_MIN_CLUSTER_BITS || header.clusterBits > QCOW_MAX_CLUSTER_BITS) {
-    throw corrupt(`cluster size 2^${header.clusterBits} is outside 2^${QCOW_MIN_CLUSTER_BITS}..2^${QCOW_MAX_CLUSTER_BITS}`, 'header.clusterBits');
+    throw fieldError('CORRUPT', 'header.clusterBits', `cluster size 2^${header.clusterBits} is outside 2^${QCOW_MIN_CLUSTER_BITS}..2^${QCOW_MAX_CLUSTER_BITS}`);
   }
   if (header.l2Bits < QCOW_MIN_L2_BITS || header.l2Bits > QCOW_MAX_L2_BITS) {
-    throw corrupt(`2^${header.l2Bits} L2 entries is outside 2^${QCOW_MIN_L2_BITS}..2^${QCOW_MAX_L2_BITS}`, 'header.l2Bits');
+    throw fieldError('CORRUPT', 'header.l2Bits', `2^${header.l2Bits} L2 entries is outside 2^${QCOW_MIN_L2_BITS}..2^${QCOW_MAX_L2_BITS}`);
   }
-  if (header.cryptMethod >= CRYPT_METHODS.length) {
-    throw new IntrospectionError('UNSUPPORTED', `encryption method ${header.cryptMethod} (qemu knows 0 none and 1 AES)`, { field: 'header.cryptMethod' });
+  const encryption = QCOW_ENCRYPTIONS.get(header.cryptMethod);
+  if (encryption === undefined) {
+    throw fieldError('UNSUPPORTED', 'header.cryptMethod', `encryption method ${header.cryptMethod} (qemu knows 0 none and 1 AES)`);
   }
   const size = safeNumber(header.size, 'header.size', 'qcow');
   // qemu: one L1 entry per L2 table's worth of clusters, at most INT_MAX / 8 of them.
   const bytesPerL1Entry = 2n ** BigInt(header.clusterBits + header.l2Bits);
   const l1Size = (header.size + bytesPerL1Entry - 1n) / bytesPerL1Entry;
   if (l1Size > BigInt(QCOW_MAX_L1_ENTRIES)) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `a disk of ${size} bytes needs ${l1Size} L1 entries, more than qemu's ${QCOW_MAX_L1_ENTRIES}`, { field: 'header.size' });
+    throw fieldError('LIMIT_EXCEEDED', 'header.size', `a disk of ${size} bytes needs ${l1Size} L1 entries, more than qemu's ${QCOW_MAX_L1_ENTRIES}`);
   }
   if (header.size % 512n !== 0n) {
     context.warn(`the size ${header.size} is not a multiple of 512; qemu reports ${(header.size / 512n) * 512n} (whole sectors)`);
@@ -100,7 +97,7 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
     clusterBits: header.clusterBits,
     clusterSize: 2 ** header.clusterBits,
     l2Bits: header.l2Bits,
-    encryption: CRYPT_METHODS[header.cryptMethod] as QcowDetails['encryption'],
+    encryption,
     l1TableOffset: safeNumber(header.l1TableOffset, 'header.l1TableOffset', 'qcow'),
     l1Size: Number(l1Size),
   };
@@ -110,9 +107,7 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
 async function readBackingFileName(reads: ForwardReads, offset: bigint, length: number, context: ParseContext): Promise<string | undefined> {
   if (offset === 0n) return undefined;
   if (length > QCOW_MAX_BACKING_FILE_NAME_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `a backing file name of ${length} bytes (qemu allows ${QCOW_MAX_BACKING_FILE_NAME_BYTES})`, {
-      field: 'header.backingFileSize',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'header.backingFileSize', `a backing file name of ${length} bytes (qemu allows ${QCOW_MAX_BACKING_FILE_NAME_BYTES})`);
   }
   const start = safeNumber(offset, 'header.backingFileOffset', 'qcow');
   const piece = await reads.read(start, length, 'backing file name');
@@ -135,13 +130,16 @@ export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   name: 'qcow',
   title: 'QEMU Copy-On-Write version 1 (qcow)',
   qemuProbes: true,
-  signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
+  glance: { diskFormat: null }, // Glance has no disk_format for it
+  signatures: [{ offset: 0, bytes: QCOW_HEADER_MAGIC }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
   checks: [backingFileCheck],
   references: { backing: [{ name: 'backingFile' }] },
+  // qemu-img info's words: qemu prints no format-specific block for qcow.
   summarize: (details) => [
-    ['cluster size', details.clusterSize],
+    ['encrypted', details.encryption === 'none' ? undefined : 'yes'],
+    ['cluster_size', details.clusterSize],
     ['backing file', details.backingFile],
     ['encryption', details.encryption === 'none' ? undefined : details.encryption],
   ],

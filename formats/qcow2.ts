@@ -20,12 +20,16 @@
  *
  * @module
  */
-import { bitsSet, cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { bitsSet, cutAtNul, hex, safeNumber, u64be, u8, utf8Text } from '../src/bytes.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { FORMAT_SPECIFIC, listRows, type SummaryRow, section, snapshotTable } from '../src/summary.js';
 import {
   QCOW2_BITMAPS_EXTENSION_SIZE,
+  QCOW2_ENCRYPTIONS,
+  QCOW2_FEATURE_TYPES,
+  QCOW2_HEADER_COMMON_MAGIC,
   QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE,
   QCOW2_ENCRYPTION_HEADER_POINTER_SIZE,
   QCOW2_FEATURE_NAME_ENTRY_SIZE,
@@ -34,6 +38,7 @@ import {
   QCOW2_HEADER_VERSION3_SIZE,
   QCOW2_SNAPSHOT_HEADER_SIZE,
   type Qcow2BitmapDirectoryEntry,
+  type Qcow2Encryption,
   type Qcow2HeaderCommon,
   type Qcow2SnapshotHeader,
   decodeQcow2BitmapDirectoryEntry,
@@ -136,9 +141,8 @@ const AUTOCLEAR_NAMES: ReadonlyMap<number, string> = new Map([
   [AUTOCLEAR_BITMAPS, 'bitmaps'],
   [AUTOCLEAR_DATA_FILE_RAW, 'raw external data'],
 ]);
-const FEATURE_TYPES = ['incompatible', 'compatible', 'autoclear'] as const;
+export type { Qcow2Encryption } from './generated/qcow2.js';
 
-const CRYPT_METHODS = ['none', 'aes', 'luks'] as const;
 const COMPRESSION_TYPES = ['zlib', 'zstd'] as const;
 
 // ---------------------------------------------------------------------------------------
@@ -207,7 +211,7 @@ export interface Qcow2Details {
   /** The backing file's format, from the backing format extension. */
   backingFormat: string | undefined;
   /** How the data is encrypted. */
-  encryption: 'none' | 'aes' | 'luks';
+  encryption: Qcow2Encryption;
   /** Where the LUKS header is stored inside the image (the full disk encryption header pointer). */
   encryptionHeader: { offset: number; length: number } | undefined;
   /** Incompatible bit 0: the refcounts may be stale (qemu's `dirty-flag`; always false for v2). */
@@ -272,17 +276,10 @@ interface Header {
   compressionType: number;
 }
 
-function corrupt(message: string, field: string): IntrospectionError {
-  return new IntrospectionError('CORRUPT', message, { field });
-}
-
-function limit(message: string, field: string): IntrospectionError {
-  return new IntrospectionError('LIMIT_EXCEEDED', message, { field });
-}
 
 function requireWhole(piece: ReadPiece, field: string): Uint8Array {
   if (piece.available < piece.bytes.byteLength) {
-    throw new IntrospectionError('TRUNCATED', `needs ${piece.bytes.byteLength} bytes, but the image has ${piece.available}`, { field });
+    throw fieldError('TRUNCATED', field, `needs ${piece.bytes.byteLength} bytes, but the image has ${piece.available}`);
   }
   return piece.bytes;
 }
@@ -292,11 +289,11 @@ async function readHeader(reads: ForwardReads): Promise<Header> {
   const version = common.version;
   if (version < 2 || version > 3) {
     // qemu: "Unsupported qcow2 version N" (a version 1 header is qcow, another module).
-    throw new IntrospectionError('UNSUPPORTED', `version ${version} (qemu 7.2 opens versions 2 and 3)`, { field: 'header.version' });
+    throw fieldError('UNSUPPORTED', 'header.version', `version ${version} (qemu 7.2 opens versions 2 and 3)`);
   }
   const clusterBits = common.clusterBits;
   if (clusterBits < QCOW2_MIN_CLUSTER_BITS || clusterBits > QCOW2_MAX_CLUSTER_BITS) {
-    throw corrupt(`cluster size 2^${clusterBits} is outside 2^${QCOW2_MIN_CLUSTER_BITS}..2^${QCOW2_MAX_CLUSTER_BITS}`, 'header.clusterBits');
+    throw fieldError('CORRUPT', 'header.clusterBits', `cluster size 2^${clusterBits} is outside 2^${QCOW2_MIN_CLUSTER_BITS}..2^${QCOW2_MAX_CLUSTER_BITS}`);
   }
   const clusterSize = 2 ** clusterBits;
   if (version === 2) {
@@ -307,14 +304,14 @@ async function readHeader(reads: ForwardReads): Promise<Header> {
   const version3 = decodeQcow2HeaderVersion3(minimal.subarray(QCOW2_HEADER_COMMON_SIZE, QCOW2_HEADER_COMMON_SIZE + QCOW2_HEADER_VERSION3_SIZE));
   const headerLength = version3.headerLength;
   if (headerLength < QCOW2_MIN_VERSION3_HEADER_LENGTH) {
-    throw corrupt(`${headerLength} bytes is shorter than a version 3 header (104)`, 'header.headerLength');
+    throw fieldError('CORRUPT', 'header.headerLength', `${headerLength} bytes is shorter than a version 3 header (104)`);
   }
   if (headerLength > clusterSize) {
-    throw corrupt(`${headerLength} bytes exceeds the cluster size ${clusterSize}`, 'header.headerLength');
+    throw fieldError('CORRUPT', 'header.headerLength', `${headerLength} bytes exceeds the cluster size ${clusterSize}`);
   }
   const whole = requireWhole(await reads.start(headerLength, 'header'), 'header');
   // Byte 104 is the compression type when the header is long enough to hold it (qemu 5.1+).
-  const compressionType = headerLength > QCOW2_MIN_VERSION3_HEADER_LENGTH ? (whole[QCOW2_MIN_VERSION3_HEADER_LENGTH] as number) : 0;
+  const compressionType = headerLength > QCOW2_MIN_VERSION3_HEADER_LENGTH ? u8(whole, QCOW2_MIN_VERSION3_HEADER_LENGTH, 'header.compressionType') : 0;
   return {
     common,
     version,
@@ -329,13 +326,22 @@ async function readHeader(reads: ForwardReads): Promise<Header> {
   };
 }
 
+/** The header's encryption method by name; `UNSUPPORTED` for a method qemu does not know. */
+function encryptionOf(common: Qcow2HeaderCommon): Qcow2Encryption {
+  const encryption = QCOW2_ENCRYPTIONS.get(common.cryptMethod);
+  if (encryption === undefined) {
+    throw fieldError('UNSUPPORTED', 'header.cryptMethod', `encryption method ${common.cryptMethod} (qemu knows 0 none, 1 AES, 2 LUKS)`);
+  }
+  return encryption;
+}
+
 /** qemu's `qcow2_validate_table`: size under the cap, offset cluster-aligned and below 2^63. */
 function validateTable(offset: bigint, entries: bigint, entryBytes: bigint, maxBytes: bigint, clusterSize: number, field: string, what: string): void {
   if (entries > maxBytes / entryBytes) {
-    throw limit(`the ${what} would take ${entries * entryBytes} bytes, more than qemu's ${maxBytes}`, field);
+    throw fieldError('LIMIT_EXCEEDED', field, `the ${what} would take ${entries * entryBytes} bytes, more than qemu's ${maxBytes}`);
   }
   if (INT64_MAX - entries * entryBytes < offset || offset % BigInt(clusterSize) !== 0n) {
-    throw corrupt(`offset ${offset} of the ${what} is not cluster-aligned or is out of range`, field);
+    throw fieldError('CORRUPT', field, `offset ${offset} of the ${what} is not cluster-aligned or is out of range`);
   }
 }
 
@@ -343,10 +349,10 @@ function validateTable(offset: bigint, entries: bigint, entryBytes: bigint, maxB
 function checkHeader(header: Header, context: ParseContext): void {
   const { common, clusterSize, incompatible } = header;
   if (common.backingFileOffset > BigInt(clusterSize)) {
-    throw corrupt(`backing file name offset ${common.backingFileOffset} is beyond the first cluster`, 'header.backingFileOffset');
+    throw fieldError('CORRUPT', 'header.backingFileOffset', `backing file name offset ${common.backingFileOffset} is beyond the first cluster`);
   }
   if (header.compressionType >= COMPRESSION_TYPES.length) {
-    throw new IntrospectionError('UNSUPPORTED', `compression type ${header.compressionType} (qemu knows 0 zlib and 1 zstd)`, { field: 'header.compressionType' });
+    throw fieldError('UNSUPPORTED', 'header.compressionType', `compression type ${header.compressionType} (qemu knows 0 zlib and 1 zstd)`);
   }
   if ((header.compressionType !== 0) !== hasBit(incompatible, INCOMPATIBLE_COMPRESSION)) {
     context.warn(
@@ -358,16 +364,14 @@ function checkHeader(header: Header, context: ParseContext): void {
     context.warn(`unknown incompatible feature bits ${hex(unknownIncompatible)}: qemu 7.2 refuses to open the image ("Unsupported qcow2 feature(s)")`);
   }
   if (hasBit(incompatible, INCOMPATIBLE_EXTENDED_L2) && clusterSize / SUBCLUSTERS_PER_CLUSTER < 2 ** QCOW2_MIN_CLUSTER_BITS) {
-    throw corrupt(`extended L2 entries need clusters of at least 16 KiB (subclusters of 512 bytes), not ${clusterSize}`, 'header.incompatibleFeatures');
+    throw fieldError('CORRUPT', 'header.incompatibleFeatures', `extended L2 entries need clusters of at least 16 KiB (subclusters of 512 bytes), not ${clusterSize}`);
   }
   if (header.refcountOrder > 6) {
-    throw corrupt(`refcount order ${header.refcountOrder} makes entries wider than 64 bits`, 'header.refcountOrder');
+    throw fieldError('CORRUPT', 'header.refcountOrder', `refcount order ${header.refcountOrder} makes entries wider than 64 bits`);
   }
-  if (common.cryptMethod >= CRYPT_METHODS.length) {
-    throw new IntrospectionError('UNSUPPORTED', `encryption method ${common.cryptMethod} (qemu knows 0 none, 1 AES, 2 LUKS)`, { field: 'header.cryptMethod' });
-  }
+  encryptionOf(common);
   if (common.refcountTableClusters === 0) {
-    throw corrupt('the image has no refcount table', 'header.refcountTableClusters');
+    throw fieldError('CORRUPT', 'header.refcountTableClusters', 'the image has no refcount table');
   }
   const cluster = BigInt(clusterSize);
   validateTable(common.refcountTableOffset, BigInt(common.refcountTableClusters), cluster, BigInt(QCOW2_MAX_REFCOUNT_TABLE_BYTES), clusterSize, 'header.refcountTableOffset', 'refcount table');
@@ -379,10 +383,10 @@ function checkHeader(header: Header, context: ParseContext): void {
   const bytesPerL1Entry = 1n << BigInt(header.clusterBits + header.clusterBits - l2EntryBits);
   const l1EntriesNeeded = (common.size + bytesPerL1Entry - 1n) / bytesPerL1Entry;
   if (l1EntriesNeeded > BigInt(INT32_MAX)) {
-    throw corrupt(`a disk of ${common.size} bytes is too big for qemu`, 'header.size');
+    throw fieldError('CORRUPT', 'header.size', `a disk of ${common.size} bytes is too big for qemu`);
   }
   if (BigInt(common.l1Size) < l1EntriesNeeded) {
-    throw corrupt(`the L1 table has ${common.l1Size} entries; a disk of ${common.size} bytes needs ${l1EntriesNeeded}`, 'header.l1Size');
+    throw fieldError('CORRUPT', 'header.l1Size', `the L1 table has ${common.l1Size} entries; a disk of ${common.size} bytes needs ${l1EntriesNeeded}`);
   }
 }
 
@@ -417,7 +421,7 @@ async function readExtensionData(reads: ForwardReads, offset: number, length: nu
 function decodeFeatureNameTable(data: Uint8Array, context: ParseContext): Qcow2FeatureName[] {
   const count = Math.floor(data.byteLength / QCOW2_FEATURE_NAME_ENTRY_SIZE);
   if (count > QCOW2_MAX_FEATURE_NAMES) {
-    throw limit(`${count} entries; a table names at most ${QCOW2_MAX_FEATURE_NAMES} bits`, 'header extension (feature name table)');
+    throw fieldError('LIMIT_EXCEEDED', 'header extension (feature name table)', `${count} entries; a table names at most ${QCOW2_MAX_FEATURE_NAMES} bits`);
   }
   if (data.byteLength % QCOW2_FEATURE_NAME_ENTRY_SIZE !== 0) {
     context.warn(`the feature name table's length ${data.byteLength} is not a multiple of ${QCOW2_FEATURE_NAME_ENTRY_SIZE}; the partial entry is ignored`);
@@ -428,7 +432,7 @@ function decodeFeatureNameTable(data: Uint8Array, context: ParseContext): Qcow2F
     const name = text(entry.name);
     // qemu stops at the first entry without a name (report_unsupported_feature).
     if (name === '') break;
-    const type = FEATURE_TYPES[entry.type] ?? (`type ${entry.type}` as const);
+    const type = QCOW2_FEATURE_TYPES.get(entry.type) ?? (`type ${entry.type}` as const);
     names.push({ type, bit: entry.bit, name });
   }
   return names;
@@ -437,14 +441,14 @@ function decodeFeatureNameTable(data: Uint8Array, context: ParseContext): Qcow2F
 function decodeBitmapsExtension(data: Uint8Array, header: Header): Extensions['bitmapDirectory'] {
   const field = 'header extension (bitmaps)';
   const extension = decodeQcow2BitmapsExtension(data);
-  if (extension.reserved !== 0) throw corrupt('the reserved field is not zero', field);
-  if (extension.nbBitmaps > QCOW2_MAX_BITMAPS) throw limit(`${extension.nbBitmaps} bitmaps, more than qemu's ${QCOW2_MAX_BITMAPS}`, field);
-  if (extension.nbBitmaps === 0) throw corrupt('a bitmaps extension with zero bitmaps', field);
+  if (extension.reserved !== 0) throw fieldError('CORRUPT', field, 'the reserved field is not zero');
+  if (extension.nbBitmaps > QCOW2_MAX_BITMAPS) throw fieldError('LIMIT_EXCEEDED', field, `${extension.nbBitmaps} bitmaps, more than qemu's ${QCOW2_MAX_BITMAPS}`);
+  if (extension.nbBitmaps === 0) throw fieldError('CORRUPT', field, 'a bitmaps extension with zero bitmaps');
   if (extension.bitmapDirectoryOffset % BigInt(header.clusterSize) !== 0n) {
-    throw corrupt(`bitmap directory offset ${extension.bitmapDirectoryOffset} is not cluster-aligned`, field);
+    throw fieldError('CORRUPT', field, `bitmap directory offset ${extension.bitmapDirectoryOffset} is not cluster-aligned`);
   }
   if (extension.bitmapDirectorySize > BigInt(QCOW2_MAX_BITMAP_DIRECTORY_BYTES)) {
-    throw limit(`a bitmap directory of ${extension.bitmapDirectorySize} bytes, more than qemu's ${QCOW2_MAX_BITMAP_DIRECTORY_BYTES}`, field);
+    throw fieldError('LIMIT_EXCEEDED', field, `a bitmap directory of ${extension.bitmapDirectorySize} bytes, more than qemu's ${QCOW2_MAX_BITMAP_DIRECTORY_BYTES}`);
   }
   return {
     offset: safeNumber(extension.bitmapDirectoryOffset, field, 'qcow2'),
@@ -471,11 +475,11 @@ async function readExtensions(reads: ForwardReads, header: Header, context: Pars
     const { type, length } = decodeQcow2HeaderExtensionHeader(piece.bytes.subarray(offset));
     const dataOffset = offset + QCOW2_HEADER_EXTENSION_HEADER_SIZE;
     if (dataOffset > end || length > end - dataOffset) {
-      throw corrupt(`the extension at ${offset} (type ${hex(type, 8)}, ${length} bytes) runs past ${end}`, 'header extension');
+      throw fieldError('CORRUPT', 'header extension', `the extension at ${offset} (type ${hex(type, 8)}, ${length} bytes) runs past ${end}`);
     }
     if (type === EXTENSION_END) break;
     if (result.list.length >= QCOW2_MAX_HEADER_EXTENSIONS) {
-      throw limit(`more than ${QCOW2_MAX_HEADER_EXTENSIONS} header extensions`, 'header extension');
+      throw fieldError('LIMIT_EXCEEDED', 'header extension', `more than ${QCOW2_MAX_HEADER_EXTENSIONS} header extensions`);
     }
     result.list.push({ type: hex(type, 8), name: EXTENSION_NAMES.get(type), offset: dataOffset, length });
     await applyExtension(reads, header, type, dataOffset, length, result, context);
@@ -496,7 +500,7 @@ async function applyExtension(
   switch (type) {
     case EXTENSION_BACKING_FORMAT: {
       if (length > QCOW2_MAX_BACKING_FORMAT_BYTES) {
-        throw limit(`${length} bytes, more than qemu's ${QCOW2_MAX_BACKING_FORMAT_BYTES}`, 'header extension (backing file format)');
+        throw fieldError('LIMIT_EXCEEDED', 'header extension (backing file format)', `${length} bytes, more than qemu's ${QCOW2_MAX_BACKING_FORMAT_BYTES}`);
       }
       result.backingFormat = text(await readExtensionData(reads, offset, length, 'backing file format', context));
       return;
@@ -506,16 +510,16 @@ async function applyExtension(
       return;
     case EXTENSION_ENCRYPTION_HEADER: {
       const field = 'header extension (full disk encryption header pointer)';
-      if (header.common.cryptMethod !== 2) throw corrupt('only a LUKS-encrypted image has an encryption header', field);
-      if (length !== QCOW2_ENCRYPTION_HEADER_POINTER_SIZE) throw corrupt(`${length} bytes, not ${QCOW2_ENCRYPTION_HEADER_POINTER_SIZE}`, field);
+      if (header.common.cryptMethod !== 2) throw fieldError('CORRUPT', field, 'only a LUKS-encrypted image has an encryption header');
+      if (length !== QCOW2_ENCRYPTION_HEADER_POINTER_SIZE) throw fieldError('CORRUPT', field, `${length} bytes, not ${QCOW2_ENCRYPTION_HEADER_POINTER_SIZE}`);
       const pointer = decodeQcow2EncryptionHeaderPointer(await readExtensionData(reads, offset, length, 'encryption header pointer', context));
-      if (pointer.offset % BigInt(header.clusterSize) !== 0n) throw corrupt(`offset ${pointer.offset} is not cluster-aligned`, field);
+      if (pointer.offset % BigInt(header.clusterSize) !== 0n) throw fieldError('CORRUPT', field, `offset ${pointer.offset} is not cluster-aligned`);
       result.encryptionHeader = { offset: safeNumber(pointer.offset, field, 'qcow2'), length: safeNumber(pointer.length, field, 'qcow2') };
       return;
     }
     case EXTENSION_BITMAPS: {
       if (length !== QCOW2_BITMAPS_EXTENSION_SIZE) {
-        throw corrupt(`${length} bytes, not ${QCOW2_BITMAPS_EXTENSION_SIZE}`, 'header extension (bitmaps)');
+        throw fieldError('CORRUPT', 'header extension (bitmaps)', `${length} bytes, not ${QCOW2_BITMAPS_EXTENSION_SIZE}`);
       }
       if (!hasBit(header.autoclear, AUTOCLEAR_BITMAPS)) {
         // qemu: "a program lacking bitmap support modified this file, so all bitmaps are now considered inconsistent".
@@ -540,7 +544,7 @@ async function readBackingFileName(reads: ForwardReads, header: Header, context:
   const offset = Number(backingFileOffset);
   const room = Math.min(QCOW2_MAX_BACKING_FILE_NAME_BYTES, header.clusterSize - offset);
   if (backingFileSize > room) {
-    throw limit(`a backing file name of ${backingFileSize} bytes (qemu allows ${room} here)`, 'header.backingFileSize');
+    throw fieldError('LIMIT_EXCEEDED', 'header.backingFileSize', `a backing file name of ${backingFileSize} bytes (qemu allows ${room} here)`);
   }
   const piece = await reads.start(offset + backingFileSize, 'backing file name');
   if (piece.available < offset + backingFileSize) missingWarning('backing file name', offset, context);
@@ -590,7 +594,7 @@ async function readSnapshots(reads: ForwardReads, header: Header, context: Parse
     const entry = decodeQcow2SnapshotHeader(entryHeader);
     offset += QCOW2_SNAPSHOT_HEADER_SIZE;
     if (entry.extraDataSize > QCOW2_MAX_SNAPSHOT_EXTRA_DATA_BYTES) {
-      throw limit(`${entry.extraDataSize} bytes of extra data, more than qemu's ${QCOW2_MAX_SNAPSHOT_EXTRA_DATA_BYTES}`, `${field}.extraDataSize`);
+      throw fieldError('LIMIT_EXCEEDED', `${field}.extraDataSize`, `${entry.extraDataSize} bytes of extra data, more than qemu's ${QCOW2_MAX_SNAPSHOT_EXTRA_DATA_BYTES}`);
     }
     const extra = await read(offset, entry.extraDataSize, `${field} extra data`);
     offset += entry.extraDataSize;
@@ -600,7 +604,7 @@ async function readSnapshots(reads: ForwardReads, header: Header, context: Parse
     offset += entry.nameSize;
     tableBytes += QCOW2_SNAPSHOT_HEADER_SIZE + entry.extraDataSize + entry.idStringSize + entry.nameSize;
     if (tableBytes > QCOW2_MAX_SNAPSHOT_TABLE_BYTES) {
-      throw limit(`the snapshot table is larger than qemu's ${QCOW2_MAX_SNAPSHOT_TABLE_BYTES} bytes`, 'snapshot table');
+      throw fieldError('LIMIT_EXCEEDED', 'snapshot table', `the snapshot table is larger than qemu's ${QCOW2_MAX_SNAPSHOT_TABLE_BYTES} bytes`);
     }
     snapshots.push(decodeSnapshot(entry, extra, id, name, header, context));
   }
@@ -616,13 +620,13 @@ function decodeSnapshot(
   header: Header,
   context: ParseContext,
 ): Qcow2Snapshot {
-  // Extra data (qcow2 specification, "Snapshots"): u64 vm_state_size_large, u64 disk_size, u64 icount.
-  const view = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
+  // Extra data (qcow2 specification, "Snapshots"): u64 vm_state_size_large, u64 disk_size, u64
+  // icount, each present when the entry's extra data is long enough to hold it.
   const field = `snapshot ${id}`;
-  const vmStateSize = extra.byteLength >= 8 ? safeNumber(view.getBigUint64(0), `${field}.vmStateSize`, 'qcow2') : entry.vmStateSize;
+  const vmStateSize = extra.byteLength >= 8 ? safeNumber(u64be(extra, 0, `${field}.vmStateSize`), `${field}.vmStateSize`, 'qcow2') : entry.vmStateSize;
   // Without the extra field, the image's own size (as qemu does); above 2^53 the nearest number (the image's virtualSizeExact is exact).
-  const diskSize = extra.byteLength >= 16 ? safeNumber(view.getBigUint64(8), `${field}.diskSize`, 'qcow2') : Number(header.common.size);
-  const rawIcount = extra.byteLength >= 24 ? view.getBigUint64(16) : ALL_ONES_64;
+  const diskSize = extra.byteLength >= 16 ? safeNumber(u64be(extra, 8, `${field}.diskSize`), `${field}.diskSize`, 'qcow2') : Number(header.common.size);
+  const rawIcount = extra.byteLength >= 24 ? u64be(extra, 16, `${field}.icount`) : ALL_ONES_64;
   return {
     id,
     name,
@@ -655,34 +659,34 @@ function bitmapProblem(entry: Qcow2BitmapDirectoryEntry, header: Header): string
 
 async function readBitmaps(reads: ForwardReads, header: Header, directory: NonNullable<Extensions['bitmapDirectory']>, context: ParseContext): Promise<Qcow2Bitmap[]> {
   const field = 'bitmap directory';
-  if (directory.size === 0) throw corrupt('the bitmap directory is empty', field);
+  if (directory.size === 0) throw fieldError('CORRUPT', field, 'the bitmap directory is empty');
   const bitmaps: Qcow2Bitmap[] = [];
   const end = directory.offset + directory.size;
   let offset = directory.offset;
   let missing = false;
   while (offset < end) {
-    if (offset + QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE > end) throw corrupt(`an entry at ${offset} runs past the directory's end`, field);
-    if (bitmaps.length >= directory.count) throw corrupt(`more bitmaps than the ${directory.count} the extension declares`, field);
+    if (offset + QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE > end) throw fieldError('CORRUPT', field, `an entry at ${offset} runs past the directory's end`);
+    if (bitmaps.length >= directory.count) throw fieldError('CORRUPT', field, `more bitmaps than the ${directory.count} the extension declares`);
     const piece = await reads.read(offset, QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE, field);
     if (piece.available < QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE) missing = true;
     const entry = decodeQcow2BitmapDirectoryEntry(piece.bytes);
     const entrySize = alignTo8(QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE + entry.extraDataSize + entry.nameSize);
-    if (entry.extraDataSize > directory.size || offset + entrySize > end) throw corrupt(`the entry at ${offset} runs past the directory's end`, field);
+    if (entry.extraDataSize > directory.size || offset + entrySize > end) throw fieldError('CORRUPT', field, `the entry at ${offset} runs past the directory's end`);
     if (entry.extraDataSize !== 0) {
-      throw new IntrospectionError('UNSUPPORTED', 'bitmap extra data (qemu supports none)', { field: `${field}.extraDataSize` });
+      throw fieldError('UNSUPPORTED', `${field}.extraDataSize`, 'bitmap extra data (qemu supports none)');
     }
     const namePiece = await reads.read(offset + QCOW2_BITMAP_DIRECTORY_ENTRY_SIZE, entry.nameSize, `${field} name`);
     if (namePiece.available < entry.nameSize) missing = true;
     const name = text(namePiece.bytes);
     const problem = bitmapProblem(entry, header);
-    if (problem !== undefined) throw corrupt(`bitmap "${name}" has ${problem}, which qemu refuses`, field);
+    if (problem !== undefined) throw fieldError('CORRUPT', field, `bitmap "${name}" has ${problem}, which qemu refuses`);
     const flags: string[] = [];
     if ((entry.flags & BITMAP_FLAG_IN_USE) !== 0) flags.push('in-use');
     if ((entry.flags & BITMAP_FLAG_AUTO) !== 0) flags.push('auto');
     bitmaps.push({ name, granularity: 2 ** entry.granularityBits, flags });
     offset += entrySize;
   }
-  if (bitmaps.length !== directory.count) throw corrupt(`${bitmaps.length} bitmaps, but the extension declares ${directory.count}`, field);
+  if (bitmaps.length !== directory.count) throw fieldError('CORRUPT', field, `${bitmaps.length} bitmaps, but the extension declares ${directory.count}`);
   if (missing) missingWarning('bitmap directory', directory.offset, context);
   return bitmaps;
 }
@@ -748,7 +752,7 @@ async function parseQcow2(reader: ByteReader, context: ParseContext): Promise<Pa
     clusterSize: header.clusterSize,
     backingFile,
     backingFormat: extensions.backingFormat,
-    encryption: CRYPT_METHODS[common.cryptMethod] as Qcow2Details['encryption'],
+    encryption: encryptionOf(common),
     encryptionHeader: extensions.encryptionHeader,
     dirty: hasBit(incompatible, INCOMPATIBLE_DIRTY),
     corrupt: hasBit(incompatible, INCOMPATIBLE_CORRUPT),
@@ -836,22 +840,37 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
   name: 'qcow2',
   title: 'QEMU Copy-On-Write version 2 (qcow2)',
   qemuProbes: true,
-  signatures: [{ offset: 0, bytes: 'QFI\xfb' }],
+  glance: { diskFormat: 'qcow2' }, // Glance's name
+  signatures: [{ offset: 0, bytes: QCOW2_HEADER_COMMON_MAGIC }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
   references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
+  // qemu-img info's words and order (qemu 7.2): the generic lines, the snapshot list, then
+  // ImageInfoSpecificQCow2; v2 images have no lazy refcounts, corrupt or extended l2 there.
   summarize: (details) => [
-    ['compat', details.compat],
-    ['cluster size', details.clusterSize],
+    ['encrypted', details.encryption === 'none' ? undefined : 'yes'],
+    ['cluster_size', details.clusterSize],
     ['backing file', details.backingFile],
-    ['backing format', details.backingFormat],
-    ['data file', details.dataFile],
-    ['encryption', details.encryption === 'none' ? undefined : details.encryption],
-    ['compression', details.compressionType],
-    ['dirty', details.dirty || undefined],
-    ['corrupt', details.corrupt || undefined],
-    ['snapshots', details.snapshots.length || undefined],
-    ['bitmaps', details.bitmaps.length || undefined],
+    ['backing file format', details.backingFormat],
+    ['cleanly shut down', details.dirty ? 'no' : undefined],
+    ...snapshotTable(details.snapshots),
+    ...section(FORMAT_SPECIFIC, [
+      ['compat', details.compat],
+      ['compression type', details.compressionType],
+      ['lazy refcounts', details.version >= 3 ? details.lazyRefcounts : undefined],
+      ...(details.bitmaps.length === 0
+        ? []
+        : listRows(
+            'bitmaps',
+            details.bitmaps.map((bitmap): SummaryRow[] => [...listRows('flags', bitmap.flags), ['name', bitmap.name], ['granularity', bitmap.granularity]]),
+          )),
+      ['refcount bits', details.refcountBits],
+      ...section('encrypt', [['format', details.encryption === 'none' ? undefined : details.encryption]]),
+      ['data file', details.dataFile],
+      ['data file raw', details.dataFileRaw],
+      ['corrupt', details.version >= 3 ? details.corrupt : undefined],
+      ['extended l2', details.version >= 3 ? details.extendedL2 : undefined],
+    ]),
   ],
   parse: parseQcow2,
 };

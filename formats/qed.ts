@@ -12,10 +12,10 @@
  * @module
  */
 import { cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
-import { QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
+import { QED_HEADER_MAGIC, QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
 import { type FeatureMask, describeFeatureMask, hasBit } from './shared/qcow-features.js';
 import { ForwardReads } from './shared/qcow-reading.js';
 
@@ -66,10 +66,6 @@ export interface QedDetails {
   l1TableOffset: number;
 }
 
-function corrupt(message: string, field: string): IntrospectionError {
-  return new IntrospectionError('CORRUPT', message, { field });
-}
-
 function isPowerOfTwo(value: number): boolean {
   return value > 0 && (value & (value - 1)) === 0;
 }
@@ -82,16 +78,16 @@ function checkHeader(header: QedHeader, context: ParseContext): void {
   }
   const { clusterSize, tableSize } = header;
   if (!isPowerOfTwo(clusterSize) || clusterSize < QED_MIN_CLUSTER_SIZE || clusterSize > QED_MAX_CLUSTER_SIZE) {
-    throw corrupt(`cluster size ${clusterSize} is not a power of 2 from 4 KiB to 64 MiB`, 'header.clusterSize');
+    throw fieldError('CORRUPT', 'header.clusterSize', `cluster size ${clusterSize} is not a power of 2 from 4 KiB to 64 MiB`);
   }
   if (!isPowerOfTwo(tableSize) || tableSize < QED_MIN_TABLE_SIZE || tableSize > QED_MAX_TABLE_SIZE) {
-    throw corrupt(`table size ${tableSize} is not a power of 2 from 1 to 16 clusters`, 'header.tableSize');
+    throw fieldError('CORRUPT', 'header.tableSize', `table size ${tableSize} is not a power of 2 from 1 to 16 clusters`);
   }
   // The disk the two levels of tables can map (qed_max_image_size).
   const entriesPerTable = BigInt((tableSize * clusterSize) / 8);
   const maximum = entriesPerTable * entriesPerTable * BigInt(clusterSize);
   if (header.imageSize > maximum) {
-    throw corrupt(`a disk of ${header.imageSize} bytes is larger than these tables can map (${maximum})`, 'header.imageSize');
+    throw fieldError('CORRUPT', 'header.imageSize', `a disk of ${header.imageSize} bytes is larger than these tables can map (${maximum})`);
   }
   // qemu computes the same maximum in unsigned 64-bit arithmetic, which wraps for large clusters and tables.
   const qemuMaximum = maximum % 2n ** 64n;
@@ -102,13 +98,13 @@ function checkHeader(header: QedHeader, context: ParseContext): void {
     context.warn(`the size ${header.imageSize} is not a multiple of 512; qemu refuses to open the image ("QED image size is invalid")`);
   }
   if (header.headerSize > Math.floor(UINT32_MAX / clusterSize)) {
-    throw corrupt(`${header.headerSize} clusters of header overflow 32 bits`, 'header.headerSize');
+    throw fieldError('CORRUPT', 'header.headerSize', `${header.headerSize} clusters of header overflow 32 bits`);
   }
   // qed_check_table_offset: cluster-aligned and past the header.
   const cluster = BigInt(clusterSize);
   const headerBytes = BigInt(header.headerSize) * cluster;
   if (header.l1TableOffset % cluster !== 0n || header.l1TableOffset < headerBytes) {
-    throw corrupt(`L1 table offset ${header.l1TableOffset} is not cluster-aligned after the header`, 'header.l1TableOffset');
+    throw fieldError('CORRUPT', 'header.l1TableOffset', `L1 table offset ${header.l1TableOffset} is not cluster-aligned after the header`);
   }
   if (tableSize === 1) {
     // qemu 7.2 checks that the table's last cluster lies after its first, which fails for one cluster.
@@ -120,9 +116,7 @@ async function readBackingFileName(reads: ForwardReads, header: QedHeader, conte
   if (!hasBit(header.features, FEATURE_BACKING_FILE)) return undefined;
   const length = header.backingFilenameSize;
   if (length > QED_MAX_BACKING_FILE_NAME_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `a backing file name of ${length} bytes (qemu allows ${QED_MAX_BACKING_FILE_NAME_BYTES})`, {
-      field: 'header.backingFilenameSize',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'header.backingFilenameSize', `a backing file name of ${length} bytes (qemu allows ${QED_MAX_BACKING_FILE_NAME_BYTES})`);
   }
   const offset = header.backingFilenameOffset;
   const piece = await reads.read(offset, length, 'backing file name');
@@ -139,7 +133,7 @@ async function parseQed(reader: ByteReader, context: ParseContext): Promise<Pars
   const reads = new ForwardReads(reader, QED_HEADER_SIZE);
   const piece = await reads.start(QED_HEADER_SIZE, 'header');
   if (piece.available < QED_HEADER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `needs ${QED_HEADER_SIZE} bytes, but the image has ${piece.available}`, { field: 'header' });
+    throw fieldError('TRUNCATED', 'header', `needs ${QED_HEADER_SIZE} bytes, but the image has ${piece.available}`);
   }
   const header = decodeQedHeader(piece.bytes);
   checkHeader(header, context);
@@ -173,14 +167,16 @@ export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   title: 'QEMU Enhanced Disk (QED)',
   qemuProbes: true,
   bannedByDefault: true,
-  signatures: [{ offset: 0, bytes: 'QED\0' }],
+  glance: { diskFormat: null }, // Glance has no disk_format for it
+  signatures: [{ offset: 0, bytes: QED_HEADER_MAGIC }],
   checks: [backingFileCheck],
   references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
+  // qemu-img info's words first (qemu prints no format-specific block for QED).
   summarize: (details) => [
-    ['cluster size', details.clusterSize],
-    ['table size', details.tableSize],
+    ['cluster_size', details.clusterSize],
     ['backing file', details.backingFile],
-    ['backing format', details.backingFormat],
+    ['backing file format', details.backingFormat],
+    ['table size', details.tableSize],
     ['needs check', details.needsCheck || undefined],
   ],
   parse: parseQed,

@@ -20,11 +20,23 @@
  *
  * @module
  */
-import { bytesEqual } from '../src/bytes.js';
+import { bytesEqual, u32le } from '../src/bytes.js';
 import { isIntrospectionError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext } from '../src/format-module.js';
+import { firmwareFromPartitionTable, firmwareProperties } from '../src/glance/vocabulary.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import {
+  BSD_DISKLABEL_MAGIC,
+  GPT_HEADER_SIGNATURE,
+  matchApmDriverDescriptorMap,
+  matchApmPartitionEntry,
+  matchGptHeader,
+  matchMbrSector,
+  matchSgiVolumeHeader,
+  matchSunDiskLabel,
+} from './generated/partition-table.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
+import { partitionTableRows } from './shared/partition-table-summary.js';
 import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
@@ -115,16 +127,17 @@ const SECTOR_BYTES = 512;
  * entry, a BSD disklabel (sector 1 or byte 64), Sun's and SGI's label magics.
  */
 function mayHoldPartitionTable(first: Uint8Array): boolean {
-  const u32 = (offset: number, littleEndian: boolean) =>
-    offset + 4 <= first.byteLength ? new DataView(first.buffer, first.byteOffset, first.byteLength).getUint32(offset, littleEndian) : undefined;
+  const second = first.subarray(SECTOR_BYTES);
+  // A little-endian BSD magic is enough here: the scan then reads the label in either order.
+  const bsdMagicAt = (offset: number) => offset + 4 <= first.byteLength && u32le(first, offset) === BSD_DISKLABEL_MAGIC;
   return (
-    (first[510] === 0x55 && first[511] === 0xaa) ||
-    bytesEqual(first, 512, 'EFI PART') ||
-    (bytesEqual(first, 0, 'ER') && bytesEqual(first, 512, 'PM')) ||
-    u32(512, true) === 0x82564557 ||
-    u32(64, true) === 0x82564557 ||
-    (first[508] === 0xda && first[509] === 0xbe) ||
-    u32(0, false) === 0x0be5a941
+    matchMbrSector(first) !== undefined ||
+    matchGptHeader(second) !== undefined ||
+    (matchApmDriverDescriptorMap(first) !== undefined && matchApmPartitionEntry(second) !== undefined) ||
+    bsdMagicAt(SECTOR_BYTES) ||
+    bsdMagicAt(64) ||
+    matchSunDiskLabel(first) !== undefined ||
+    matchSgiVolumeHeader(first) !== undefined
   );
 }
 
@@ -140,7 +153,7 @@ async function probePartitionTable(reader: ByteReader): Promise<boolean> {
   // A cheap look first, so that the probe of every image reads two sectors, not 32 KiB.
   const first = await reader.readAvailable(0, 2 * SECTOR_BYTES, 'head');
   const gpt4k = await reader.readAvailable(4096, 8, 'head');
-  if (!mayHoldPartitionTable(first) && !bytesEqual(gpt4k, 0, 'EFI PART')) return false;
+  if (!mayHoldPartitionTable(first) && !bytesEqual(gpt4k, 0, GPT_HEADER_SIGNATURE)) return false;
   const head = await reader.readAvailable(0, RAW_HEAD_BYTES, 'head');
   const scan = await scanPartitionTables({
     head,
@@ -248,15 +261,12 @@ export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   name: 'raw',
   title: 'Raw disk image',
   declaredAs: declaredAsRaw,
+  glance: { diskFormat: 'raw', properties: (details) => firmwareProperties(firmwareFromPartitionTable(details.partitionTable)) },
   signatures: [],
   fallback: true,
   headBytes: RAW_HEAD_BYTES,
   tailBytes: RAW_TAIL_BYTES,
-  summarize: (details) => [
-    ['partition table', details.partitionTable?.scheme],
-    ['partitions', details.partitionTable?.partitions.length],
-    ['filesystem', details.filesystem],
-  ],
+  summarize: (details) => [...partitionTableRows(details.partitionTable, details.otherPartitionTables), ['filesystem', details.filesystem]],
   probe: probePartitionTable,
   checks: [mbrCheck, gptCheck],
   async parse(reader, context) {

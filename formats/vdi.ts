@@ -15,14 +15,16 @@
  *
  * @module
  */
-import { cutAtNul, isAllZero, latin1Text, mixedEndianGuid, safeNumber, u16le, utf8Text } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { cutAtNul, isAllZero, latin1Text, mixedEndianGuid, safeNumber, utf8Text } from '../src/bytes.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
-import { VDI_HEADER_V0_SIZE, VDI_HEADER_V1_SIZE, decodeVdiHeaderV0, decodeVdiHeaderV1 } from './generated/vdi.js';
+import { VDI_HEADER_MIN_SIZE, VDI_HEADER_SIGNATURE, VDI_HEADER_SIZE, VDI_IMAGE_TYPES, type VdiHeader, type VdiImageType, decodeVdiHeader } from './generated/vdi.js';
+
+export type { VdiImageType } from './generated/vdi.js';
 
 /** The signature at offset 64, as its little-endian bytes. */
-export const VDI_SIGNATURE_BYTES = new Uint8Array([0x7f, 0x10, 0xda, 0xbe]);
+export const VDI_SIGNATURE_BYTES = VDI_HEADER_SIGNATURE;
 /** Where the signature is. */
 export const VDI_SIGNATURE_OFFSET = 64;
 /** The size of VDIHEADER1, the smallest valid `headerSize` of a version 1 header (VDICore.h). */
@@ -32,13 +34,7 @@ export const VDI_HEADER1_PLUS_SIZE = 0x190;
 /** The one sector size qemu (and VirtualBox's LCHS geometry) accepts. */
 const SECTOR_SIZE = 512;
 /** Where a version 0 header's block map starts: right after the 72-byte pre-header and the 348-byte header. */
-const VERSION0_BLOCKS_OFFSET = VDI_HEADER_V0_SIZE;
-
-/** VDI image types (VDICore.h VDIIMAGETYPE), by their numbers. */
-const IMAGE_TYPES = { 1: 'dynamic', 2: 'static', 3: 'undo', 4: 'diff' } as const;
-
-/** A VDI image type: `dynamic` (VirtualBox "normal"), `static` ("fixed"), `undo` or `diff` (differencing). */
-export type VdiImageType = (typeof IMAGE_TYPES)[keyof typeof IMAGE_TYPES];
+const VERSION0_BLOCKS_OFFSET = VDI_HEADER_MIN_SIZE;
 
 /** A disk geometry as VDI stores it. */
 export interface VdiGeometry {
@@ -99,36 +95,34 @@ function fieldText(bytes: Uint8Array, decode: (bytes: Uint8Array) => string): st
   return cutAtNul(decode(bytes));
 }
 
-/** A UUID field (IPRT RTUUID: mixed-endian, like a Microsoft GUID), or `undefined` when it is all zero. */
-function optionalUuid(bytes: Uint8Array): string | undefined {
-  return isAllZero(bytes) ? undefined : mixedEndianGuid(bytes);
+/** A UUID field (IPRT RTUUID: mixed-endian, like a Microsoft GUID), or `undefined` when it is absent or all zero. */
+function optionalUuid(bytes: Uint8Array | undefined): string | undefined {
+  return bytes === undefined || isAllZero(bytes) ? undefined : mixedEndianGuid(bytes);
 }
 
 function imageTypeName(value: number): VdiImageType {
-  const name = (IMAGE_TYPES as Record<number, VdiImageType | undefined>)[value];
-  if (name === undefined) {
-    throw new IntrospectionError('CORRUPT', `${value} is not a VDI image type (1 dynamic, 2 static, 3 undo, 4 diff)`, {
-      field: 'header.imageType',
-    });
-  }
+  const name = VDI_IMAGE_TYPES.get(value);
+  if (name === undefined) throw fieldError('CORRUPT', 'header.imageType', `${value} is not a VDI image type (1 dynamic, 2 static, 3 undo, 4 diff)`);
   return name;
 }
 
-function bannerText(bytes: Uint8Array): string {
-  return fieldText(bytes, latin1Text).replace(/\n$/, '');
+/** The LCHS geometry of VirtualBox's 0x190-byte header (fields a shorter header holds but does not define). */
+function lchsGeometry({ headerSize, cylinders, heads, sectors, lchsSectorSize }: VdiHeader): VdiGeometry | undefined {
+  if (headerSize === undefined || headerSize < VDI_HEADER1_PLUS_SIZE) return undefined;
+  // Version 1 fields, like headerSize: present together.
+  if (cylinders === undefined || heads === undefined || sectors === undefined || lchsSectorSize === undefined) return undefined;
+  return { cylinders, heads, sectors, sectorSize: lchsSectorSize };
 }
 
-function parseVersion1(bytes: Uint8Array, major: number, minor: number): VdiDetails {
-  const header = decodeVdiHeaderV1(bytes);
-  if (header.headerSize < VDI_HEADER1_SIZE) {
-    throw new IntrospectionError('CORRUPT', `${header.headerSize} bytes is shorter than a version 1 header (${VDI_HEADER1_SIZE})`, {
-      field: 'header.headerSize',
-    });
-  }
-  const hasLchsGeometry = header.headerSize >= VDI_HEADER1_PLUS_SIZE;
+/**
+ * The details of a version 1 or version 0 header. The fields a version 0 header lacks are
+ * `undefined` in the decoded layout; its block map follows the header and its data follows
+ * the block map (VDICore.h getImageBlocksOffset, getImageDataOffset).
+ */
+function vdiDetails(header: VdiHeader): VdiDetails {
   return {
-    banner: bannerText(header.text),
-    version: `${major}.${minor}`,
+    banner: fieldText(header.text, latin1Text).replace(/\n$/, ''),
+    version: `${header.majorVersion}.${header.minorVersion}`,
     headerSize: header.headerSize,
     imageType: imageTypeName(header.imageType),
     flags: header.flags,
@@ -136,50 +130,16 @@ function parseVersion1(bytes: Uint8Array, major: number, minor: number): VdiDeta
     sectorSize: header.sectorSize,
     diskSize: safeNumber(header.diskSize, 'header.diskSize', 'vdi'),
     blockSize: header.blockSize,
-    blockExtraSize: header.blockExtraSize,
+    blockExtraSize: header.blockExtraSize ?? 0,
     blocksInImage: header.blocksInImage,
     blocksAllocated: header.blocksAllocated,
-    blocksOffset: header.blocksOffset,
-    dataOffset: header.dataOffset,
+    blocksOffset: header.blocksOffset ?? VERSION0_BLOCKS_OFFSET,
+    dataOffset: header.dataOffset ?? VERSION0_BLOCKS_OFFSET + header.blocksInImage * 4,
     uuid: mixedEndianGuid(header.uuid),
     modifyUuid: mixedEndianGuid(header.modifyUuid),
     parentUuid: optionalUuid(header.parentUuid),
     parentModifyUuid: optionalUuid(header.parentModifyUuid),
-    geometry: hasLchsGeometry
-      ? { cylinders: header.cylinders, heads: header.heads, sectors: header.sectors, sectorSize: header.lchsSectorSize }
-      : undefined,
-    legacyGeometry: {
-      cylinders: header.legacyCylinders,
-      heads: header.legacyHeads,
-      sectors: header.legacySectors,
-      sectorSize: header.sectorSize,
-    },
-  };
-}
-
-function parseVersion0(bytes: Uint8Array): VdiDetails {
-  const header = decodeVdiHeaderV0(bytes);
-  return {
-    banner: bannerText(header.text),
-    version: '0.0',
-    headerSize: undefined,
-    imageType: imageTypeName(header.imageType),
-    flags: header.flags,
-    description: fieldText(header.description, utf8Text),
-    sectorSize: header.sectorSize,
-    diskSize: safeNumber(header.diskSize, 'header.diskSize', 'vdi'),
-    blockSize: header.blockSize,
-    blockExtraSize: 0,
-    blocksInImage: header.blocksInImage,
-    blocksAllocated: header.blocksAllocated,
-    // VDICore.h getImageBlocksOffset / getImageDataOffset for version 0.
-    blocksOffset: VERSION0_BLOCKS_OFFSET,
-    dataOffset: VERSION0_BLOCKS_OFFSET + header.blocksInImage * 4,
-    uuid: mixedEndianGuid(header.uuid),
-    modifyUuid: mixedEndianGuid(header.modifyUuid),
-    parentUuid: optionalUuid(header.parentUuid),
-    parentModifyUuid: undefined,
-    geometry: undefined,
+    geometry: lchsGeometry(header),
     legacyGeometry: {
       cylinders: header.legacyCylinders,
       heads: header.legacyHeads,
@@ -206,20 +166,16 @@ function checkConsistency(details: VdiDetails, context: ParseContext): void {
 async function parseVdi(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VdiDetails>> {
   // One read from the start covers either header version (the longer is 472 bytes), so that a
   // stream is never asked to go back.
-  const bytes = await reader.readAvailable(0, VDI_HEADER_V1_SIZE, 'header');
-  const minor = u16le(bytes, 68, 'header.version');
-  const major = u16le(bytes, 70, 'header.version');
-  let details: VdiDetails;
-  if (major === 1) details = parseVersion1(bytes, major, minor);
-  else if (major === 0) details = parseVersion0(bytes);
-  else {
-    throw new IntrospectionError('UNSUPPORTED', `header version ${major}.${minor} (VirtualBox knows 0.0 and 1.1)`, {
-      field: 'header.version',
-    });
+  const header = decodeVdiHeader(await reader.readAvailable(0, VDI_HEADER_SIZE, 'header'));
+  const { majorVersion, minorVersion, headerSize } = header;
+  if (majorVersion !== 0 && majorVersion !== 1) {
+    throw fieldError('UNSUPPORTED', 'header.version', `header version ${majorVersion}.${minorVersion} (VirtualBox knows 0.0 and 1.1)`);
   }
-  if (details.blockSize === 0) {
-    throw new IntrospectionError('CORRUPT', 'a block size of 0 cannot hold any data', { field: 'header.blockSize' });
+  if (headerSize !== undefined && headerSize < VDI_HEADER1_SIZE) {
+    throw fieldError('CORRUPT', 'header.headerSize', `${headerSize} bytes is shorter than a version 1 header (${VDI_HEADER1_SIZE})`);
   }
+  const details = vdiDetails(header);
+  if (details.blockSize === 0) throw fieldError('CORRUPT', 'header.blockSize', 'a block size of 0 cannot hold any data');
   checkConsistency(details, context);
   return { virtualSize: details.diskSize, details };
 }
@@ -252,14 +208,16 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   name: 'vdi',
   title: 'VirtualBox Disk Image (VDI)',
   qemuProbes: true,
+  glance: { diskFormat: 'vdi' }, // Glance's name
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
   // A VDI names its parent by UUID only (VirtualBox finds it in its media registry).
   references: { backing: [{ name: 'parentUuid', by: 'uuid' }] },
+  // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['image type', details.imageType],
     ['version', details.version],
-    ['block size', details.blockSize],
     ['blocks allocated', `${details.blocksAllocated} of ${details.blocksInImage}`],
     ['uuid', details.uuid],
     ['parent uuid', details.parentUuid],

@@ -32,25 +32,26 @@ import {
   utf16leText,
   utf8Text,
 } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
+  VHD_DISK_TYPES,
+  VHD_DYNAMIC_HEADER_FIELD_OFFSETS,
   VHD_DYNAMIC_HEADER_SIZE,
+  VHD_FOOTER_COOKIE,
+  VHD_FOOTER_FIELD_OFFSETS,
   VHD_FOOTER_SIZE,
-  VHD_PARENT_LOCATOR_ENTRY_SIZE,
+  type VhdDiskType,
   type VhdDynamicHeader,
   type VhdFooter,
   decodeVhdDynamicHeader,
   decodeVhdFooter,
-  decodeVhdParentLocatorEntry,
 } from './generated/vhd.js';
 import { readRangesInOrder, type WantedRange } from './shared/vhd-ranges.js';
 
-/** The footer's cookie. */
-export const VHD_FOOTER_COOKIE = 'conectix';
-/** The dynamic disk header's cookie. */
-export const VHD_DYNAMIC_HEADER_COOKIE = 'cxsparse';
+export { VHD_DYNAMIC_HEADER_COOKIE, VHD_FOOTER_COOKIE, type VhdDiskType } from './generated/vhd.js';
+
 /**
  * The most BAT entries we accept: qemu 7.2 refuses more than `INT_MAX / 4` ("Max Table
  * Entries too large"). The table itself is never read; the count is only reported.
@@ -66,21 +67,11 @@ export const VHD_QEMU_MAX_SECTORS = 0xff000000;
 /** The largest CHS geometry, 65535/16/255: qemu then uses the current size whatever the creator. */
 export const VHD_MAX_GEOMETRY_SECTORS = 65535 * 16 * 255;
 
-/** A dynamic disk header has room for eight parent locator entries (VHD spec, "Parent Locator Entries"). */
-const PARENT_LOCATOR_SLOTS = 8;
-/** Offset of the checksum in the footer and in the dynamic header. */
-const FOOTER_CHECKSUM_OFFSET = 64;
-const DYNAMIC_HEADER_CHECKSUM_OFFSET = 36;
 const SECTOR = 512;
 /** VHD timestamps count seconds from 2000-01-01 00:00:00 UTC. */
 const VHD_EPOCH_MILLISECONDS = Date.UTC(2000, 0, 1);
 /** qemu 7.2 vpc_open: creators whose disks are sized by `currentSize`, not by the CHS geometry. */
 const CURRENT_SIZE_CREATORS = ['win ', 'qem2', 'd2v ', 'CTXS', 'tap\0'];
-/** Footer disk types (VHD spec, "Disk Type"). */
-const DISK_TYPES: Record<number, VhdDiskType> = { 2: 'fixed', 3: 'dynamic', 4: 'differencing' };
-
-/** The kind of VHD. */
-export type VhdDiskType = 'fixed' | 'dynamic' | 'differencing';
 
 /** CHS geometry from the footer. */
 export interface VhdGeometry {
@@ -219,14 +210,9 @@ export interface VhdFooterFields {
  */
 export function readVhdFooter(bytes: Uint8Array): VhdFooterFields {
   const footer: VhdFooter = decodeVhdFooter(bytes);
-  if (!bytesEqual(footer.cookie, 0, VHD_FOOTER_COOKIE)) {
-    throw new IntrospectionError('CORRUPT', `the footer does not start with "${VHD_FOOTER_COOKIE}"`, { field: 'footer.cookie' });
-  }
-  const diskType = DISK_TYPES[footer.diskType];
+  const diskType = VHD_DISK_TYPES.get(footer.diskType);
   if (diskType === undefined) {
-    throw new IntrospectionError('UNSUPPORTED', `disk type ${footer.diskType} (known: 2 fixed, 3 dynamic, 4 differencing)`, {
-      field: 'footer.diskType',
-    });
+    throw fieldError('UNSUPPORTED', 'footer.diskType', `disk type ${footer.diskType} (known: 2 fixed, 3 dynamic, 4 differencing)`);
   }
   return {
     diskType,
@@ -239,7 +225,7 @@ export function readVhdFooter(bytes: Uint8Array): VhdFooterFields {
     geometry: { cylinders: footer.cylinders, heads: footer.heads, sectorsPerTrack: footer.sectorsPerTrack },
     uuid: bigEndianUuid(footer.uniqueId),
     savedState: footer.savedState !== 0,
-    checksumValid: vhdChecksum(bytes.subarray(0, VHD_FOOTER_SIZE), FOOTER_CHECKSUM_OFFSET) === footer.checksum,
+    checksumValid: vhdChecksum(bytes.subarray(0, VHD_FOOTER_SIZE), VHD_FOOTER_FIELD_OFFSETS.checksum) === footer.checksum,
     features: footer.features,
     formatVersion: versionText(footer.formatVersion),
     dataOffset: footer.dataOffset === 0xffffffffffffffffn ? undefined : safeNumber(footer.dataOffset, 'footer.dataOffset', 'vhd'),
@@ -287,27 +273,16 @@ export interface VhdDynamicHeaderFields {
  * `LIMIT_EXCEEDED` above {@link VHD_MAX_TABLE_ENTRIES} BAT entries.
  */
 export function readVhdDynamicHeader(bytes: Uint8Array): VhdDynamicHeaderFields {
+  // qemu: "Invalid header magic" when the cookie is not there (the decoder's CORRUPT).
   const header: VhdDynamicHeader = decodeVhdDynamicHeader(bytes);
-  if (!bytesEqual(header.cookie, 0, VHD_DYNAMIC_HEADER_COOKIE)) {
-    // qemu: "Invalid header magic".
-    throw new IntrospectionError('CORRUPT', `the dynamic disk header does not start with "${VHD_DYNAMIC_HEADER_COOKIE}"`, {
-      field: 'dynamic header.cookie',
-    });
-  }
   if (header.blockSize < SECTOR || (header.blockSize & (header.blockSize - 1)) !== 0) {
-    throw new IntrospectionError('CORRUPT', `block size ${header.blockSize} is not a power of two of at least 512`, {
-      field: 'dynamic header.blockSize',
-    });
+    throw fieldError('CORRUPT', 'dynamic header.blockSize', `block size ${header.blockSize} is not a power of two of at least 512`);
   }
   if (header.maxTableEntries > VHD_MAX_TABLE_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.maxTableEntries} BAT entries (at most ${VHD_MAX_TABLE_ENTRIES}, as qemu)`, {
-      field: 'dynamic header.maxTableEntries',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'dynamic header.maxTableEntries', `${header.maxTableEntries} BAT entries (at most ${VHD_MAX_TABLE_ENTRIES}, as qemu)`);
   }
   const parentLocatorEntries: Array<Omit<VhdParentLocator, 'path'>> = [];
-  for (let slot = 0; slot < PARENT_LOCATOR_SLOTS; slot += 1) {
-    const start = slot * VHD_PARENT_LOCATOR_ENTRY_SIZE;
-    const entry = decodeVhdParentLocatorEntry(header.parentLocatorEntries.subarray(start, start + VHD_PARENT_LOCATOR_ENTRY_SIZE));
+  for (const [slot, entry] of header.parentLocatorEntries.entries()) {
     if (isAllZero(entry.platformCode)) continue;
     parentLocatorEntries.push({
       platformCode: latin1Text(entry.platformCode),
@@ -320,7 +295,7 @@ export function readVhdDynamicHeader(bytes: Uint8Array): VhdDynamicHeaderFields 
     tableOffset: safeNumber(header.tableOffset, 'dynamic header.tableOffset', 'vhd'),
     maxTableEntries: header.maxTableEntries,
     blockSize: header.blockSize,
-    checksumValid: vhdChecksum(bytes.subarray(0, VHD_DYNAMIC_HEADER_SIZE), DYNAMIC_HEADER_CHECKSUM_OFFSET) === header.checksum,
+    checksumValid: vhdChecksum(bytes.subarray(0, VHD_DYNAMIC_HEADER_SIZE), VHD_DYNAMIC_HEADER_FIELD_OFFSETS.checksum) === header.checksum,
     parentUuid: bigEndianUuid(header.parentUniqueId),
     parentTimestamp: vhdTimestamp(header.parentTimestamp),
     parentName: cutAtNul(utf16beText(header.parentUnicodeName)),
@@ -372,16 +347,13 @@ async function findFooter(reader: ByteReader): Promise<FoundFooter> {
 async function findTrailingFooter(reader: ByteReader): Promise<FoundFooter> {
   const size = await reader.totalSize(VHD_FOOTER_SIZE);
   if (size < VHD_FOOTER_SIZE) {
-    throw new IntrospectionError('TRUNCATED', `the image is ${size} bytes, less than a footer`, { field: 'footer' });
+    throw fieldError('TRUNCATED', 'footer', `the image is ${size} bytes, less than a footer`);
   }
   const offset = size - VHD_FOOTER_SIZE;
   const bytes = await reader.read(offset, VHD_FOOTER_SIZE, 'footer');
   if (!bytesEqual(bytes, 0, VHD_FOOTER_COOKIE)) {
     // qemu: "invalid VPC image".
-    throw new IntrospectionError('CORRUPT', `no "${VHD_FOOTER_COOKIE}" footer at the start or in the last 512 bytes`, {
-      field: 'footer.cookie',
-      offset,
-    });
+    throw fieldError('CORRUPT', 'footer.cookie', `no "${VHD_FOOTER_COOKIE}" footer at the start or in the last 512 bytes`, offset);
   }
   return { footer: readVhdFooter(bytes), offset };
 }
@@ -425,16 +397,12 @@ async function readParentLocators(
   const wanted: WantedRange<number>[] = entries.map((entry, index) => {
     const field = `parent locator ${entry.platformCode}`;
     if (entry.platformDataLength > VHD_MAX_LOCATOR_DATA_LENGTH) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `${entry.platformDataLength} bytes of locator data (at most ${VHD_MAX_LOCATOR_DATA_LENGTH})`, {
-        field: `${field}.platformDataLength`,
-      });
+      throw fieldError('LIMIT_EXCEEDED', `${field}.platformDataLength`, `${entry.platformDataLength} bytes of locator data (at most ${VHD_MAX_LOCATOR_DATA_LENGTH})`);
     }
     if (entry.platformDataLength > 0 && entry.platformDataOffset < headerEnd) {
       // Every writer puts locator data after the header; data inside the footer copy or the
       // header is impossible, and a stream could not go back for it.
-      throw new IntrospectionError('CORRUPT', `locator data at ${entry.platformDataOffset}, inside the footer copy or the dynamic header`, {
-        field: `${field}.platformDataOffset`,
-      });
+      throw fieldError('CORRUPT', `${field}.platformDataOffset`, `locator data at ${entry.platformDataOffset}, inside the footer copy or the dynamic header`);
     }
     return { key: index, offset: entry.platformDataOffset, length: entry.platformDataLength, field };
   });
@@ -465,14 +433,10 @@ async function parseVhd(reader: ByteReader, context: ParseContext): Promise<Pars
 
   if (found.offset !== 0) {
     // Only a footer at the end was found, but a dynamic disk's header is found through the copy at the start.
-    throw new IntrospectionError('CORRUPT', `a ${footer.diskType} disk without the copy of its footer at the start`, {
-      field: 'footer',
-    });
+    throw fieldError('CORRUPT', 'footer', `a ${footer.diskType} disk without the copy of its footer at the start`);
   }
   if (footer.dataOffset === undefined || footer.dataOffset < VHD_FOOTER_SIZE) {
-    throw new IntrospectionError('CORRUPT', `a ${footer.diskType} disk's dynamic header must follow the footer copy`, {
-      field: 'footer.dataOffset',
-    });
+    throw fieldError('CORRUPT', 'footer.dataOffset', `a ${footer.diskType} disk's dynamic header must follow the footer copy`);
   }
   const header = readVhdDynamicHeader(await reader.read(footer.dataOffset, VHD_DYNAMIC_HEADER_SIZE, 'dynamic header'));
   if (!header.checksumValid) context.warn('the dynamic disk header checksum is wrong (qemu does not check it)');
@@ -538,6 +502,7 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
   // qemu's probe looks at the first 512 bytes: a fixed VHD's footer is at the end, so qemu takes it for raw.
   qemuProbes: (details) => details.diskType !== 'fixed',
   aliases: ['vpc'],
+  glance: { diskFormat: 'vhd' }, // Glance's name for what qemu calls vpc
   signatures: [
     { offset: 0, bytes: VHD_FOOTER_COOKIE },
     { offset: VHD_FOOTER_SIZE, bytes: VHD_FOOTER_COOKIE, fromEnd: true },
@@ -556,7 +521,9 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
     ],
   },
   guestDataAtStart: (details) => details.diskType === 'fixed',
+  // qemu-img info prints a dynamic disk's block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['disk type', details.diskType],
     ['creator', `${details.creatorApp.trimEnd()} ${details.creatorVersion} (${details.creatorHostOs.trimEnd()})`],
     ['created', details.timestamp],
@@ -565,7 +532,6 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
     ['sized by', details.sizeSource],
     ['uuid', details.uuid],
     ['checksum valid', details.checksumValid],
-    ['block size', details.blockSize],
     ['parent name', details.parentName],
     ['parent uuid', details.parentUuid],
     ...(details.parentLocators ?? []).map((locator): [string, string | undefined] => [`parent locator ${locator.platformCode}`, locator.path]),

@@ -24,38 +24,47 @@
  *
  * @module
  */
-import { bytesEqual, crc32c, cutAtNul, isAllZero, mixedEndianGuid, safeNumber, u32le, u64le, utf16leText } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { bytesEqual, crc32c, cutAtNul, isAllZero, mixedEndianGuid, safeNumber, u32le, utf16leText } from '../src/bytes.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
+  VHDX_FILE_IDENTIFIER_SIGNATURE,
   VHDX_FILE_IDENTIFIER_SIZE,
   VHDX_FILE_PARAMETERS_SIZE,
+  VHDX_HEADER_FIELD_OFFSETS,
   VHDX_HEADER_SIZE,
   VHDX_LOG_DESCRIPTOR_SIZE,
   VHDX_LOG_ENTRY_HEADER_SIZE,
   VHDX_METADATA_TABLE_ENTRY_SIZE,
   VHDX_METADATA_TABLE_HEADER_SIZE,
+  VHDX_PAGE83_DATA_SIZE,
   VHDX_PARENT_LOCATOR_ENTRY_SIZE,
   VHDX_PARENT_LOCATOR_HEADER_SIZE,
   VHDX_REGION_TABLE_ENTRY_SIZE,
+  VHDX_REGION_TABLE_HEADER_SIGNATURE,
   VHDX_REGION_TABLE_HEADER_SIZE,
+  VHDX_SECTOR_SIZE_SIZE,
+  VHDX_VIRTUAL_DISK_SIZE_SIZE,
   decodeVhdxFileIdentifier,
   decodeVhdxFileParameters,
   decodeVhdxHeader,
   decodeVhdxLogDescriptor,
-  decodeVhdxLogEntryHeader,
   decodeVhdxMetadataTableEntry,
   decodeVhdxMetadataTableHeader,
+  decodeVhdxPage83Data,
   decodeVhdxParentLocatorEntry,
   decodeVhdxParentLocatorHeader,
   decodeVhdxRegionTableEntry,
   decodeVhdxRegionTableHeader,
+  decodeVhdxSectorSize,
+  decodeVhdxVirtualDiskSize,
+  matchVhdxLogEntryHeader,
 } from './generated/vhdx.js';
 import { readRangesInOrder, type WantedRange } from './shared/vhd-ranges.js';
 
 /** The file type identifier's signature, at offset 0. */
-export const VHDX_SIGNATURE = 'vhdxfile';
+export const VHDX_SIGNATURE = VHDX_FILE_IDENTIFIER_SIGNATURE;
 /** Where headers 1 and 2 are ([MS-VHDX] 2.2). */
 export const VHDX_HEADER_OFFSETS = [64 * 1024, 128 * 1024] as const;
 /** Where region tables 1 and 2 are ([MS-VHDX] 2.2). */
@@ -126,10 +135,10 @@ const REQUIRED_ITEMS: readonly VhdxMetadataItemName[] = [
 /** How many bytes of each known item are read (the parent locator: all of it). */
 const FIXED_ITEM_LENGTHS: Record<Exclude<VhdxMetadataItemName, 'parentLocator'>, number> = {
   fileParameters: VHDX_FILE_PARAMETERS_SIZE,
-  virtualDiskSize: 8,
-  page83Data: 16,
-  logicalSectorSize: 4,
-  physicalSectorSize: 4,
+  virtualDiskSize: VHDX_VIRTUAL_DISK_SIZE_SIZE,
+  page83Data: VHDX_PAGE83_DATA_SIZE,
+  logicalSectorSize: VHDX_SECTOR_SIZE_SIZE,
+  physicalSectorSize: VHDX_SECTOR_SIZE_SIZE,
 };
 
 /** One region table entry. */
@@ -245,6 +254,12 @@ export interface VhdxDetails {
 // Decoders (exported for unit tests on header fragments)
 
 /**
+ * Where the CRC-32C is in every structure that has one: the header, a region table and a
+ * log entry all start with a 4-byte signature and the checksum.
+ */
+const CHECKSUM_OFFSET = VHDX_HEADER_FIELD_OFFSETS.checksum;
+
+/**
  * A copy of `bytes` with the 4-byte checksum at `offset` zeroed, as every VHDX checksum is
  * computed. `new Uint8Array(bytes)` copies even a Node `Buffer`, whose `slice()` is a view:
  * zeroing through a view would damage the caller's chunk.
@@ -257,15 +272,12 @@ function withChecksumZeroed(bytes: Uint8Array, offset: number): Uint8Array {
 
 /** True when the CRC-32C stored at offset 4 matches `bytes` with that field zeroed ([MS-VHDX] 2.2.2). */
 export function vhdxChecksumValid(bytes: Uint8Array): boolean {
-  return crc32c(withChecksumZeroed(bytes, 4)) === u32le(bytes, 4, 'checksum');
+  return crc32c(withChecksumZeroed(bytes, CHECKSUM_OFFSET)) === u32le(bytes, CHECKSUM_OFFSET, 'checksum');
 }
 
 /** The file type identifier's creator string; throws `CORRUPT` without the signature. */
 export function readVhdxFileIdentifier(bytes: Uint8Array): { creator: string } {
   const identifier = decodeVhdxFileIdentifier(bytes);
-  if (!bytesEqual(identifier.signature, 0, VHDX_SIGNATURE)) {
-    throw new IntrospectionError('CORRUPT', `the file does not start with "${VHDX_SIGNATURE}"`, { field: 'file identifier.signature' });
-  }
   return { creator: cutAtNul(utf16leText(identifier.creator)) };
 }
 
@@ -288,6 +300,8 @@ export interface VhdxHeaderFields {
 export function readVhdxHeader(bytes: Uint8Array): VhdxHeaderFields {
   const header = decodeVhdxHeader(bytes);
   const checksumValid = vhdxChecksumValid(bytes.subarray(0, VHDX_HEADER_SIZE));
+  // Not a contents check in the layout: a header without "head" is invalid (the other copy may
+  // serve), not an error.
   const signatureValid = bytesEqual(header.signature, 0, 'head');
   return {
     valid: checksumValid && signatureValid && header.version === 1,
@@ -306,7 +320,7 @@ export function readVhdxHeader(bytes: Uint8Array): VhdxHeaderFields {
 
 /** True when `bytes` is a whole 64 KiB region table with signature "regi" and a right CRC-32C. */
 export function vhdxRegionTableValid(bytes: Uint8Array): boolean {
-  return bytes.byteLength === VHDX_REGION_TABLE_SIZE && bytesEqual(bytes, 0, 'regi') && vhdxChecksumValid(bytes);
+  return bytes.byteLength === VHDX_REGION_TABLE_SIZE && bytesEqual(bytes, 0, VHDX_REGION_TABLE_HEADER_SIGNATURE) && vhdxChecksumValid(bytes);
 }
 
 /**
@@ -317,9 +331,7 @@ export function vhdxRegionTableValid(bytes: Uint8Array): boolean {
 export function readVhdxRegionTable(bytes: Uint8Array): VhdxRegion[] {
   const header = decodeVhdxRegionTableHeader(bytes);
   if (header.entryCount > VHDX_MAX_REGION_TABLE_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.entryCount} entries (at most ${VHDX_MAX_REGION_TABLE_ENTRIES})`, {
-      field: 'region table.entryCount',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'region table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_REGION_TABLE_ENTRIES})`);
   }
   const entries: VhdxRegion[] = [];
   for (let index = 0; index < header.entryCount; index += 1) {
@@ -360,21 +372,14 @@ export function readVhdxMetadataEntry(bytes: Uint8Array): VhdxMetadataItem {
  */
 export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
   const header = decodeVhdxMetadataTableHeader(bytes);
-  if (!bytesEqual(header.signature, 0, 'metadata')) {
-    throw new IntrospectionError('CORRUPT', 'the metadata region does not start with "metadata"', { field: 'metadata table.signature' });
-  }
   if (header.entryCount > VHDX_MAX_METADATA_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.entryCount} entries (at most ${VHDX_MAX_METADATA_ENTRIES})`, {
-      field: 'metadata table.entryCount',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'metadata table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_METADATA_ENTRIES})`);
   }
   const items: VhdxMetadataItem[] = [];
   for (let index = 0; index < header.entryCount; index += 1) {
     const start = VHDX_METADATA_TABLE_HEADER_SIZE + index * VHDX_METADATA_TABLE_ENTRY_SIZE;
     if (start + VHDX_METADATA_TABLE_ENTRY_SIZE > bytes.byteLength) {
-      throw new IntrospectionError('TRUNCATED', `entry ${index + 1} of ${header.entryCount} is past the ${bytes.byteLength} bytes given`, {
-        field: 'metadata table',
-      });
+      throw fieldError('TRUNCATED', 'metadata table', `entry ${index + 1} of ${header.entryCount} is past the ${bytes.byteLength} bytes given`);
     }
     items.push(readVhdxMetadataEntry(bytes.subarray(start, start + VHDX_METADATA_TABLE_ENTRY_SIZE)));
   }
@@ -389,16 +394,14 @@ export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
 export function readVhdxParentLocator(bytes: Uint8Array): VhdxParentLocator {
   const header = decodeVhdxParentLocatorHeader(bytes);
   if (header.keyValueCount > VHDX_MAX_PARENT_LOCATOR_ENTRIES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${header.keyValueCount} entries (at most ${VHDX_MAX_PARENT_LOCATOR_ENTRIES})`, {
-      field: 'parent locator.keyValueCount',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'parent locator.keyValueCount', `${header.keyValueCount} entries (at most ${VHDX_MAX_PARENT_LOCATOR_ENTRIES})`);
   }
   const entries: VhdxParentLocatorEntry[] = [];
   for (let index = 0; index < header.keyValueCount; index += 1) {
     const start = VHDX_PARENT_LOCATOR_HEADER_SIZE + index * VHDX_PARENT_LOCATOR_ENTRY_SIZE;
     const field = `parent locator entry ${index + 1}`;
     if (start + VHDX_PARENT_LOCATOR_ENTRY_SIZE > bytes.byteLength) {
-      throw new IntrospectionError('CORRUPT', `entry ${index + 1} of ${header.keyValueCount} is outside the ${bytes.byteLength}-byte item`, { field });
+      throw fieldError('CORRUPT', field, `entry ${index + 1} of ${header.keyValueCount} is outside the ${bytes.byteLength}-byte item`);
     }
     const entry = decodeVhdxParentLocatorEntry(bytes.subarray(start, start + VHDX_PARENT_LOCATOR_ENTRY_SIZE));
     entries.push({
@@ -411,10 +414,10 @@ export function readVhdxParentLocator(bytes: Uint8Array): VhdxParentLocator {
 
 function locatorText(item: Uint8Array, offset: number, length: number, field: string): string {
   if (length > VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${length} bytes (at most ${VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES})`, { field });
+    throw fieldError('LIMIT_EXCEEDED', field, `${length} bytes (at most ${VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES})`);
   }
   if (offset + length > item.byteLength) {
-    throw new IntrospectionError('CORRUPT', `bytes ${offset}..${offset + length} are outside the ${item.byteLength}-byte item`, { field });
+    throw fieldError('CORRUPT', field, `bytes ${offset}..${offset + length} are outside the ${item.byteLength}-byte item`);
   }
   return utf16leText(item.subarray(offset, offset + length));
 }
@@ -435,8 +438,8 @@ export function vhdxLogHasValidEntry(log: Uint8Array, logGuid: Uint8Array): bool
 }
 
 function isValidLogEntry(log: Uint8Array, start: number, logGuid: Uint8Array): boolean {
-  const header = decodeVhdxLogEntryHeader(log.subarray(start, start + VHDX_LOG_ENTRY_HEADER_SIZE));
-  if (!bytesEqual(header.signature, 0, 'loge')) return false;
+  const header = matchVhdxLogEntryHeader(log.subarray(start, start + VHDX_LOG_ENTRY_HEADER_SIZE));
+  if (header === undefined) return false;
   if (header.entryLength === 0 || header.entryLength % LOG_SECTOR !== 0 || header.entryLength > log.byteLength) return false;
   if (header.sequenceNumber === 0n || !bytesEqual(header.logGuid, 0, logGuid)) return false;
   // The header takes the room of two descriptors in the first sector (qemu vhdx_compute_desc_sectors).
@@ -474,13 +477,13 @@ function chooseHeader(
   if (!first.fields.valid && second.fields.valid) return 2;
   if (!first.fields.valid && !second.fields.valid) {
     // qemu: "No valid VHDX header found".
-    throw new IntrospectionError('CORRUPT', 'neither header is valid (CRC-32C, signature "head" and version 1)', { field: 'header' });
+    throw fieldError('CORRUPT', 'header', 'neither header is valid (CRC-32C, signature "head" and version 1)');
   }
   if (first.fields.sequenceNumber > second.fields.sequenceNumber) return 1;
   if (second.fields.sequenceNumber > first.fields.sequenceNumber) return 2;
   // Equal sequence numbers: Disk2vhd writes two identical headers, which qemu accepts.
   if (bytesEqual(first.bytes, 0, second.bytes)) return 1;
-  throw new IntrospectionError('CORRUPT', 'both headers are valid with the same sequence number but differ', { field: 'header.sequenceNumber' });
+  throw fieldError('CORRUPT', 'header.sequenceNumber', 'both headers are valid with the same sequence number but differ');
 }
 
 function headerState(copy: 1 | 2, fields: VhdxHeaderFields): VhdxHeaderState {
@@ -494,13 +497,13 @@ function headerState(copy: 1 | 2, fields: VhdxHeaderFields): VhdxHeaderState {
 /** Checks the current header's log fields as qemu does (vhdx_parse_log). */
 function checkLogFields(header: VhdxHeaderFields, logOffset: number): void {
   if (header.logVersion !== 0) {
-    throw new IntrospectionError('UNSUPPORTED', `log version ${header.logVersion} (only 0 is defined)`, { field: 'header.logVersion' });
+    throw fieldError('UNSUPPORTED', 'header.logVersion', `log version ${header.logVersion} (only 0 is defined)`);
   }
   if (logOffset < ONE_MIB || logOffset % ONE_MIB !== 0) {
-    throw new IntrospectionError('CORRUPT', `log offset ${logOffset} is not a non-zero multiple of 1 MiB`, { field: 'header.logOffset' });
+    throw fieldError('CORRUPT', 'header.logOffset', `log offset ${logOffset} is not a non-zero multiple of 1 MiB`);
   }
   if (!isAllZeroGuid(header.logGuid) && header.logLength % ONE_MIB !== 0) {
-    throw new IntrospectionError('CORRUPT', `log length ${header.logLength} is not a multiple of 1 MiB`, { field: 'header.logLength' });
+    throw fieldError('CORRUPT', 'header.logLength', `log length ${header.logLength} is not a multiple of 1 MiB`);
   }
 }
 
@@ -514,7 +517,7 @@ async function readRegionTable(reader: ByteReader, context: ParseContext): Promi
   if (vhdxRegionTableValid(first)) return { copy: 1, entries: readVhdxRegionTable(first) };
   const second = await reader.read(VHDX_REGION_TABLE_OFFSETS[1], VHDX_REGION_TABLE_SIZE, 'region table 2');
   if (!vhdxRegionTableValid(second)) {
-    throw new IntrospectionError('CORRUPT', 'neither region table is valid (CRC-32C and signature "regi")', { field: 'region table' });
+    throw fieldError('CORRUPT', 'region table', 'neither region table is valid (CRC-32C and signature "regi")');
   }
   context.warn('region table 1 is damaged; region table 2 was used (qemu reads only table 1 and refuses the file)');
   return { copy: 2, entries: readVhdxRegionTable(second) };
@@ -537,7 +540,7 @@ function checkRegions(entries: readonly VhdxRegion[], log: { offset: number; len
     const end = region.fileOffset + region.length;
     const overlap = taken.find((other) => region.fileOffset < other.end && end > other.start);
     if (overlap !== undefined) {
-      throw new IntrospectionError('CORRUPT', `region ${region.fileOffset}..${end} overlaps ${overlap.what}`, { field });
+      throw fieldError('CORRUPT', field, `region ${region.fileOffset}..${end} overlaps ${overlap.what}`);
     }
     taken.push({ start: region.fileOffset, end, what: `region ${index + 1}` });
     if (region.fileOffset % ONE_MIB !== 0 || region.length % ONE_MIB !== 0) {
@@ -545,21 +548,19 @@ function checkRegions(entries: readonly VhdxRegion[], log: { offset: number; len
     }
     if (region.name === 'bat' || region.name === 'metadata') {
       if ((region.name === 'bat' ? bat : metadata) !== undefined) {
-        throw new IntrospectionError('CORRUPT', `a second ${region.name} region`, { field });
+        throw fieldError('CORRUPT', field, `a second ${region.name} region`);
       }
       if (region.name === 'bat') bat = region;
       else metadata = region;
     } else if (region.required) {
-      throw new IntrospectionError('UNSUPPORTED', `an unknown region ${region.guid} marked required`, { field });
+      throw fieldError('UNSUPPORTED', field, `an unknown region ${region.guid} marked required`);
     }
   }
   if (bat === undefined || metadata === undefined) {
-    throw new IntrospectionError('CORRUPT', `the region table has no ${bat === undefined ? 'BAT' : 'metadata'} region`, { field: 'region table' });
+    throw fieldError('CORRUPT', 'region table', `the region table has no ${bat === undefined ? 'BAT' : 'metadata'} region`);
   }
   if (metadata.length < VHDX_METADATA_TABLE_SIZE) {
-    throw new IntrospectionError('CORRUPT', `the metadata region is ${metadata.length} bytes, less than its 64 KiB table`, {
-      field: 'region table.metadata',
-    });
+    throw fieldError('CORRUPT', 'region table.metadata', `the metadata region is ${metadata.length} bytes, less than its 64 KiB table`);
   }
   return { bat, metadata };
 }
@@ -571,15 +572,15 @@ function knownItems(items: readonly VhdxMetadataItem[]): Map<VhdxMetadataItemNam
     const field = `metadata table entry ${index + 1}`;
     if (item.name === undefined) {
       if (item.isRequired) {
-        throw new IntrospectionError('UNSUPPORTED', `an unknown metadata item ${item.itemId} marked required`, { field });
+        throw fieldError('UNSUPPORTED', field, `an unknown metadata item ${item.itemId} marked required`);
       }
       continue;
     }
-    if (known.has(item.name)) throw new IntrospectionError('CORRUPT', `a second ${item.name} item`, { field });
+    if (known.has(item.name)) throw fieldError('CORRUPT', field, `a second ${item.name} item`);
     known.set(item.name, item);
   }
   for (const name of REQUIRED_ITEMS) {
-    if (!known.has(name)) throw new IntrospectionError('CORRUPT', `the required ${name} item is missing`, { field: 'metadata table' });
+    if (!known.has(name)) throw fieldError('CORRUPT', 'metadata table', `the required ${name} item is missing`);
   }
   return known;
 }
@@ -589,15 +590,13 @@ function itemRange(name: VhdxMetadataItemName, item: VhdxMetadataItem, region: V
   const field = `metadata item ${name}`;
   const length = name === 'parentLocator' ? item.length : FIXED_ITEM_LENGTHS[name];
   if (item.length > VHDX_MAX_METADATA_ITEM_LENGTH) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${item.length} bytes (at most ${VHDX_MAX_METADATA_ITEM_LENGTH})`, { field });
+    throw fieldError('LIMIT_EXCEEDED', field, `${item.length} bytes (at most ${VHDX_MAX_METADATA_ITEM_LENGTH})`);
   }
   if (item.length < length || (name === 'parentLocator' && item.length < VHDX_PARENT_LOCATOR_HEADER_SIZE)) {
-    throw new IntrospectionError('CORRUPT', `${item.length} bytes is too short`, { field });
+    throw fieldError('CORRUPT', field, `${item.length} bytes is too short`);
   }
   if (item.offset < VHDX_METADATA_TABLE_SIZE || item.offset + item.length > region.length) {
-    throw new IntrospectionError('CORRUPT', `bytes ${item.offset}..${item.offset + item.length} are not between the metadata table and the end of the region`, {
-      field,
-    });
+    throw fieldError('CORRUPT', field, `bytes ${item.offset}..${item.offset + item.length} are not between the metadata table and the end of the region`);
   }
   return { key: name, offset: region.fileOffset + item.offset, length, field };
 }
@@ -629,10 +628,10 @@ async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<Met
     blockSize: parameters.blockSize,
     leaveBlocksAllocated: (parameters.flags & 1) !== 0,
     hasParent: (parameters.flags & 2) !== 0,
-    virtualDiskSize: safeNumber(u64le(value('virtualDiskSize'), 0, 'virtual disk size'), 'metadata item virtualDiskSize', 'vhdx'),
-    virtualDiskId: mixedEndianGuid(value('page83Data')),
-    logicalSectorSize: u32le(value('logicalSectorSize'), 0, 'metadata item logicalSectorSize'),
-    physicalSectorSize: u32le(value('physicalSectorSize'), 0, 'metadata item physicalSectorSize'),
+    virtualDiskSize: safeNumber(decodeVhdxVirtualDiskSize(value('virtualDiskSize')).virtualDiskSize, 'metadata item virtualDiskSize', 'vhdx'),
+    virtualDiskId: mixedEndianGuid(decodeVhdxPage83Data(value('page83Data')).pageData),
+    logicalSectorSize: decodeVhdxSectorSize(value('logicalSectorSize')).sectorSize,
+    physicalSectorSize: decodeVhdxSectorSize(value('physicalSectorSize')).sectorSize,
     parentLocator: locatorBytes === undefined ? undefined : readVhdxParentLocator(locatorBytes),
   };
 }
@@ -641,12 +640,10 @@ async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<Met
 function checkMetadata(values: MetadataValues, context: ParseContext): void {
   const { blockSize, logicalSectorSize, physicalSectorSize, virtualDiskSize } = values;
   if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE || (blockSize & (blockSize - 1)) !== 0) {
-    throw new IntrospectionError('CORRUPT', `block size ${blockSize} is not a power of two from 1 MiB to 256 MiB`, {
-      field: 'metadata item fileParameters.blockSize',
-    });
+    throw fieldError('CORRUPT', 'metadata item fileParameters.blockSize', `block size ${blockSize} is not a power of two from 1 MiB to 256 MiB`);
   }
   if (logicalSectorSize !== 512 && logicalSectorSize !== 4096) {
-    throw new IntrospectionError('CORRUPT', `logical sector size ${logicalSectorSize} (512 or 4096)`, { field: 'metadata item logicalSectorSize' });
+    throw fieldError('CORRUPT', 'metadata item logicalSectorSize', `logical sector size ${logicalSectorSize} (512 or 4096)`);
   }
   if (logicalSectorSize !== SECTOR) {
     context.warn(`logical sector size ${logicalSectorSize}: qemu 7.2 opens only 512-byte logical sectors ("Operation not supported")`);
@@ -662,7 +659,7 @@ function checkMetadata(values: MetadataValues, context: ParseContext): void {
   }
   if (values.hasParent && values.parentLocator === undefined) {
     // qemu: EINVAL.
-    throw new IntrospectionError('CORRUPT', 'HasParent is set but there is no parent locator', { field: 'metadata item parentLocator' });
+    throw fieldError('CORRUPT', 'metadata item parentLocator', 'HasParent is set but there is no parent locator');
   }
   if (!values.hasParent && values.parentLocator !== undefined) {
     context.warn('a parent locator on a disk whose HasParent flag is clear');
@@ -707,7 +704,7 @@ async function parseVhdx(reader: ByteReader, context: ParseContext): Promise<Par
   const currentHeader = chooseHeader(first, second);
   const current = currentHeader === 1 ? first : second;
   const header = current.fields;
-  const logGuidBytes = current.bytes.subarray(48, 64);
+  const logGuidBytes = decodeVhdxHeader(current.bytes).logGuid;
   const logOffset = safeNumber(header.logOffset, 'header.logOffset', 'vhdx');
   checkLogFields(header, logOffset);
 
@@ -795,6 +792,7 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   name: 'vhdx',
   title: 'Hyper-V Virtual Hard Disk v2 (VHDX)',
   qemuProbes: true,
+  glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
   // [MS-VHDX] 2.6.2.6.1: the relative path first, then the absolute and volume paths.
@@ -805,10 +803,11 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
       { name: 'parentLocator.entries[key=volume_path].value', windowsPath: true },
     ],
   },
+  // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
+    ['cluster_size', details.blockSize],
     ['disk type', details.diskType],
     ['creator', details.creator],
-    ['block size', details.blockSize],
     ['logical sector size', details.logicalSectorSize],
     ['physical sector size', details.physicalSectorSize],
     ['virtual disk id', details.virtualDiskId],

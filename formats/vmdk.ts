@@ -17,17 +17,25 @@
  *
  * @module
  */
-import { isAllZero, latin1Text, safeNumber, u32be, u32le, u64le } from '../src/bytes.js';
-import { IntrospectionError } from '../src/errors.js';
+import { bytesEqual, isAllZero, latin1Text, safeNumber } from '../src/bytes.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, ExtentFacts, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { FORMAT_SPECIFIC, listRows, type SummaryRow, section } from '../src/summary.js';
 import {
+  VMDK3_COWD_HEADER_MAGIC,
   VMDK3_COWD_HEADER_SIZE,
+  VMDK4_SPARSE_HEADER_MAGIC,
   VMDK4_SPARSE_HEADER_SIZE,
+  VMDK_SE_SPARSE_HEADER_SIGNATURE,
+  VMDK_SE_SPARSE_HEADER_SIZE,
   type Vmdk3CowdHeader,
   type Vmdk4SparseHeader,
   decodeVmdk3CowdHeader,
   decodeVmdk4SparseHeader,
+  decodeVmdkMarker,
+  decodeVmdkSeSparseHeader,
+  matchVmdk4SparseHeader,
 } from './generated/vmdk.js';
 
 /** qemu reads at most 1 MiB - 1 of a descriptor file, and so do we (block/vmdk.c vmdk_read_desc). */
@@ -43,8 +51,8 @@ const GD_AT_END = 0xffffffffffffffffn;
 /** More extents than this in one descriptor is not a disk anybody made. */
 const MAX_EXTENTS = 10_000;
 const SECTOR = 512;
-/** SESparse constant header: magic 0xcafebabe and version 2.1, both 64-bit little-endian. */
-const SESPARSE_SIGNATURE = new Uint8Array([0xbe, 0xba, 0xfe, 0xca, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+/** What the parse looks at to tell the layouts apart: the first four bytes of each signature. */
+const SESPARSE_MAGIC = VMDK_SE_SPARSE_HEADER_SIGNATURE.subarray(0, 4);
 
 /** One extent line of a descriptor: `RW 131072 SPARSE "disk.vmdk"` or `RW 2048 FLAT "disk-flat.vmdk" 0`. */
 export interface VmdkExtent {
@@ -247,11 +255,11 @@ export function parseDescriptor(text: string): ParsedDescriptor {
     const extent = EXTENT_LINE.exec(line);
     if (extent !== null) {
       if (extents.length >= MAX_EXTENTS) {
-        throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_EXTENTS} extent lines`, { field: 'descriptor.extents' });
+        throw fieldError('LIMIT_EXCEEDED', 'descriptor.extents', `more than ${MAX_EXTENTS} extent lines`);
       }
       const sectors = Number(extent[2]);
       if (!Number.isSafeInteger(sectors)) {
-        throw new IntrospectionError('CORRUPT', `extent size ${extent[2]} is not a sector count`, { field: 'descriptor.extents' });
+        throw fieldError('CORRUPT', 'descriptor.extents', `extent size ${extent[2]} is not a sector count`);
       }
       const offset = extent[5] === undefined ? undefined : Number(extent[5]);
       extents.push({
@@ -281,7 +289,7 @@ function parseHex32(value: string | undefined, field: string): number | undefine
   // qemu reads these with sscanf("%x"): leading hex digits, an optional 0x.
   const match = /^\s*(?:0x)?([0-9a-fA-F]{1,8})/.exec(value);
   if (match === null) {
-    throw new IntrospectionError('CORRUPT', `"${value}" is not a hexadecimal content ID`, { field });
+    throw fieldError('CORRUPT', field, `"${value}" is not a hexadecimal content ID`);
   }
   return Number.parseInt(match[1] as string, 16);
 }
@@ -356,7 +364,7 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
   details.uncleanShutdown = header.uncleanShutdown !== 0;
 
   if (header.version > 3) {
-    throw new IntrospectionError('UNSUPPORTED', `version ${header.version} (qemu knows 1 to 3)`, { field: 'sparse header.version' });
+    throw fieldError('UNSUPPORTED', 'sparse header.version', `version ${header.version} (qemu knows 1 to 3)`);
   }
   const capacity = safeNumber(header.capacity, 'sparse header.capacity', 'vmdk');
   details.capacity = capacity;
@@ -367,9 +375,7 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
     const offset = sectorsToBytes(header.descriptorOffset, 'sparse header.descriptorOffset');
     const length = sectorsToBytes(header.descriptorSize, 'sparse header.descriptorSize');
     if (length > VMDK_MAX_DESCRIPTOR_BYTES + 1) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `${length} bytes is above the 1 MiB a descriptor may have`, {
-        field: 'sparse header.descriptorSize',
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'sparse header.descriptorSize', `${length} bytes is above the 1 MiB a descriptor may have`);
     }
     details.descriptorLocation = { offset, length };
     const bytes = await reader.read(offset, length, 'embedded descriptor');
@@ -389,14 +395,10 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
 
   const grainSectors = header.grainSize;
   if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
-    throw new IntrospectionError('CORRUPT', `${grainSectors} sectors is not a valid grain size (1 to ${MAX_GRAIN_SECTORS})`, {
-      field: 'sparse header.grainSize',
-    });
+    throw fieldError('CORRUPT', 'sparse header.grainSize', `${grainSectors} sectors is not a valid grain size (1 to ${MAX_GRAIN_SECTORS})`);
   }
   if (header.numGTEsPerGT === 0 || header.numGTEsPerGT > MAX_GTES_PER_GT) {
-    throw new IntrospectionError('CORRUPT', `${header.numGTEsPerGT} grain table entries per table (qemu allows 1 to 512)`, {
-      field: 'sparse header.numGTEsPerGT',
-    });
+    throw fieldError('CORRUPT', 'sparse header.numGTEsPerGT', `${header.numGTEsPerGT} grain table entries per table (qemu allows 1 to 512)`);
   }
   details.grainSize = Number(grainSectors) * SECTOR;
   details.numGTEsPerGT = header.numGTEsPerGT;
@@ -425,11 +427,10 @@ const MARKER_FOOTER = 3;
 const MARKER_END_OF_STREAM = 0;
 
 function markerValid(sector: Uint8Array, type: number, expectValueZero: boolean): boolean {
-  // A metadata marker: u64 numSectors, u32 size (0 for metadata markers), u32 type, 496 zero bytes.
-  const value = u64le(sector, 0, 'marker');
-  if (expectValueZero && value !== 0n) return false;
-  if (u32le(sector, 8, 'marker.size') !== 0 || u32le(sector, 12, 'marker.type') !== type) return false;
-  return isAllZero(sector.subarray(16));
+  const marker = decodeVmdkMarker(sector);
+  if (expectValueZero && marker.value !== 0n) return false;
+  if (marker.size !== 0 || marker.type !== type) return false;
+  return isAllZero(marker.padding);
 }
 
 /**
@@ -448,8 +449,8 @@ async function readFooter(reader: ByteReader): Promise<VmdkFooter> {
     footerMarkerValid: markerValid(bytes.subarray(0, SECTOR), MARKER_FOOTER, false),
     endOfStreamValid: markerValid(bytes.subarray(2 * SECTOR), MARKER_END_OF_STREAM, true),
   };
-  if (u32be(copy, 0) === 0x4b444d56) {
-    const header = decodeVmdk4SparseHeader(copy);
+  const header = matchVmdk4SparseHeader(copy);
+  if (header !== undefined) {
     footer.header = {
       version: header.version,
       flags: header.flags,
@@ -472,9 +473,7 @@ async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> 
   details.flags = header.flags;
   details.capacity = header.diskSectors;
   if (header.granularity === 0 || header.granularity > MAX_GRAIN_SECTORS) {
-    throw new IntrospectionError('CORRUPT', `${header.granularity} sectors is not a valid grain size`, {
-      field: 'COWD header.granularity',
-    });
+    throw fieldError('CORRUPT', 'COWD header.granularity', `${header.granularity} sectors is not a valid grain size`);
   }
   details.grainSize = header.granularity * SECTOR;
   details.compressed = false;
@@ -484,31 +483,21 @@ async function parseCowd(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> 
 
 /**
  * SESparse (ESXi 6.5+ snapshot deltas): a 64-bit little-endian constant header (qemu 7.2
- * block/vmdk.c VMDKSESparseConstHeader). qemu opens these only through a descriptor and
- * probes a bare extent as raw; we recognise it and report its capacity.
- *
- * | offset | size | field |
- * | --- | --- | --- |
- * | 0 | 8 | magic 0x00000000cafebabe |
- * | 8 | 8 | version 0x0000000200000001 |
- * | 16 | 8 | capacity, sectors |
- * | 24 | 8 | grain size, sectors (qemu requires 8) |
- * | 32 | 8 | grain table size, sectors |
- * | 40 | 8 | flags |
+ * block/vmdk.c VMDKSESparseConstHeader; the layout `VmdkSeSparseHeader`). qemu opens these
+ * only through a descriptor and probes a bare extent as raw; we recognise it and report its
+ * capacity.
  */
 async function parseSeSparse(reader: ByteReader): Promise<ParsedImage<VmdkDetails>> {
-  const header = await reader.read(0, 48, 'SESparse header');
+  const header = decodeVmdkSeSparseHeader(await reader.read(0, VMDK_SE_SPARSE_HEADER_SIZE, 'SESparse header'));
   const details = emptyDetails('sesparse');
-  const capacity = safeNumber(u64le(header, 16, 'SESparse header.capacity'), 'SESparse header.capacity', 'vmdk');
-  const grainSectors = u64le(header, 24, 'SESparse header.grainSize');
+  const capacity = safeNumber(header.capacity, 'SESparse header.capacity', 'vmdk');
+  const grainSectors = header.grainSize;
   if (grainSectors === 0n || grainSectors > BigInt(MAX_GRAIN_SECTORS)) {
-    throw new IntrospectionError('CORRUPT', `${grainSectors} sectors is not a valid grain size`, {
-      field: 'SESparse header.grainSize',
-    });
+    throw fieldError('CORRUPT', 'SESparse header.grainSize', `${grainSectors} sectors is not a valid grain size`);
   }
   details.capacity = capacity;
   details.grainSize = Number(grainSectors) * SECTOR;
-  details.flags = Number(u64le(header, 40, 'SESparse header.flags') & 0xffffffffn);
+  details.flags = Number(header.flags & 0xffffffffn);
   details.compressed = false;
   details.createType = 'seSparse';
   return { virtualSize: sectorsToBytes(capacity, 'SESparse header.capacity'), details };
@@ -541,9 +530,7 @@ const QEMU_DESCRIPTOR_TYPES = new Set([
 async function parseDescriptorFile(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {
   const bytes = await reader.readAvailable(0, VMDK_MAX_DESCRIPTOR_BYTES + 1, 'descriptor');
   if (bytes.byteLength > VMDK_MAX_DESCRIPTOR_BYTES) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', 'a descriptor file may not be larger than 1 MiB - 1 bytes (qemu\'s limit)', {
-      field: 'descriptor',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'descriptor', 'a descriptor file may not be larger than 1 MiB - 1 bytes (qemu\'s limit)');
   }
   const descriptor = parseDescriptor(decodeDescriptor(bytes));
   const details = emptyDetails('descriptor');
@@ -551,7 +538,7 @@ async function parseDescriptorFile(reader: ByteReader, context: ParseContext): P
   details.createType = details.descriptorCreateType;
   if (details.createType === undefined) {
     // qemu: "invalid VMDK image descriptor".
-    throw new IntrospectionError('CORRUPT', 'the descriptor has no createType', { field: 'descriptor.createType' });
+    throw fieldError('CORRUPT', 'descriptor.createType', 'the descriptor has no createType');
   }
   if (!QEMU_DESCRIPTOR_TYPES.has(details.createType)) {
     context.warn(`qemu does not open a descriptor file of createType "${details.createType}"`);
@@ -662,6 +649,57 @@ const parentCheck: SafetyCheck<VmdkDetails, 'parent'> = {
 /** parentCID value meaning "no parent". */
 const NO_PARENT_CID = 0xffffffff;
 
+/**
+ * `vmware_disktype` by `createType` (Nova's VMware driver, `doc/source/admin/configuration/
+ * hypervisor-vmware.rst`; the values Glance's `etc/metadefs/compute-vmware.json` allows).
+ * Kinds with no legal value (`vmfsThin`, `vmfsEagerZeroedThick`, the split sparse and delta
+ * kinds) get none.
+ */
+const VMWARE_DISK_TYPES: Readonly<Record<string, string>> = {
+  monolithicSparse: 'sparse',
+  streamOptimized: 'streamOptimized',
+  monolithicFlat: 'preallocated',
+  twoGbMaxExtentFlat: 'preallocated',
+  vmfs: 'preallocated',
+  vmfsPreallocated: 'preallocated',
+};
+
+/**
+ * `vmware_adaptertype` by `ddb.adapterType` (lower-cased; the values qemu and VMware write,
+ * VMware's Virtual Disk Format 5.0). The descriptor cannot say `lsiLogicsas` or
+ * `paraVirtual` (Nova's `get_vmdk_adapter_type` writes both as `lsilogic`), and `legacyESX`
+ * names no controller Glance knows: those get none.
+ */
+const VMWARE_ADAPTER_TYPES: Readonly<Record<string, string>> = {
+  ide: 'ide',
+  lsilogic: 'lsiLogic',
+  buslogic: 'busLogic',
+};
+
+/**
+ * The extents as qemu-img info lists them: a sparse file is its own one extent (format
+ * empty, `compressed` only when true); a descriptor's read-write extents with their type.
+ */
+function qemuExtentRows(details: VmdkDetails): SummaryRow[][] {
+  if (details.layout !== 'descriptor') {
+    const extent: SummaryRow[] = [
+      ['compressed', details.compressed === true ? true : undefined],
+      ['virtual size', details.capacity === undefined ? undefined : details.capacity * 512],
+      ['filename', details.extents[0]?.filename],
+      ['cluster size', details.grainSize],
+      ['format', ''],
+    ];
+    return [extent];
+  }
+  return details.extents
+    .filter((extent) => extent.access === 'RW')
+    .map((extent): SummaryRow[] => [
+      ['virtual size', extent.sectors * 512],
+      ['filename', extent.filename],
+      ['format', extent.type],
+    ]);
+}
+
 /** The VMDK format module. */
 export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | 'parent', VmdkOptions> = {
   name: 'vmdk',
@@ -674,10 +712,18 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
       cliFlag: '--vmdk-allowed-types',
     },
   },
+  glance: {
+    diskFormat: 'vmdk',
+    properties: (details) => {
+      const diskType = details.createType === undefined ? undefined : VMWARE_DISK_TYPES[details.createType];
+      const adapterType = details.adapterType === undefined ? undefined : VMWARE_ADAPTER_TYPES[details.adapterType.toLowerCase()];
+      return { ...(diskType && { vmware_disktype: diskType }), ...(adapterType && { vmware_adaptertype: adapterType }) };
+    },
+  },
   signatures: [
-    { offset: 0, bytes: 'KDMV' },
-    { offset: 0, bytes: 'COWD' },
-    { offset: 0, bytes: SESPARSE_SIGNATURE },
+    { offset: 0, bytes: VMDK4_SPARSE_HEADER_MAGIC },
+    { offset: 0, bytes: VMDK3_COWD_HEADER_MAGIC },
+    { offset: 0, bytes: VMDK_SE_SPARSE_HEADER_SIGNATURE },
   ],
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
@@ -696,28 +742,30 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
       agreeOn: ['grainSize', 'compressed'],
     },
   },
+  // qemu-img info's words: the generic lines, then ImageInfoSpecificVmdk (the CIDs in
+  // decimal, the extents qemu opened); then the descriptor's extent lines as written.
   summarize: (details) => [
-    ['create type', details.createType],
+    ['cluster_size', details.layout === 'descriptor' ? undefined : details.grainSize],
+    ['backing file', details.parentFileNameHint],
+    ['backing file format', details.parentFileNameHint === undefined ? undefined : 'vmdk'],
     ['adapter type', details.adapterType],
     ['hardware version', details.hwVersion],
-    ['cid', details.cid === undefined ? undefined : details.cid.toString(16).padStart(8, '0')],
-    ['parent cid', details.parentCid === undefined ? undefined : details.parentCid.toString(16).padStart(8, '0')],
-    ['parent file', details.parentFileNameHint],
-    ['grain size', details.grainSize],
-    ['compressed', details.compressed],
-    ...details.extents.map((extent, index): [string, string] => [
+    ...details.extents.map((extent, index): SummaryRow => [
       `extent ${index + 1}`,
       `${extent.access} ${extent.sectors} ${extent.type}${extent.filename === undefined ? '' : ` "${extent.filename}"`}${extent.offset === undefined ? '' : ` ${extent.offset}`}`,
+    ]),
+    ...section(FORMAT_SPECIFIC, [
+      ['cid', details.cid],
+      ['parent cid', details.parentCid],
+      ['create type', details.createType],
+      ...listRows('extents', qemuExtentRows(details)),
     ]),
   ],
   async parse(reader, context) {
     const magic = await reader.readAvailable(0, 4, 'magic');
-    if (magic.byteLength === 4) {
-      const value = u32be(magic, 0);
-      if (value === 0x4b444d56) return parseSparse(reader, context);
-      if (value === 0x434f5744) return parseCowd(reader);
-      if (value === 0xbebafeca) return parseSeSparse(reader);
-    }
+    if (bytesEqual(magic, 0, VMDK4_SPARSE_HEADER_MAGIC)) return parseSparse(reader, context);
+    if (bytesEqual(magic, 0, VMDK3_COWD_HEADER_MAGIC)) return parseCowd(reader);
+    if (bytesEqual(magic, 0, SESPARSE_MAGIC)) return parseSeSparse(reader);
     return parseDescriptorFile(reader, context);
   },
 };

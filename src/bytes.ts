@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { IntrospectionError } from './errors.js';
+import { IntrospectionError, fieldError } from './errors.js';
 
 function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -15,61 +15,68 @@ function view(bytes: Uint8Array): DataView {
 
 function need(bytes: Uint8Array, offset: number, length: number, field: string): void {
   if (!Number.isInteger(offset) || offset < 0 || offset + length > bytes.byteLength) {
-    throw new IntrospectionError(
-      'TRUNCATED',
-      `needs ${length} bytes at offset ${offset}, but only ${bytes.byteLength} are available`,
-      { field },
-    );
+    throw fieldError('TRUNCATED', field, `needs ${length} bytes at offset ${offset}, but only ${bytes.byteLength} are available`);
   }
 }
 
-/** Unsigned 8-bit integer. */
-export function u8(bytes: Uint8Array, offset: number, field = 'u8'): number {
-  need(bytes, offset, 1, field);
-  return bytes[offset] as number;
+/**
+ * Throws `TRUNCATED` naming `field` ("needs 48 bytes, got 20") when `bytes` is shorter than
+ * `size`: how the generated layout decoders (formats/generated) refuse a short structure.
+ */
+export function requireLength(bytes: Uint8Array, size: number, field: string): void {
+  if (bytes.byteLength < size) throw fieldError('TRUNCATED', field, `needs ${size} bytes, got ${bytes.byteLength}`);
 }
+
+/**
+ * `bytes` if it holds at least `size` bytes, else a copy zero-padded to `size`: a layout with
+ * conditional fields is decoded at its largest size, then its decoder checks that the fields
+ * present were all in `bytes`.
+ */
+export function zeroPadded(bytes: Uint8Array, size: number): Uint8Array {
+  if (bytes.byteLength >= size) return bytes;
+  const padded = new Uint8Array(size);
+  padded.set(bytes);
+  return padded;
+}
+
+/**
+ * A reader of one integer type: `size` bytes at `offset` through `get`, or `TRUNCATED` naming
+ * `field` (by default the type's name) when they are not all there.
+ */
+function integerReader<T extends number | bigint>(
+  size: number,
+  defaultField: string,
+  get: (view: DataView, offset: number) => T,
+): (bytes: Uint8Array, offset: number, field?: string) => T {
+  return (bytes, offset, field = defaultField) => {
+    need(bytes, offset, size, field);
+    return get(view(bytes), offset);
+  };
+}
+
+/** Unsigned 8-bit integer. */
+export const u8 = integerReader(1, 'u8', (data, offset) => data.getUint8(offset));
 
 /** Unsigned 16-bit little-endian integer. */
-export function u16le(bytes: Uint8Array, offset: number, field = 'u16'): number {
-  need(bytes, offset, 2, field);
-  return view(bytes).getUint16(offset, true);
-}
+export const u16le = integerReader(2, 'u16', (data, offset) => data.getUint16(offset, true));
 
 /** Unsigned 16-bit big-endian integer. */
-export function u16be(bytes: Uint8Array, offset: number, field = 'u16'): number {
-  need(bytes, offset, 2, field);
-  return view(bytes).getUint16(offset, false);
-}
+export const u16be = integerReader(2, 'u16', (data, offset) => data.getUint16(offset, false));
 
 /** Unsigned 32-bit little-endian integer. */
-export function u32le(bytes: Uint8Array, offset: number, field = 'u32'): number {
-  need(bytes, offset, 4, field);
-  return view(bytes).getUint32(offset, true);
-}
+export const u32le = integerReader(4, 'u32', (data, offset) => data.getUint32(offset, true));
 
 /** Unsigned 32-bit big-endian integer. */
-export function u32be(bytes: Uint8Array, offset: number, field = 'u32'): number {
-  need(bytes, offset, 4, field);
-  return view(bytes).getUint32(offset, false);
-}
+export const u32be = integerReader(4, 'u32', (data, offset) => data.getUint32(offset, false));
 
 /** Signed 32-bit little-endian integer. */
-export function i32le(bytes: Uint8Array, offset: number, field = 'i32'): number {
-  need(bytes, offset, 4, field);
-  return view(bytes).getInt32(offset, true);
-}
+export const i32le = integerReader(4, 'i32', (data, offset) => data.getInt32(offset, true));
 
 /** Unsigned 64-bit little-endian integer, as a `bigint` (64-bit fields can exceed 2^53). */
-export function u64le(bytes: Uint8Array, offset: number, field = 'u64'): bigint {
-  need(bytes, offset, 8, field);
-  return view(bytes).getBigUint64(offset, true);
-}
+export const u64le = integerReader(8, 'u64', (data, offset) => data.getBigUint64(offset, true));
 
 /** Unsigned 64-bit big-endian integer, as a `bigint`. */
-export function u64be(bytes: Uint8Array, offset: number, field = 'u64'): bigint {
-  need(bytes, offset, 8, field);
-  return view(bytes).getBigUint64(offset, false);
-}
+export const u64be = integerReader(8, 'u64', (data, offset) => data.getBigUint64(offset, false));
 
 /**
  * Converts a 64-bit value read from an image to a `number`, or throws `CORRUPT`
@@ -219,10 +226,14 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   return crcWith(ieeeTables, bytes, previous);
 }
 
-/** CRC-32C (Castagnoli), as VHDX uses. */
-export function crc32c(bytes: Uint8Array): number {
+/**
+ * CRC-32C (Castagnoli), as VHDX and Btrfs use; `previous` as for {@link crc32}. A variant
+ * that starts from another register value and skips the final inversion (Linux's
+ * `crc32c(seed, ...)`) is `crc32c(bytes, seed ^ 0xffffffff) ^ 0xffffffff`.
+ */
+export function crc32c(bytes: Uint8Array, previous = 0): number {
   castagnoliTables ??= makeCrcTables(0x82f63b78);
-  return crcWith(castagnoliTables, bytes);
+  return crcWith(castagnoliTables, bytes, previous);
 }
 
 let ieeeTables: Uint32Array[] | undefined;
@@ -271,4 +282,9 @@ function makeCrcTables(polynomial: number): Uint32Array[] {
     tables.push(table);
   }
   return tables;
+}
+
+/** `word` with the English indefinite article for how it reads aloud by its first letter: `an iso`, `a qcow2`, `an object`. */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 }

@@ -66,6 +66,12 @@ export interface ContainerContents<Layer> {
   images: InnerImage[];
   /** Fields the layer adds to the result (an OVA's `ovf`). */
   extra?: Record<string, unknown>;
+  /**
+   * True when the layer ended before its bytes did (a compressed stream followed by other
+   * data): the bytes may be something else that only their end identifies (a DMG whose first
+   * chunk is bzip2), so the core checks the end signatures before believing the layer.
+   */
+  endsEarly?: boolean;
 }
 
 /** How Glance names this kind of layer (`container_format`). */

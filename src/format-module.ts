@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GlanceDeclaration } from './glance/declaration.js';
 import type { ByteReader } from './reading/byte-reader.js';
 import type { SafetyCheck } from './safety.js';
 
@@ -158,6 +159,8 @@ export interface FormatModule<
    * when asked (`backingChain`, the file and URL helpers); the module never opens a file.
    */
   readonly references?: FileReferences;
+  /** How OpenStack Glance names this format and which image properties its metadata proves (see `docs/glance.md`). */
+  readonly glance?: GlanceDeclaration<Details>;
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
 }

@@ -20,7 +20,10 @@ import type { IntrospectOptions } from './options.js';
 import type { ImageInfoOf } from './image-info.js';
 import type { ImageSource } from './reading/open.js';
 import { type DiskFormatDecision, verifyDiskFormatWith } from './verify-disk-format.js';
-import { allFormats, type BuiltinFormat } from '../formats/index.js';
+import type { AnyContainerModule, LayerOf } from './container-module.js';
+import { allContainers, allFormats, withDefaults } from './defaults.js';
+import type { BuiltinContainer, OvfInfo } from '../containers/index.js';
+import type { BuiltinFormat } from '../formats/index.js';
 import { type ReferenceOptions, followReferences, refuseReference, splitReferenceOptions } from './chain.js';
 import { resolveOptions } from './options.js';
 import { releaseUnopened } from './reading/chunks.js';
@@ -80,10 +83,33 @@ export { FIRST_REQUEST_BYTES } from './remote/range-fetcher.js';
 export { PERMISSIVE_URL_FILTER, SERVICE_URL_FILTER, SPECIAL_PURPOSE_RANGES, type UrlFilter, type UrlFilterOption } from './remote/url-filter.js';
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
+export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export type {
+  GlanceContainerFormat,
+  GlanceDeclaration,
+  GlanceDiskFormat,
+  GlanceProperties,
+  GlancePropertyContext,
+  GlancePropertyValue,
+  OsDistroVocabulary,
+} from './glance/declaration.js';
+export { DEFAULT_CONCURRENCY, introspectMany, type IntrospectManyOptions, type ManyInput, type ManyResult, type PoolOptions, type SourceWithOptions } from './many.js';
 export * from '../formats/index.js';
+export * from '../containers/index.js';
+export type { AnyContainerModule, ContainerContents, ContainerContext, ContainerModule, DecodedStats, InnerImage, LayerOf } from './container-module.js';
+export type { ContainerLayer } from './image-info.js';
 
 /** What {@link introspect} returns for the built-in formats: a union discriminated by `format`. */
-export type ImageInfo = InfoFor<BuiltinFormat>;
+export type ImageInfo = InfoFor<BuiltinFormat> & LayeredInfo<BuiltinContainer>;
+
+/** What containers add to a result: the layers (typed by container), the OVF facts, every disk of a multi-disk layer. */
+export interface LayeredInfo<Containers extends AnyContainerModule> {
+  containers?: LayerOf<Containers>[];
+  ovf?: OvfInfo;
+}
+
+/** The result for the given format and container modules. */
+export type InfoWith<Modules extends AnyFormatModule, Containers extends AnyContainerModule> = InfoFor<Modules> & LayeredInfo<Containers>;
 
 /**
  * Reads the metadata of the disk image in `source`.
@@ -98,10 +124,10 @@ export type ImageInfo = InfoFor<BuiltinFormat>;
  * @param options - see {@link IntrospectOptions}; `formats` defaults to every built-in format.
  * @throws {@link IntrospectionError} for every failure, with a stable `code`.
  */
-export async function introspect<Modules extends AnyFormatModule = BuiltinFormat>(
+export async function introspect<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   source: ImageSource,
-  options?: IntrospectOptions<Modules> & ReferenceOptions,
-): Promise<InfoFor<Modules>> {
+  options?: IntrospectOptions<Modules, Containers> & ReferenceOptions,
+): Promise<InfoWith<Modules, Containers>> {
   let split: ReturnType<typeof splitReferenceOptions<typeof options>>;
   try {
     split = splitReferenceOptions(options);
@@ -110,13 +136,13 @@ export async function introspect<Modules extends AnyFormatModule = BuiltinFormat
     throw error;
   }
   const { references, rest } = split;
-  const info = await introspectCore(source, withDefaultFormats<Modules, IntrospectOptions<Modules>>(rest));
-  if (references.resolve === undefined && references.backingChain !== true) return info;
+  const info = await introspectCore(source, withDefaults(rest) as unknown as CoreOptions<Modules>);
+  if (references.resolve === undefined && references.backingChain !== true) return info as InfoWith<Modules, Containers>;
   // Without a resolver, nothing the image names can be read: the walk says so in warnings.
   const resolve = references.resolve ?? (() => refuseReference('no resolve option was given to supply it'));
   const named = (source as { name?: unknown }).name;
-  const resolved = resolveOptions(withDefaultFormats(rest), undefined);
-  return (await followReferences(info as ImageInfoOf<string, unknown>, { filename: typeof named === 'string' ? named : '' }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoFor<Modules>;
+  const resolved = resolveOptions(withDefaults(rest), undefined);
+  return (await followReferences(info as ImageInfoOf<string, unknown>, { filename: typeof named === 'string' ? named : '' }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoWith<Modules, Containers>;
 }
 
 /**
@@ -137,16 +163,11 @@ export async function introspect<Modules extends AnyFormatModule = BuiltinFormat
  * @throws {@link IntrospectionError}: `SOURCE_ERROR` naming the status and URL for what
  *   the server did, `INVALID_ARGUMENT` for a bad URL or option, `ABORTED` on the signal.
  */
-export function introspectUrl<Modules extends AnyFormatModule = BuiltinFormat>(url: string | URL, options?: UrlIntrospectOptions<Modules>): Promise<InfoFor<Modules>> {
-  return introspectUrlWith(url, withDefaultFormats(options), allFormats) as Promise<unknown> as Promise<InfoFor<Modules>>;
-}
-
-/** The caller's options with the built-in formats as the default list (other keys untouched, so that unknown ones are still refused). */
-function withDefaultFormats<Modules extends AnyFormatModule, Options extends IntrospectOptions<Modules>>(options: Options | undefined): CoreOptions<Modules> {
-  if (options === undefined) return { formats: allFormats as unknown as readonly Modules[] } as CoreOptions<Modules>;
-  // Anything else that is not an object goes through, to be refused by the option checks.
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options as unknown as CoreOptions<Modules>;
-  return { ...options, formats: options.formats ?? (allFormats as unknown as readonly Modules[]) } as CoreOptions<Modules>;
+export function introspectUrl<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
+  url: string | URL,
+  options?: UrlIntrospectOptions<Modules, Containers>,
+): Promise<InfoWith<Modules, Containers>> {
+  return introspectUrlWith(url, withDefaults(options), allFormats) as Promise<unknown> as Promise<InfoWith<Modules, Containers>>;
 }
 
 /**
@@ -160,11 +181,11 @@ function withDefaultFormats<Modules extends AnyFormatModule, Options extends Int
  * const info = await result;
  * ```
  */
-export function inspect<Modules extends AnyFormatModule = BuiltinFormat>(
+export function inspect<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   source: ImageSource,
-  options?: IntrospectOptions<Modules>,
-): Inspection<InfoFor<Modules>> {
-  return inspectCore(source, withDefaultFormats(options));
+  options?: IntrospectOptions<Modules, Containers>,
+): Inspection<InfoWith<Modules, Containers>> {
+  return inspectCore(source, withDefaults(options) as unknown as CoreOptions<Modules>) as Inspection<InfoWith<Modules, Containers>>;
 }
 
 /**
@@ -173,6 +194,6 @@ export function inspect<Modules extends AnyFormatModule = BuiltinFormat>(
  * what {@link introspect} found in its content. See `verifyDiskFormatWith` for the rules;
  * this applies them with the built-in formats.
  */
-export function verifyDiskFormat(info: ImageInfoOf<string, unknown>, claimed: string): DiskFormatDecision {
-  return verifyDiskFormatWith(allFormats, info, claimed);
+export function verifyDiskFormat(info: ImageInfoOf<string, unknown>, claimed: string, claimedContainer?: string): DiskFormatDecision {
+  return verifyDiskFormatWith(allFormats, info, claimed, claimedContainer, allContainers);
 }

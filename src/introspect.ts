@@ -144,7 +144,19 @@ async function detectAndParse(reader: Reader, scope: Scope): Promise<Found> {
   if (firstFormat !== undefined) {
     return { kind: 'format', chosen: await parseWith(firstFormat as AnyFormatModule, reader, options), matched: [...head.matched], fallbackMatched: head.fallbackMatched };
   }
-  if (firstContainer !== undefined) return openContainer(firstContainer, reader, scope, [...head.matched]);
+  if (firstContainer !== undefined) {
+    const opened = await openContainer(firstContainer, reader, scope, [...head.matched]);
+    // A layer that ended before its bytes did may have been a misreading of a format known by its end.
+    if (opened.kind === 'container' && opened.contents.endsEarly === true && enders.length > 0) {
+      reader.keepTailAtLeast(tailBytesNeeded(formats));
+      const atEnd = await detectAtEnd(formats, reader);
+      const endFirst = atEnd[0];
+      if (endFirst !== undefined && (expectedFormat === undefined || endFirst.name === expectedFormat)) {
+        return { kind: 'format', chosen: await parseWith(endFirst, reader, options), matched: atEnd, fallbackMatched: false };
+      }
+    }
+    return opened;
+  }
 
   if (enders.length === 0) {
     if (fallback === undefined) throw noneMatched(formats);
@@ -212,7 +224,8 @@ async function openContainer(module: AnyContainerModule, reader: Reader, scope: 
     },
     decoded(offset, length, makeDecoder) {
       const before = scope.decoded.total;
-      const layer = decodedBackend(reader, offset, length, () => makeDecoder({ maxWindowBytes: budget.remaining, signal: options.signal }), {
+      // The declared window is checked against the whole budget; what the decoder really allocates (windows grow as data fills them) is charged to it as it grows.
+      const layer = decodedBackend(reader, offset, length, () => makeDecoder({ maxWindowBytes: budget.limit, signal: options.signal }), {
         budget,
         field: module.name,
         maxDecodedBytes: Math.max(0, options.maxDecompressedBytes - before),

@@ -41,11 +41,13 @@ export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyForm
   signal?: AbortSignal;
   /**
    * Hard cap on the bytes the library holds at once (kept start and tail, any one read,
-   * decoders' windows). Default {@link DEFAULT_MAX_BUFFER_BYTES} (4 MiB), at least 64 KiB.
+   * decoders' windows). Default {@link DEFAULT_MAX_BUFFER_BYTES} (16 MiB), at least 64 KiB.
    * Formats need: 64 KiB for most headers, 128 KiB for VHDX (its headers and region tables
    * span 64 KiB each), up to 1 MiB for a VMDK descriptor file with long comments, up to
-   * 2 MiB for a qcow2 header cluster of the largest size. Too small a budget is
-   * `LIMIT_EXCEEDED`, never a different answer.
+   * 2 MiB for a qcow2 header cluster of the largest size; a compressed image adds its
+   * decoder's window (8 MiB for `xz -6`, 64 MiB for `xz -9`). Too small a budget is
+   * `LIMIT_EXCEEDED`, never a different answer. This is the memory one introspection may use
+   * whatever the image or its compression ratio.
    */
   maxBufferBytes?: number;
   /**
@@ -72,8 +74,12 @@ export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyForm
 export type IntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule, Containers extends AnyContainerModule = AnyContainerModule> = CoreIntrospectOptions<Modules, Containers> &
   Partial<UnionToIntersection<ModuleOptionsOf<Modules>>>;
 
-/** Default for {@link CoreIntrospectOptions.maxBufferBytes}: 4 MiB. */
-export const DEFAULT_MAX_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Default for {@link CoreIntrospectOptions.maxBufferBytes}: 16 MiB. A bare image needs far
+ * less (a few KiB to 2 MiB); a decompressor's window counts too: `xz -6` (xz's default)
+ * needs 8 MiB, zstd's default levels up to 8 MiB.
+ */
+export const DEFAULT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Default for {@link CoreIntrospectOptions.probeBytes}: 1 MiB, qemu's limit for a VMDK descriptor file. */
 export const DEFAULT_PROBE_BYTES = 1024 * 1024;
 /** The smallest `maxBufferBytes` accepted: 64 KiB. */

@@ -9,6 +9,8 @@
  *
  * @module
  */
+import { withArticle } from './bytes.js';
+import type { AnyContainerModule } from './container-module.js';
 import type { AnyFormatModule } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
 
@@ -22,8 +24,28 @@ export interface DiskFormatDecision {
   detected: string;
 }
 
-function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
+/** The safety checks an image failed (waived ones left out), each as `name (reason)`. */
+export function failedChecks(info: ImageInfoOf<string, unknown>): string[] {
   return info.safety.checks.filter((check) => !check.passed && check.waived !== true).map((check) => `${check.name} (${check.reason ?? 'failed'})`);
+}
+
+/**
+ * Glance's `container_format` against the layers found: `bare` (or none declared) admits no
+ * layer; a container module's own `glance.containerFormat` (`ova`, `compressed`) admits a
+ * layer of that module as the outermost one. `undefined` when the declaration fits.
+ */
+function verifyContainerFormat(info: ImageInfoOf<string, unknown>, claimed: string | undefined, containers: readonly AnyContainerModule[]): DiskFormatDecision | undefined {
+  const outer = info.containers?.[0];
+  const declared = claimed?.toLowerCase() ?? 'bare';
+  const reject = (reason: string): DiskFormatDecision => ({ decision: 'reject', reason, detected: info.format });
+  if (outer === undefined) {
+    return declared === 'bare' ? undefined : reject(`declared container ${declared}, but the image is bare (${info.format}, no layer around it)`);
+  }
+  const module = containers.find((candidate) => candidate.name === outer.format);
+  const fits = module?.glance?.containerFormat;
+  if (declared === 'bare') return reject(`declared bare, but the ${info.format} image is inside ${outer.format}${outer.member === undefined ? '' : ` (member ${outer.member})`}`);
+  if (fits !== declared) return reject(`declared container ${declared}, but the outermost layer is ${outer.format}${fits === undefined ? '' : ` (container ${fits})`}`);
+  return undefined;
 }
 
 /** True when qemu's probe (which looks only at the first 512 bytes) would take the content for its format. */
@@ -45,8 +67,16 @@ function qemuWouldProbe(module: AnyFormatModule | undefined, details: unknown): 
  * | anything | unsafe (a failed check not waived) | reject, naming the checks |
  * | Y | X | reject: mismatch |
  */
-export function verifyDiskFormatWith(formats: readonly AnyFormatModule[], info: ImageInfoOf<string, unknown>, claimed: string): DiskFormatDecision {
+export function verifyDiskFormatWith(
+  formats: readonly AnyFormatModule[],
+  info: ImageInfoOf<string, unknown>,
+  claimed: string,
+  claimedContainer?: string,
+  containers: readonly AnyContainerModule[] = [],
+): DiskFormatDecision {
   const detected = info.format;
+  const containerDecision = verifyContainerFormat(info, claimedContainer, containers);
+  if (containerDecision !== undefined) return containerDecision;
   const declaredName = claimed.toLowerCase();
   const declaredModule = formats.find((module) => module.name === declaredName || (module.aliases ?? []).includes(declaredName));
   const declared = declaredModule?.name ?? declaredName;
@@ -63,9 +93,9 @@ export function verifyDiskFormatWith(formats: readonly AnyFormatModule[], info: 
     formatDecision = decide('accept', special.reason);
   } else if (declared === fallback) {
     if (qemuWouldProbe(detectedModule, info.details)) {
-      return decide('reject', `declared ${fallback}, but the content is a ${detected} image that qemu would open as ${detected} (format confusion: CVE-2024-40767, CVE-2024-44082)`);
+      return decide('reject', `declared ${fallback}, but the content is ${withArticle(detected)} image that qemu would open as ${detected} (format confusion: CVE-2024-40767, CVE-2024-44082)`);
     }
-    formatDecision = decide('accept-with-warning', `declared ${fallback}, but the content is a ${detected} image; qemu reads it as ${fallback}`);
+    formatDecision = decide('accept-with-warning', `declared ${fallback}, but the content is ${withArticle(detected)} image; qemu reads it as ${fallback}`);
   } else {
     return decide('reject', `declared ${claimed}, but the content is ${detected}`);
   }

@@ -10,8 +10,16 @@
  *
  * @module
  */
-import { bytesEqual, fixedText, hex, latin1Text, u32le, u64le, u8 } from '../../src/bytes.js';
-import { decodeFatBiosParameterBlock, FAT_BIOS_PARAMETER_BLOCK_SIZE } from '../generated/raw.js';
+import { fixedText, hex, latin1Text } from '../../src/bytes.js';
+import {
+  type ExfatBootSector,
+  type NtfsBootSector,
+  decodeFat16BootSector,
+  decodeFat32BootSector,
+  decodeFatBiosParameterBlock,
+  matchExfatBootSector,
+  matchNtfsBootSector,
+} from '../generated/raw.js';
 
 /** A file system whose boot sector is at the start of the disk. */
 export interface BootSectorFilesystem {
@@ -46,41 +54,40 @@ function isPowerOfTwo(value: number): boolean {
  */
 export function recogniseBootSector(sector: Uint8Array): BootSectorFilesystem | undefined {
   if (sector.byteLength < 512) return undefined;
-  if (bytesEqual(sector, 3, 'NTFS    ')) return ntfsBootSector(sector);
-  if (bytesEqual(sector, 3, 'EXFAT   ')) return exfatBootSector(sector);
+  const ntfs = matchNtfsBootSector(sector);
+  if (ntfs !== undefined) return ntfsBootSector(ntfs);
+  const exfat = matchExfatBootSector(sector);
+  if (exfat !== undefined) return exfatBootSector(exfat);
   return fatBootSector(sector);
 }
 
-function ntfsBootSector(sector: Uint8Array): BootSectorFilesystem {
-  // NTFS boot sector: BPB bytes per sector at 11, volume serial number (u64) at 72.
+function ntfsBootSector(boot: NtfsBootSector): BootSectorFilesystem {
   return {
     filesystem: 'ntfs',
     fatType: undefined,
     oemName: 'NTFS',
     label: undefined,
-    serialNumber: hex(u64le(sector, 72, 'ntfs boot sector.serialNumber'), 16),
-    bytesPerSector: decodeFatBiosParameterBlock(sector).bytesPerSector,
+    serialNumber: hex(boot.volumeSerialNumber, 16),
+    bytesPerSector: boot.bytesPerSector,
   };
 }
 
-function exfatBootSector(sector: Uint8Array): BootSectorFilesystem {
-  // exFAT specification 3.1: VolumeSerialNumber at 100, BytesPerSectorShift at 108.
-  const shift = u8(sector, 108, 'exfat boot sector.bytesPerSectorShift');
+function exfatBootSector(boot: ExfatBootSector): BootSectorFilesystem {
+  const shift = boot.bytesPerSectorShift;
   return {
     filesystem: 'exfat',
     fatType: undefined,
     oemName: 'EXFAT',
     label: undefined,
-    serialNumber: hex(u32le(sector, 100, 'exfat boot sector.volumeSerialNumber'), 8),
+    serialNumber: hex(boot.volumeSerialNumber, 8),
     bytesPerSector: shift >= 9 && shift <= 12 ? 2 ** shift : 0,
   };
 }
 
 function fatBootSector(sector: Uint8Array): BootSectorFilesystem | undefined {
-  const jump = sector[0];
+  const bpb = decodeFatBiosParameterBlock(sector);
   // FAT specification 3.1, BS_jmpBoot: EB xx 90 or E9 xx xx.
-  if (!((jump === 0xeb && sector[2] === 0x90) || jump === 0xe9)) return undefined;
-  const bpb = decodeFatBiosParameterBlock(sector.subarray(0, FAT_BIOS_PARAMETER_BLOCK_SIZE));
+  if (!((bpb.jumpInstruction === 0xeb && bpb.jumpNop === 0x90) || bpb.jumpInstruction === 0xe9)) return undefined;
   const plausible =
     FAT_SECTOR_SIZES.has(bpb.bytesPerSector) &&
     isPowerOfTwo(bpb.sectorsPerCluster) &&
@@ -90,19 +97,21 @@ function fatBootSector(sector: Uint8Array): BootSectorFilesystem | undefined {
     isFatMedia(bpb.media) &&
     (bpb.totalSectors16 !== 0 || bpb.totalSectors32 !== 0);
   if (!plausible) return undefined;
+  // FAT32 keeps its FAT size and the extended boot signature after FAT32-only fields.
   const isFat32Layout = bpb.rootEntries === 0 && bpb.sectorsPerFat16 === 0;
-  const sectorsPerFat = isFat32Layout ? u32le(sector, 36, 'fat boot sector.sectorsPerFat32') : bpb.sectorsPerFat16;
+  const fat32 = isFat32Layout ? decodeFat32BootSector(sector) : undefined;
+  const sectorsPerFat = fat32 === undefined ? bpb.sectorsPerFat16 : fat32.sectorsPerFat32;
   if (sectorsPerFat === 0) return undefined;
   const fatType = fatTypeOf(bpb.bytesPerSector, bpb.sectorsPerCluster, bpb.reservedSectors, bpb.numberOfFats, bpb.rootEntries, sectorsPerFat, bpb.totalSectors16 || bpb.totalSectors32);
-  // The extended BPB: at 36 for FAT12/16, at 64 for FAT32; signature 0x29 means serial and label follow.
-  const extended = isFat32Layout ? 64 : 36;
-  const hasExtendedBpb = sector[extended + 2] === 0x29;
+  // Signature 0x29 means the serial number and the label follow.
+  const extended = (fat32 ?? decodeFat16BootSector(sector)).extended;
+  const hasExtendedBpb = extended.bootSignature === 0x29;
   return {
     filesystem: 'fat',
     fatType,
-    oemName: fixedText(sector.subarray(3, 11)),
-    label: hasExtendedBpb ? fixedText(sector.subarray(extended + 7, extended + 18), latin1Text) : undefined,
-    serialNumber: hasExtendedBpb ? hex(u32le(sector, extended + 3, 'fat boot sector.volumeId'), 8) : undefined,
+    oemName: fixedText(bpb.oemName),
+    label: hasExtendedBpb ? fixedText(extended.volumeLabel, latin1Text) : undefined,
+    serialNumber: hasExtendedBpb ? hex(extended.volumeId, 8) : undefined,
     bytesPerSector: bpb.bytesPerSector,
   };
 }

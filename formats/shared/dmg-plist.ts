@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { IntrospectionError } from '../../src/errors.js';
+import { fieldError } from '../../src/errors.js';
 
 /** At most this many `blkx` entries (partitions) are read from one property list. */
 export const DMG_MAX_BLKX_ENTRIES = 4096;
@@ -61,7 +61,7 @@ export function decodeBase64(text: string, field: string): Uint8Array {
     if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) continue;
     const value = code < 128 ? (BASE64_VALUES[code] as number) : -1;
     if (value < 0) {
-      throw new IntrospectionError('CORRUPT', `"${text[index]}" is not a base64 character`, { field });
+      throw fieldError('CORRUPT', field, `"${text[index]}" is not a base64 character`);
     }
     buffer = ((buffer << 6) | value) & 0xffffff;
     bits += 6;
@@ -116,7 +116,7 @@ export function readBlkxEntries(text: string): BlkxEntry[] | undefined {
     const end = array.indexOf('</dict>', start);
     if (end === -1) break;
     if (entries.length >= DMG_MAX_BLKX_ENTRIES) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${DMG_MAX_BLKX_ENTRIES} blkx entries`, { field: 'plist.blkx' });
+      throw fieldError('LIMIT_EXCEEDED', 'plist.blkx', `more than ${DMG_MAX_BLKX_ENTRIES} blkx entries`);
     }
     entries.push(parseEntry(array.slice(start + '<dict>'.length, end), entries.length));
     position = end + '</dict>'.length;

@@ -13,6 +13,7 @@ import {
   EL_TORITO_BOOT_ENTRY_SIZE,
   type ElToritoBootEntry,
   decodeElToritoBootEntry,
+  decodeElToritoExtensionEntry,
   decodeElToritoSectionHeader,
   decodeElToritoValidationEntry,
 } from '../generated/iso.js';
@@ -119,28 +120,29 @@ export function parseBootCatalog(bytes: Uint8Array, warn: (message: string) => v
     warn('the El Torito boot catalog lies beyond the end of the image');
     return undefined;
   }
-  const validation = validationOf(bytes.subarray(0, ENTRY));
+  const entryAt = (at: number) => bytes.subarray(at, at + ENTRY);
+  const validation = validationOf(entryAt(0));
   if (!validation.valid) {
     warn('the El Torito boot catalog validation entry is not valid (header id, key bytes or checksum)');
     return { validation, entries: [] };
   }
-  const entries = [entryOf(decodeElToritoBootEntry(bytes.subarray(ENTRY, 2 * ENTRY)), 0, validation.platform, undefined)];
+  const entries = [entryOf(decodeElToritoBootEntry(entryAt(ENTRY)), 0, validation.platform, undefined)];
   let position = 2 * ENTRY;
   let section = 0;
   while (position + ENTRY <= bytes.byteLength) {
-    const indicator = bytes[position];
+    const header = decodeElToritoSectionHeader(entryAt(position));
+    const indicator = header.headerIndicator;
     if (indicator !== HEADER_MORE && indicator !== HEADER_FINAL) break;
-    const header = decodeElToritoSectionHeader(bytes.subarray(position, position + ENTRY));
     section += 1;
     position += ENTRY;
     const sectionId = fixedText(header.idString);
     for (let index = 0; index < header.sectionEntryCount && position + ENTRY <= bytes.byteLength; index += 1) {
       if (entries.length >= MAX_BOOT_CATALOG_ENTRIES) break;
-      const entry = decodeElToritoBootEntry(bytes.subarray(position, position + ENTRY));
+      const entry = decodeElToritoBootEntry(entryAt(position));
       entries.push(entryOf(entry, section, header.platformId, sectionId));
       position += ENTRY;
       // Extension entries (El Torito 2.5) follow an entry whose media type has bit 5 set.
-      while (position + ENTRY <= bytes.byteLength && bytes[position] === EXTENSION) position += ENTRY;
+      while (position + ENTRY <= bytes.byteLength && decodeElToritoExtensionEntry(entryAt(position)).extensionIndicator === EXTENSION) position += ENTRY;
     }
     if (indicator === HEADER_FINAL) break;
   }

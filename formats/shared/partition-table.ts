@@ -33,31 +33,37 @@ import {
   u16be,
   u16le,
   u32be,
-  u32le,
   utf16leText,
   crc32,
   cutAtNul,
 } from '../../src/bytes.js';
-import { IntrospectionError } from '../../src/errors.js';
+import { fieldError } from '../../src/errors.js';
 import {
-  APM_DRIVER_DESCRIPTOR_MAP_SIZE,
   APM_PARTITION_ENTRY_SIZE,
   ATARI_ROOT_SECTOR_SIZE,
+  BSD_DISKLABEL_SIZE,
+  BSD_PARTITION_ENTRY_SIZE,
+  GPT_HEADER_FIELD_OFFSETS,
   GPT_HEADER_SIZE,
   GPT_PARTITION_ENTRY_SIZE,
-  MBR_PARTITION_ENTRY_SIZE,
   SGI_VOLUME_HEADER_SIZE,
   SUN_DISK_LABEL_SIZE,
   type GptHeader,
+  type MbrChsAddress,
   type MbrPartitionEntry,
-  decodeApmDriverDescriptorMap,
-  decodeApmPartitionEntry,
   decodeAtariRootSector,
-  decodeGptHeader,
+  decodeBsdPartitionEntryBe,
+  decodeBsdPartitionEntryLe,
   decodeGptPartitionEntry,
-  decodeMbrPartitionEntry,
-  decodeSgiVolumeHeader,
-  decodeSunDiskLabel,
+  decodeMbrSector,
+  matchApmDriverDescriptorMap,
+  matchApmPartitionEntry,
+  matchBsdDisklabelBe,
+  matchBsdDisklabelLe,
+  matchGptHeader,
+  matchMbrSector,
+  matchSgiVolumeHeader,
+  matchSunDiskLabel,
 } from '../generated/partition-table.js';
 import { type BootSectorFilesystem, recogniseBootSector } from './boot-sector.js';
 import {
@@ -91,14 +97,8 @@ export const MAX_BSD_PARTITIONS = 22;
 /** Logical sector sizes at which a GPT header is looked for (at LBA 1). */
 export const GPT_SECTOR_SIZES = [512, 4096] as const;
 
-const MBR_SIGNATURE_OFFSET = 510;
-const MBR_ENTRIES_OFFSET = 446;
 const SECTOR = 512;
-const GPT_SIGNATURE = 'EFI PART';
-const BSD_MAGIC = 0x82564557;
-const SUN_MAGIC = 0xdabe;
 const SUN_VTOC_SANITY = 0x600ddeee;
-const SGI_MAGIC = 0x0be5a941;
 
 // ---------------------------------------------------------------------------------------
 // Access to the disk
@@ -452,7 +452,7 @@ export async function scanPartitionTables(disk: DiskBytes): Promise<PartitionTab
   if (sector0.byteLength < SECTOR) return { partitionTable: undefined, otherPartitionTables: [], bootSector: undefined };
 
   const bootSector = recogniseBootSector(sector0);
-  const hasMbrSignature = sector0[MBR_SIGNATURE_OFFSET] === 0x55 && sector0[MBR_SIGNATURE_OFFSET + 1] === 0xaa;
+  const hasMbrSignature = matchMbrSector(sector0) !== undefined;
   const mbrLike = hasMbrSignature && bootSector === undefined;
 
   const gpt = await readGpt(disk, mbrLike);
@@ -492,25 +492,13 @@ function warnAboutStatusBytes(mbr: MbrPartitionTable, disk: DiskBytes): void {
 // ---------------------------------------------------------------------------------------
 // MBR (UEFI 2.10 section 5.2.1)
 
-function chs(bytes: Uint8Array): ChsAddress {
-  const head = bytes[0] as number;
-  const sectorByte = bytes[1] as number;
-  const cylinderLow = bytes[2] as number;
+function chs({ head, sectorAndCylinderHigh: sectorByte, cylinderLow }: MbrChsAddress): ChsAddress {
   return {
     bytes: [head, sectorByte, cylinderLow],
     cylinder: ((sectorByte & 0xc0) << 2) | cylinderLow,
     head,
     sector: sectorByte & 0x3f,
   };
-}
-
-function mbrEntries(sector: Uint8Array): MbrPartitionEntry[] {
-  const entries: MbrPartitionEntry[] = [];
-  for (let slot = 0; slot < 4; slot += 1) {
-    const start = MBR_ENTRIES_OFFSET + slot * MBR_PARTITION_ENTRY_SIZE;
-    entries.push(decodeMbrPartitionEntry(sector.subarray(start, start + MBR_PARTITION_ENTRY_SIZE)));
-  }
-  return entries;
 }
 
 function mbrPartition(entry: MbrPartitionEntry, number: number, slot: number, startLba: number, sectorSize: number): MbrPartition {
@@ -536,7 +524,8 @@ function mbrPartition(entry: MbrPartitionEntry, number: number, slot: number, st
  * and BSD slices' nested disklabels are read too.
  */
 async function readMbr(disk: DiskBytes, sector: Uint8Array, sectorSize: number, followChains: boolean): Promise<MbrPartitionTable> {
-  const entries = mbrEntries(sector);
+  const mbr = decodeMbrSector(sector);
+  const entries = mbr.partitions;
   const statusBytes = entries.map((entry) => entry.status);
   const partitions: MbrPartition[] = [];
   let nextLogicalNumber = 5;
@@ -560,7 +549,7 @@ async function readMbr(disk: DiskBytes, sector: Uint8Array, sectorSize: number, 
   return {
     scheme: 'mbr',
     sectorSize,
-    diskSignature: hex(u32le(sector, 440, 'mbr.diskSignature'), 8),
+    diskSignature: hex(mbr.diskSignature, 8),
     statusBytes,
     gptProtection,
     partitions,
@@ -583,9 +572,7 @@ async function readExtendedChain(
   let ebrLba = extended.startLba;
   for (let step = 0; ; step += 1) {
     if (step >= MAX_LOGICAL_PARTITIONS) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `more than ${MAX_LOGICAL_PARTITIONS} extended boot records in one chain`, {
-        field: 'mbr.extendedBootRecord',
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'mbr.extendedBootRecord', `more than ${MAX_LOGICAL_PARTITIONS} extended boot records in one chain`);
     }
     if (visited.has(ebrLba)) {
       disk.warn(`the chain of extended boot records loops back to sector ${ebrLba}`);
@@ -602,11 +589,12 @@ async function readExtendedChain(
       disk.warn(`the extended boot record at sector ${ebrLba} lies beyond the end of the disk`);
       return { partitions, complete: false };
     }
-    if (sector[MBR_SIGNATURE_OFFSET] !== 0x55 || sector[MBR_SIGNATURE_OFFSET + 1] !== 0xaa) {
+    const ebr = matchMbrSector(sector);
+    if (ebr === undefined) {
       disk.warn(`the extended boot record at sector ${ebrLba} has no 0x55 0xAA signature`);
       return { partitions, complete: false };
     }
-    const [logical, link] = mbrEntries(sector) as [MbrPartitionEntry, MbrPartitionEntry];
+    const [logical, link] = ebr.partitions as [MbrPartitionEntry, MbrPartitionEntry];
     if (logical.type !== 0 && logical.sectorCount !== 0 && !MBR_EXTENDED_TYPES.has(logical.type)) {
       const partition = mbrPartition(logical, firstNumber + partitions.length, 1, ebrLba + logical.startLba, sectorSize);
       partition.extendedBootRecordLba = ebrLba;
@@ -649,7 +637,8 @@ function gptAttributeNames(mask: bigint, typeGuid: string): string[] {
 /** The header's CRC-32 over its first `headerSize` bytes with the CRC field zeroed (UEFI 2.10 5.3.2). */
 function gptHeaderCrc(sector: Uint8Array, headerSize: number): number {
   const copy = sector.slice(0, headerSize);
-  copy.fill(0, 16, 20);
+  const crcAt = GPT_HEADER_FIELD_OFFSETS.headerCrc32;
+  copy.fill(0, crcAt, crcAt + 4);
   return crc32(copy);
 }
 
@@ -663,8 +652,8 @@ interface CheckedGptHeader {
 async function readGptHeaderAt(disk: DiskBytes, lba: number, sectorSize: number, which: string): Promise<CheckedGptHeader | 'unreadable' | 'absent'> {
   const sector = await bytesAt(disk, lba * sectorSize, sectorSize, `gpt ${which} header`);
   if (sector === undefined) return 'unreadable';
-  if (sector.byteLength < GPT_HEADER_SIZE || !bytesEqual(sector, 0, GPT_SIGNATURE)) return 'absent';
-  const header = decodeGptHeader(sector);
+  const header = matchGptHeader(sector);
+  if (header === undefined) return 'absent';
   const headerCrcValid =
     header.headerSize >= GPT_HEADER_SIZE && header.headerSize <= sector.byteLength && gptHeaderCrc(sector, header.headerSize) === header.headerCrc32;
   return { header, headerCrcValid };
@@ -696,7 +685,7 @@ function checkGptHeaderFields(checked: CheckedGptHeader, sectorSize: number, whi
   }
   const [first] = problems;
   if (first === undefined) return true;
-  if (checked.headerCrcValid) throw new IntrospectionError(first[0], first[2], { field: field(first[1]) });
+  if (checked.headerCrcValid) throw fieldError(first[0], field(first[1]), first[2]);
   disk.warn(`the ${which} GPT header has a bad CRC and impossible values (${first[1]}: ${first[2]})`);
   return false;
 }
@@ -930,18 +919,17 @@ async function judgeBackup(disk: DiskBytes, found: CheckedGptHeader, verdict: Gp
 
 async function readApm(disk: DiskBytes): Promise<ApmPartitionTable | undefined> {
   const head = disk.head;
-  if (head.byteLength < APM_DRIVER_DESCRIPTOR_MAP_SIZE || !bytesEqual(head, 0, 'ER')) return undefined;
-  const map = decodeApmDriverDescriptorMap(head);
+  const map = matchApmDriverDescriptorMap(head);
+  if (map === undefined) return undefined;
   const blockSize = map.blockSize >= 512 && (map.blockSize & (map.blockSize - 1)) === 0 ? map.blockSize : SECTOR;
   // Entries sit one per block; some hybrid CD images put them every 512 bytes with 2048-byte blocks.
   for (const entryStride of blockSize === SECTOR ? [SECTOR] : [blockSize, SECTOR]) {
     const first = await bytesAt(disk, entryStride, APM_PARTITION_ENTRY_SIZE, 'apm partition entry 1');
-    if (first === undefined || first.byteLength < APM_PARTITION_ENTRY_SIZE || !bytesEqual(first, 0, 'PM')) continue;
-    const count = decodeApmPartitionEntry(first).mapBlockCount;
+    const firstEntry = first === undefined ? undefined : matchApmPartitionEntry(first);
+    if (firstEntry === undefined) continue;
+    const count = firstEntry.mapBlockCount;
     if (count > MAX_APM_ENTRIES) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `${count} partition map entries is above the cap of ${MAX_APM_ENTRIES}`, {
-        field: 'apm partition entry 1.mapBlockCount',
-      });
+      throw fieldError('LIMIT_EXCEEDED', 'apm partition entry 1.mapBlockCount', `${count} partition map entries is above the cap of ${MAX_APM_ENTRIES}`);
     }
     return { scheme: 'apm', blockSize, blockCount: map.blockCount, entryStride, partitions: await readApmEntries(disk, count, entryStride, blockSize) };
   }
@@ -957,11 +945,11 @@ async function readApmEntries(disk: DiskBytes, count: number, entryStride: numbe
       unreadable(disk, `Apple partition map entry ${number}`, offset);
       break;
     }
-    if (bytes.byteLength < APM_PARTITION_ENTRY_SIZE || !bytesEqual(bytes, 0, 'PM')) {
+    const entry = matchApmPartitionEntry(bytes);
+    if (entry === undefined) {
       disk.warn(`Apple partition map entry ${number} of ${count} is missing`);
       break;
     }
-    const entry = decodeApmPartitionEntry(bytes);
     partitions.push({
       number,
       name: fixedText(entry.name),
@@ -980,53 +968,40 @@ async function readApmEntries(disk: DiskBytes, count: number, entryStride: numbe
 // BSD disklabel (4.4BSD sys/disklabel.h)
 
 /**
- * Decodes a BSD disklabel at `offset` in `bytes`, in whichever byte order its magic reads.
- *
- * | offset | size | field |
- * | --- | --- | --- |
- * | 0 | 4 | d_magic 0x82564557 |
- * | 8 | 16 | d_typename |
- * | 24 | 16 | d_packname |
- * | 40 | 4 | d_secsize |
- * | 132 | 4 | d_magic2 0x82564557 |
- * | 136 | 2 | d_checksum (XOR of the label's 16-bit words is zero) |
- * | 138 | 2 | d_npartitions |
- * | 148 | 16 each | d_partitions: u32 p_size, u32 p_offset, u32 p_fsize, u8 p_fstype, u8 p_frag, u16 p_cpg |
+ * Decodes a BSD disklabel (layout `BsdDisklabel`, then `partitionCount` `BsdPartitionEntry`s)
+ * at `offset` in `bytes`, in whichever byte order its two magics read 0x82564557.
  */
 export function decodeBsdDisklabel(bytes: Uint8Array, offset: number, labelOffset: number): BsdPartitionTable | undefined {
-  if (offset + 148 > bytes.byteLength) return undefined;
-  const littleEndian = u32le(bytes, offset) === BSD_MAGIC && u32le(bytes, offset + 132) === BSD_MAGIC;
-  const bigEndian = u32be(bytes, offset) === BSD_MAGIC && u32be(bytes, offset + 132) === BSD_MAGIC;
-  if (!littleEndian && !bigEndian) return undefined;
-  const read16 = littleEndian ? u16le : u16be;
-  const read32 = littleEndian ? u32le : u32be;
-  const count = read16(bytes, offset + 138, 'bsd disklabel.d_npartitions');
+  if (offset + BSD_DISKLABEL_SIZE > bytes.byteLength) return undefined;
+  const window = bytes.subarray(offset);
+  const littleEndianLabel = matchBsdDisklabelLe(window);
+  const label = littleEndianLabel ?? matchBsdDisklabelBe(window);
+  if (label === undefined) return undefined;
+  const littleEndian = littleEndianLabel !== undefined;
+  const count = label.partitionCount;
   if (count > MAX_BSD_PARTITIONS) {
-    throw new IntrospectionError('LIMIT_EXCEEDED', `${count} partitions is above the cap of ${MAX_BSD_PARTITIONS}`, {
-      field: 'bsd disklabel.d_npartitions',
-    });
+    throw fieldError('LIMIT_EXCEEDED', 'bsd disklabel.d_npartitions', `${count} partitions is above the cap of ${MAX_BSD_PARTITIONS}`);
   }
-  const labelEnd = offset + 148 + count * 16;
-  if (labelEnd > bytes.byteLength) return undefined;
+  const labelLength = BSD_DISKLABEL_SIZE + count * BSD_PARTITION_ENTRY_SIZE;
+  if (offset + labelLength > bytes.byteLength) return undefined;
+  // The checksum makes the XOR of the label's 16-bit words, partitions included, zero.
+  const read16 = littleEndian ? u16le : u16be;
   let checksum = 0;
-  for (let position = offset; position < labelEnd; position += 2) checksum ^= read16(bytes, position);
-  const declaredSectorSize = read32(bytes, offset + 40, 'bsd disklabel.d_secsize');
-  const sectorSize = declaredSectorSize >= 512 && declaredSectorSize <= 65536 ? declaredSectorSize : SECTOR;
+  for (let position = 0; position < labelLength; position += 2) checksum ^= read16(window, position);
+  const sectorSize = label.sectorSize >= 512 && label.sectorSize <= 65536 ? label.sectorSize : SECTOR;
+  const decodeEntry = littleEndian ? decodeBsdPartitionEntryLe : decodeBsdPartitionEntryBe;
   const partitions: BsdPartition[] = [];
   for (let index = 0; index < count; index += 1) {
-    const entry = offset + 148 + index * 16;
-    const sectorCount = read32(bytes, entry, 'bsd partition.p_size');
-    if (sectorCount === 0) continue;
-    const startSector = read32(bytes, entry + 4, 'bsd partition.p_offset');
-    const type = bytes[entry + 12] as number;
+    const entry = decodeEntry(window.subarray(BSD_DISKLABEL_SIZE + index * BSD_PARTITION_ENTRY_SIZE));
+    if (entry.size === 0) continue;
     partitions.push({
       letter: String.fromCharCode(0x61 + index),
-      type,
-      typeName: bsdTypeName(type),
-      startSector,
-      sectorCount,
-      offset: startSector * sectorSize,
-      size: sectorCount * sectorSize,
+      type: entry.fileSystemType,
+      typeName: bsdTypeName(entry.fileSystemType),
+      startSector: entry.offset,
+      sectorCount: entry.size,
+      offset: entry.offset * sectorSize,
+      size: entry.size * sectorSize,
     });
   }
   return {
@@ -1034,8 +1009,8 @@ export function decodeBsdDisklabel(bytes: Uint8Array, offset: number, labelOffse
     labelOffset,
     byteOrder: littleEndian ? 'little-endian' : 'big-endian',
     sectorSize,
-    typeName: fixedText(bytes.subarray(offset + 8, offset + 24)),
-    packName: fixedText(bytes.subarray(offset + 24, offset + 40)),
+    typeName: fixedText(label.typeName),
+    packName: fixedText(label.packName),
     checksumValid: checksum === 0,
     partitions,
   };
@@ -1062,26 +1037,24 @@ async function readNestedBsd(disk: DiskBytes, slice: MbrPartition, sectorSize: n
 // Sun VTOC label
 
 function readSun(sector: Uint8Array): SunPartitionTable | undefined {
-  if (sector.byteLength < SUN_DISK_LABEL_SIZE) return undefined;
-  const label = decodeSunDiskLabel(sector);
-  if (label.magic !== SUN_MAGIC) return undefined;
+  const label = matchSunDiskLabel(sector);
+  if (label === undefined) return undefined;
+  // The checksum makes the XOR of the label's 256 16-bit words zero.
   let checksum = 0;
   for (let position = 0; position < SUN_DISK_LABEL_SIZE; position += 2) checksum ^= u16be(sector, position);
   if (checksum !== 0) return undefined;
   const vtocValid = label.vtocSanity === SUN_VTOC_SANITY;
   const sectorsPerCylinder = label.heads * label.sectorsPerTrack;
   const partitions: SunPartition[] = [];
-  for (let index = 0; index < 8; index += 1) {
-    const startCylinder = u32be(label.partitions, index * 8);
-    const sectorCount = u32be(label.partitions, index * 8 + 4);
+  for (const [index, { startCylinder, sectorCount }] of label.partitions.entries()) {
     if (sectorCount === 0) continue;
-    const type = vtocValid ? u16be(label.partitionInfo, index * 4) : undefined;
+    const info = vtocValid ? label.partitionInfo[index] : undefined;
     const startSector = startCylinder * sectorsPerCylinder;
     partitions.push({
       number: index + 1,
-      type,
-      typeName: type === undefined ? undefined : sunTypeName(type),
-      flags: vtocValid ? u16be(label.partitionInfo, index * 4 + 2) : undefined,
+      type: info?.tag,
+      typeName: info === undefined ? undefined : sunTypeName(info.tag),
+      flags: info?.flags,
       startCylinder,
       startSector,
       sectorCount,
@@ -1105,27 +1078,23 @@ function readSun(sector: Uint8Array): SunPartitionTable | undefined {
 // SGI volume header
 
 function readSgi(sector: Uint8Array): SgiPartitionTable | undefined {
-  if (sector.byteLength < SGI_VOLUME_HEADER_SIZE) return undefined;
-  const header = decodeSgiVolumeHeader(sector);
-  if (header.magic !== SGI_MAGIC) return undefined;
+  const header = matchSgiVolumeHeader(sector);
+  if (header === undefined) return undefined;
+  // The checksum makes the sum of the header's 128 32-bit words zero.
   let sum = 0;
   for (let position = 0; position < SGI_VOLUME_HEADER_SIZE; position += 4) sum = (sum + u32be(sector, position)) >>> 0;
   if (sum !== 0) return undefined;
-  const declaredSectorSize = u16be(header.deviceParameters, 14);
+  const declaredSectorSize = header.deviceParameters.bytesPerSector;
   const sectorSize = declaredSectorSize >= 512 && (declaredSectorSize & (declaredSectorSize - 1)) === 0 ? declaredSectorSize : SECTOR;
   const volumeDirectory: SgiPartitionTable['volumeDirectory'] = [];
-  for (let index = 0; index < 15; index += 1) {
-    const entry = header.volumeDirectory.subarray(index * 16, index * 16 + 16);
-    const name = fixedText(entry.subarray(0, 8), latin1Text);
+  for (const entry of header.volumeDirectory) {
+    const name = fixedText(entry.name, latin1Text);
     if (name === '') continue;
-    volumeDirectory.push({ name, block: u32be(entry, 8), bytes: u32be(entry, 12) });
+    volumeDirectory.push({ name, block: entry.block, bytes: entry.bytes });
   }
   const partitions: SgiPartition[] = [];
-  for (let index = 0; index < 16; index += 1) {
-    const sectorCount = u32be(header.partitions, index * 12);
+  for (const [index, { blockCount: sectorCount, firstBlock: startSector, type }] of header.partitions.entries()) {
     if (sectorCount === 0) continue;
-    const startSector = u32be(header.partitions, index * 12 + 4);
-    const type = u32be(header.partitions, index * 12 + 8);
     partitions.push({
       number: index + 1,
       type,
@@ -1156,13 +1125,8 @@ function readAtari(sector: Uint8Array): AtariPartitionTable | undefined {
   const root = decodeAtariRootSector(sector);
   if (root.diskSize === 0) return undefined;
   const partitions: AtariPartition[] = [];
-  for (let index = 0; index < 4; index += 1) {
-    const entry = root.partitions.subarray(index * 12, index * 12 + 12);
-    const flags = entry[0] as number;
+  for (const [index, { flags, id: idBytes, start: startSector, size: sectorCount }] of root.partitions.entries()) {
     if ((flags & 1) === 0) continue;
-    const idBytes = entry.subarray(1, 4);
-    const startSector = u32be(entry, 4);
-    const sectorCount = u32be(entry, 8);
     if (!idBytes.every(isAlphanumeric) || sectorCount === 0 || startSector + sectorCount > root.diskSize) return undefined;
     const id = latin1Text(idBytes);
     partitions.push({

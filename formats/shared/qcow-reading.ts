@@ -14,7 +14,7 @@
  * @module
  */
 import { u32be } from '../../src/bytes.js';
-import { IntrospectionError } from '../../src/errors.js';
+import { fieldError } from '../../src/errors.js';
 import type { ByteReader } from '../../src/format-module.js';
 
 /** Bytes read at one place: always the length asked for, zero-padded past the end of the image. */
@@ -50,11 +50,11 @@ export class ForwardReads {
    */
   async start(end: number, field: string): Promise<ReadPiece> {
     if (end > this.maxKeptBytes) {
-      throw new IntrospectionError('LIMIT_EXCEEDED', `the header area would need ${end} bytes, more than the ${this.maxKeptBytes} kept`, { field });
+      throw fieldError('LIMIT_EXCEEDED', field, `the header area would need ${end} bytes, more than the ${this.maxKeptBytes} kept`);
     }
     if (end > this.keptLength) {
       if (this.position > this.keptLength) {
-        throw new IntrospectionError('INTERNAL', 'the header area was extended after reading beyond it', { field });
+        throw fieldError('INTERNAL', field, 'the header area was extended after reading beyond it');
       }
       const grown = new Uint8Array(Math.min(this.maxKeptBytes, Math.max(end, this.kept.byteLength * 2)));
       grown.set(this.kept.subarray(0, this.keptLength));
@@ -86,11 +86,7 @@ export class ForwardReads {
       return { bytes, available: this.availableIn(offset, end) };
     }
     if (offset < this.position) {
-      throw new IntrospectionError(
-        'CORRUPT',
-        `bytes ${offset}..${end} overlap a structure already read (up to ${this.position}); the structures of a valid image do not overlap`,
-        { field, offset },
-      );
+      throw fieldError('CORRUPT', field, `bytes ${offset}..${end} overlap a structure already read (up to ${this.position}); the structures of a valid image do not overlap`, offset);
     }
     const bytes = await this.fetch(offset, length, field);
     this.position = end;

@@ -17,13 +17,17 @@
  *
  * @module
  */
-import { fixedText, latin1Text, u16le, utf16beText } from '../../src/bytes.js';
+import { fixedText, latin1Text, u8, utf16beText } from '../../src/bytes.js';
 import {
+  UDF_DESCRIPTOR_TAG_FIELD_OFFSETS,
   UDF_DESCRIPTOR_TAG_SIZE,
   decodeUdfAnchorVolumeDescriptorPointer,
   decodeUdfDescriptorTag,
+  decodeUdfDomainIdentifierSuffix,
+  decodeUdfEntityIdentifier,
   decodeUdfLogicalVolumeDescriptor,
   decodeUdfPrimaryVolumeDescriptor,
+  decodeUdfTimestamp,
 } from '../generated/iso.js';
 
 /** Block sizes a UDF volume may use (ECMA-167 allows any; these are the ones media and mkudffs use). */
@@ -99,12 +103,17 @@ export function crc16Ccitt(bytes: Uint8Array): number {
 
 /**
  * Checks a descriptor tag (ECMA-167 3/7.2): checksum, version, and a tag location that puts
- * it at `offset` for one of the block sizes. Returns the block size, or `undefined`.
+ * it at `offset` for one of the block sizes. Returns the block size and the tag identifier,
+ * or `undefined`.
  */
-function validTagBlockSize(bytes: Uint8Array, offset: number): number | undefined {
+function validTag(bytes: Uint8Array, offset: number): { blockSize: number; tagIdentifier: number } | undefined {
+  // The checksum is the sum, modulo 256, of the tag's other fifteen bytes: checked first, as
+  // most of the blocks scanned are not descriptors.
+  if (bytes.byteLength < UDF_DESCRIPTOR_TAG_SIZE) return undefined;
+  const checksumAt = UDF_DESCRIPTOR_TAG_FIELD_OFFSETS.tagChecksum;
   let sum = 0;
-  for (let index = 0; index < UDF_DESCRIPTOR_TAG_SIZE; index += 1) if (index !== 4) sum += bytes[index] as number;
-  if ((sum & 0xff) !== bytes[4]) return undefined;
+  for (let index = 0; index < UDF_DESCRIPTOR_TAG_SIZE; index += 1) if (index !== checksumAt) sum += bytes[index] ?? 0;
+  if ((sum & 0xff) !== bytes[checksumAt]) return undefined;
   const tag = decodeUdfDescriptorTag(bytes);
   if (!KEPT_TAGS.has(tag.tagIdentifier) || (tag.descriptorVersion !== 2 && tag.descriptorVersion !== 3)) return undefined;
   if (tag.tagLocation === 0) return undefined;
@@ -113,7 +122,7 @@ function validTagBlockSize(bytes: Uint8Array, offset: number): number | undefine
   // The CRC covers the bytes after the tag; check it when they are all in hand.
   const covered = UDF_DESCRIPTOR_TAG_SIZE + tag.descriptorCrcLength;
   if (covered <= bytes.byteLength && crc16Ccitt(bytes.subarray(UDF_DESCRIPTOR_TAG_SIZE, covered)) !== tag.descriptorCrc) return undefined;
-  return blockSize;
+  return { blockSize, tagIdentifier: tag.tagIdentifier };
 }
 
 /**
@@ -157,9 +166,9 @@ export class UdfScanner {
 
   private examine(offset: number, bytes: Uint8Array): void {
     if (offset === 0) return;
-    const blockSize = validTagBlockSize(bytes, offset);
-    if (blockSize === undefined) return;
-    const tagIdentifier = u16le(bytes, 0);
+    const tag = validTag(bytes, offset);
+    if (tag === undefined) return;
+    const { blockSize, tagIdentifier } = tag;
     const descriptor: UdfDescriptor = { offset, blockSize, tagIdentifier, bytes: bytes.slice() };
     if (tagIdentifier === TAG_ANCHOR) {
       if (offset === UDF_ANCHOR_SECTOR * blockSize) this.anchor = descriptor;
@@ -187,9 +196,9 @@ export function descriptorsIn(bytes: Uint8Array, offset: number, blockSize: numb
   const found: UdfDescriptor[] = [];
   for (let at = 0; at + UDF_DESCRIPTOR_BYTES <= bytes.byteLength; at += blockSize) {
     const slice = bytes.subarray(at, at + UDF_DESCRIPTOR_BYTES);
-    const size = validTagBlockSize(slice, offset + at);
-    if (size !== blockSize) continue;
-    const tagIdentifier = u16le(slice, 0);
+    const tag = validTag(slice, offset + at);
+    if (tag === undefined || tag.blockSize !== blockSize) continue;
+    const { tagIdentifier } = tag;
     found.push({ offset: offset + at, blockSize, tagIdentifier, bytes: slice.slice() });
     if (tagIdentifier === TAG_TERMINATING) break;
   }
@@ -201,29 +210,30 @@ export function descriptorsIn(bytes: Uint8Array, offset: number, blockSize: numb
  * used byte is the compression id, 8 (one byte per character) or 16 (UTF-16BE).
  */
 export function dstring(field: Uint8Array): string {
-  const used = field[field.byteLength - 1] as number;
+  const used = u8(field, field.byteLength - 1, 'dstring');
   if (used === 0 || used >= field.byteLength) return '';
   return cs0(field.subarray(0, used));
 }
 
 /** OSTA CS0 text: compression id 8 (or 254) is Latin-1, 16 (or 255) is UTF-16BE (OSTA UDF 2.60 section 2.1.1). */
 function cs0(bytes: Uint8Array): string {
-  const compression = bytes[0];
+  const compression = u8(bytes, 0, 'dstring');
   const body = bytes.subarray(1);
   if (compression === 8 || compression === 254) return fixedText(body, latin1Text);
   if (compression === 16 || compression === 255) return fixedText(body, utf16beText);
   return '';
 }
 
-/** An entity identifier's identifier text (ECMA-167 1/7.4: flags, identifier[23], suffix[8]). */
+/** An entity identifier's identifier text (ECMA-167 1/7.4). */
 function regidText(regid: Uint8Array): string {
-  return fixedText(regid.subarray(1, 24));
+  return fixedText(decodeUdfEntityIdentifier(regid).identifier);
 }
 
 /** The UDF revision in a domain identifier's suffix (OSTA UDF 2.60 section 2.1.5.3): 0x0201 is "2.01". */
 function udfRevisionOf(domain: Uint8Array): string | undefined {
-  if (!regidText(domain).startsWith('*OSTA UDF Compliant')) return undefined;
-  const revision = u16le(domain, 24);
+  const identifier = decodeUdfEntityIdentifier(domain);
+  if (!fixedText(identifier.identifier).startsWith('*OSTA UDF Compliant')) return undefined;
+  const revision = decodeUdfDomainIdentifierSuffix(identifier.identifierSuffix).udfRevision;
   return `${(revision >> 8).toString(16)}.${(revision & 0xff).toString(16).padStart(2, '0')}`;
 }
 
@@ -232,9 +242,7 @@ function udfRevisionOf(domain: Uint8Array): string | undefined {
  * second, centiseconds, ... ; as ISO 8601 in UTC, `undefined` when empty or invalid.
  */
 export function udfTimestamp(bytes: Uint8Array): string | undefined {
-  const typeAndZone = u16le(bytes, 0);
-  const year = u16le(bytes, 2);
-  const [month, day, hour, minute, second, centiseconds] = [4, 5, 6, 7, 8, 9].map((index) => bytes[index] as number) as [number, number, number, number, number, number];
+  const { typeAndTimezone: typeAndZone, year, month, day, hour, minute, second, centiseconds } = decodeUdfTimestamp(bytes);
   if (year === 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
   let zoneMinutes = typeAndZone & 0x0fff;
   if (zoneMinutes & 0x0800) zoneMinutes -= 0x1000;

@@ -1,74 +1,65 @@
 // Fixed layouts of Apple's UDIF disk images (.dmg). Sources: the published descriptions of
 // UDIF (Jonathan Levin, "Demystifying the DMG File Format"; the newosxbook.com UDIFResourceFile
 // and BLKXTable layouts) and qemu 7.2 block/dmg.c, which reads the same offsets.
+//
+// Each field is a row: name | type | meaning (scripts/generate-layouts.mjs describes the types).
 export default [
   {
-    name: 'DmgKolyTrailer',
-    field: 'koly trailer',
+    name: 'DmgKolyTrailer', field: 'koly trailer', endianness: 'big', size: 512,
     doc: 'UDIF resource file trailer ("koly"), the last 512 bytes of the image.',
-    endianness: 'big',
-    fields: [
-      { name: 'signature', type: 'bytes', length: 4, doc: '"koly"' },
-      { name: 'version', type: 'u32', doc: '4' },
-      { name: 'headerSize', type: 'u32', doc: '512' },
-      { name: 'flags', type: 'u32', doc: 'bit 0 flattened, bit 2 internet-enabled' },
-      { name: 'runningDataForkOffset', type: 'u64', doc: 'segmented images: where this segment\'s data starts in the whole' },
-      { name: 'dataForkOffset', type: 'u64', doc: 'start of the data fork (usually 0)' },
-      { name: 'dataForkLength', type: 'u64', doc: 'length of the data fork in bytes' },
-      { name: 'resourceForkOffset', type: 'u64', doc: 'start of a classic resource fork (old images)' },
-      { name: 'resourceForkLength', type: 'u64', doc: 'length of that resource fork (0: none)' },
-      { name: 'segmentNumber', type: 'u32', doc: 'this segment\'s number (1 for a single-file image; 0 in some)' },
-      { name: 'segmentCount', type: 'u32', doc: 'number of segments' },
-      { name: 'segmentId', type: 'bytes', length: 16, doc: 'segment UUID' },
-      { name: 'dataChecksumType', type: 'u32', doc: 'checksum of the data fork: 0 none, 2 CRC-32' },
-      { name: 'dataChecksumBits', type: 'u32', doc: 'bits of that checksum' },
-      { name: 'dataChecksum', type: 'bytes', length: 128, doc: 'the checksum, left-aligned' },
-      { name: 'plistOffset', type: 'u64', doc: 'start of the XML property list' },
-      { name: 'plistLength', type: 'u64', doc: 'length of the XML property list' },
-      { type: 'skip', length: 120 },
-      { name: 'masterChecksumType', type: 'u32', doc: 'checksum of the block tables\' checksums' },
-      { name: 'masterChecksumBits', type: 'u32', doc: 'bits of that checksum' },
-      { name: 'masterChecksum', type: 'bytes', length: 128, doc: 'the checksum, left-aligned' },
-      { name: 'imageVariant', type: 'u32', doc: '1 device image, 2 partition image' },
-      { name: 'sectorCount', type: 'u64', doc: 'size of the expanded image in 512-byte sectors (qemu\'s virtual size)' },
-      { type: 'skip', length: 12 },
-    ],
-    size: 512,
-  },
-  {
-    name: 'DmgBlockTable',
-    field: 'blkx table',
+    fields: `
+      signature             | bytes[4] = "koly" else 'the last 512 bytes do not start with "koly"' | the trailer's signature
+      version               | u32                                                                  | 4
+      headerSize            | u32                                                                  | 512
+      flags                 | u32                                                                  | bit 0 flattened, bit 2 internet-enabled
+      runningDataForkOffset | u64                                                                  | segmented images: where this segment's data starts in the whole
+      dataForkOffset        | u64                                                                  | start of the data fork (usually 0)
+      dataForkLength        | u64                                                                  | length of the data fork in bytes
+      resourceForkOffset    | u64                                                                  | start of a classic resource fork (old images)
+      resourceForkLength    | u64                                                                  | length of that resource fork (0: none)
+      segmentNumber         | u32                                                                  | this segment's number (1 for a single-file image; 0 in some)
+      segmentCount          | u32                                                                  | number of segments
+      segmentId             | bytes[16]                                                            | segment UUID
+      dataChecksumType      | u32                                                                  | checksum of the data fork: 0 none, 2 CRC-32
+      dataChecksumBits      | u32                                                                  | bits of that checksum
+      dataChecksum          | bytes[128]                                                           | the checksum, left-aligned
+      plistOffset           | u64                                                                  | start of the XML property list
+      plistLength           | u64                                                                  | length of the XML property list
+      -                     | skip[120]
+      masterChecksumType    | u32                                                                  | checksum of the block tables' checksums
+      masterChecksumBits    | u32                                                                  | bits of that checksum
+      masterChecksum        | bytes[128]                                                           | the checksum, left-aligned
+      imageVariant          | u32                                                                  | 1 device image, 2 partition image
+      sectorCount           | u64                                                                  | size of the expanded image in 512-byte sectors (qemu's virtual size)
+      -                     | skip[12]
+    `,
+  }, {
+    name: 'DmgBlockTable', field: 'blkx table', endianness: 'big', size: 204,
     doc: 'A "mish" block table (BLKXTable), base64 in a blkx entry of the property list; 40-byte chunk entries follow.',
-    endianness: 'big',
-    fields: [
-      { name: 'signature', type: 'bytes', length: 4, doc: '"mish"' },
-      { name: 'version', type: 'u32', doc: '1' },
-      { name: 'firstSector', type: 'u64', doc: 'first sector of the disk this table covers' },
-      { name: 'sectorCount', type: 'u64', doc: 'sectors covered' },
-      { name: 'dataOffset', type: 'u64', doc: 'base of the chunks\' compressed offsets in the data fork' },
-      { name: 'buffersNeeded', type: 'u32', doc: 'buffer size hint, in sectors' },
-      { name: 'blockDescriptors', type: 'u32', doc: 'partition number' },
-      { type: 'skip', length: 24 },
-      { name: 'checksumType', type: 'u32', doc: 'checksum of the uncompressed data: 0 none, 2 CRC-32' },
-      { name: 'checksumBits', type: 'u32', doc: 'bits of that checksum' },
-      { name: 'checksum', type: 'bytes', length: 128, doc: 'the checksum, left-aligned' },
-      { name: 'chunkCount', type: 'u32', doc: 'number of 40-byte chunk entries that follow' },
-    ],
-    size: 204,
-  },
-  {
-    name: 'DmgChunk',
-    field: 'blkx chunk',
+    fields: `
+      signature        | bytes[4] = "mish" | the block table's signature
+      version          | u32               | 1
+      firstSector      | u64               | first sector of the disk this table covers
+      sectorCount      | u64               | sectors covered
+      dataOffset       | u64               | base of the chunks' compressed offsets in the data fork
+      buffersNeeded    | u32               | buffer size hint, in sectors
+      blockDescriptors | u32               | partition number
+      -                | skip[24]
+      checksumType     | u32               | checksum of the uncompressed data: 0 none, 2 CRC-32
+      checksumBits     | u32               | bits of that checksum
+      checksum         | bytes[128]        | the checksum, left-aligned
+      chunkCount       | u32               | number of 40-byte chunk entries that follow
+    `,
+  }, {
+    name: 'DmgChunk', field: 'blkx chunk', endianness: 'big', size: 40,
     doc: 'One chunk entry (BLKXChunkEntry) of a block table.',
-    endianness: 'big',
-    fields: [
-      { name: 'type', type: 'u32', doc: '0 zero-fill, 1 raw, 2 ignore, 0x80000004 ADC, 0x80000005 zlib, 0x80000006 bzip2, 0x80000007 LZFSE, 0x80000008 LZMA, 0x7FFFFFFE comment, 0xFFFFFFFF end' },
-      { name: 'comment', type: 'u32', doc: 'comment' },
-      { name: 'sector', type: 'u64', doc: 'first sector, relative to the table\'s firstSector' },
-      { name: 'sectorCount', type: 'u64', doc: 'sectors of this chunk' },
-      { name: 'compressedOffset', type: 'u64', doc: 'offset of its data, relative to the table\'s dataOffset' },
-      { name: 'compressedLength', type: 'u64', doc: 'length of its data' },
-    ],
-    size: 40,
+    fields: `
+      type             | u32 | 0 zero-fill, 1 raw, 2 ignore, 0x80000004 ADC, 0x80000005 zlib, 0x80000006 bzip2, 0x80000007 LZFSE, 0x80000008 LZMA, 0x7FFFFFFE comment, 0xFFFFFFFF end
+      comment          | u32 | comment
+      sector           | u64 | first sector, relative to the table's firstSector
+      sectorCount      | u64 | sectors of this chunk
+      compressedOffset | u64 | offset of its data, relative to the table's dataOffset
+      compressedLength | u64 | length of its data
+    `,
   },
 ];

@@ -2,68 +2,59 @@
 // "Virtual Hard Disk Image Format Specification" 1.0 (2006), sections "Hard Disk Footer
 // Format" and "Dynamic Disk Header Format"; qemu 7.2 block/vpc.c (VHDFooter, VHDDynDiskHeader).
 // Every integer is big-endian.
+//
+// Each field is a row: name | type | meaning (scripts/generate-layouts.mjs describes the types).
 export default [
   {
-    name: 'VhdFooter',
-    field: 'footer',
-    doc: 'VHD hard disk footer: the last 512 bytes of every VHD, with a copy in the first 512 bytes of a dynamic or differencing disk (VHD specification, "Hard Disk Footer Format").',
-    endianness: 'big',
-    fields: [
-      { name: 'cookie', type: 'bytes', length: 8, doc: '"conectix"' },
-      { name: 'features', type: 'u32', doc: 'bit 0 temporary disk, bit 1 reserved (always set)' },
-      { name: 'formatVersion', type: 'u32', doc: 'major (high 16 bits) and minor version, 0x00010000' },
-      { name: 'dataOffset', type: 'u64', doc: 'byte offset of the dynamic disk header; 0xFFFFFFFFFFFFFFFF for a fixed disk' },
-      { name: 'timestamp', type: 'u32', doc: 'creation time, seconds since 2000-01-01 00:00:00 UTC' },
-      { name: 'creatorApplication', type: 'bytes', length: 4, doc: 'creator application, e.g. "vpc ", "win ", "qemu", "qem2", "d2v ", "tap\\0", "CTXS", "vbox"' },
-      { name: 'creatorVersion', type: 'u32', doc: 'creator version, major (high 16 bits) and minor' },
-      { name: 'creatorHostOs', type: 'bytes', length: 4, doc: '"Wi2k" (Windows) or "Mac " (Macintosh)' },
-      { name: 'originalSize', type: 'u64', doc: 'disk size in bytes at creation' },
-      { name: 'currentSize', type: 'u64', doc: 'current disk size in bytes' },
-      { name: 'cylinders', type: 'u16', doc: 'CHS geometry: cylinders' },
-      { name: 'heads', type: 'u8', doc: 'CHS geometry: heads' },
-      { name: 'sectorsPerTrack', type: 'u8', doc: 'CHS geometry: sectors per track' },
-      { name: 'diskType', type: 'u32', doc: '2 fixed, 3 dynamic, 4 differencing (0, 1, 5, 6 reserved)' },
-      { name: 'checksum', type: 'u32', doc: "one's complement of the byte sum of the footer with this field zeroed" },
-      { name: 'uniqueId', type: 'bytes', length: 16, doc: 'UUID of the disk, RFC 4122 byte order' },
-      { name: 'savedState', type: 'u8', doc: '1 when the disk is in a saved state' },
-      { type: 'skip', length: 427 },
-    ],
-    size: 512,
-  },
-  {
-    name: 'VhdDynamicHeader',
-    field: 'dynamic header',
-    doc: 'VHD dynamic disk header ("cxsparse"), at the footer\'s dataOffset in dynamic and differencing disks (VHD specification, "Dynamic Disk Header Format").',
-    endianness: 'big',
-    fields: [
-      { name: 'cookie', type: 'bytes', length: 8, doc: '"cxsparse"' },
-      { name: 'dataOffset', type: 'u64', doc: 'unused, 0xFFFFFFFFFFFFFFFF' },
-      { name: 'tableOffset', type: 'u64', doc: 'byte offset of the block allocation table (BAT)' },
-      { name: 'headerVersion', type: 'u32', doc: '0x00010000' },
-      { name: 'maxTableEntries', type: 'u32', doc: 'entries in the BAT (blocks the disk may have)' },
-      { name: 'blockSize', type: 'u32', doc: 'bytes of disk data per block (2 MiB by default), a power of two' },
-      { name: 'checksum', type: 'u32', doc: "one's complement of the byte sum of the 1024-byte header with this field zeroed" },
-      { name: 'parentUniqueId', type: 'bytes', length: 16, doc: 'differencing disks: the parent\'s UUID' },
-      { name: 'parentTimestamp', type: 'u32', doc: 'differencing disks: the parent\'s modification time, seconds since 2000-01-01 UTC' },
-      { type: 'skip', length: 4 },
-      { name: 'parentUnicodeName', type: 'bytes', length: 512, doc: 'differencing disks: the parent\'s file name, UTF-16 big-endian, NUL padded' },
-      { name: 'parentLocatorEntries', type: 'bytes', length: 192, doc: 'eight 24-byte parent locator entries (VhdParentLocatorEntry)' },
-      { type: 'skip', length: 256 },
-    ],
-    size: 1024,
-  },
-  {
-    name: 'VhdParentLocatorEntry',
-    field: 'parent locator',
+    name: 'VhdParentLocatorEntry', field: 'parent locator', endianness: 'big', size: 24,
     doc: 'One of the eight parent locator entries of a VHD dynamic disk header (VHD specification, "Parent Locator Entries").',
-    endianness: 'big',
-    fields: [
-      { name: 'platformCode', type: 'bytes', length: 4, doc: '"W2ku", "W2ru", "Wi2k", "Wi2r", "Mac ", "MacX", or zero when unused' },
-      { name: 'platformDataSpace', type: 'u32', doc: 'room reserved for the locator data (the spec says sectors; Windows writes bytes)' },
-      { name: 'platformDataLength', type: 'u32', doc: 'length of the locator data in bytes' },
-      { type: 'skip', length: 4 },
-      { name: 'platformDataOffset', type: 'u64', doc: 'byte offset of the locator data in the file' },
-    ],
-    size: 24,
+    fields: `
+      platformCode       | bytes[4] | "W2ku", "W2ru", "Wi2k", "Wi2r", "Mac ", "MacX", or zero when unused
+      platformDataSpace  | u32      | room reserved for the locator data (the spec says sectors; Windows writes bytes)
+      platformDataLength | u32      | length of the locator data in bytes
+      -                  | skip[4]
+      platformDataOffset | u64      | byte offset of the locator data in the file
+    `,
+  }, {
+    name: 'VhdFooter', field: 'footer', endianness: 'big', size: 512,
+    doc: 'VHD hard disk footer: the last 512 bytes of every VHD, with a copy in the first 512 bytes of a dynamic or differencing disk (VHD specification, "Hard Disk Footer Format").',
+    fields: `
+      cookie             | bytes[8] = "conectix" else 'the footer does not start with "conectix"' | the footer's cookie
+      features           | u32                                                                    | bit 0 temporary disk, bit 1 reserved (always set)
+      formatVersion      | u32                                                                    | major (high 16 bits) and minor version, 0x00010000
+      dataOffset         | u64                                                                    | byte offset of the dynamic disk header; 0xFFFFFFFFFFFFFFFF for a fixed disk
+      timestamp          | u32                                                                    | creation time, seconds since 2000-01-01 00:00:00 UTC
+      creatorApplication | bytes[4]                                                               | creator application, e.g. "vpc ", "win ", "qemu", "qem2", "d2v ", "tap\\0", "CTXS", "vbox"
+      creatorVersion     | u32                                                                    | creator version, major (high 16 bits) and minor
+      creatorHostOs      | bytes[4]                                                               | "Wi2k" (Windows) or "Mac " (Macintosh)
+      originalSize       | u64                                                                    | disk size in bytes at creation
+      currentSize        | u64                                                                    | current disk size in bytes
+      cylinders          | u16                                                                    | CHS geometry: cylinders
+      heads              | u8                                                                     | CHS geometry: heads
+      sectorsPerTrack    | u8                                                                     | CHS geometry: sectors per track
+      diskType           | u32 enum VhdDiskType (2 fixed, 3 dynamic, 4 differencing)              | 2 fixed, 3 dynamic, 4 differencing (0, 1, 5, 6 reserved)
+      checksum           | u32                                                                    | one's complement of the byte sum of the footer with this field zeroed
+      uniqueId           | bytes[16]                                                              | UUID of the disk, RFC 4122 byte order
+      savedState         | u8                                                                     | 1 when the disk is in a saved state
+      -                  | skip[427]
+    `,
+  }, {
+    name: 'VhdDynamicHeader', field: 'dynamic header', endianness: 'big', size: 1024,
+    doc: 'VHD dynamic disk header ("cxsparse"), at the footer\'s dataOffset in dynamic and differencing disks (VHD specification, "Dynamic Disk Header Format").',
+    fields: `
+      cookie               | bytes[8] = "cxsparse" else 'the dynamic disk header does not start with "cxsparse"' | the dynamic disk header's cookie
+      dataOffset           | u64                                                                                 | unused, 0xFFFFFFFFFFFFFFFF
+      tableOffset          | u64                                                                                 | byte offset of the block allocation table (BAT)
+      headerVersion        | u32                                                                                 | 0x00010000
+      maxTableEntries      | u32                                                                                 | entries in the BAT (blocks the disk may have)
+      blockSize            | u32                                                                                 | bytes of disk data per block (2 MiB by default), a power of two
+      checksum             | u32                                                                                 | one's complement of the byte sum of the 1024-byte header with this field zeroed
+      parentUniqueId       | bytes[16]                                                                           | differencing disks: the parent's UUID
+      parentTimestamp      | u32                                                                                 | differencing disks: the parent's modification time, seconds since 2000-01-01 UTC
+      -                    | skip[4]
+      parentUnicodeName    | bytes[512]                                                                          | differencing disks: the parent's file name, UTF-16 big-endian, NUL padded
+      parentLocatorEntries | VhdParentLocatorEntry[8]                                                            | the parent locator entries (unused ones all zero)
+      -                    | skip[256]
+    `,
   },
 ];

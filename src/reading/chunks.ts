@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { withArticle } from '../bytes.js';
 import { IntrospectionError, fieldError } from '../errors.js';
 
 /** A sequence of chunks that can be pulled one at a time and released early. */
@@ -57,7 +58,7 @@ export function asChunk(value: unknown): Uint8Array {
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   throw new IntrospectionError(
     'INVALID_ARGUMENT',
-    `the source yielded a ${value === null ? 'null' : typeof value} chunk; only Uint8Array chunks are accepted (was an encoding set on the stream?)`,
+    `the source yielded ${withArticle(value === null ? 'null' : typeof value)} chunk; only Uint8Array chunks are accepted (was an encoding set on the stream?)`,
   );
 }
 

@@ -15,7 +15,7 @@
 import { fieldError } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { ChunkSource } from './chunks.js';
-import type { Budget, Reader } from './reader.js';
+import { type Budget, type Reader, budgetError } from './reader.js';
 import { StreamBackend } from './stream-backend.js';
 
 /** How much of a parent stream a layer pulls at once. */
@@ -133,8 +133,8 @@ export function decodedBackend(
       for (;;) {
         const step = decoder.read();
         share.held = decoder.windowBytes + decoder.heldBytes;
-        if (share.held > limits.budget.limit) {
-          throw fieldError('LIMIT_EXCEEDED', limits.field, `the decoder needs ${share.held} bytes, more than maxBufferBytes (${limits.budget.limit})`);
+        if (limits.budget.held > limits.budget.limit) {
+          throw budgetError(limits.field, `the decoder's window and buffers (${share.held} bytes) do not fit in maxBufferBytes (${limits.budget.limit}) beside what is kept; raise maxBufferBytes`);
         }
         if (step.kind === 'data') {
           if (decoder.decodedBytesProduced > limits.maxDecodedBytes) {
@@ -199,7 +199,7 @@ const ZEROS = new Uint8Array(PULL_BYTES);
  */
 export function mappedBackend(parent: Reader, extents: readonly MappedExtent[], size: number): Backend {
   const below = parent.backend;
-  const sorted = [...extents].sort((a, b) => a.offset - b.offset);
+  const sorted = checkedExtents(extents, size);
   if (below.randomAccess) {
     return {
       randomAccess: true,
@@ -252,6 +252,25 @@ export function mappedBackend(parent: Reader, extents: readonly MappedExtent[], 
     },
   };
   return new StreamBackend(chunks);
+}
+
+/** Most pieces one mapped layer may have (a sparse member's map, an LVM volume's segments). */
+export const MAX_MAPPED_EXTENTS = 1 << 20;
+
+/** The extents sorted, each within the layer, none overlapping another (the map comes from an image: `CORRUPT` otherwise). */
+function checkedExtents(extents: readonly MappedExtent[], size: number): MappedExtent[] {
+  if (!Number.isSafeInteger(size) || size < 0) throw fieldError('CORRUPT', 'layer map', `${size} is not a byte count`);
+  if (extents.length > MAX_MAPPED_EXTENTS) throw fieldError('LIMIT_EXCEEDED', 'layer map', `${extents.length} pieces, more than ${MAX_MAPPED_EXTENTS}`);
+  const sorted = [...extents].sort((a, b) => a.offset - b.offset);
+  let end = 0;
+  for (const extent of sorted) {
+    const numbers = [extent.offset, extent.length, extent.offset + extent.length, ...(extent.at === undefined ? [] : [extent.at, extent.at + extent.length])];
+    if (!numbers.every((value) => Number.isSafeInteger(value) && value >= 0)) throw fieldError('CORRUPT', 'layer map', `a piece at ${extent.offset} of ${extent.length} bytes is out of range`);
+    if (extent.offset < end) throw fieldError('CORRUPT', 'layer map', `the piece at ${extent.offset} overlaps the one before it (which ends at ${end})`);
+    if (extent.offset + extent.length > size) throw fieldError('CORRUPT', 'layer map', `the piece at ${extent.offset} of ${extent.length} bytes runs past the layer's end (${size})`);
+    end = extent.offset + extent.length;
+  }
+  return sorted;
 }
 
 /** The index of the first extent whose end lies after `offset` (binary search). */

@@ -116,7 +116,8 @@ export class Reader implements ByteReader {
   }
 
   get size(): number | undefined {
-    return this.knownSize;
+    // A reader in any order is random-access only: its size is known from the start (no stream to agree with).
+    return this.options.ordered === false ? this.backend.size : this.knownSize;
   }
 
   get randomAccess(): boolean {
@@ -129,6 +130,21 @@ export class Reader implements ByteReader {
 
   get maxReadLength(): number {
     return this.options.budget.remaining;
+  }
+
+  /** The budget this reader shares (a layer built on it shares it too). */
+  get budget(): Budget {
+    return this.options.budget;
+  }
+
+  /** The abort signal it honours. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  /** False for a reader that serves ranges in any order. */
+  get ordered(): boolean {
+    return this.options.ordered !== false;
   }
 
   /** Bytes taken from the source behind this reader. */
@@ -295,7 +311,8 @@ export class Reader implements ByteReader {
 
   /** A read that came back shorter than asked has found the end (on every kind of source alike). */
   private noteEnd(offset: number, requestedEnd: number, got: number): void {
-    if (offset + got < requestedEnd) this.knownSize = offset + got;
+    // A read that starts past the end returns nothing: the end is where the backend found it, not the offset asked for.
+    if (offset + got < requestedEnd) this.knownSize = this.backend.size ?? offset + got;
   }
 
   private behindError(offset: number, length: number, field: string): IntrospectionError {

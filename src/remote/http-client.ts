@@ -6,7 +6,7 @@
  *
  * | platform | redirects | names against address ranges |
  * | --- | --- | --- |
- * | Node, through `node-transport.ts` | seen one by one (`redirect: 'manual'`), each checked before it is requested | resolved once, every address checked, the connection pinned to a checked one |
+ * | Node, through `src/node-transport.ts` | seen one by one (`redirect: 'manual'`), each checked before it is requested | resolved once, every address checked, the connection pinned to a checked one |
  * | a browser | followed by the browser (it hides them: an `opaqueredirect`), the final URL checked before its body is read | not resolvable: only address literals are checked; the browser's own rules (mixed content, CORS, Private Network Access) apply |
  * | Node with the global `fetch` or a caller's | seen one by one | refused when the filter checks address ranges (the connection's address cannot be known) |
  *

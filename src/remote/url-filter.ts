@@ -11,7 +11,7 @@
  * | redirects to internal hosts (bug 2138602) | every hop is checked before it is requested (`range-fetcher.ts`) |
  * | encoded addresses: `2130706433`, `0x7f000001`, `0177.0.0.1` (bug 2138602) | the WHATWG URL parser turns them into `127.0.0.1` before the check, and the request goes to the same parsed URL |
  * | loopback and link-local targets allowed by default (bug 2158998) | every special-purpose range is denied by default |
- * | names resolving to internal addresses (bug 2158998), DNS rebinding | Node resolves once, checks every address, and connects to a checked one (`node-transport.ts`) |
+ * | names resolving to internal addresses (bug 2158998), DNS rebinding | Node resolves once, checks every address, and connects to a checked one (`src/node-transport.ts`) |
  * | IPv6 forms of IPv4 addresses | `::ffff:127.0.0.1`, NAT64, 6to4 and Teredo addresses are checked as the IPv4 address they lead to |
  *
  * Each level is judged on its own, as in Glance: an allow list, when not empty, is the only

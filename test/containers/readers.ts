@@ -6,9 +6,9 @@
 import type { ByteReader } from '../../src/format-module.js';
 import { randomAccessReader as random, streamReader } from '../helpers/readers.js';
 
-/** Random access over `bytes`. */
-export function randomAccessReader(bytes: Uint8Array): ByteReader {
-  return random(bytes);
+/** Random access over `bytes`: forward from the start, or (with `ordered: false`) anywhere, as a walk of a file's tables does. */
+export function randomAccessReader(bytes: Uint8Array, ordered = true): ByteReader {
+  return random(bytes, undefined, ordered);
 }
 
 /** A stream's view of `bytes`, in 4 KiB chunks. */

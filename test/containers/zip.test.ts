@@ -160,7 +160,7 @@ describe.skipIf(!hasZip)(`zip archives made by Info-ZIP, described by unzip -Z -
       });
 
       it('finds each entry data at its local header and it inflates to the file', async () => {
-        const reader = randomAccessReader(bytes);
+        const reader = randomAccessReader(bytes, false);
         const entries = await readCentralDirectory(reader, await findEndOfCentralDirectory(reader));
         for (const entry of entries.filter((candidate) => candidate.type !== 'directory')) {
           const local = await readLocalHeader(reader, entry);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inspect, introspect, isIntrospectionError, raw, vmdk, type FormatModule } from '../../src/index.js';
+import { inspect, introspect, isIntrospectionError, raw, verifyDiskFormat, vmdk, type FormatModule } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
 import { rejectionOf } from '../helpers/errors.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
@@ -258,6 +258,13 @@ describe("a caller's mistakes are INVALID_ARGUMENT (or SOURCE_ERROR), never a ra
     expect((await rejectionOf(inspection.result)).code).toBe('INVALID_ARGUMENT');
     expect((await rejectionOf(inspection.stream.next())).code).toBe('INVALID_ARGUMENT');
     expect(stream.destroyed).toBe(true);
+  });
+
+  it('messages read as English: "an object chunk", "an iso image"', async () => {
+    const chunk = await rejectionOf(introspect([{} as unknown as Uint8Array]));
+    expect(chunk.message).toMatch(/yielded an object chunk/);
+    const iso = await introspect(fixtureBytes('iso', 'genisoimage-plain.iso'));
+    expect(verifyDiskFormat(iso, 'raw').reason).toMatch(/the content is an iso image/);
   });
 
   it('a locked web stream, a throwing iterator, a throwing size getter, a malformed module', async () => {

@@ -11,7 +11,7 @@ import { allFormats } from '../../formats/index.js';
 import { introspectUrl as introspectUrlWithFetch } from '../../src/index.js';
 import { embeddedIpv4, formatIpAddress, parseIpAddress } from '../../src/remote/ip-address.js';
 import { introspectUrlWith } from '../../src/remote/introspect-url.js';
-import { nodeTransport } from '../../src/remote/node-transport.js';
+import { nodeTransport } from '../../src/node-transport.js';
 import { CompiledUrlFilter, SERVICE_URL_FILTER, SPECIAL_PURPOSE_RANGES, type UrlFilter } from '../../src/remote/url-filter.js';
 import { introspectUrl } from '../../src/node.js';
 import { rejectionOf } from '../helpers/errors.js';

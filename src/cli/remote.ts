@@ -1,5 +1,5 @@
 /**
- * The command line's remote images and backing chains: what `src/cli.ts` calls for an
+ * The command line's remote images and backing chains: what the batch (`batch.ts`) calls for an
  * `http://` or `https://` argument, `--header` and `--backing-chain`.
  *
  * A URL on the command line is the user's own: it is fetched with the permissive URL
@@ -10,11 +10,11 @@
  *
  * @module
  */
-import type { BuiltinFormat } from '../formats/index.js';
-import { IntrospectionError } from './errors.js';
-import { type ImageInfo, type IntrospectOptions, introspect } from './index.js';
-import { introspectUrl } from './node.js';
-import type { UrlIntrospectOptions } from './remote/introspect-url.js';
+import type { BuiltinFormat } from '../../formats/index.js';
+import { IntrospectionError } from '../errors.js';
+import { type ImageInfo, type IntrospectOptions, introspect } from '../index.js';
+import { introspectUrl } from '../node.js';
+import type { UrlIntrospectOptions } from '../remote/introspect-url.js';
 
 /** True for an argument the CLI reads as a URL rather than a path. */
 export function isUrlArgument(argument: string): boolean {

@@ -18,10 +18,10 @@ import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { IntrospectionError } from '../errors.js';
-import type { Transport } from './http-client.js';
-import { redactUrl } from './http-errors.js';
-import type { CompiledUrlFilter } from './url-filter.js';
+import { IntrospectionError } from './errors.js';
+import type { Transport } from './remote/http-client.js';
+import { redactUrl } from './remote/http-errors.js';
+import type { CompiledUrlFilter } from './remote/url-filter.js';
 
 /** Resolves a name to every address it has (tests pass a fake one; default `dns.lookup` with `all`). */
 export type Resolver = (hostname: string, family: number) => Promise<LookupAddress[]>;

@@ -1,0 +1,62 @@
+/**
+ * What the compression containers (gzip, xz, zstd, bzip2) share: the whole layer is one
+ * compressed stream whose decoded bytes are the image. The image is introspected from the
+ * decoded stream as it is decoded, so a compressed qcow2 or VMDK is answered from its first
+ * decoded bytes and decoding stops there; only an image whose answer needs its end (a raw
+ * disk's size, a fixed VHD's footer) is decoded to the end, within `maxDecompressedBytes`.
+ *
+ * Layer fields every compression container reports:
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `compressedSize` | bytes of the compressed stream, once it was read to its end |
+ * | `uncompressedSize` | decoded bytes, once the stream was read to its end |
+ * | `decodedBytes` | decoded bytes produced to find the answer (less than `uncompressedSize` when the answer came early) |
+ * | `trailingBytes` | bytes after the end of the compressed stream (tools ignore them with a warning) |
+ *
+ * @module
+ */
+import type { ContainerContext, ContainerContents } from '../../src/container-module.js';
+import type { ByteReader } from '../../src/format-module.js';
+import type { LayerDecoder } from '../../src/reading/layers.js';
+
+/** The fields every compression layer has. */
+export interface CompressedLayer {
+  compressedSize?: number;
+  uncompressedSize?: number;
+  decodedBytes: number;
+  trailingBytes?: number;
+}
+
+/** Decoder options the core passes (window cap from the budget, the signal). */
+export type DecoderMaker<Decoder extends LayerDecoder> = (options: { maxWindowBytes: number; signal: AbortSignal | undefined }) => Promise<Decoder>;
+
+/**
+ * Opens a compressed layer: decodes from offset 0 and introspects the decoded image;
+ * `describe` adds what the codec knows (members, frames, checks) from its decoder.
+ */
+export async function openCompressed<Decoder extends LayerDecoder, Extra extends object>(
+  reader: ByteReader,
+  context: ContainerContext,
+  makeDecoder: DecoderMaker<Decoder>,
+  describe: (decoder: Decoder | undefined) => Extra,
+): Promise<ContainerContents<CompressedLayer & Extra>> {
+  let decoder: Decoder | undefined;
+  const { reader: decoded, stats } = context.decoded(0, undefined, async (options) => {
+    decoder = await makeDecoder(options);
+    return decoder;
+  });
+  const image = await context.introspect(decoded);
+  const done = stats();
+  const layer: CompressedLayer & Extra = { decodedBytes: done.decodedBytes, ...describe(decoder) };
+  if (done.ended) {
+    layer.compressedSize = done.compressedBytes;
+    layer.uncompressedSize = done.decodedBytes;
+    const trailing = done.trailing?.byteLength ?? 0;
+    if (trailing > 0) {
+      layer.trailingBytes = trailing;
+      context.warn(`${trailing} bytes follow the end of the compressed stream (ignored, as the decompressing tools ignore them)`);
+    }
+  }
+  return { layer, images: [image], endsEarly: (layer.trailingBytes ?? 0) > 0 };
+}

@@ -1,0 +1,45 @@
+/**
+ * xz (the .xz file format, LZMA2): `.qcow2.xz`, `.raw.xz`, as cloud images and Fedora's
+ * and Debian's installers ship. Concatenated streams are one, as `xz -d` reads them; each
+ * block's check (CRC32, CRC64, SHA-256) and the index are verified.
+ *
+ * | layer field | meaning |
+ * | --- | --- |
+ * | `check` | the first stream's check (`CRC64`...) |
+ * | `streams`, `blocks` | streams and blocks read |
+ * | plus | `compressedSize`, `uncompressedSize`, `decodedBytes`, `trailingBytes` (`shared/compression.ts`) |
+ *
+ * @module
+ */
+import type { ContainerModule } from '../src/container-module.js';
+import { type XzDecoder, createXzDecoder } from './codecs/xz.js';
+import { type CompressedLayer, openCompressed } from './shared/compression.js';
+
+/** What the xz layer knows. */
+export interface XzLayer extends CompressedLayer {
+  check?: string;
+  streams: number;
+  blocks: number;
+}
+
+/** The xz container module. */
+export const xz: ContainerModule<'xz', XzLayer> = {
+  name: 'xz',
+  title: 'xz',
+  // The stream header magic (xz-file-format 2.1.1.1).
+  signatures: [{ offset: 0, bytes: '\xfd7zXZ\x00' }],
+  glance: { containerFormat: 'compressed' },
+  summarize: (layer) => [
+    ['check', layer.check],
+    ['compressed size', layer.compressedSize],
+    ['uncompressed size', layer.uncompressedSize],
+  ],
+  open: (reader, context) =>
+    openCompressed(reader, context, (options) => createXzDecoder(options), (decoder: XzDecoder | undefined) => {
+      const streams = decoder?.streams ?? [];
+      const layer: Omit<XzLayer, keyof CompressedLayer> = { streams: streams.length, blocks: streams.reduce((sum, stream) => sum + stream.blockCount, 0) };
+      const check = streams[0]?.flags.check;
+      if (check !== undefined) layer.check = check;
+      return layer;
+    }),
+};

@@ -1,0 +1,47 @@
+/**
+ * Zstandard (RFC 8878): `.raw.zst`, `.qcow2.zst`. Several frames (and skippable frames)
+ * are one stream, as `zstd -d` reads them; each frame's content checksum is verified.
+ *
+ * | layer field | meaning |
+ * | --- | --- |
+ * | `windowSize` | the first frame's window (the memory a decoder needs) |
+ * | `contentSize` | the first frame's declared content size, when it declares one |
+ * | `frames` | frames read (skippable ones included) |
+ * | plus | `compressedSize`, `uncompressedSize`, `decodedBytes`, `trailingBytes` (`shared/compression.ts`) |
+ *
+ * @module
+ */
+import type { ContainerModule } from '../src/container-module.js';
+import { type ZstdDecoder, createZstdDecoder } from './codecs/zstd.js';
+import { type CompressedLayer, openCompressed } from './shared/compression.js';
+
+/** What the zstd layer knows. */
+export interface ZstdLayer extends CompressedLayer {
+  windowSize?: number;
+  contentSize?: number;
+  frames: number;
+}
+
+/** The Zstandard container module. */
+export const zstd: ContainerModule<'zstd', ZstdLayer> = {
+  name: 'zstd',
+  title: 'Zstandard',
+  // The frame magic 0xFD2FB528, little-endian (RFC 8878 3.1.1).
+  signatures: [{ offset: 0, bytes: '\x28\xb5\x2f\xfd' }],
+  glance: { containerFormat: 'compressed' },
+  summarize: (layer) => [
+    ['window size', layer.windowSize],
+    ['compressed size', layer.compressedSize],
+    ['uncompressed size', layer.uncompressedSize ?? layer.contentSize],
+  ],
+  open: (reader, context) =>
+    openCompressed(reader, context, (options) => createZstdDecoder(options), (decoder: ZstdDecoder | undefined) => {
+      const layer: Omit<ZstdLayer, keyof CompressedLayer> = { frames: decoder?.frameCount ?? 0 };
+      const first = decoder?.frames.find((frame) => !('skippable' in frame.header))?.header;
+      if (first !== undefined && !('skippable' in first)) {
+        layer.windowSize = first.windowSize;
+        if (first.frameContentSize !== undefined) layer.contentSize = first.frameContentSize;
+      }
+      return layer;
+    }),
+};

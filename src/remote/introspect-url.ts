@@ -19,6 +19,7 @@
  */
 import { type OpenedFile, type ReferenceOptions, type ReferenceResolver, followReferences, refuseReference, splitReferenceOptions } from '../chain.js';
 import { IntrospectionError, toIntrospectionError } from '../errors.js';
+import type { AnyContainerModule } from '../container-module.js';
 import type { AnyFormatModule } from '../format-module.js';
 import type { ImageInfoOf } from '../image-info.js';
 import { introspectBackend, introspectSource } from '../introspect.js';
@@ -43,7 +44,9 @@ export interface RemoteOptions {
 }
 
 /** Everything `introspectUrl` takes. */
-export type UrlIntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule> = IntrospectOptions<Modules> & RemoteOptions & ReferenceOptions;
+export type UrlIntrospectOptions<Modules extends AnyFormatModule = AnyFormatModule, Containers extends AnyContainerModule = AnyContainerModule> = IntrospectOptions<Modules, Containers> &
+  RemoteOptions &
+  ReferenceOptions;
 
 /** What a platform adds: a transport that enforces the filter's address ranges on each connection (Node). */
 export interface RemotePlatform {

@@ -22,11 +22,10 @@ import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule, ExtentFacts, ExtentReferences } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
 import { introspectSource } from './introspect.js';
-import type { ResolvedOptions } from './options.js';
+import { type ResolvedOptions, takeOptions } from './options.js';
 import { releaseUnopened } from './reading/chunks.js';
 import { type ImageSource, sortSource } from './reading/open.js';
 import { verdict } from './safety.js';
-import { takeOptions } from './take-options.js';
 
 type Info = ImageInfoOf<string, unknown>;
 

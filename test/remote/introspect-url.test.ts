@@ -296,6 +296,17 @@ describe('redirects and headers', () => {
     expect((await rejectionOf(introspectUrl(5 as never))).code).toBe('INVALID_ARGUMENT');
   });
 
+  it('a URL option given where it does not apply is refused, saying where it belongs', async () => {
+    const bytes = (all.find((candidate) => candidate.name === 'converted.qcow2') as Fixture).bytes();
+    const fileOption = await rejectionOf(introspectUrlInBrowsersToo(server.at('ranges', 'r.qcow2'), { ...permissive, blockingReads: true } as never));
+    expect(fileOption).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/option "blockingReads" does not apply here \(only introspectFile takes it\)/) });
+    const { introspect } = await import('../../src/index.js');
+    const urlOption = await rejectionOf(introspect(bytes, { headers: { 'X-Auth-Token': 't' } } as never));
+    expect(urlOption).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/option "headers" does not apply here \(only introspectUrl takes it\)/) });
+    const typo = await rejectionOf(introspectUrl(server.at('ranges', 'r.qcow2'), { ...permissive, backingchain: true } as never));
+    expect(typo.message).toMatch(/unknown option "backingchain" \(did you mean "backingChain"\?\)/);
+  });
+
   it('the root introspectUrl (plain fetch) reads by ranges too', async () => {
     server.reset();
     const info = await introspectUrlInBrowsersToo(server.at('glance', 'r.qcow2'), permissive);

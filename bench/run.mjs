@@ -14,6 +14,7 @@ import { createReadStream, existsSync, mkdirSync, openSync, readFileSync, closeS
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runRemoteBench } from './remote.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const smoke = process.argv.includes('--smoke');
@@ -361,8 +362,10 @@ async function main() {
     lines.push(`| ${entry.name} | +${fmt((entry.stream.after - entry.stream.before) / 1024, 1)} MiB | +${fmt((entry.randomAccess.after - entry.randomAccess.before) / 1024, 1)} MiB | ${fmt(entry.qemu / 1024, 1)} MiB |`);
   }
   lines.push('', `OpenStack's detecting process peaked at ${fmt(openstack._max_rss_kib / 1024, 1)} MiB (interpreter included).`, '');
+  // Images behind a URL: introspectUrl against qemu-img over its curl driver (bench/remote.mjs).
+  if (have('qemu-img')) lines.push(await runRemoteBench({ smoke }));
   lines.push('## Reproduce', '');
-  lines.push('```sh', 'apt-get install qemu-utils gdisk genisoimage python3-nova python3-oslo.log python3-oslo.utils', 'npm ci && npm run bench', '```', '');
+  lines.push('```sh', 'apt-get install qemu-utils qemu-block-extra gdisk genisoimage python3-nova python3-oslo.log python3-oslo.utils', 'npm ci && npm run bench', '```', '');
   lines.push(`Images are generated in ${work} (kept between runs); the whole run took ${Math.round((Date.now() - started) / 1000)} s.`);
 
   const report = lines.join('\n');

@@ -19,6 +19,8 @@
 // | /wrong-range/NAME | a 206 whose Content-Range names other bytes than asked |
 // | /stall/NAME | sends headers, then nothing (until the client goes away) |
 // | /echo-headers/NAME | as /ranges/, and records the request headers |
+// | /cors/NAME | as /glance/, for a page on another origin: answers the preflight (OPTIONS) allowing Range, If-Range and X-Auth-Token, and exposes Content-Range, ETag and Content-MD5 |
+// | /cors-unexposed/NAME | as /cors/, but exposes no header (a browser hides Content-Range) |
 //
 // Every request is logged (method, path, Range, status, body bytes sent); `delayMs` delays
 // every answer (an emulated round trip for the bench).
@@ -171,6 +173,13 @@ export async function startRangeServer(options = {}) {
     const mode = parts[0];
     const object = (name) => objects.get(name);
     const missing = () => finish(response, entry, 404, {}, '<html><body><h1>404 Not Found</h1>The resource could not be found.</body></html>');
+    if (mode === 'cors' || mode === 'cors-unexposed') {
+      response.setHeader('Access-Control-Allow-Origin', '*');
+      if (mode === 'cors') response.setHeader('Access-Control-Expose-Headers', 'Content-Range, ETag, Content-MD5');
+      if (request.method === 'OPTIONS') {
+        return finish(response, entry, 204, { 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': 'Range, If-Range, X-Auth-Token', 'Access-Control-Max-Age': '0' }, '');
+      }
+    }
     switch (mode) {
       case 'ranges':
       case 'echo-headers': {
@@ -178,7 +187,9 @@ export async function startRangeServer(options = {}) {
         if (bytes === undefined) return missing();
         return serveObject(request, response, entry, bytes, { validators: true, version: 1 });
       }
-      case 'glance': {
+      case 'glance':
+      case 'cors':
+      case 'cors-unexposed': {
         const bytes = object(parts.slice(1).join('/'));
         if (bytes === undefined) return missing();
         return serveObject(request, response, entry, bytes, { glance: true, version: 1 });

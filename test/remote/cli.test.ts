@@ -3,10 +3,12 @@
  * this process: the CLI is spawned asynchronously so that the server keeps answering.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBytes, projectRoot } from '../helpers/fixtures.js';
+import { hasQemuImg, qemuImg } from '../helpers/qemu.js';
 import { type RangeServer, startRangeServer } from '../helpers/range-server.mjs';
 
 const cli = join(projectRoot, 'dist', 'cli.js');
@@ -57,6 +59,27 @@ describe('image-introspect URL', () => {
     const bad = await image('--header', 'no colon', server.at('ranges', 'disk.vmdk'));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--header needs "Name: value"/);
+  });
+
+  it.skipIf(!hasQemuImg)('--backing-chain over a URL: names resolved against it; --ndjson prints one array per image, the image first', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'image-introspect-cli-chain-'));
+    try {
+      qemuImg(['create', '-q', '-f', 'qcow2', join(folder, 'base.qcow2'), '64M']);
+      qemuImg(['create', '-q', '-f', 'qcow2', '-b', 'base.qcow2', '-F', 'qcow2', join(folder, 'top.qcow2')]);
+      server.add('chain/base.qcow2', new Uint8Array(readFileSync(join(folder, 'base.qcow2'))));
+      server.add('chain/top.qcow2', new Uint8Array(readFileSync(join(folder, 'top.qcow2'))));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    const url = server.at('ranges', 'chain/top.qcow2');
+    const { status, stdout } = await image('--ndjson', '--backing-chain', url);
+    expect(status).toBe(1);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Array<{ filename: string; format: string; details: { backingFile?: string } }>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.map((entry) => [entry.filename, entry.format, entry.details.backingFile])).toEqual([
+      [url, 'qcow2', 'base.qcow2'],
+      [server.at('ranges', 'chain/base.qcow2'), 'qcow2', undefined],
+    ]);
   });
 
   it('an HTTP error is exit status 2, naming the status and the URL', async () => {

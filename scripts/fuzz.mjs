@@ -5,7 +5,7 @@
 //                   [--library path/to/index.js] [--out folder]   (defaults: dist/index.js, test/regressions)
 //
 // Seeds: the committed fixtures, the regression inputs and the real-world images (when
-// ../shared/real-world is present). Each input is a seed with a few mutations (bit flips,
+// ../shared/real-world is present), and a few fixtures wrapped in every container. Each input is a seed with a few mutations (bit flips,
 // interesting integers written over fields, truncations, splices, foreign signatures)
 // introspected from bytes or from a randomly chunked stream, in a worker thread watched
 // by a timer. An input passes when it yields an ImageInfo or an IntrospectionError other
@@ -17,7 +17,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { gunzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 let regressions = join(root, 'test', 'regressions');
@@ -109,11 +111,58 @@ function loadSeeds() {
       ...walk(realWorld).filter((path) => !/(MANIFEST\.md|SHA256SUMS)$/.test(path) && statSync(path).size < 64 * 1024 * 1024),
     );
   }
-  return paths.map((path) => {
+  const seeds = paths.map((path) => {
     const data = readFileSync(path);
     const bytes = path.endsWith('.gz') ? gunzipSync(data) : data;
     return { name: relative(root, path), bytes: shrinkSeed(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
   });
+  return [...seeds, ...containerSeeds(seeds)];
+}
+
+/** A minimal OVF descriptor naming one disk file, for the OVA seed. */
+const OVA_DESCRIPTOR = `<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+  <References><File ovf:id="file1" ovf:href="disk1.vmdk"/></References>
+  <DiskSection><Info>disks</Info><Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="67108864"/></DiskSection>
+  <VirtualSystem ovf:id="vm"><Info>a machine</Info></VirtualSystem>
+</Envelope>
+`;
+
+/**
+ * Seeds for the containers: small fixtures wrapped by the real tools (gzip by zlib; xz,
+ * zstd, bzip2, tar and zip when installed) and an OVA, so that mutations reach the
+ * container parsers and their decoders, not only the formats.
+ */
+function containerSeeds(seeds) {
+  const small = (pattern) => seeds.find((seed) => pattern.test(seed.name) && seed.bytes.byteLength <= 256 * 1024);
+  const picks = [small(/qcow2\/backing/), small(/vmdk\/.*stream/), small(/raw\/.*gpt/)].filter(Boolean);
+  const work = join(tmpdir(), `image-introspect-fuzz-seeds-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  const tool = (command, args, input, cwd = work) => {
+    const result = spawnSync(command, args, { input, cwd, maxBuffer: 64 * 1024 * 1024 });
+    return result.status === 0 ? new Uint8Array(result.stdout) : undefined;
+  };
+  const made = [];
+  const add = (name, bytes) => bytes !== undefined && made.push({ name, bytes: shrinkSeed(bytes) });
+  for (const pick of picks) {
+    const file = pick.name.split('/').pop().replace(/\.gz$/, '');
+    writeFileSync(join(work, file), pick.bytes);
+    add(`${pick.name} (gzip)`, new Uint8Array(gzipSync(pick.bytes)));
+    add(`${pick.name} (xz)`, tool('xz', ['-c', '-3'], pick.bytes));
+    add(`${pick.name} (zstd)`, tool('zstd', ['-c', '-q'], pick.bytes));
+    add(`${pick.name} (bzip2)`, tool('bzip2', ['-c'], pick.bytes));
+    const tar = tool('tar', ['-cf', '-', file]);
+    add(`${pick.name} (tar)`, tar);
+    if (tar !== undefined) add(`${pick.name} (tar.gz)`, new Uint8Array(gzipSync(tar)));
+    add(`${pick.name} (zip)`, tool('zip', ['-q', '-', file]));
+  }
+  const vmdk = picks.find((pick) => /vmdk/.test(pick.name));
+  if (vmdk !== undefined) {
+    writeFileSync(join(work, 'appliance.ovf'), OVA_DESCRIPTOR);
+    writeFileSync(join(work, 'disk1.vmdk'), vmdk.bytes);
+    add('OVA (descriptor and a streamOptimized VMDK)', tool('tar', ['--format=ustar', '-cf', '-', 'appliance.ovf', 'disk1.vmdk']));
+  }
+  return made;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -362,7 +411,7 @@ async function main() {
   let seeds = [];
   for (const seed of loadSeeds()) {
     const format = await introspect(seed.bytes).then(
-      (info) => info.format,
+      (info) => info.containers?.[0]?.format ?? info.format,
       (error) => error?.format ?? 'error',
     );
     seeds.push({ ...seed, format });

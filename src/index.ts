@@ -51,7 +51,7 @@ export type {
   WantedRange,
 } from './format-module.js';
 export type { ImageInfoOf, InfoFor } from './image-info.js';
-export { DEFAULT_MAX_BUFFER_BYTES, DEFAULT_PROBE_BYTES, MIN_MAX_BUFFER_BYTES, type CoreIntrospectOptions, type IntrospectOptions } from './options.js';
+export { DEFAULT_MAX_BUFFER_BYTES, DEFAULT_MAX_CONTAINER_DEPTH, DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_PROBE_BYTES, MIN_MAX_BUFFER_BYTES, type CoreIntrospectOptions, type IntrospectOptions } from './options.js';
 export {
   coreCheckNames,
   type CoreCheckName,

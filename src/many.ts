@@ -17,9 +17,9 @@ import type { BuiltinContainer } from '../containers/index.js';
 import type { IntrospectOptions } from './options.js';
 
 /**
- * Default for {@link IntrospectManyOptions.concurrency}: four introspections in flight.
+ * Default for the `concurrency` of {@link introspectMany}: four introspections in flight.
  * Most of an introspection is waiting for bytes, so a few overlap well even on one core;
- * the memory bound is this many times `maxBufferBytes` (16 MiB with the defaults).
+ * the memory bound is this many times `maxBufferBytes` (64 MiB with the defaults).
  */
 export const DEFAULT_CONCURRENCY = 4;
 

@@ -236,16 +236,66 @@ function checkSignatures(name: string, signatures: readonly unknown[]): void {
   }
 }
 
+/** What the options are checked against, computed once per list of modules. */
+interface RegistryFacts {
+  formats: readonly AnyFormatModule[];
+  containers: readonly AnyContainerModule[];
+  moduleOptions: ReadonlyMap<string, { default: readonly string[] }>;
+  formatNames: readonly string[];
+  checkNames: readonly string[];
+  defaultBanned: readonly string[];
+  /** Detection must at least see every head signature. */
+  signatureEnd: number;
+}
+
+/**
+ * The lists' facts, cached by the lists' identity (a service passes the same lists on every
+ * call, and validating them again cost a quarter of a millisecond per image in a batch). A
+ * list whose length changed since is checked again.
+ */
+const registryCache = new WeakMap<object, { length: number; containers: unknown; containersLength: number; facts: RegistryFacts }>();
+
+function registryFacts(formatList: unknown, containerList: unknown): RegistryFacts {
+  const cached = typeof formatList === 'object' && formatList !== null ? registryCache.get(formatList) : undefined;
+  if (
+    cached !== undefined &&
+    cached.length === (formatList as unknown[]).length &&
+    cached.containers === containerList &&
+    cached.containersLength === (Array.isArray(containerList) ? containerList.length : -1)
+  ) {
+    return cached.facts;
+  }
+  const formats = checkFormats(formatList);
+  const containers = checkContainers(containerList, formats);
+  const moduleOptions = new Map<string, { default: readonly string[] }>();
+  for (const format of formats) for (const [name, declared] of Object.entries(format.options ?? {})) moduleOptions.set(name, declared as { default: readonly string[] });
+  let signatureEnd = 0;
+  for (const module of [...formats, ...containers] as ReadonlyArray<{ headBytes?: number; signatures: AnyFormatModule['signatures'] }>) {
+    signatureEnd = Math.max(signatureEnd, module.headBytes ?? 0);
+    for (const signature of module.signatures) {
+      if (!signature.fromEnd) signatureEnd = Math.max(signatureEnd, signature.offset + (typeof signature.bytes === 'string' ? signature.bytes.length : signature.bytes.byteLength));
+    }
+  }
+  const facts: RegistryFacts = {
+    formats,
+    containers,
+    moduleOptions,
+    formatNames: formats.map((format) => format.name),
+    checkNames: knownCheckNames(formats, containers),
+    defaultBanned: formats.filter((format) => format.bannedByDefault === true).map((format) => format.name),
+    signatureEnd,
+  };
+  registryCache.set(formatList as object, { length: formats.length, containers: containerList, containersLength: Array.isArray(containerList) ? containerList.length : -1, facts });
+  return facts;
+}
+
 /** Applies defaults and rejects invalid values (and unknown keys) with `INVALID_ARGUMENT`. */
 export function resolveOptions(options: unknown, defaultFormats: readonly AnyFormatModule[] | undefined): ResolvedOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw invalid(`options must be an object, not ${describe(options)}`);
   }
   const given = (options ?? {}) as Record<string, unknown>;
-  const formats = checkFormats(given.formats ?? defaultFormats);
-  const containers = checkContainers(given.containers, formats);
-  const moduleOptions = new Map<string, { default: readonly string[] }>();
-  for (const format of formats) for (const [name, declared] of Object.entries(format.options ?? {})) moduleOptions.set(name, declared as { default: readonly string[] });
+  const { formats, containers, moduleOptions, formatNames, checkNames, defaultBanned, signatureEnd } = registryFacts(given.formats ?? defaultFormats, given.containers);
   for (const key of Object.keys(given)) {
     if (CORE_KEYS.has(key) || moduleOptions.has(key)) continue;
     const takenBy = Object.hasOwn(ENTRY_POINT_OPTIONS, key) ? ENTRY_POINT_OPTIONS[key] : undefined;
@@ -262,14 +312,13 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof (signal as AbortSignal).aborted !== 'boolean' || typeof (signal as AbortSignal).addEventListener !== 'function')) {
     throw invalid(`options.signal must be an AbortSignal, not ${describe(signal)}`);
   }
-  const formatNames = formats.map((format) => format.name);
   const expectedFormat = given.expectedFormat;
   if (expectedFormat !== undefined && (typeof expectedFormat !== 'string' || !formatNames.includes(expectedFormat))) {
     throw invalid(`options.expectedFormat ${describe(expectedFormat)} is not one of the formats considered (${formatNames.join(', ')})`);
   }
   const allowedFormats = nameList(given, 'allowedFormats', formatNames, 'format');
-  const allowChecks = nameList(given, 'allowChecks', knownCheckNames(formats, containers), 'safety check') ?? [];
-  const bannedFormats = nameList(given, 'bannedFormats', formatNames, 'format') ?? formats.filter((format) => format.bannedByDefault === true).map((format) => format.name);
+  const allowChecks = nameList(given, 'allowChecks', checkNames, 'safety check') ?? [];
+  const bannedFormats = nameList(given, 'bannedFormats', formatNames, 'format') ?? defaultBanned;
   const safety: ResolvedOptions['safety'] = { allowChecks, bannedFormats };
   for (const [name, declared] of moduleOptions) {
     const value = given[name];
@@ -279,14 +328,6 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
     safety[name] = value ?? declared.default;
   }
 
-  // Detection must at least see every head signature; it never looks past the budget.
-  let signatureEnd = 0;
-  for (const format of [...formats, ...containers] as ReadonlyArray<{ headBytes?: number; signatures: AnyFormatModule['signatures'] }>) {
-    signatureEnd = Math.max(signatureEnd, format.headBytes ?? 0);
-    for (const signature of format.signatures) {
-      if (!signature.fromEnd) signatureEnd = Math.max(signatureEnd, signature.offset + (typeof signature.bytes === 'string' ? signature.bytes.length : signature.bytes.byteLength));
-    }
-  }
   const probeLimit = Math.max(Math.min(probeBytes, maxBufferBytes), signatureEnd);
   if (probeLimit > maxBufferBytes) {
     throw invalid(`options.maxBufferBytes ${maxBufferBytes} is below the ${probeLimit} bytes detection needs`);

@@ -40,4 +40,36 @@ describe('types', () => {
       expect(status).toBe(0);
     });
   }
+
+  it('the README\'s TypeScript examples compile under --strict', () => {
+    const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] as string);
+    expect(blocks.length).toBeGreaterThan(5);
+    // What the examples take as given: the caller's variables, declared with the types a
+    // reader of the README would have at hand (an upload body, a file input, a Glance name...).
+    const given: Record<string, string> = {
+      source: 'declare const source: ReadableStream<Uint8Array>;',
+      input: 'declare const input: HTMLInputElement;',
+      label: 'declare const label: HTMLElement;',
+      upload: 'declare const upload: ReadableStream<Uint8Array>;',
+      request: 'declare const request: import("node:http").IncomingMessage;',
+      stagingPath: 'declare const stagingPath: string;',
+      declared: "declare const declared: 'qcow2' | 'vmdk' | 'raw';",
+      file: 'declare const file: File;',
+      reject: 'declare function reject(problems: unknown): never;',
+      paths: 'declare const paths: string[];',
+      token: 'declare const token: string;',
+    };
+    // An ES module project, as the examples' top-level await needs.
+    const files: Record<string, string> = { 'package.json': '{ "type": "module" }' };
+    blocks.forEach((block, index) => {
+      const preamble = Object.entries(given)
+        .filter(([name]) => new RegExp(`\\b${name}\\b`).test(block) && !new RegExp(`(\\b(const|let|function)\\s+${name}\\b)|(import\\s*\\{[^}]*\\b${name}\\b)`).test(block))
+        .map(([, declaration]) => declaration);
+      files[`readme-${index}.ts`] = `${preamble.join('\n')}\n${block}\nexport {};\n`;
+    });
+    const { status, output } = compile(files, { moduleResolution: 'node16', module: 'node16' });
+    expect(output).toBe('');
+    expect(status).toBe(0);
+  });
 });

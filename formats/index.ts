@@ -32,7 +32,7 @@ export { qcow, type QcowDetails } from './qcow.js';
 export { qcow2, type Qcow2Bitmap, type Qcow2Details, type Qcow2FeatureName, type Qcow2HeaderExtension, type Qcow2Snapshot } from './qcow2.js';
 export { qed, type QedDetails } from './qed.js';
 export { raw, type RawDetails } from './raw.js';
-export type { PartitionTable } from './shared/partition-table.js';
+export type { PartitionTable } from './partitions/index.js';
 export { vdi, type VdiDetails, type VdiGeometry, type VdiImageType } from './vdi.js';
 export { vhd, type VhdDetails, type VhdGeometry, type VhdParentLocator } from './vhd.js';
 export {

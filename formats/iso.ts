@@ -23,7 +23,7 @@
  * @module
  */
 import { fixedText, isAllZero, latin1Text, utf16beText } from '../src/bytes.js';
-import { fieldError, isIntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   DIRECTORY_RECORD_SIZE,
@@ -41,22 +41,24 @@ import {
   matchSuspSharingProtocolEntry,
 } from './generated/iso.js';
 import { type BootCatalogEntry, type BootCatalogValidation, MAX_BOOT_CATALOG_BYTES, parseBootCatalog } from './shared/el-torito.js';
-import { type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
+import { type PartitionTable, scanPartitionTables } from './partitions/index.js';
 import { installerMediaProperties, recogniseInstallerMedia } from '../src/glance/installer-media.js';
 import { firmwareFromBootCatalog, firmwareProperties } from '../src/glance/vocabulary.js';
-import { partitionTableRows } from './shared/partition-table-summary.js';
+import { partitionTableRows } from './partitions/summary.js';
 import {
   MAX_UDF_SEQUENCE_BYTES,
   UDF_ANCHOR_SECTOR,
   type UdfDescriptor,
   type UdfExtent,
   type UdfInfo,
-  UdfScanner,
+  type UdfScan,
   anchorExtents,
   describeSequence,
   descriptorsIn,
   descriptorsInExtent,
+  scanUdfBlocks,
 } from './shared/udf.js';
+import { ReadQueue } from '../src/reading/read-queue.js';
 
 /** ISO 9660 logical sector size (ECMA-119 6.1.2); volume descriptors are one sector each. */
 export const ISO_SECTOR_SIZE = 2048;
@@ -249,11 +251,6 @@ interface VolumeStructure {
   end: number;
   /** Bytes between two descriptors: 2048, or 4096 for UDF on 4096-byte sectors (ECMA-167 2/8.4). */
   stride: number;
-  /**
-   * The sector read after the last descriptor to see that the sequence ends. A stream has
-   * moved past it, so it is kept: the root directory often starts right there.
-   */
-  trailing: { offset: number; bytes: Uint8Array } | undefined;
 }
 
 function typeNameOf(type: number, version: number): IsoVolumeDescriptorSummary['typeName'] {
@@ -282,7 +279,6 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
     recognitionSequence: [],
     end: ISO_SYSTEM_AREA_BYTES,
     stride: ISO_SECTOR_SIZE,
-    trailing: undefined,
   };
   let offset = ISO_SYSTEM_AREA_BYTES;
   let terminated = false;
@@ -290,6 +286,9 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
     if (count >= MAX_VOLUME_DESCRIPTORS) {
       throw fieldError('LIMIT_EXCEEDED', 'volume descriptor set', `more than ${MAX_VOLUME_DESCRIPTORS} volume descriptors from sector 16`, offset);
     }
+    // Every sector read here stays readable (keepStart): the root directory, the boot catalog
+    // or a UDF descriptor often starts in the sector read to see that the set has ended.
+    await reader.keepStart(offset + 2 * VOLUME_DESCRIPTOR_SIZE, 'volume descriptor');
     let bytes = await reader.readAvailable(offset, VOLUME_DESCRIPTOR_SIZE, 'volume descriptor');
     let header = structureHeader(bytes);
     if (header === undefined && count === 1 && structure.recognitionSequence[0] === 'BEA01') {
@@ -304,7 +303,6 @@ async function readVolumeStructure(reader: ByteReader, context: ParseContext): P
       }
     }
     if (header === undefined) {
-      structure.trailing = { offset, bytes: bytes.slice() };
       break;
     }
     if (header.identifier === STANDARD_IDENTIFIER && header.type === TYPE_TERMINATOR) terminated = true;
@@ -337,128 +335,6 @@ function addDescriptor(structure: VolumeStructure, bytes: Uint8Array, offset: nu
     structure.bootRecords.push(decodeBootRecord(bytes));
   }
   return true;
-}
-
-// ---------------------------------------------------------------------------------------
-// Reading in ascending order
-
-/** A range to read, and what to do with its bytes (`undefined`: they could not be read). */
-interface Region {
-  offset: number;
-  length: number;
-  field: string;
-  deliver(bytes: Uint8Array | undefined): void;
-}
-
-/** A scan of consecutive bytes towards a target (the UDF anchor). */
-interface Scan {
-  scanner: UdfScanner;
-  end: number;
-  done: boolean;
-  onDone(): void;
-}
-
-/**
- * Reads regions and an optional scan in ascending offset order, as a stream requires:
- * regions that start inside a scan window are read with it; overlapping regions are read
- * as one. A region the stream has already passed is delivered as `undefined`.
- */
-class AscendingReads {
-  private readonly pending: Region[] = [];
-  private preloaded: { offset: number; bytes: Uint8Array } | undefined;
-
-  constructor(
-    private readonly reader: ByteReader,
-    private readonly context: ParseContext,
-  ) {}
-
-  /** Bytes already read (and passed, on a stream): regions inside them are served from here. */
-  preload(span: { offset: number; bytes: Uint8Array } | undefined): void {
-    this.preloaded = span;
-  }
-
-  /** Reads a range, taking what the preloaded span covers from it. */
-  private async readRange(offset: number, length: number, field: string): Promise<Uint8Array> {
-    const span = this.preloaded;
-    const spanEnd = span === undefined ? 0 : span.offset + span.bytes.byteLength;
-    if (span === undefined || offset < span.offset || offset >= spanEnd) return this.reader.readAvailable(offset, length, field);
-    const head = span.bytes.subarray(offset - span.offset, Math.min(span.bytes.byteLength, offset - span.offset + length));
-    // A span shorter than a sector ended with the image: there is nothing after it.
-    if (head.byteLength === length || span.bytes.byteLength < ISO_SECTOR_SIZE) return head;
-    const rest = await this.reader.readAvailable(spanEnd, length - head.byteLength, field);
-    const joined = new Uint8Array(head.byteLength + rest.byteLength);
-    joined.set(head);
-    joined.set(rest, head.byteLength);
-    return joined;
-  }
-
-  add(region: Region): void {
-    const index = this.pending.findIndex((other) => other.offset > region.offset);
-    this.pending.splice(index === -1 ? this.pending.length : index, 0, region);
-  }
-
-  async run(scan: Scan | undefined): Promise<void> {
-    for (;;) {
-      const next = this.pending[0];
-      const scanning = scan !== undefined && !scan.done;
-      if (!scanning && next === undefined) return;
-      if (scanning && (next === undefined || scan.scanner.position <= next.offset)) await this.scanWindow(scan);
-      else await this.readRegions();
-    }
-  }
-
-  private async scanWindow(scan: Scan): Promise<void> {
-    const start = scan.scanner.position;
-    if (start >= scan.end) {
-      scan.done = true;
-      scan.onDone();
-      return;
-    }
-    let end = Math.min(start + UDF_SCAN_WINDOW_BYTES, scan.end);
-    const taken: Region[] = [];
-    while (this.pending[0] !== undefined && (this.pending[0] as Region).offset < end) {
-      const region = this.pending.shift() as Region;
-      taken.push(region);
-      end = Math.max(end, region.offset + region.length);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await this.readRange(start, end - start, 'udf descriptors');
-    } catch (error) {
-      if (!isIntrospectionError(error) || error.code !== 'UNSUPPORTED') throw error;
-      this.context.warn(`the UDF descriptors at byte ${start} lie behind the stream's position and could not be read; use a random-access source`);
-      for (const region of taken) region.deliver(undefined);
-      scan.done = true;
-      return;
-    }
-    for (const region of taken) region.deliver(bytes.subarray(region.offset - start, region.offset - start + region.length));
-    const found = scan.scanner.feed(start, bytes);
-    if (found || bytes.byteLength < end - start || end >= scan.end) {
-      scan.done = true;
-      scan.onDone();
-    }
-  }
-
-  private async readRegions(): Promise<void> {
-    const first = this.pending.shift() as Region;
-    const group = [first];
-    let end = first.offset + first.length;
-    while (this.pending[0] !== undefined && (this.pending[0] as Region).offset < end) {
-      const region = this.pending.shift() as Region;
-      group.push(region);
-      end = Math.max(end, region.offset + region.length);
-    }
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = await this.readRange(first.offset, end - first.offset, first.field);
-    } catch (error) {
-      if (!isIntrospectionError(error) || error.code !== 'UNSUPPORTED') throw error;
-      this.context.warn(`the ${first.field} at byte ${first.offset} lies behind the stream's position and could not be read; use a random-access source`);
-    }
-    for (const region of group) {
-      region.deliver(bytes?.subarray(region.offset - first.offset, region.offset - first.offset + region.length));
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -552,31 +428,63 @@ function elToritoRecord(structure: VolumeStructure): BootRecord | undefined {
   return structure.bootRecords.find((record) => fixedText(record.bootSystemIdentifier) === EL_TORITO_SYSTEM_ID);
 }
 
-/** Plans the UDF part: the scan up to the anchor, then the main (or reserve) sequence. */
-function planUdf(structure: VolumeStructure, reads: AscendingReads, udf: UdfInfo, context: ParseContext): Scan {
-  const scanner = new UdfScanner(structure.end, (message) => context.warn(message));
-  const scan: Scan = {
-    scanner,
-    // The anchor is at sector 256 of the largest block size the recognition sequence's spacing allows.
-    end: UDF_ANCHOR_SECTOR * structure.stride + 512,
-    done: false,
-    onDone() {
-      const anchor = scanner.anchor;
-      if (anchor === undefined) {
-        context.warn('no UDF anchor volume descriptor pointer at sector 256');
-        return;
-      }
-      udf.blockSize = anchor.blockSize;
-      udf.anchor = anchorExtents(anchor);
-      useSequence(udf.anchor.mainSequence, udf.anchor.reserveSequence, scanner, reads, udf, context);
-    },
-  };
-  return scan;
+/** Warns that a range was not read because it lies behind bytes already read. */
+function warnBehind(context: ParseContext, what: string, offset: number, verb = 'lies'): void {
+  // Structures are read in file order on every kind of source (so that every source gives
+  // the same answer): one that points back is reported, whatever the source.
+  context.warn(`the ${what} at byte ${offset} ${verb} before bytes already read and was not read (structures are read in file order)`);
 }
 
-function useSequence(main: UdfExtent, reserve: UdfExtent, scanner: UdfScanner, reads: AscendingReads, udf: UdfInfo, context: ParseContext): void {
+/**
+ * Schedules the UDF part: the scan in windows from the end of the recognition sequence up
+ * to the anchor, then the main (or reserve) sequence.
+ */
+function scheduleUdf(structure: VolumeStructure, queue: ReadQueue, udf: UdfInfo, context: ParseContext): void {
+  const warn = (message: string) => context.warn(message);
+  const scan: UdfScan = { descriptors: [], anchor: undefined };
+  // The anchor is at sector 256 of the largest block size the recognition sequence's spacing allows.
+  const end = UDF_ANCHOR_SECTOR * structure.stride + 512;
+  const finish = (scannedTo: number) => {
+    const anchor = scan.anchor;
+    if (anchor === undefined) {
+      warn('no UDF anchor volume descriptor pointer at sector 256');
+      return;
+    }
+    udf.blockSize = anchor.blockSize;
+    udf.anchor = anchorExtents(anchor);
+    useSequence(udf.anchor.mainSequence, udf.anchor.reserveSequence, { scan, scannedTo, queue, udf, context });
+  };
+  const window = (start: number): void => {
+    if (start >= end) return finish(start);
+    const length = Math.min(UDF_SCAN_WINDOW_BYTES, end - start);
+    queue.add({
+      offset: start,
+      length,
+      field: 'udf descriptors',
+      deliver: (bytes) => {
+        if (bytes === undefined) return warnBehind(context, 'UDF descriptors', start, 'lie');
+        const found = scanUdfBlocks(scan, start, bytes, warn);
+        if (found || bytes.byteLength < length || start + length >= end) return finish(start + bytes.byteLength);
+        return window(start + length);
+      },
+    });
+  };
+  window(structure.end);
+}
+
+/** What choosing a volume descriptor sequence works with. */
+interface SequenceChoice {
+  readonly scan: UdfScan;
+  /** Where the scan ended: a sequence from here on is read next. */
+  readonly scannedTo: number;
+  readonly queue: ReadQueue;
+  readonly udf: UdfInfo;
+  readonly context: ParseContext;
+}
+
+function useSequence(main: UdfExtent, reserve: UdfExtent, { scan, scannedTo, queue, udf, context }: SequenceChoice): void {
   const blockSize = udf.blockSize as number;
-  const fromScan = (extent: UdfExtent) => descriptorsInExtent(scanner.descriptors, extent, blockSize);
+  const fromScan = (extent: UdfExtent) => descriptorsInExtent(scan.descriptors, extent, blockSize);
   const describe = (descriptors: UdfDescriptor[]) => describeSequence(descriptors, udf);
   const mainFound = fromScan(main);
   if (mainFound.length > 0) return describe(mainFound);
@@ -586,18 +494,19 @@ function useSequence(main: UdfExtent, reserve: UdfExtent, scanner: UdfScanner, r
     return describe(reserveFound);
   }
   // The sequence lies after the anchor: read it now, still in ascending order.
-  const extent = [main, reserve].find((candidate) => candidate.location * blockSize >= scanner.position && candidate.length > 0);
+  const extent = [main, reserve].find((candidate) => candidate.location * blockSize >= scannedTo && candidate.length > 0);
   if (extent === undefined) {
     context.warn('the UDF volume descriptor sequences hold no descriptors');
     return;
   }
   const offset = extent.location * blockSize;
-  reads.add({
+  queue.add({
     offset,
     length: Math.min(extent.length, MAX_UDF_SEQUENCE_BYTES),
     field: 'udf volume descriptor sequence',
     deliver: (bytes) => {
-      if (bytes !== undefined) describe(descriptorsIn(bytes, offset, blockSize));
+      if (bytes === undefined) return warnBehind(context, 'udf volume descriptor sequence', offset);
+      describe(descriptorsIn(bytes, offset, blockSize));
     },
   });
 }
@@ -621,12 +530,8 @@ function emptyUdf(structure: VolumeStructure): UdfInfo {
 async function hybridPartitionTables(reader: ByteReader, context: ParseContext): Promise<{ partitionTable: PartitionTable | undefined; otherPartitionTables: PartitionTable[] }> {
   const systemArea = await reader.readAvailable(0, ISO_SYSTEM_AREA_BYTES, 'system area');
   if (isAllZero(systemArea)) return { partitionTable: undefined, otherPartitionTables: [] };
-  const scan = await scanPartitionTables({
-    head: systemArea,
-    size: undefined,
-    readBackupGpt: false,
-    unreadableReason: 'it lies outside the system area (the first 32 KiB), the only part of a hybrid ISO read as a disk',
-    read: async () => undefined,
+  const scan = await scanPartitionTables(reader, {
+    within: { bytes: ISO_SYSTEM_AREA_BYTES, reason: 'it lies outside the system area (the first 32 KiB), the only part of a hybrid ISO read as a disk' },
     warn: (message) => context.warn(message),
   });
   return { partitionTable: scan.partitionTable, otherPartitionTables: scan.otherPartitionTables };
@@ -641,16 +546,17 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
     throw fieldError('CORRUPT', 'volume descriptor set', 'the volume descriptor set has no primary volume descriptor');
   }
 
-  const reads = new AscendingReads(reader, context);
-  reads.preload(structure.trailing);
+  const queue = new ReadQueue(reader);
   let rootSector: Uint8Array | undefined;
   if (structure.primary !== undefined && fields.logicalBlockSize !== undefined) {
     const root = decodeDirectoryRecord(structure.primary.rootDirectoryRecord);
-    reads.add({
-      offset: root.extentLe * fields.logicalBlockSize,
+    const offset = root.extentLe * fields.logicalBlockSize;
+    queue.add({
+      offset,
       length: ISO_SECTOR_SIZE,
       field: 'root directory',
       deliver: (bytes) => {
+        if (bytes === undefined) warnBehind(context, 'root directory', offset);
         rootSector = bytes;
       },
     });
@@ -658,17 +564,20 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
   const bootRecord = elToritoRecord(structure);
   let catalog: ReturnType<typeof parseBootCatalog>;
   if (bootRecord !== undefined) {
-    reads.add({
-      offset: bootRecord.bootCatalogPointer * ISO_SECTOR_SIZE,
+    const offset = bootRecord.bootCatalogPointer * ISO_SECTOR_SIZE;
+    queue.add({
+      offset,
       length: MAX_BOOT_CATALOG_BYTES,
       field: 'boot catalog',
       deliver: (bytes) => {
+        if (bytes === undefined) warnBehind(context, 'boot catalog', offset);
         catalog = bytes === undefined ? undefined : parseBootCatalog(bytes, (message) => context.warn(message));
       },
     });
   }
   const udf = isUdf ? emptyUdf(structure) : undefined;
-  await reads.run(udf === undefined ? undefined : planUdf(structure, reads, udf, context));
+  if (udf !== undefined) scheduleUdf(structure, queue, udf, context);
+  await queue.run();
 
   const details: IsoDetails = {
     volumeDescriptors: structure.descriptors,

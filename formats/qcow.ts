@@ -15,7 +15,7 @@ import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QCOW_ENCRYPTIONS, QCOW_HEADER_MAGIC, QCOW_HEADER_SIZE, type QcowEncryption, decodeQcowHeader } from './generated/qcow.js';
-import { ForwardReads, qcowHeaderVersion } from './shared/qcow-reading.js';
+import { qcowHeaderVersion, readQemuPadded, readWholeHeader } from './shared/qcow-header.js';
 
 /** Smallest cluster qemu accepts: 2^9 = 512 bytes ("Cluster size must be between 512 and 64k"). */
 export const QCOW_MIN_CLUSTER_BITS = 9;
@@ -58,12 +58,7 @@ export interface QcowDetails {
 
 async function parseQcow(reader: ByteReader, context: ParseContext): Promise<ParsedImage<QcowDetails>> {
   // The header is kept: the backing file name may point back into it (qemu writes it right after, at 48).
-  const reads = new ForwardReads(reader, QCOW_HEADER_SIZE);
-  const headerPiece = await reads.start(QCOW_HEADER_SIZE, 'header');
-  if (headerPiece.available < QCOW_HEADER_SIZE) {
-    throw fieldError('TRUNCATED', 'header', `needs ${QCOW_HEADER_SIZE} bytes, but the image has ${headerPiece.available}`);
-  }
-  const header = decodeQcowHeader(headerPiece.bytes);
+  const header = decodeQcowHeader(await readWholeHeader(reader, QCOW_HEADER_SIZE, 'header'));
   if (header.version !== 1) {
     throw fieldError('UNSUPPORTED', 'header.version', `version ${header.version} is not qcow version 1`);
   }
@@ -91,7 +86,7 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
 
   const details: QcowDetails = {
     version: header.version,
-    backingFile: await readBackingFileName(reads, header.backingFileOffset, header.backingFileSize, context),
+    backingFile: await readBackingFileName(reader, header.backingFileOffset, header.backingFileSize, context),
     mtime: new Date(header.mtime * 1000).toISOString(),
     size,
     clusterBits: header.clusterBits,
@@ -104,17 +99,14 @@ async function parseQcow(reader: ByteReader, context: ParseContext): Promise<Par
   return { virtualSize: size, details };
 }
 
-async function readBackingFileName(reads: ForwardReads, offset: bigint, length: number, context: ParseContext): Promise<string | undefined> {
+async function readBackingFileName(reader: ByteReader, offset: bigint, length: number, context: ParseContext): Promise<string | undefined> {
   if (offset === 0n) return undefined;
   if (length > QCOW_MAX_BACKING_FILE_NAME_BYTES) {
     throw fieldError('LIMIT_EXCEEDED', 'header.backingFileSize', `a backing file name of ${length} bytes (qemu allows ${QCOW_MAX_BACKING_FILE_NAME_BYTES})`);
   }
   const start = safeNumber(offset, 'header.backingFileOffset', 'qcow');
-  const piece = await reads.read(start, length, 'backing file name');
-  if (piece.available < length) {
-    context.incomplete(`the image ends before the backing file name (at ${start}) ends; the missing bytes read as zeros, as qemu reads them`);
-  }
-  const name = cutAtNul(utf8Text(piece.bytes));
+  const bytes = await readQemuPadded(reader, start, length, { field: 'backing file name', structure: 'backing file name' }, context);
+  const name = cutAtNul(utf8Text(bytes));
   return name === '' ? undefined : name;
 }
 

@@ -17,7 +17,7 @@ import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QED_HEADER_MAGIC, QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
 import { type FeatureMask, describeFeatureMask, hasBit } from './shared/qcow-features.js';
-import { ForwardReads } from './shared/qcow-reading.js';
+import { readQemuPadded, readWholeHeader } from './shared/qcow-header.js';
 
 /** Smallest cluster (QED_MIN_CLUSTER_SIZE): 4 KiB. */
 export const QED_MIN_CLUSTER_SIZE = 4 * 1024;
@@ -112,32 +112,24 @@ function checkHeader(header: QedHeader, context: ParseContext): void {
   }
 }
 
-async function readBackingFileName(reads: ForwardReads, header: QedHeader, context: ParseContext): Promise<string | undefined> {
+async function readBackingFileName(reader: ByteReader, header: QedHeader, context: ParseContext): Promise<string | undefined> {
   if (!hasBit(header.features, FEATURE_BACKING_FILE)) return undefined;
   const length = header.backingFilenameSize;
   if (length > QED_MAX_BACKING_FILE_NAME_BYTES) {
     throw fieldError('LIMIT_EXCEEDED', 'header.backingFilenameSize', `a backing file name of ${length} bytes (qemu allows ${QED_MAX_BACKING_FILE_NAME_BYTES})`);
   }
   const offset = header.backingFilenameOffset;
-  const piece = await reads.read(offset, length, 'backing file name');
-  if (piece.available < length) {
-    context.incomplete(`the image ends before the backing file name (at ${offset}) ends; the missing bytes read as zeros, as qemu reads them`);
-  }
+  const bytes = await readQemuPadded(reader, offset, length, { field: 'backing file name', structure: 'backing file name' }, context);
   // qemu keeps an empty name as "no backing file".
-  const name = cutAtNul(utf8Text(piece.bytes));
+  const name = cutAtNul(utf8Text(bytes));
   return name === '' ? undefined : name;
 }
 
 async function parseQed(reader: ByteReader, context: ParseContext): Promise<ParsedImage<QedDetails>> {
   // The header is kept: the backing file name may point back into it.
-  const reads = new ForwardReads(reader, QED_HEADER_SIZE);
-  const piece = await reads.start(QED_HEADER_SIZE, 'header');
-  if (piece.available < QED_HEADER_SIZE) {
-    throw fieldError('TRUNCATED', 'header', `needs ${QED_HEADER_SIZE} bytes, but the image has ${piece.available}`);
-  }
-  const header = decodeQedHeader(piece.bytes);
+  const header = decodeQedHeader(await readWholeHeader(reader, QED_HEADER_SIZE, 'header'));
   checkHeader(header, context);
-  const backingFile = await readBackingFileName(reads, header, context);
+  const backingFile = await readBackingFileName(reader, header, context);
   const details: QedDetails = {
     clusterSize: header.clusterSize,
     tableSize: header.tableSize,

@@ -10,9 +10,13 @@
  *
  * | structure | where | how |
  * | --- | --- | --- |
- * | MBR, GPT header and entries, APM, BSD, Sun, SGI, Atari labels | the first {@link RAW_HEAD_BYTES} bytes | kept from detection |
- * | extended boot records (logical partitions), nested BSD labels | anywhere | read in a first pass, forward only, before the end is sought |
+ * | MBR, GPT header and entries, APM, BSD, Sun, SGI, Atari labels | the first {@link RAW_HEAD_BYTES} bytes | kept from detection (the probe scans them there) |
+ * | extended boot records (logical partitions), nested BSD labels, a far GPT entry array | anywhere | forward only (`reader.tryRead`), before the end is sought |
  * | backup GPT header and entries | the end of the disk | within the last {@link RAW_TAIL_BYTES} bytes, kept when the end is reached |
+ *
+ * The partition tables are read by the scheme modules of `formats/partitions/`, in one
+ * scan: the probe starts it on the head during detection, the parse follows the links
+ * the probe could not, then reads the end.
  *
  * The same rule applies to every kind of source, so that a file and a stream of it give
  * the same answer: links to structures are followed forward only (a chain of extended boot
@@ -20,29 +24,31 @@
  *
  * @module
  */
-import { bytesEqual, u32le } from '../src/bytes.js';
-import { isIntrospectionError } from '../src/errors.js';
-import type { ByteReader, FormatModule, ParseContext } from '../src/format-module.js';
+import type { ByteReader, FormatModule } from '../src/format-module.js';
 import { firmwareFromPartitionTable, firmwareProperties } from '../src/glance/vocabulary.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
-  BSD_DISKLABEL_MAGIC,
-  GPT_HEADER_SIGNATURE,
-  matchApmDriverDescriptorMap,
-  matchApmPartitionEntry,
-  matchGptHeader,
-  matchMbrSector,
-  matchSgiVolumeHeader,
-  matchSunDiskLabel,
-} from './generated/partition-table.js';
+  type GptPartitionTable,
+  type MbrPartitionTable,
+  PARTITION_TABLE_HEAD_BYTES,
+  PARTITION_TABLE_TAIL_BYTES,
+  type PartitionTable,
+  type StartedPartitionScan,
+  continuePartitionScan,
+  finishPartitionScan,
+  hasMarkers,
+  startHeadScan,
+  startPartitionScan,
+  partitionSchemes,
+} from './partitions/index.js';
+import { MBR_TYPE_GPT_PROTECTIVE } from './partitions/mbr.js';
+import { partitionTableRows } from './partitions/summary.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
-import { partitionTableRows } from './shared/partition-table-summary.js';
-import { type DiskBytes, type GptPartitionTable, type MbrPartitionTable, type PartitionTable, scanPartitionTables } from './shared/partition-table.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
-export const RAW_HEAD_BYTES = 32 * 1024;
+export const RAW_HEAD_BYTES = PARTITION_TABLE_HEAD_BYTES;
 /** Bytes from the end of a raw disk its module needs on a stream: a backup GPT (16 KiB of entries and a header of up to 4 KiB). */
-export const RAW_TAIL_BYTES = 20 * 1024;
+export const RAW_TAIL_BYTES = PARTITION_TABLE_TAIL_BYTES;
 
 /** Raw disk metadata. */
 export interface RawDetails {
@@ -61,110 +67,25 @@ export interface RawDetails {
   bootSector: BootSectorFilesystem | undefined;
 }
 
-/** At most this much is read ahead of the end in the first pass (extended boot records, BSD labels, a far GPT entry array). */
-export const RAW_FORWARD_READ_BYTES = 1024 * 1024;
-
 /**
- * The first pass: reads what the partition tables point at, in ascending order only, and
- * keeps it for the second pass. Anything behind a previous read is not read (on any source).
+ * What the probe saw of each image's head, for the parse to go on from (the probe runs
+ * during detection, which may not read past the head): so the start of a disk is scanned
+ * once, and again only for the schemes whose links lead beyond the head.
  */
-class ForwardPass {
-  readonly kept = new Map<string, Uint8Array>();
-  private end = 0;
-  private keptBytes = 0;
-
-  constructor(private readonly reader: ByteReader) {}
-
-  disk(head: Uint8Array): DiskBytes {
-    return {
-      head,
-      size: undefined,
-      readBackupGpt: false,
-      unreadableReason: 'not read',
-      warn: () => undefined,
-      read: async (offset, length, field) => {
-        const kept = this.kept.get(`${offset}:${length}`);
-        if (kept !== undefined) return kept;
-        if (offset < this.end || this.keptBytes + length > RAW_FORWARD_READ_BYTES) return undefined;
-        const bytes = await this.reader.readAvailable(offset, length, field);
-        this.kept.set(`${offset}:${length}`, bytes);
-        this.keptBytes += length;
-        this.end = offset + length;
-        return bytes;
-      },
-    };
-  }
-}
-
-/** The second pass: the head, what the first pass kept, and the tail (the backup GPT). */
-function finalDisk(reader: ByteReader, head: Uint8Array, size: number, forward: ForwardPass, context: ParseContext): DiskBytes {
-  const tailStart = Math.max(0, size - RAW_TAIL_BYTES);
-  return {
-    head,
-    size,
-    readBackupGpt: true,
-    unreadableReason: 'it lies before a structure read earlier (links are followed forward only, so that a file and a stream give the same answer)',
-    warn: (message) => context.warn(message),
-    async read(offset, length, field) {
-      const kept = forward.kept.get(`${offset}:${length}`);
-      if (kept !== undefined) return kept;
-      if (offset < tailStart) return undefined;
-      try {
-        return await reader.readAvailable(offset, length, field);
-      } catch (error) {
-        if (isIntrospectionError(error) && error.code === 'UNSUPPORTED') return undefined;
-        throw error;
-      }
-    },
-  };
-}
-
-const SECTOR_BYTES = 512;
-
-/**
- * The markers of the schemes the probe counts, in the first two sectors: the MBR signature
- * (also every GPT's protective MBR), a GPT header at LBA 1, Apple's driver map and map
- * entry, a BSD disklabel (sector 1 or byte 64), Sun's and SGI's label magics.
- */
-function mayHoldPartitionTable(first: Uint8Array): boolean {
-  const second = first.subarray(SECTOR_BYTES);
-  // A little-endian BSD magic is enough here: the scan then reads the label in either order.
-  const bsdMagicAt = (offset: number) => offset + 4 <= first.byteLength && u32le(first, offset) === BSD_DISKLABEL_MAGIC;
-  return (
-    matchMbrSector(first) !== undefined ||
-    matchGptHeader(second) !== undefined ||
-    (matchApmDriverDescriptorMap(first) !== undefined && matchApmPartitionEntry(second) !== undefined) ||
-    bsdMagicAt(SECTOR_BYTES) ||
-    bsdMagicAt(64) ||
-    matchSunDiskLabel(first) !== undefined ||
-    matchSgiVolumeHeader(first) !== undefined
-  );
-}
-
-/** Partition schemes strong enough to count as a second reading of an image's first bytes (Atari's plausibility rules are not). */
-const PROBED_SCHEMES = new Set(['mbr', 'gpt', 'apm', 'bsd', 'sun', 'sgi']);
+const headScans = new WeakMap<ByteReader, StartedPartitionScan>();
 
 /**
  * The fallback's probe: the head holds a partition table with at least one partition (a
- * file system's boot sector is not one). Used to tell that the bytes of another format are
- * also a partitioned disk (the `multiple_formats` check).
+ * file system's boot sector is not one), of a scheme with a magic number. Used to tell that
+ * the bytes of another format are also a partitioned disk (the `multiple_formats` check).
  */
 async function probePartitionTable(reader: ByteReader): Promise<boolean> {
-  // A cheap look first, so that the probe of every image reads two sectors, not 32 KiB.
-  const first = await reader.readAvailable(0, 2 * SECTOR_BYTES, 'head');
-  const gpt4k = await reader.readAvailable(4096, 8, 'head');
-  if (!mayHoldPartitionTable(first) && !bytesEqual(gpt4k, 0, GPT_HEADER_SIGNATURE)) return false;
-  const head = await reader.readAvailable(0, RAW_HEAD_BYTES, 'head');
-  const scan = await scanPartitionTables({
-    head,
-    size: undefined,
-    readBackupGpt: false,
-    unreadableReason: 'not read',
-    warn: () => undefined,
-    read: async () => undefined,
-  });
-  const table = scan.partitionTable;
-  return table !== undefined && PROBED_SCHEMES.has(table.scheme) && table.partitions.length > 0;
+  // A cheap look first (two sectors), so that the probe of every image does not read 32 KiB.
+  const started = await startHeadScan(reader);
+  if (started === undefined) return false;
+  headScans.set(reader, started);
+  const table = (await finishPartitionScan(reader, started, { readEnd: false })).partitionTable;
+  return table !== undefined && hasMarkers(table) && table.partitions.length > 0;
 }
 
 /** The MBR of a raw disk: sector 0 itself, or a GPT disk's protective (or hybrid) MBR. */
@@ -175,7 +96,6 @@ function mbrOf(details: RawDetails): MbrPartitionTable | undefined {
   return undefined;
 }
 
-const PROTECTIVE_TYPE = 0xee;
 const hexByte = (value: number) => `0x${value.toString(16).padStart(2, '0')}`;
 
 /**
@@ -194,7 +114,7 @@ const mbrCheck: SafetyCheck<RawDetails, 'mbr'> = {
     const badFlag = mbr.statusBytes.findIndex((status) => status !== 0x00 && status !== 0x80);
     if (badFlag !== -1) return fail(`partition entry ${badFlag + 1} has boot flag ${hexByte(mbr.statusBytes[badFlag] as number)} (only 0x00 and 0x80 are valid)`);
     if (mbr.partitions.length === 0) return fail('no partitions defined');
-    const protective = mbr.partitions.find((partition) => partition.type === PROTECTIVE_TYPE);
+    const protective = mbr.partitions.find((partition) => partition.type === MBR_TYPE_GPT_PROTECTIVE);
     if (protective !== undefined) {
       const [head, sector, cylinder] = protective.startChs.bytes;
       if (head !== 0x00 || sector !== 0x02 || cylinder !== 0x00) {
@@ -270,14 +190,13 @@ export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   probe: probePartitionTable,
   checks: [mbrCheck, gptCheck],
   async parse(reader, context) {
-    const head = await reader.readAvailable(0, RAW_HEAD_BYTES, 'head');
-    // First pass: follow links forward while the stream is still before them.
-    const forward = new ForwardPass(reader);
-    await scanPartitionTables(forward.disk(head));
-    // The size: a stream is read to its end, keeping the tail.
+    // The start of the disk (what the probe saw, with the links it could not follow), then its end.
+    const probed = headScans.get(reader);
+    headScans.delete(reader);
+    const started = probed === undefined ? await startPartitionScan(reader, partitionSchemes) : await continuePartitionScan(reader, probed);
+    const scan = await finishPartitionScan(reader, started, { warn: (message) => context.warn(message) });
+    // The size: a stream was read to its end by the scan, keeping the tail.
     const size = await reader.totalSize(RAW_TAIL_BYTES);
-    // Second pass, the one reported: the same bytes on every kind of source.
-    const scan = await scanPartitionTables(finalDisk(reader, head, size, forward, context));
     return {
       virtualSize: size,
       details: {

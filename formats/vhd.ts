@@ -33,7 +33,7 @@ import {
   utf8Text,
 } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
-import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
+import type { ByteReader, FormatModule, ParseContext, ParsedImage, WantedRange } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
   VHD_DISK_TYPES,
@@ -48,7 +48,6 @@ import {
   decodeVhdDynamicHeader,
   decodeVhdFooter,
 } from './generated/vhd.js';
-import { readRangesInOrder, type WantedRange } from './shared/vhd-ranges.js';
 
 export { VHD_DYNAMIC_HEADER_COOKIE, VHD_FOOTER_COOKIE, type VhdDiskType } from './generated/vhd.js';
 
@@ -406,7 +405,7 @@ async function readParentLocators(
     }
     return { key: index, offset: entry.platformDataOffset, length: entry.platformDataLength, field };
   });
-  const data = await readRangesInOrder(reader, wanted);
+  const data = await reader.readMany(wanted);
   return entries.map((entry, index) => ({
     ...entry,
     path: entry.platformDataLength === 0 ? undefined : decodeLocatorPath(entry.platformCode, data.get(index) as Uint8Array),

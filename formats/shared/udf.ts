@@ -8,10 +8,10 @@
  * sequence (3/8.4.1) holding the primary and logical volume descriptors.
  *
  * The anchor usually comes after the sequence it points to (genisoimage and mkudffs both
- * write the sequence at sectors 32 to 101), while a stream can only be read forward. So
- * {@link UdfScanner} is fed every block from the end of the recognition sequence up to the
- * anchor, in order, and keeps the descriptors it sees; once the anchor is known, the ones
- * inside the main sequence's extent are used. The block size (512 to 4096 bytes) is found
+ * write the sequence at sectors 32 to 101), while every reader goes forward only. So
+ * {@link scanUdfBlocks} is given every block from the end of the recognition sequence up to
+ * the anchor, in order, and keeps the descriptors it sees in a {@link UdfScan}; once the
+ * anchor is known, the ones inside the main sequence's extent are used. The block size (512 to 4096 bytes) is found
  * the same way: a descriptor's tag says which sector it is in, so its byte offset divided
  * by that sector number is the block size.
  *
@@ -125,61 +125,42 @@ function validTag(bytes: Uint8Array, offset: number): { blockSize: number; tagId
   return { blockSize, tagIdentifier: tag.tagIdentifier };
 }
 
-/**
- * Collects UDF descriptors from consecutive bytes fed in ascending order, and stops at the
- * anchor. Every 512-byte boundary is examined, so the result does not depend on how the
- * bytes are split.
- */
-export class UdfScanner {
+/** What a scan towards the anchor has seen (see {@link scanUdfBlocks}). */
+export interface UdfScan {
   /** Descriptors kept, in ascending offset. */
-  readonly descriptors: UdfDescriptor[] = [];
+  readonly descriptors: UdfDescriptor[];
   /** The anchor, once found. */
   anchor: UdfDescriptor | undefined;
-  private carry = new Uint8Array(0);
-  private carryOffset: number;
+}
 
-  /** @param start - the byte offset of the first byte that will be fed (a multiple of 512). */
-  constructor(start: number, private readonly warn: (message: string) => void) {
-    this.carryOffset = start;
+/**
+ * Examines `bytes`, read at `offset` (a multiple of 512, following the bytes examined
+ * before), for descriptors at every 512-byte boundary, and stops at the anchor; returns true
+ * once the anchor is found. Every boundary is examined, so the result does not depend on how
+ * the bytes are split (into windows that end on 512-byte boundaries).
+ */
+export function scanUdfBlocks(scan: UdfScan, offset: number, bytes: Uint8Array, warn: (message: string) => void): boolean {
+  for (let at = 0; at + UDF_DESCRIPTOR_BYTES <= bytes.byteLength && scan.anchor === undefined; at += 512) {
+    examine(scan, offset + at, bytes.subarray(at, at + UDF_DESCRIPTOR_BYTES), warn);
   }
+  return scan.anchor !== undefined;
+}
 
-  /** The offset of the next byte expected. */
-  get position(): number {
-    return this.carryOffset + this.carry.byteLength;
+function examine(scan: UdfScan, offset: number, bytes: Uint8Array, warn: (message: string) => void): void {
+  if (offset === 0) return;
+  const tag = validTag(bytes, offset);
+  if (tag === undefined) return;
+  const { blockSize, tagIdentifier } = tag;
+  const descriptor: UdfDescriptor = { offset, blockSize, tagIdentifier, bytes: bytes.slice() };
+  if (tagIdentifier === TAG_ANCHOR) {
+    if (offset === UDF_ANCHOR_SECTOR * blockSize) scan.anchor = descriptor;
+    return;
   }
-
-  /** Feeds bytes starting at `offset` (which must be {@link position}); returns true once the anchor is found. */
-  feed(offset: number, bytes: Uint8Array): boolean {
-    if (this.anchor !== undefined || offset !== this.position) return this.anchor !== undefined;
-    const combined = new Uint8Array(this.carry.byteLength + bytes.byteLength);
-    combined.set(this.carry);
-    combined.set(bytes, this.carry.byteLength);
-    let at = 0;
-    while (at + UDF_DESCRIPTOR_BYTES <= combined.byteLength && this.anchor === undefined) {
-      this.examine(this.carryOffset + at, combined.subarray(at, at + UDF_DESCRIPTOR_BYTES));
-      at += 512;
-    }
-    this.carry = combined.slice(at);
-    this.carryOffset += at;
-    return this.anchor !== undefined;
+  if (scan.descriptors.length >= MAX_UDF_SCANNED_DESCRIPTORS) {
+    if (scan.descriptors.length === MAX_UDF_SCANNED_DESCRIPTORS) warn(`more than ${MAX_UDF_SCANNED_DESCRIPTORS} UDF descriptors before the anchor; the rest are ignored`);
+    return;
   }
-
-  private examine(offset: number, bytes: Uint8Array): void {
-    if (offset === 0) return;
-    const tag = validTag(bytes, offset);
-    if (tag === undefined) return;
-    const { blockSize, tagIdentifier } = tag;
-    const descriptor: UdfDescriptor = { offset, blockSize, tagIdentifier, bytes: bytes.slice() };
-    if (tagIdentifier === TAG_ANCHOR) {
-      if (offset === UDF_ANCHOR_SECTOR * blockSize) this.anchor = descriptor;
-      return;
-    }
-    if (this.descriptors.length >= MAX_UDF_SCANNED_DESCRIPTORS) {
-      if (this.descriptors.length === MAX_UDF_SCANNED_DESCRIPTORS) this.warn(`more than ${MAX_UDF_SCANNED_DESCRIPTORS} UDF descriptors before the anchor; the rest are ignored`);
-      return;
-    }
-    this.descriptors.push(descriptor);
-  }
+  scan.descriptors.push(descriptor);
 }
 
 /** The extents the anchor names (ECMA-167 3/10.2). */

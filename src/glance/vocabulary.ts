@@ -9,7 +9,7 @@
  * @module
  */
 import type { BootCatalogEntry } from '../../formats/shared/el-torito.js';
-import type { PartitionTable } from '../../formats/shared/partition-table.js';
+import type { PartitionTable } from '../../formats/partitions/index.js';
 import type { GlanceContainerFormat, GlanceDiskFormat, GlanceProperties } from './declaration.js';
 
 /** Every `disk_format` Glance 25.1 accepts by default (glance `common/config.py`). */

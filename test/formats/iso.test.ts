@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { introspect } from '../../src/core.js';
 import { IntrospectionError } from '../../src/errors.js';
 import { ISO_SYSTEM_AREA_BYTES, type IsoDetails, isoDate } from '../../formats/iso.js';
-import type { ApmPartitionTable, GptPartitionTable, MbrPartitionTable } from '../../formats/shared/partition-table.js';
+import type { ApmPartitionTable, GptPartitionTable, MbrPartitionTable } from '../../formats/partitions/index.js';
 import { crc16Ccitt, dstring, udfTimestamp } from '../../formats/shared/udf.js';
 import { type Fixture, fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { chunksOfSizes, comparable, makeSource, sourceKinds, trackedStream } from '../helpers/sources.js';

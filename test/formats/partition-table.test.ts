@@ -3,18 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/bytes.js';
 import { IntrospectionError } from '../../src/errors.js';
 import { recogniseBootSector } from '../../formats/shared/boot-sector.js';
-import {
-  type DiskBytes,
-  MAX_BSD_PARTITIONS,
-  MAX_LOGICAL_PARTITIONS,
-  type MbrPartitionTable,
-  type PartitionTableScan,
-  decodeBsdDisklabel,
-  scanPartitionTables,
-} from '../../formats/shared/partition-table.js';
+import { decodeBsdDisklabel, MAX_BSD_PARTITIONS } from '../../formats/partitions/bsd.js';
+import { type MbrPartitionTable, type PartitionScanOptions, type PartitionTableScan, scanPartitionTables as scanReader } from '../../formats/partitions/index.js';
+import { MAX_LOGICAL_PARTITIONS } from '../../formats/partitions/mbr.js';
+import type { ByteReader } from '../../src/format-module.js';
+import { randomAccessReader } from '../helpers/readers.js';
 
 // Hand-made disks: every byte below is placed by these helpers, after the specifications
-// cited in formats/shared/partition-table.ts.
+// cited in the scheme modules of formats/partitions/.
 
 const SECTOR = 512;
 
@@ -22,18 +18,28 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A DiskBytes over a whole disk in memory; `reachable` limits what `read` may return. */
-function diskOf(bytes: Uint8Array, options: { headBytes?: number; reachable?: (offset: number) => boolean; readBackupGpt?: boolean } = {}): DiskBytes & { warnings: string[] } {
+/** A disk in memory behind the library's reader, in any order (as a guest disk is read); `reachableBytes` limits the scan to the first bytes. */
+interface TestDisk {
+  readonly reader: ByteReader;
+  readonly options: PartitionScanOptions;
+  readonly warnings: string[];
+}
+
+function diskOf(bytes: Uint8Array, options: { reachableBytes?: number; readBackupGpt?: boolean } = {}): TestDisk {
   const warnings: string[] = [];
   return {
-    head: bytes.subarray(0, options.headBytes ?? 32768),
-    size: bytes.byteLength,
-    readBackupGpt: options.readBackupGpt ?? true,
-    unreadableReason: 'not reachable in this test',
+    reader: randomAccessReader(bytes, undefined, false),
     warnings,
-    warn: (message) => warnings.push(message),
-    read: async (offset, length) => (options.reachable === undefined || options.reachable(offset) ? bytes.subarray(offset, Math.min(bytes.byteLength, offset + length)) : undefined),
+    options: {
+      warn: (message) => warnings.push(message),
+      readEnd: options.readBackupGpt ?? true,
+      within: options.reachableBytes === undefined ? undefined : { bytes: options.reachableBytes, reason: 'not reachable in this test' },
+    },
   };
+}
+
+function scanPartitionTables(disk: TestDisk): Promise<PartitionTableScan> {
+  return scanReader(disk.reader, disk.options);
 }
 
 /** Writes an MBR partition entry (UEFI 2.10 table 5-2) into the sector at `sectorOffset`. */
@@ -129,7 +135,7 @@ describe('MBR', () => {
     const disk = new Uint8Array(256 * SECTOR);
     mbrEntry(disk, 0, 0, { type: 0x05, start: 100, count: 100 });
     mbrEntry(disk, 100 * SECTOR, 0, { type: 0x83, start: 1, count: 1 });
-    const unreachable = diskOf(disk, { reachable: (offset) => offset < 32768 });
+    const unreachable = diskOf(disk, { reachableBytes: 32768 });
     const extended = mbrOf(await scanPartitionTables(unreachable)).partitions[0];
     expect(extended?.chainComplete).toBe(false);
     expect(unreachable.warnings).toEqual(['an extended boot record at byte 51200 could not be read: not reachable in this test']);

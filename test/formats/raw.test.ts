@@ -10,7 +10,7 @@ import { introspect } from '../../src/core.js';
 import { crc32 } from '../../src/bytes.js';
 import { IntrospectionError } from '../../src/errors.js';
 import { RAW_HEAD_BYTES, type RawDetails } from '../../formats/raw.js';
-import type { GptPartitionTable, MbrPartition, MbrPartitionTable, PartitionTable } from '../../formats/shared/partition-table.js';
+import type { GptPartitionTable, MbrPartition, MbrPartitionTable, PartitionTable } from '../../formats/partitions/index.js';
 import { type Fixture, fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
 

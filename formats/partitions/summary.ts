@@ -10,7 +10,7 @@
  * @module
  */
 import { humanSize, type SummaryRow } from '../../src/summary.js';
-import type { MbrPartition, PartitionTable } from './partition-table.js';
+import type { MbrPartition, PartitionTable } from './index.js';
 
 /** `Linux (0x83), bootable`: what an MBR entry is. */
 function mbrKind(partition: MbrPartition, logical: boolean): string {

@@ -56,6 +56,7 @@ import {
   readQcow2Header,
 } from './shared/qcow2-header.js';
 import { readQcow2Bitmaps, readQcow2Snapshots } from './shared/qcow2-snapshots.js';
+import { qcow2GuestDisk } from './shared/qcow2-guest.js';
 
 // Limits (qemu 7.2 block/qcow2.h and block/qcow2-bitmap.c), each defined where it is applied.
 export {
@@ -372,5 +373,6 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
       ['extended l2', details.version >= 3 ? details.extendedL2 : undefined],
     ]),
   ],
+  guestDisk: qcow2GuestDisk,
   parse: parseQcow2,
 };

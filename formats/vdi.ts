@@ -19,6 +19,7 @@ import { cutAtNul, isAllZero, latin1Text, mixedEndianGuid, safeNumber, utf8Text 
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { vdiGuestDisk } from './shared/vdi-guest.js';
 import { VDI_HEADER_MIN_SIZE, VDI_HEADER_SIGNATURE, VDI_HEADER_SIZE, VDI_IMAGE_TYPES, type VdiHeader, type VdiImageType, decodeVdiHeader } from './generated/vdi.js';
 
 export type { VdiImageType } from './generated/vdi.js';
@@ -213,6 +214,7 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   checks: [parentCheck, sizeCheck],
   // A VDI names its parent by UUID only (VirtualBox finds it in its media registry).
   references: { backing: [{ name: 'parentUuid', by: 'uuid' }] },
+  guestDisk: vdiGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
     ['cluster_size', details.blockSize],

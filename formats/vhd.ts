@@ -48,6 +48,7 @@ import {
   decodeVhdDynamicHeader,
   decodeVhdFooter,
 } from './generated/vhd.js';
+import { vhdGuestDisk } from './shared/vhd-guest.js';
 
 export { VHD_DYNAMIC_HEADER_COOKIE, VHD_FOOTER_COOKIE, type VhdDiskType } from './generated/vhd.js';
 
@@ -519,6 +520,7 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
       { name: 'parentName', windowsPath: true },
     ],
   },
+  guestDisk: vhdGuestDisk,
   guestDataAtStart: (details) => details.diskType === 'fixed',
   // qemu-img info prints a dynamic disk's block size as cluster_size, and no format-specific block.
   summarize: (details) => [

@@ -45,6 +45,7 @@ import {
   decodeVhdxSectorSize,
   decodeVhdxVirtualDiskSize,
 } from './generated/vhdx.js';
+import { vhdxGuestDisk } from './shared/vhdx-guest.js';
 
 export {
   VHDX_HEADER_OFFSETS,
@@ -527,6 +528,7 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
       { name: 'parentLocator.entries[key=volume_path].value', windowsPath: true },
     ],
   },
+  guestDisk: vhdxGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
     ['cluster_size', details.blockSize],

@@ -40,6 +40,7 @@ import {
   decodeVmdkSeSparseHeader,
   matchVmdk4SparseHeader,
 } from './generated/vmdk.js';
+import { vmdkGuestDisk } from './shared/vmdk-guest.js';
 import {
   type ParsedDescriptor,
   VMDK_MAX_DESCRIPTOR_BYTES,
@@ -598,6 +599,7 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
       agreeOn: ['grainSize', 'compressed'],
     },
   },
+  guestDisk: vmdkGuestDisk,
   // qemu-img info's words: the generic lines, then ImageInfoSpecificVmdk (the CIDs in
   // decimal, the extents qemu opened); then the descriptor's extent lines as written.
   summarize: (details) => [

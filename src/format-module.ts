@@ -129,6 +129,14 @@ export interface FormatModule<
    * partition table found there then belongs to the contents and is not a second format.
    */
   readonly guestDataAtStart?: boolean | ((details: Details) => boolean);
+  /**
+   * How the guest's disk maps onto the image (see {@link GuestDiskMap}): the format's
+   * tables, read lazily through `image` (a reader in any order) when the guest's disk is
+   * read. Formats without it have no guest disk here; a map may also answer
+   * `{ unavailable }` (an encrypted disk, data kept in other files). The core serves the
+   * pieces (`src/reading/guest-disk.ts` `openGuestDisk`).
+   */
+  readonly guestDisk?: (image: ByteReader, context: GuestDiskContext<Details>) => Promise<GuestDiskMap | GuestDiskUnavailable>;
   /** The safety checks that apply to this format (see `docs/safety.md`). */
   readonly checks?: readonly SafetyCheck<Details, CheckName, Options>[];
   /** Options this module takes (they become keys of `IntrospectOptions`). */
@@ -235,6 +243,92 @@ export interface ExtentFacts {
   details?: unknown;
   /** What reading it warned about. */
   warnings?: string[];
+}
+
+/**
+ * How a compressed unit of the guest's disk is compressed, and what a valid unit is
+ * (qemu's rules, `docs/guest-disk.md`):
+ *
+ * | codec | used by | valid when |
+ * | --- | --- | --- |
+ * | `deflate-raw` | qcow2 (compression type zlib), qcow | the raw deflate data yields the unit's `length` bytes; the stream may go on (qemu stops when its output buffer is full, since the stored length is only known to the sector) |
+ * | `zstd` | qcow2 (compression type zstd) | zstd frames yield the unit's `length` bytes and the frame that fills them ends there |
+ * | `zlib` | VMDK compressed grains, cloop blocks | one whole zlib stream (RFC 1950: header, deflate data, Adler-32) that decodes to at least `length` and at most `maxLength` bytes |
+ */
+export type GuestDiskCodec = 'deflate-raw' | 'zstd' | 'zlib';
+
+/**
+ * One compressed unit of the guest's disk: a qcow2 compressed cluster, a VMDK grain, a
+ * cloop block. It is decoded whole, once, and kept in a small cache.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `codec` | see {@link GuestDiskCodec} |
+ * | `at` | where its compressed bytes start in the image |
+ * | `compressedLength` | how many bytes to read there; bytes past the end of the image read as zeros (a qcow2 descriptor rounds the length up to whole sectors, so the last cluster of a file may claim bytes it lacks) |
+ * | `offset` | the guest offset of its first decoded byte |
+ * | `length` | decoded bytes the guest takes from it (a unit at the end of the disk may be cut) |
+ * | `maxLength` | `zlib` only: the most bytes the stream may decode to (a VMDK grain's size); default `length` |
+ */
+export interface CompressedUnit {
+  readonly codec: GuestDiskCodec;
+  readonly at: number;
+  readonly compressedLength: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly maxLength?: number;
+}
+
+/**
+ * What is at `length` bytes of the guest's disk starting at guest offset `offset`.
+ *
+ * | kind | the bytes are | extra field |
+ * | --- | --- | --- |
+ * | `data` | the image's bytes from offset `at` on | `at` |
+ * | `zero` | zeros: a cluster or block the image marks as zero, or one it does not allocate and that no backing image lies under | |
+ * | `backing` | the backing (parent) image's bytes at the same guest offset: unallocated here, and the image has a backing file | |
+ * | `compressed` | part of a compressed unit, decoded | `unit` ({@link CompressedUnit}); the piece lies inside `[unit.offset, unit.offset + unit.length)` |
+ */
+export type GuestDiskPiece =
+  | { readonly kind: 'data'; readonly offset: number; readonly length: number; readonly at: number }
+  | { readonly kind: 'zero'; readonly offset: number; readonly length: number }
+  | { readonly kind: 'backing'; readonly offset: number; readonly length: number }
+  | { readonly kind: 'compressed'; readonly offset: number; readonly length: number; readonly unit: CompressedUnit };
+
+/**
+ * The guest's disk as a format's tables map it onto the image.
+ *
+ * | member | meaning |
+ * | --- | --- |
+ * | `size` | the guest disk's length in bytes (qemu's, in whole sectors where qemu rounds) |
+ * | `backingFile` | the backing (parent) image's name when `backing` pieces can occur (the chain walker opens it) |
+ * | `lookup(offset, length)` | the pieces covering `[offset, offset + length)` (within `size`), in order, without gaps or overlaps; it reads the tables it needs through the image reader, checking every pointer: a table or data past the end of the image, overlapping the image's own structures, or misaligned is `CORRUPT` (`TRUNCATED` where it starts inside the image and ends past it) |
+ */
+export interface GuestDiskMap {
+  readonly size: number;
+  readonly backingFile?: string | undefined;
+  lookup(offset: number, length: number): Promise<GuestDiskPiece[]>;
+}
+
+/** Why an image's guest disk cannot be read here (an encrypted disk, data in other files, a stream). */
+export interface GuestDiskUnavailable {
+  /** The reason, one sentence. */
+  readonly unavailable: string;
+}
+
+/**
+ * What a format's `guestDisk` gets besides the image.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `details` | the format's parsed details |
+ * | `virtualSize` | the virtual size `parse` reported (numbers above 2^53 are not exact: such disks are unavailable) |
+ * | `warn` | records a soft problem found in the tables |
+ */
+export interface GuestDiskContext<Details> {
+  readonly details: Details;
+  readonly virtualSize: number;
+  warn(message: string): void;
 }
 
 /** Any format module. */

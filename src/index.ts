@@ -42,7 +42,13 @@ export type {
   AnyFormatModule,
   ByteReader,
   CheckNameOf,
+  CompressedUnit,
   FormatModule,
+  GuestDiskCodec,
+  GuestDiskContext,
+  GuestDiskMap,
+  GuestDiskPiece,
+  GuestDiskUnavailable,
   ModuleOption,
   ModuleOptionsOf,
   ParseContext,
@@ -84,6 +90,7 @@ export { PERMISSIVE_URL_FILTER, SERVICE_URL_FILTER, SPECIAL_PURPOSE_RANGES, type
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
 export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export { isGuestInfo, type GuestFileSystem, type GuestInfo, type GuestInspectionSettings, type GuestOs, type GuestPartition, type GuestResult, type GuestUnavailable, type GuestVolumeGroup } from './guest-inspection.js';
 export type {
   GlanceContainerFormat,
   GlanceDeclaration,

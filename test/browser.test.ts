@@ -5,11 +5,10 @@
  * through. Skipped, saying why, when no Chromium is installed (.ci/run installs it).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureBytes, projectRoot } from './helpers/fixtures.js';
+import { EVAL_PROBE, browserBundle } from './helpers/browser-bundle.js';
+import { fixtureBytes } from './helpers/fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(executablePath);
@@ -22,12 +21,7 @@ const pageScript = `
 (async () => {
   const decode = (text) => Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
   const results = {};
-  try {
-    new Function('return 1')();
-    results.evalBlocked = false;
-  } catch (error) {
-    results.evalBlocked = error instanceof EvalError;
-  }
+  ${EVAL_PROBE}
   try {
     const library = window.ImageIntrospect;
     const fromBlob = await library.introspect(new Blob([decode(document.getElementById('vmdk').textContent)]));
@@ -63,16 +57,7 @@ describe.skipIf(!hasChromium)(`in Chromium under a strict Content-Security-Polic
   let bundle: string;
 
   beforeAll(async () => {
-    const result = await build({
-      entryPoints: [join(projectRoot, 'dist', 'index.js')],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      globalName: 'ImageIntrospect',
-      write: false,
-      logLevel: 'silent',
-    });
-    bundle = result.outputFiles[0]?.text ?? '';
+    bundle = (await browserBundle()).code;
     browser = await chromium.launch({
       executablePath,
       headless: true,

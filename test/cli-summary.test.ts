@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { humanSize } from '../src/summary.js';
 import { fixtures, fixturesRoot, projectRoot } from './helpers/fixtures.js';
-import { ourFormatName } from './helpers/oracle.js';
+import { ourFormatName } from './helpers/qemu-correspondence.js';
 import { hasQemuImg, qemuMissing } from './helpers/qemu.js';
 
 const cli = join(projectRoot, 'dist', 'cli.js');

@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { browserBundle } from './helpers/browser-bundle.js';
 import { fixtureBytes, projectRoot } from './helpers/fixtures.js';
 
 const dist = join(projectRoot, 'dist');
@@ -85,32 +85,14 @@ describe('module systems', () => {
 
 describe('browsers', () => {
   it('bundles the root entry for the browser platform with no Node built-ins', async () => {
-    const result = await build({
-      entryPoints: [join(dist, 'index.js')],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      globalName: 'ImageIntrospect',
-      write: false,
-      logLevel: 'silent',
-    });
-    expect(result.errors).toEqual([]);
-    const code = result.outputFiles[0]?.text ?? '';
+    const { errors, code } = await browserBundle();
+    expect(errors).toEqual([]);
     expect(code).not.toMatch(/\brequire\(|node:|\bBuffer\b|\bprocess\./);
   });
 
   it('runs in a realm with only web APIs (no process, Buffer or require)', async () => {
-    const result = await build({
-      entryPoints: [join(dist, 'index.js')],
-      bundle: true,
-      platform: 'browser',
-      format: 'iife',
-      globalName: 'ImageIntrospect',
-      write: false,
-      logLevel: 'silent',
-    });
     const context = vm.createContext({ TextDecoder, ReadableStream, Blob, AbortController, console });
-    vm.runInContext(result.outputFiles[0]?.text ?? '', context);
+    vm.runInContext((await browserBundle()).code, context);
     const bytes = vm.runInContext('new Uint8Array(input.length)', Object.assign(context, { input: sparse })) as Uint8Array;
     bytes.set(sparse);
     context.bytes = bytes;

@@ -5,9 +5,9 @@
  * what we report instead and why; every other image must agree on format and size.
  */
 import { describe, expect, it } from 'vitest';
-import { allFormats, introspect, isIntrospectionError, type ImageInfo } from '../src/index.js';
+import { type AnyFormatModule, allFormats, introspect, isIntrospectionError, type ImageInfo } from '../src/index.js';
 import { loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from './helpers/fixtures.js';
-import { ourFormatName } from './helpers/oracle.js';
+import { ourFormatName } from './helpers/qemu-correspondence.js';
 import { comparable, makeSource } from './helpers/sources.js';
 
 /** What we report where qemu-img says something else, and why. */
@@ -144,3 +144,40 @@ describe.skipIf(root === undefined)(`real-world verdicts${root === undefined ? `
   }
 });
 
+
+/**
+ * No format module claims another format's image: each module alone (with the fallback)
+ * recognises an image only where the whole registry says it is that format. This catches a
+ * detection that fires on the wrong bytes even where the registry's order hides it (a
+ * signature checked after the format that wins).
+ */
+describe.skipIf(root === undefined)(`real-world images claimed by one module alone${root === undefined ? ` (skipped: ${realWorldMissing})` : ''}`, () => {
+  const fallback = allFormats.filter((format) => format.fallback === true);
+  const formatOf = async (bytes: Uint8Array, formats: readonly AnyFormatModule[]) =>
+    introspect(bytes, { formats }).then(
+      (info) => info.format,
+      (error: unknown) => (isIntrospectionError(error) ? (error.format ?? error.code) : String(error)),
+    );
+  // Each image once: its bytes and what the whole registry calls it.
+  let registryAnswers: Promise<Array<{ file: string; bytes: Uint8Array; format: string }>> | undefined;
+  const answers = () => {
+    registryAnswers ??= Promise.all(
+      realWorldImages().map(async (image) => {
+        const bytes = loadBytes(image.path);
+        return { file: image.file, bytes, format: await formatOf(bytes, allFormats) };
+      }),
+    );
+    return registryAnswers;
+  };
+  for (const module of allFormats.filter((format) => format.fallback !== true)) {
+    it(`${module.name} claims only images the registry calls ${module.name}`, async () => {
+      const wrongly: string[] = [];
+      for (const image of await answers()) {
+        if (image.format !== module.name && (await formatOf(image.bytes, [module, ...fallback])) === module.name) {
+          wrongly.push(`${image.file} (the registry says ${image.format})`);
+        }
+      }
+      expect(wrongly).toEqual([]);
+    });
+  }
+});

@@ -76,6 +76,8 @@ export async function runBatch(
   try {
     for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), {
       ...(settings.introspect as IntrospectOptions<BuiltinFormat, BuiltinContainer>),
+      // The command line's own modules (the built-in ones, or the lists given to run).
+      ...({ formats: settings.registry.formats, containers: settings.registry.containers ?? [] } as unknown as IntrospectOptions<BuiltinFormat, BuiltinContainer>),
       concurrency: settings.jobs,
       signal,
       introspect: introspectInput,

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { allFormats } from '../../formats/index.js';
 import { type IntrospectionError, isIntrospectionError } from '../errors.js';
 import { glancePropertiesOutput } from '../glance/cli.js';
 import type { AnyFormatModule } from '../format-module.js';
@@ -15,6 +14,7 @@ import { describeSystemError } from '../node-files.js';
 import { formatSummary } from '../summary.js';
 import type { OutputMode } from './arguments.js';
 import { chainOf } from './remote.js';
+import { type CliRegistry, defaultRegistry } from './names.js';
 
 /** The program's name, at the start of every line on standard error. */
 export const PROGRAM = 'image-introspect';
@@ -107,8 +107,8 @@ export function resultObject(result: Finished): ResultObject {
   };
 }
 
-function moduleFor(name: string): AnyFormatModule | undefined {
-  return (allFormats as readonly AnyFormatModule[]).find((module) => module.name === name);
+function moduleFor(name: string, registry: CliRegistry): AnyFormatModule | undefined {
+  return registry.formats.find((module) => module.name === name);
 }
 
 /** Where results go: `add` as each finishes, `finish` once at the end (also after an interruption). */
@@ -130,7 +130,7 @@ export function chainObject(result: Finished): ResultObject | ResultObject[] {
  * A sink for the output mode. Failures are also told on standard error, one line each.
  * With `backingChain`, each image is printed with its backing images (text: one block each).
  */
-export function createSink(mode: OutputMode, terminal: Terminal, backingChain = false): ResultSink {
+export function createSink(mode: OutputMode, terminal: Terminal, registry: CliRegistry = defaultRegistry, backingChain = false): ResultSink {
   const objectOf = backingChain ? chainObject : resultObject;
   const reportError = (result: Finished) => {
     if (result.error !== undefined) terminal.error(`${result.filename}: ${errorMessage(result.error, result.filename)}`);
@@ -143,7 +143,7 @@ export function createSink(mode: OutputMode, terminal: Terminal, backingChain = 
         if (result.info === undefined) return;
         const images = backingChain ? chainOf(result.filename, result.info) : [{ ...result.info, filename: result.filename }];
         for (const image of images) {
-          terminal.out(`${first ? '' : '\n'}${formatSummary(image.filename, image, moduleFor(image.format))}`);
+          terminal.out(`${first ? '' : '\n'}${formatSummary(image.filename, image, moduleFor(image.format, registry))}`);
           first = false;
         }
       },

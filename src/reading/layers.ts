@@ -124,11 +124,13 @@ export function decodedBackend(
   const share = limits.budget.holder();
   let decoder: LayerDecoder | undefined;
   let ended = false;
+  // Released before its end (the answer came early): no more chunks, but the stream did not end.
+  let released = false;
   let trailing: Uint8Array | undefined;
   let inputDone = false;
   const chunks: ChunkSource = {
     async next() {
-      if (ended) return null;
+      if (ended || released) return null;
       decoder ??= await makeDecoder();
       for (;;) {
         const step = decoder.read();
@@ -161,7 +163,7 @@ export function decodedBackend(
       }
     },
     async release() {
-      ended = true;
+      released = true;
       limits.budget.drop(share);
       await input.release();
     },

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { EVAL_PROBE } from '../helpers/browser-bundle.js';
 import { projectRoot } from '../helpers/fixtures.js';
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,12 +24,7 @@ const missing = [...(existsSync(executablePath) ? [] : [executablePath]), ...Obj
 const pageScript = `
 (async () => {
   const results = {};
-  try {
-    new Function('return 1')();
-    results.evalBlocked = false;
-  } catch (error) {
-    results.evalBlocked = error instanceof EvalError;
-  }
+  ${EVAL_PROBE}
   const decode = (text) => Uint8Array.from(atob(text), (character) => character.charCodeAt(0));
   for (const [name, create] of Object.entries(window.Codecs.factories)) {
     try {

@@ -1,46 +1,12 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
-import { allFormats } from '../../formats/index.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/index.js';
-import { introspectFile } from '../../src/node.js';
-import { bochs, type BochsDetails } from '../../formats/bochs.js';
-import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
-import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { bochs } from '../../formats/bochs.js';
+import { fixtures } from '../helpers/fixtures.js';
+import { formatKit, run, scratch } from '../helpers/format-kit.js';
+import { hasQemuImg, qemuMissing } from '../helpers/qemu.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type BochsInfo = ImageInfoOf<'bochs', BochsDetails>;
-
+const { info: introspectBochs, fixtureBytes, patched: patchedFixture, rejects } = formatKit('bochs');
 const bochsFixtures = fixtures('bochs');
-
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('bochs', name);
-
-async function introspectBochs(source: Parameters<typeof introspect>[0]): Promise<BochsInfo> {
-  const info = await introspect(source, { formats });
-  expect(info.format).toBe('bochs');
-  return info as BochsInfo;
-}
-
-/**
- * qemu opens growing redologs and counts whole sectors of the declared size (block/bochs.c:
- * total_sectors = disk / 512); undoable and volatile redologs are raw to its probe.
- */
-function expectAgreesWithQemu(info: BochsInfo, qemu: Record<string, unknown>, length: number): void {
-  expect(info.virtualSize).toBe(info.details.diskSize);
-  if (info.details.subtype === 'Growing') {
-    expect(qemu.format).toBe('bochs');
-    expect(qemu['virtual-size']).toBe(Math.floor(info.details.diskSize / 512) * 512);
-    expect(qemu['cluster-size']).toBeUndefined();
-    expect(qemu['dirty-flag']).toBeUndefined();
-  } else {
-    expect(qemu).toMatchObject({ format: 'raw', 'virtual-size': Math.ceil(length / 512) * 512 });
-  }
-}
 
 /** A redolog header as Bochs writes it (hdimage.h), with bximage's geometry for `size`. */
 function bochsImage(size: number, options: { version?: number; subtype?: string } = {}): Uint8Array {
@@ -66,24 +32,6 @@ function bochsImage(size: number, options: { version?: number; subtype?: string 
   view.setBigUint64(version === 0x20000 ? 88 : 84, BigInt(size), true);
   return bytes;
 }
-
-describe('bochs fixtures (built by hand, checked against qemu-img info)', () => {
-  it('has fixtures', () => {
-    expect(bochsFixtures.length).toBeGreaterThanOrEqual(6);
-  });
-
-  for (const fixture of bochsFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        expectAgreesWithQemu(await introspectBochs(bytes), fixture.qemu, bytes.byteLength);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('bochs details read from the bytes', () => {
   it('reads a version 2.0 growing redolog', async () => {
@@ -133,65 +81,45 @@ describe('bochs details read from the bytes', () => {
 });
 
 describe('bochs errors and warnings', () => {
-  const failure = async (bytes: Uint8Array) =>
-    await rejectionOf(introspect(bytes, { formats }));
-  const patched = (edit: (view: DataView, bytes: Uint8Array) => void): Uint8Array => {
-    const bytes = fixtureBytes('growing-v2.img').slice();
-    edit(new DataView(bytes.buffer), bytes);
-    return bytes;
-  };
+  const patched = (edit: (view: DataView, bytes: Uint8Array) => void): Uint8Array => patchedFixture('growing-v2.img', edit);
 
   it('rejects a truncated header with TRUNCATED', async () => {
-    const error = await failure(fixtureBytes('growing-v2.img').subarray(0, 90));
-    expect(error).toBeInstanceOf(IntrospectionError);
-    expect(error.code).toBe('TRUNCATED');
-    expect(error.format).toBe('bochs');
-    expect(error.field).toBe('header');
+    await rejects(fixtureBytes('growing-v2.img').subarray(0, 90), 'TRUNCATED', 'header');
   });
 
   it('rejects an unknown version or type with UNSUPPORTED', async () => {
-    const version = await failure(patched((view) => view.setUint32(64, 0x30000, true)));
-    expect(version.code).toBe('UNSUPPORTED');
-    expect(version.field).toBe('header.version');
-    const type = await failure(patched((_, bytes) => bytes.set(new TextEncoder().encode('Flat\0\0\0'), 32)));
-    expect(type.code).toBe('UNSUPPORTED');
-    expect(type.field).toBe('header.type');
+    await rejects(patched((view) => view.setUint32(64, 0x30000, true)), 'UNSUPPORTED', 'header.version');
+    await rejects(patched((_, bytes) => bytes.set(new TextEncoder().encode('Flat\0\0\0'), 32)), 'UNSUPPORTED', 'header.type');
   });
 
   it('rejects an extent size of 0 and a size above 2^53 with CORRUPT', async () => {
-    const extent = await failure(patched((view) => view.setUint32(80, 0, true)));
-    expect(extent.code).toBe('CORRUPT');
-    expect(extent.field).toBe('header.extentSize');
-    const size = await failure(patched((view) => view.setBigUint64(88, 1n << 62n, true)));
-    expect(size.code).toBe('CORRUPT');
-    expect(size.field).toBe('header.diskSize');
+    await rejects(patched((view) => view.setUint32(80, 0, true)), 'CORRUPT', 'header.extentSize');
+    await rejects(patched((view) => view.setBigUint64(88, 1n << 62n, true)), 'CORRUPT', 'header.diskSize');
   });
 
   it("warns where qemu's open checks would fail", async () => {
-    const info = await introspect(
+    const info = await run(
       patched((view) => {
         view.setUint32(80, 3000, true);
         view.setUint32(72, 0x200000, true);
       }),
-      { formats },
     );
     expect(info.warnings).toEqual([
       '2097152 catalog entries is more than qemu accepts (1048576)',
       'an extent size of 3000 bytes is not a power of two from 512 to 8 MiB (qemu refuses it)',
     ]);
-    const small = await introspect(patched((view) => view.setUint32(72, 16, true)), { formats });
+    const small = await run(patched((view) => view.setUint32(72, 16, true)));
     expect(small.warnings).toEqual(["16 extents of 16384 bytes cannot hold the disk's 10485760 bytes"]);
   });
 
   it('needs the NUL after the magic, as qemu does', async () => {
     const bytes = patched((_, data) => data.set([0x21], 22));
-    expect((await introspect(bytes, { formats })).format).toBe('raw');
+    expect((await run(bytes)).format).toBe('raw');
   });
 });
 
 describe.skipIf(!hasQemuImg)(`bochs against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-bochs-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { path, agrees } = scratch('bochs');
 
   const cases = [
     { size: 1024 * 1024 * 1024, version: 0x20000 },
@@ -202,20 +130,9 @@ describe.skipIf(!hasQemuImg)(`bochs against qemu-img at test time${hasQemuImg ? 
   ];
   for (const testCase of cases) {
     it(`a ${testCase.size}-byte version ${testCase.version >> 16} redolog agrees`, async () => {
-      const path = join(work, `${testCase.size}-${testCase.version}.img`);
-      const bytes = bochsImage(testCase.size, { version: testCase.version });
-      writeFileSync(path, bytes);
-      expectAgreesWithQemu((await introspectFile(path, { formats })) as BochsInfo, qemuInfo(path), bytes.byteLength);
+      const file = `${testCase.size}-${testCase.version}.img`;
+      writeFileSync(path(file), bochsImage(testCase.size, { version: testCase.version }));
+      await agrees(file);
     });
   }
-});
-
-describe.skipIf(realWorldRoot() === undefined)(`bochs and the real-world images${realWorldRoot() === undefined ? ` (skipped: ${realWorldMissing})` : ''}`, () => {
-  it('claims none of them (there is no real-world Bochs image)', async () => {
-    for (const image of realWorldImages()) {
-      const outcome = await introspect(loadBytes(image.path), { formats: [bochs, raw] }).catch((error: unknown) => error);
-      if (outcome instanceof Error) throw outcome;
-      expect((outcome as { format: string }).format, image.file).toBe('raw');
-    }
-  });
 });

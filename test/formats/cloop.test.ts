@@ -1,43 +1,13 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
-import { allFormats } from '../../formats/index.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/index.js';
-import { introspectFile } from '../../src/node.js';
-import { cloop, type CloopDetails } from '../../formats/cloop.js';
-import { raw } from '../../formats/raw.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
-import { hasQemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { describe, expect, it } from 'vitest';
+import { cloop } from '../../formats/cloop.js';
+import { formatKit, run, scratch } from '../helpers/format-kit.js';
+import { hasQemuImg, qemuMissing } from '../helpers/qemu.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type CloopInfo = ImageInfoOf<'cloop', CloopDetails>;
+const { info: introspectCloop, fixtureBytes, patched: patchedFixture, rejects } = formatKit('cloop');
 
-const cloopFixtures = fixtures('cloop');
 const QEMU_PREAMBLE = '#!/bin/sh\n#V2.0 Format\nmodprobe cloop file=$0 && mount -r -t iso9660 /dev/cloop $1\n';
-
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('cloop', name);
-
-async function introspectCloop(source: Parameters<typeof introspect>[0]): Promise<CloopInfo> {
-  const info = await introspect(source, { formats });
-  expect(info.format).toBe('cloop');
-  return info as CloopInfo;
-}
-
-/** qemu: virtual size = blocks x block size; an unrecognised preamble is raw to its probe. */
-function expectAgreesWithQemu(info: CloopInfo, qemu: Record<string, unknown>, length: number): void {
-  expect(info.virtualSize).toBe(info.details.blockCount * info.details.blockSize);
-  if (info.details.preamble === QEMU_PREAMBLE) {
-    expect(qemu).toMatchObject({ format: 'cloop', 'virtual-size': info.virtualSize });
-    expect(qemu['cluster-size']).toBeUndefined();
-  } else {
-    expect(qemu).toMatchObject({ format: 'raw', 'virtual-size': Math.ceil(length / 512) * 512 });
-  }
-}
 
 /** A cloop V2.0 image of `blocks` zlib-compressed blocks (compressed_loop.h layout). */
 function cloopImage(blockSize: number, blocks: number): Uint8Array {
@@ -65,24 +35,6 @@ function cloopImage(blockSize: number, blocks: number): Uint8Array {
   }
   return image;
 }
-
-describe('cloop fixtures (built by hand, checked against qemu-img info)', () => {
-  it('has fixtures', () => {
-    expect(cloopFixtures.length).toBeGreaterThanOrEqual(4);
-  });
-
-  for (const fixture of cloopFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        expectAgreesWithQemu(await introspectCloop(bytes), fixture.qemu, bytes.byteLength);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('cloop details read from the bytes', () => {
   it('reads the header', async () => {
@@ -113,7 +65,7 @@ describe('cloop details read from the bytes', () => {
     const bytes = fixtureBytes('text.cloop').slice();
     const view = new DataView(bytes.buffer);
     view.setUint32(132, 0x4000000); // 2^26 blocks of 64 KiB: 4 TiB, 2^33 sectors
-    const info = await introspect(bytes, { formats });
+    const info = await run(bytes);
     expect(info.virtualSize).toBe(2 ** 42);
   });
 
@@ -124,37 +76,22 @@ describe('cloop details read from the bytes', () => {
 });
 
 describe('cloop errors and warnings', () => {
-  const failure = async (bytes: Uint8Array) =>
-    await rejectionOf(introspect(bytes, { formats }));
-  const patched = (edit: (view: DataView) => void): Uint8Array => {
-    const bytes = fixtureBytes('text.cloop').slice();
-    edit(new DataView(bytes.buffer));
-    return bytes;
-  };
+  const patched = (edit: (view: DataView) => void): Uint8Array => patchedFixture('text.cloop', edit);
 
   it('rejects a truncated header with TRUNCATED', async () => {
-    const error = await failure(fixtureBytes('text.cloop').subarray(0, 130));
-    expect(error).toBeInstanceOf(IntrospectionError);
-    expect(error.code).toBe('TRUNCATED');
-    expect(error.format).toBe('cloop');
-    expect(error.field).toBe('header');
+    await rejects(fixtureBytes('text.cloop').subarray(0, 130), 'TRUNCATED', 'header');
   });
 
   it('rejects a block size that is zero or not whole sectors with CORRUPT', async () => {
-    for (const size of [0, 1000]) {
-      const error = await failure(patched((view) => view.setUint32(128, size)));
-      expect(error.code).toBe('CORRUPT');
-      expect(error.field).toBe('header.blockSize');
-    }
+    for (const size of [0, 1000]) await rejects(patched((view) => view.setUint32(128, size)), 'CORRUPT', 'header.blockSize');
   });
 
   it('warns about blocks larger than qemu accepts and an offsets table of the wrong length', async () => {
-    const info = await introspect(
+    const info = await run(
       patched((view) => {
         view.setUint32(128, 128 * 1024 * 1024);
         view.setUint32(132, 7);
       }),
-      { formats },
     );
     expect(info.warnings).toEqual([
       'blocks of 134217728 bytes are larger than qemu accepts (64 MiB)',
@@ -164,8 +101,7 @@ describe('cloop errors and warnings', () => {
 });
 
 describe.skipIf(!hasQemuImg)(`cloop against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-cloop-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { path, agrees } = scratch('cloop');
 
   for (const [blockSize, blocks] of [
     [512, 1],
@@ -174,20 +110,9 @@ describe.skipIf(!hasQemuImg)(`cloop against qemu-img at test time${hasQemuImg ? 
     [1024 * 1024, 2],
   ] as const) {
     it(`${blocks} blocks of ${blockSize} bytes agree`, async () => {
-      const path = join(work, `${blockSize}-${blocks}.cloop`);
-      const bytes = cloopImage(blockSize, blocks);
-      writeFileSync(path, bytes);
-      expectAgreesWithQemu((await introspectFile(path, { formats })) as CloopInfo, qemuInfo(path), bytes.byteLength);
+      const file = `${blockSize}-${blocks}.cloop`;
+      writeFileSync(path(file), cloopImage(blockSize, blocks));
+      await agrees(file);
     });
   }
-});
-
-describe.skipIf(realWorldRoot() === undefined)(`cloop and the real-world images${realWorldRoot() === undefined ? ` (skipped: ${realWorldMissing})` : ''}`, () => {
-  it('claims none of them (there is no real-world cloop image)', async () => {
-    for (const image of realWorldImages()) {
-      const outcome = await introspect(loadBytes(image.path), { formats: [cloop, raw] }).catch((error: unknown) => error);
-      if (outcome instanceof Error) throw outcome;
-      expect((outcome as { format: string }).format, image.file).toBe('raw');
-    }
-  });
 });

@@ -1,71 +1,23 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
-import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type ImageInfoOf } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { luks } from '../../formats/luks.js';
+import { fixtures } from '../helpers/fixtures.js';
+import { formatKit, formats, type InfoOf, run, scratch } from '../helpers/format-kit.js';
 import { introspectFile } from '../../src/node.js';
-import { luks, type LuksDetails } from '../../formats/luks.js';
-import { raw } from '../../formats/raw.js';
-import { fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { makeSource } from '../helpers/sources.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type LuksInfo = ImageInfoOf<'luks', LuksDetails>;
-
+type LuksInfo = InfoOf<'luks'>;
+const { info: introspectLuks, fixtureBytes, rejects } = formatKit('luks');
 const luksFixtures = fixtures('luks');
 const hasCryptsetup = spawnSync('cryptsetup', ['--version'], { encoding: 'utf8' }).status === 0;
 const cryptsetupMissing = 'cryptsetup is not on the PATH (install cryptsetup-bin)';
 
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('luks', name);
-
-async function introspectLuks(source: Parameters<typeof introspect>[0]): Promise<LuksInfo> {
-  const info = await introspect(source, { formats });
-  expect(info.format).toBe('luks');
-  return info as LuksInfo;
-}
-
 // ---------------------------------------------------------------------------------------
 // Oracles
-
-type QemuSlot = { active: boolean; iters?: number; 'key-offset': number; stripes?: number };
-
-/** `qemu-img info` of a LUKS1 volume: qemu splits the mode into mode and IV generator, and names the cipher by its key bits. */
-function expectAgreesWithQemu(info: LuksInfo, qemu: Record<string, unknown>): void {
-  expect(qemu.format).toBe('luks');
-  // qemu's size is the file's, rounded up to 512 like a raw file's, less the payload offset; ours is exact.
-  expect(Math.ceil(info.virtualSize / 512) * 512).toBe(qemu['virtual-size']);
-  expect(qemu.encrypted).toBe(true);
-  expect(qemu['dirty-flag']).toBe(false);
-  const data = (qemu['format-specific'] as { data: Record<string, unknown> }).data;
-  const details = info.details;
-  const [mode = '', ivGenerator = ''] = details.cipherMode.split(/-(.*)/s);
-  const [ivAlgorithm, ivHash] = ivGenerator.split(':');
-  const keyBits = ((details.keyBytes ?? 0) * 8) / (mode === 'xts' ? 2 : 1);
-  expect(data['cipher-alg']).toBe(`${details.cipherName}-${keyBits}`);
-  expect(data['cipher-mode']).toBe(mode);
-  expect(data['ivgen-alg']).toBe(ivAlgorithm);
-  expect(data['ivgen-hash-alg']).toBe(ivHash);
-  expect(data['hash-alg']).toBe(details.hashSpec);
-  expect(data.uuid).toBe(details.uuid);
-  expect(data['payload-offset']).toBe(details.payloadOffset);
-  expect(data['master-key-iters']).toBe(details.masterKeyDigestIterations);
-  const slots = data.slots as QemuSlot[];
-  expect(
-    details.keySlots.map((slot): QemuSlot => ({
-      active: slot.active,
-      ...(slot.active ? { iters: slot.iterations } : {}),
-      'key-offset': slot.keyMaterialOffset,
-      ...(slot.active ? { stripes: slot.stripes } : {}),
-    })),
-  ).toEqual(slots);
-  expect(details.activeKeySlots).toEqual(slots.flatMap((slot, index) => (slot.active ? [index] : [])));
-}
 
 /** The fields of `cryptsetup luksDump` (text), as `label: value`, with key slots and segments. */
 function parseLuksDump(text: string): { fields: Map<string, string>; slots: Map<number, Map<string, string>> } {
@@ -179,46 +131,18 @@ function expectLuks2AgreesWithDump(info: LuksInfo, dump: string, json: DumpJson)
   expect(details.secondaryHeader).toBe(true);
 }
 
-function fixtureSidecar(name: string, suffix: string): string | undefined {
-  const path = join(fixturesRoot, 'luks', `${name}.${suffix}`);
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-}
 
 // ---------------------------------------------------------------------------------------
 
-describe('luks fixtures (made by qemu-img and cryptsetup, checked against their recorded output)', () => {
-  it('has fixtures', () => {
-    expect(luksFixtures.length).toBeGreaterThanOrEqual(7);
-  });
-
+describe('luks fixtures against the recorded cryptsetup luksDump', () => {
   for (const fixture of luksFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info (LUKS1) or is raw to it (LUKS2, detached header)', async () => {
-        const info = await introspectLuks(bytes);
-        if (fixture.qemu.format === 'luks') expectAgreesWithQemu(info, fixture.qemu);
-        else if (info.details.version === 2) {
-          // qemu 7.2 probes LUKS2 as raw: the file's length is its virtual size.
-          expect(fixture.qemu).toMatchObject({ format: 'raw', 'virtual-size': bytes.byteLength });
-        } else {
-          // qemu refuses a detached header: "LUKS payload is overlapping with the header".
-          expect(fixture.qemu).toEqual({});
-          expect(info.details.payloadOffset).toBe(0);
-        }
-      });
-
-      const dump = fixtureSidecar(fixture.name, 'luksdump.txt');
-      if (dump !== undefined) {
-        it('agrees with the recorded cryptsetup luksDump', async () => {
-          const info = await introspectLuks(bytes);
-          const json = fixtureSidecar(fixture.name, 'luksdump.json');
-          if (json === undefined) expectLuks1AgreesWithDump(info, dump);
-          else expectLuks2AgreesWithDump(info, dump, JSON.parse(json) as DumpJson);
-        });
-      }
-
-      itGivesTheSameResultFromEverySource(bytes, 15);
+    const dump = fixture.sidecar('luksdump.txt');
+    if (dump === undefined) continue;
+    it(`${fixture.name}: agrees with luksDump`, async () => {
+      const info = await introspectLuks(fixture.bytes());
+      const json = fixture.sidecar('luksdump.json');
+      if (json === undefined) expectLuks1AgreesWithDump(info, dump);
+      else expectLuks2AgreesWithDump(info, dump, JSON.parse(json) as DumpJson);
     });
   }
 });
@@ -310,8 +234,6 @@ describe('luks details read from the bytes', () => {
 });
 
 describe('luks errors and warnings', () => {
-  const failure = async (bytes: Uint8Array) =>
-    await rejectionOf(introspect(bytes, { formats }));
   const patchedLuks2 = (edit: (json: string) => string): Uint8Array => {
     const bytes = fixtureBytes('cryptsetup-luks2-small.img').slice();
     const area = bytes.subarray(4096, 16384);
@@ -323,32 +245,20 @@ describe('luks errors and warnings', () => {
   };
 
   it('rejects a truncated header with TRUNCATED', async () => {
-    for (const name of ['qemu-default.luks', 'cryptsetup-luks2.img']) {
-      const error = await failure(fixtureBytes(name).subarray(0, 500));
-      expect(error).toBeInstanceOf(IntrospectionError);
-      expect(error.code).toBe('TRUNCATED');
-      expect(error.format).toBe('luks');
-      expect(error.field).toBe('header');
-    }
-    const error = await failure(fixtureBytes('cryptsetup-luks2.img').subarray(0, 10000));
-    expect(error.code).toBe('TRUNCATED');
-    expect(error.field).toBe('json area');
+    for (const name of ['qemu-default.luks', 'cryptsetup-luks2.img']) await rejects(fixtureBytes(name).subarray(0, 500), 'TRUNCATED', 'header');
+    await rejects(fixtureBytes('cryptsetup-luks2.img').subarray(0, 10000), 'TRUNCATED', 'json area');
   });
 
   it('rejects an unknown version with UNSUPPORTED (not raw: the magic says LUKS)', async () => {
     const bytes = fixtureBytes('qemu-default.luks').slice();
     bytes[7] = 3;
-    const error = await failure(bytes);
-    expect(error.code).toBe('UNSUPPORTED');
-    expect(error.field).toBe('header.version');
+    await rejects(bytes, 'UNSUPPORTED', 'header.version');
   });
 
   it('rejects an invalid LUKS2 header size with CORRUPT', async () => {
     const bytes = fixtureBytes('cryptsetup-luks2.img').slice();
     new DataView(bytes.buffer).setBigUint64(8, 20000n);
-    const error = await failure(bytes);
-    expect(error.code).toBe('CORRUPT');
-    expect(error.field).toBe('header.headerSize');
+    await rejects(bytes, 'CORRUPT', 'header.headerSize');
   });
 
   it('rejects JSON that does not parse, or has the wrong types, with CORRUPT naming the field', async () => {
@@ -360,18 +270,12 @@ describe('luks errors and warnings', () => {
       [(json) => json.replace('"keyslots":{', '"keyslots":{"x":{},'), 'json.keyslots.x'],
       [(json) => json.replace(/"config":\{[^}]*\}/, '"config":[]'), 'json.config'],
     ];
-    for (const [edit, field] of cases) {
-      const error = await failure(patchedLuks2(edit));
-      expect(error.code, field).toBe('CORRUPT');
-      expect(error.field).toBe(field);
-    }
+    for (const [edit, field] of cases) await rejects(patchedLuks2(edit), 'CORRUPT', field);
   });
 
   it('rejects more than 32 key slots with LIMIT_EXCEEDED', async () => {
     const extra = Array.from({ length: 40 }, (_, index) => `"${index + 100}":{}`).join(',');
-    const error = await failure(patchedLuks2((json) => json.replace('"keyslots":{', `"keyslots":{${extra},`)));
-    expect(error.code).toBe('LIMIT_EXCEEDED');
-    expect(error.field).toBe('json.keyslots');
+    await rejects(patchedLuks2((json) => json.replace('"keyslots":{', `"keyslots":{${extra},`)), 'LIMIT_EXCEEDED', 'json.keyslots');
   });
 
   it('warns about a LUKS1 layout qemu would refuse', async () => {
@@ -421,15 +325,14 @@ describe('luks errors and warnings', () => {
 
   it('does not claim the secondary magic at the start', async () => {
     const bytes = fixtureBytes('cryptsetup-luks2-small.img').slice(16384);
-    expect((await introspect(bytes, { formats })).format).toBe('raw');
+    expect((await run(bytes)).format).toBe('raw');
   });
 });
 
 // ---------------------------------------------------------------------------------------
 
 describe.skipIf(!hasQemuImg)(`luks against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-luks-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work, path: pathOf, agrees } = scratch('luks');
 
   const qemuCreate = (path: string, options: string, size: string): void => {
     const args = ['create', '-q', '-f', 'luks', '--object', 'secret,id=sec0,data=123456', '-o', `key-secret=sec0,iter-time=50${options}`, path, size];
@@ -452,10 +355,8 @@ describe.skipIf(!hasQemuImg)(`luks against qemu-img at test time${hasQemuImg ? '
   ];
   for (const testCase of cases) {
     it(`${testCase.name}: format, size, cipher, hash, uuid, payload offset and slots agree`, async () => {
-      const path = join(work, `${testCase.name}.luks`);
-      qemuCreate(path, testCase.options, testCase.size);
-      const info = (await introspectFile(path, { formats })) as LuksInfo;
-      expectAgreesWithQemu(info, qemuInfo(path));
+      qemuCreate(pathOf(`${testCase.name}.luks`), testCase.options, testCase.size);
+      const info = await agrees(`${testCase.name}.luks`);
       // qemu-img writes the payload at the size asked for, 1000000 bytes; its info says 1000448.
       if (testCase.name === 'odd') expect(info.virtualSize).toBe(1000000);
     });
@@ -468,7 +369,7 @@ describe.skipIf(!hasQemuImg)(`luks against qemu-img at test time${hasQemuImg ? '
     sparseFile(path, 20 * 1024 * 1024);
     cryptsetup(['luksFormat', '--type', 'luks2', '--batch-mode', '--pbkdf', 'pbkdf2', '--pbkdf-force-iterations', '1000', '--key-file', join(work, 'key'), path]);
     expect(qemuInfo(path).format).toBe('raw');
-    expect((await introspectFile(path, { formats })).format).toBe('luks');
+    expect((await agrees('luks2.img')).format).toBe('luks');
   });
 });
 
@@ -485,8 +386,7 @@ function cryptsetup(args: string[]): string {
 }
 
 describe.skipIf(!hasCryptsetup)(`luks against cryptsetup luksDump at test time${hasCryptsetup ? '' : ` (skipped: ${cryptsetupMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-luks-cryptsetup-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work } = scratch('luks-cryptsetup');
   const keyFile = join(work, 'key');
   writeFileSync(keyFile, 'passphrase');
   const fast = ['--batch-mode', '--pbkdf-force-iterations', '1000', '--key-file', keyFile];
@@ -504,7 +404,7 @@ describe.skipIf(!hasCryptsetup)(`luks against cryptsetup luksDump at test time${
       cryptsetup(['luksFormat', '--type', 'luks1', '--pbkdf', 'pbkdf2', ...fast, ...testCase.options, path]);
       const info = (await introspectFile(path, { formats })) as LuksInfo;
       expectLuks1AgreesWithDump(info, cryptsetup(['luksDump', path]));
-      if (hasQemuImg) expectAgreesWithQemu(info, qemuInfo(path));
+      if (hasQemuImg) expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       expect(info.virtualSize).toBe(6 * 1024 * 1024 - info.details.payloadOffset);
     });
   }
@@ -537,19 +437,9 @@ describe.skipIf(!hasCryptsetup)(`luks against cryptsetup luksDump at test time${
     cryptsetup(['luksAddKey', '--pbkdf', 'pbkdf2', ...fast, '--key-slot', '3', path, second]);
     cryptsetup(['luksKillSlot', '--batch-mode', '--key-file', second, path, '0']);
     const bytes = new Uint8Array(readFileSync(path));
-    const info = (await introspect(makeSource('node-readable', bytes), { formats })) as LuksInfo;
+    const info = (await run(makeSource('node-readable', bytes))) as LuksInfo;
     expect(info.details.activeKeySlots).toEqual([3]);
     const json = JSON.parse(cryptsetup(['luksDump', '--dump-json-metadata', path])) as DumpJson;
     expectLuks2AgreesWithDump(info, cryptsetup(['luksDump', path]), json);
-  });
-});
-
-describe.skipIf(realWorldRoot() === undefined)(`luks and the real-world images${realWorldRoot() === undefined ? ` (skipped: ${realWorldMissing})` : ''}`, () => {
-  it('claims none of them (there is no real-world LUKS image)', async () => {
-    for (const image of realWorldImages()) {
-      const outcome = await introspect(loadBytes(image.path), { formats: [luks, raw] }).catch((error: unknown) => error);
-      if (outcome instanceof Error) throw outcome;
-      expect((outcome as { format: string }).format, image.file).toBe('raw');
-    }
   });
 });

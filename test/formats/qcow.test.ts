@@ -1,64 +1,10 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
-import { allFormats } from '../../formats/index.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
-import { introspectFile } from '../../src/node.js';
-import { type QcowDetails } from '../../formats/qcow.js';
-import { fixtures, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
-import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { hasQemuImg, qemuImg, qemuMissing } from '../helpers/qemu.js';
 import { comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { formatKit, patternedData, run, scratch } from '../helpers/format-kit.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type Info = InfoFor<(typeof formats)[number]>;
-
-const qcowFixtures = fixtures('qcow');
-const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
-const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qcow', name);
-const details = (info: Info): QcowDetails => {
-  if (info.format !== 'qcow') throw new Error(`expected qcow, got ${info.format}`);
-  return info.details;
-};
-
-/** Everything `qemu-img info --output=json` reports for a qcow image, compared with our result. */
-function expectQcowAgrees(info: Info, qemu: Record<string, unknown>): void {
-  expect(info.format).toBe(qemu.format);
-  const ours = details(info);
-  // qemu reports whole sectors (floor); we report the header's size exactly.
-  expect(Math.floor(info.virtualSize / 512) * 512).toBe(qemu['virtual-size']);
-  expect(info.virtualSize).toBe(ours.size);
-  expect(ours.clusterSize).toBe(qemu['cluster-size']);
-  expect(qemu['dirty-flag']).toBe(false);
-  expect(ours.backingFile).toBe(qemu['backing-filename']);
-  // qcow stores no backing format.
-  expect(qemu['backing-filename-format']).toBeUndefined();
-  expect(ours.encryption === 'aes' ? true : undefined).toBe(qemu.encrypted);
-}
-
-describe('qcow fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(qcowFixtures.length).toBeGreaterThanOrEqual(5);
-  });
-
-  for (const fixture of qcowFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        const info = await run(bytes);
-        expectQcowAgrees(info, fixture.qemu);
-        expect(info.matchedFormats).toEqual(['qcow']);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
+const { details, failure, fixtureBytes } = formatKit('qcow');
 
 describe('qcow details read from the bytes (hand-checked against block/qcow.c QCowHeader)', () => {
   it('an empty 64 MiB image: 4 KiB clusters, 512 L2 entries, the L1 table after the header', async () => {
@@ -150,14 +96,7 @@ describe('qcow errors', () => {
 });
 
 describe.skipIf(!hasQemuImg)(`qcow against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-qcow-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const path = (name: string) => join(work, name);
-  const agrees = async (name: string) => {
-    const info = await introspectFile(path(name), { formats });
-    expectQcowAgrees(info, qemuInfo(path(name)));
-    return info;
-  };
+  const { work, path, agrees } = scratch('qcow');
   qemuImg(['create', '-q', '-f', 'raw', path('base.raw'), '8M']);
   qemuImg(['create', '-q', '-f', 'qcow2', path('base.qcow2'), '8M']);
 
@@ -185,8 +124,7 @@ describe.skipIf(!hasQemuImg)(`qcow against qemu-img at test time${hasQemuImg ? '
 
   // `qemu-img convert -c -O qcow` exits 1 without a message in qemu 7.2, so only plain conversion is compared.
   it('converted data: agrees', async () => {
-    const data = new Uint8Array(2 * 1024 * 1024);
-    for (let index = 0; index < data.length; index += 613) data[index] = (index * 3) & 0xff;
+    const data = patternedData(2 * 1024 * 1024, 613, (index) => (index * 3) & 0xff);
     writeFileSync(path('data.raw'), data);
     qemuImg(['convert', '-q', '-O', 'qcow', path('data.raw'), path('converted.qcow')]);
     await agrees('converted.qcow');

@@ -1,130 +1,23 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
-import { allFormats } from '../../formats/index.js';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect, IntrospectionError, type InfoFor } from '../../src/index.js';
-import { introspectFile } from '../../src/node.js';
-import type { Qcow2Details } from '../../formats/qcow2.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { isoWithNanoseconds } from '../../formats/shared/qcow2-snapshots.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
+import { loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectAgreesWithQemuInfo } from '../conformance/index.js';
+import type { QemuJson } from '../helpers/qemu-correspondence.js';
 import { comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { formatKit, patternedData, run, scratch } from '../helpers/format-kit.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
-type Info = InfoFor<(typeof formats)[number]>;
-type QemuJson = Record<string, unknown>;
+const { details, failure, fixtureBytes, rejects } = formatKit('qcow2');
 
-const qcow2Fixtures = fixtures('qcow2');
-const run = (source: Parameters<typeof introspect>[0]) => introspect(source, { formats });
-const failure = (source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> => rejectionOf(run(source));
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('qcow2', name);
-const details = (info: Info): Qcow2Details => {
-  if (info.format !== 'qcow2') throw new Error(`expected qcow2, got ${info.format}`);
-  return info.details;
-};
-
-/** Seconds and nanoseconds back out of our ISO 8601 date with nine fraction digits. */
-function dateParts(iso: string): { seconds: number; nanoseconds: number } {
-  const match = /^(.*T\d\d:\d\d:\d\d)\.(\d{9})Z$/.exec(iso);
-  if (!match) throw new Error(`not an ISO date with nanoseconds: ${iso}`);
-  return { seconds: Date.parse(`${match[1]}Z`) / 1000, nanoseconds: Number(match[2]) };
-}
-
-/** Everything `qemu-img info --output=json` reports for a qcow2 image, compared with our result. */
-function expectQcow2Agrees(info: Info, qemu: QemuJson): void {
-  expect(info.format).toBe(qemu.format);
-  const ours = details(info);
-  // qemu reports whole sectors (floor); we report the header's size exactly.
-  expect(Math.floor(info.virtualSize / 512) * 512).toBe(qemu['virtual-size']);
-  if (info.virtualSize % 512 !== 0) expect(info.warnings.join('\n')).toMatch(/not a multiple of 512/);
-  expect(ours.clusterSize).toBe(qemu['cluster-size']);
-  expect(ours.dirty).toBe(qemu['dirty-flag']);
-  expect(ours.backingFile).toBe(qemu['backing-filename']);
-  expect(ours.backingFile === undefined ? undefined : ours.backingFormat).toBe(qemu['backing-filename-format']);
-  expect(ours.encryption !== 'none' ? true : undefined).toBe(qemu.encrypted);
-
-  const data = (qemu['format-specific'] as { data: Record<string, unknown> }).data;
-  expect(ours.compat).toBe(data.compat);
-  expect(ours.compressionType).toBe(data['compression-type']);
-  expect(ours.refcountBits).toBe(data['refcount-bits']);
-  if (ours.version === 3) {
-    expect(ours.lazyRefcounts).toBe(data['lazy-refcounts']);
-    expect(ours.corrupt).toBe(data.corrupt);
-    expect(ours.extendedL2).toBe(data['extended-l2']);
-  } else {
-    expect(data['lazy-refcounts']).toBeUndefined();
-  }
-  expect(ours.dataFile).toBe(data['data-file']);
-  expect(ours.dataFileRaw).toBe(data['data-file-raw']);
-  expect(ours.bitmaps).toEqual((data.bitmaps as unknown[] | undefined) ?? []);
-  const encrypt = data.encrypt as { format: string } | undefined;
-  expect(ours.encryption === 'none' ? undefined : ours.encryption).toBe(encrypt?.format);
-
-  const qemuSnapshots = (qemu.snapshots as Array<Record<string, unknown>> | undefined) ?? [];
-  expect(ours.snapshots.map(snapshotAsQemu)).toEqual(qemuSnapshots);
-}
-
-function snapshotAsQemu(snapshot: Qcow2Details['snapshots'][number]): Record<string, unknown> {
-  const { seconds, nanoseconds } = dateParts(snapshot.date);
-  return {
-    id: snapshot.id,
-    name: snapshot.name,
-    'date-sec': seconds,
-    'date-nsec': nanoseconds,
-    'vm-clock-sec': Math.floor(snapshot.vmClockNs / 1e9),
-    'vm-clock-nsec': snapshot.vmClockNs % 1e9,
-    'vm-state-size': snapshot.vmStateSize,
-    ...(snapshot.icount === undefined ? {} : { icount: snapshot.icount }),
-  };
-}
-
-/** Fixtures qemu cannot open ({} recorded), and what we do instead. */
-const qemuRefuses: Record<string, (bytes: Uint8Array) => Promise<void>> = {
-  'unknown-incompatible.qcow2': async (bytes) => {
-    const info = await run(bytes);
+describe('qcow2 details read from the bytes (hand-checked against the qcow2 specification)', () => {
+  it('an unknown incompatible feature bit (which qemu refuses): bit 20 named, the size read, a warning', async () => {
+    const info = await run(fixtureBytes('unknown-incompatible.qcow2'));
     expect(details(info).incompatibleFeatures).toEqual({ mask: '0x100000', names: ['bit 20'], unknown: '0x100000' });
     expect(info.warnings.join('\n')).toMatch(/unknown incompatible feature bits 0x100000: qemu 7.2 refuses/);
     expect(info.virtualSize).toBe(64 * 1024 * 1024);
-  },
-  'version-4.qcow2': async (bytes) => {
-    const error = await failure(bytes);
-    expect(error.code).toBe('UNSUPPORTED');
-    expect(error.field).toBe('header.version');
-    expect(error.format).toBe('qcow2');
-  },
-};
-
-describe('qcow2 fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(qcow2Fixtures.length).toBeGreaterThanOrEqual(25);
   });
 
-  for (const fixture of qcow2Fixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it(Object.keys(fixture.qemu).length === 0 ? 'is refused by qemu-img; we do as documented' : 'agrees with qemu-img info', async () => {
-        const check = qemuRefuses[fixture.name];
-        if (Object.keys(fixture.qemu).length === 0) {
-          expect(check, `no expectation written for ${fixture.name}`).toBeDefined();
-          await check?.(bytes);
-          return;
-        }
-        const info = await run(bytes);
-        expectQcow2Agrees(info, fixture.qemu);
-        expect(info.matchedFormats).toEqual(['qcow2']);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
-
-describe('qcow2 details read from the bytes (hand-checked against the qcow2 specification)', () => {
   it('v3: the header extensions and feature name table qemu 7.2 writes', async () => {
     const ours = details(await run(fixtureBytes('v3-empty.qcow2')));
     expect(ours.headerLength).toBe(112);
@@ -285,9 +178,7 @@ describe('qcow2 errors', () => {
     const view = new DataView(bytes.buffer);
     const table = Number(view.getBigUint64(64));
     view.setUint32(table + 36, 2000);
-    const error = await failure(bytes);
-    expect(error.code).toBe('LIMIT_EXCEEDED');
-    expect(error.field).toBe('snapshot table entry 0.extraDataSize');
+    await rejects(bytes, 'LIMIT_EXCEEDED', 'snapshot table entry 0.extraDataSize');
   });
 
   it('a bitmaps extension declaring zero bitmaps, or a broken directory: CORRUPT', async () => {
@@ -301,9 +192,7 @@ describe('qcow2 errors', () => {
     const broken = bytes.slice();
     const directory = Number(view.getBigUint64(512 + 16));
     new DataView(broken.buffer).setUint16(directory + 18, 5000); // name longer than the directory
-    const error = await failure(broken);
-    expect(error.code).toBe('CORRUPT');
-    expect(error.field).toBe('bitmap directory');
+    await rejects(broken, 'CORRUPT', 'bitmap directory');
   });
 
   // A structure behind one already read is the reader's one error (UNSUPPORTED, naming the field), as for every format.
@@ -318,9 +207,7 @@ describe('qcow2 errors', () => {
     view.setUint16(table + 14, 65535); // name size
     view.setUint32(60, 1);
     view.setBigUint64(64, BigInt(table));
-    const reference = await failure(bytes);
-    expect(reference.code).toBe('UNSUPPORTED');
-    expect(reference.field).toBe('bitmap directory');
+    const reference = await rejects(bytes, 'UNSUPPORTED', 'bitmap directory');
     expect(reference.message).toMatch(/lie before bytes already read/);
     for (const kind of sourceKinds) {
       const error = await failure(makeSource(kind, bytes));
@@ -335,20 +222,12 @@ describe('qcow2 errors', () => {
 });
 
 describe.skipIf(!hasQemuImg)(`qcow2 against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-qcow2-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work, path, agrees } = scratch('qcow2');
   const secret = ['--object', 'secret,id=sec0,data=123456'];
-  const path = (name: string) => join(work, name);
-  const agrees = async (name: string) => {
-    const info = await introspectFile(path(name), { formats });
-    expectQcow2Agrees(info, qemuInfo(path(name)));
-    return info;
-  };
 
   qemuImg(['create', '-q', '-f', 'raw', path('base.raw'), '8M']);
   qemuImg(['create', '-q', '-f', 'qcow2', path('base.qcow2'), '8M']);
-  const data = new Uint8Array(3 * 1024 * 1024);
-  for (let index = 0; index < data.length; index += 977) data[index] = (index * 7) & 0xff;
+  const data = patternedData(3 * 1024 * 1024, 977, (index) => (index * 7) & 0xff);
   writeFileSync(path('data.raw'), data);
 
   const creates: Array<[string, string[], string?]> = [];
@@ -442,7 +321,7 @@ describe.skipIf(!hasQemuImg)(`qcow2 against qemu-img at test time${hasQemuImg ? 
     await agrees('dirty-corrupt.qcow2');
     withIncompatible('unknown.qcow2', 1n << 33n);
     expect(() => qemuInfo(path('unknown.qcow2'))).toThrow(/Unsupported qcow2 feature\(s\): Unknown incompatible feature: 200000000/);
-    const info = await introspectFile(path('unknown.qcow2'), { formats });
+    const info = await run(readFileSync(path('unknown.qcow2')));
     expect(details(info).incompatibleFeatures.unknown).toBe('0x200000000');
     expect(info.warnings.join('\n')).toMatch(/qemu 7.2 refuses to open/);
   });
@@ -461,7 +340,7 @@ describe.skipIf(realWorldRoot() === undefined)(`qcow2 real-world images${realWor
     it(`${image.file} agrees with the manifest's qemu-img info, from a buffer and a stream`, async () => {
       const bytes = loadBytes(image.path);
       const info = await run(bytes);
-      expectQcow2Agrees(info, (image.qemu as { json: QemuJson }).json);
+      expectAgreesWithQemuInfo(info, (image.qemu as { json: QemuJson }).json, { name: image.file, length: bytes.byteLength });
       expect(comparable(await run(makeSource('async-iterable', bytes)))).toEqual(comparable(info));
     });
   }

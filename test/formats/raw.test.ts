@@ -1,42 +1,29 @@
-import { rejectionOf } from '../helpers/errors.js';
-import { allFormats } from '../../formats/index.js';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
-import { introspect } from '../../src/core.js';
+import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/bytes.js';
-import { IntrospectionError } from '../../src/errors.js';
 import { RAW_HEAD_BYTES, type RawDetails } from '../../formats/raw.js';
 import type { GptPartitionTable, MbrPartition, MbrPartitionTable, PartitionTable } from '../../formats/partitions/index.js';
-import { type Fixture, fixtures, fixturesRoot, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
-import { chunksOfSizes, comparable, makeSource, sourceKinds } from '../helpers/sources.js';
+import { type Fixture, fixture, fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
+import { comparable, makeSource } from '../helpers/sources.js';
+import { expectAgreesWithQemuInfo } from '../conformance/index.js';
+import { formatKit, run, scratch } from '../helpers/format-kit.js';
+import type { ImageSource } from '../../src/index.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
+const { rejects } = formatKit('raw');
 const rawFixtures = fixtures('raw');
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-async function rawDetails(source: Parameters<typeof introspect>[0]): Promise<{ details: RawDetails; warnings: string[]; virtualSize: number }> {
-  const info = await introspect(source, { formats });
+async function rawDetails(source: ImageSource): Promise<{ details: RawDetails; warnings: string[]; virtualSize: number }> {
+  const info = await run(source);
   expect(info.format).toBe('raw');
   return { details: info.details as RawDetails, warnings: info.warnings, virtualSize: info.virtualSize };
 }
 
-function fixtureNamed(name: string): Fixture {
-  const fixture = rawFixtures.find((candidate) => candidate.name === name);
-  if (fixture === undefined) throw new Error(`no fixture ${name}`);
-  return fixture;
-}
-
-function oracleText(fixture: Fixture, suffix: string): string | undefined {
-  const path = join(fixturesRoot, 'raw', `${fixture.name}.${suffix}`);
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-}
+const fixtureNamed = (name: string): Fixture => fixture('raw', name);
 
 function table<Scheme extends PartitionTable['scheme']>(details: RawDetails, scheme: Scheme): Extract<PartitionTable, { scheme: Scheme }> {
   expect(details.partitionTable?.scheme).toBe(scheme);
@@ -140,53 +127,9 @@ function expectAgreesWithSfdisk(found: PartitionTable | undefined, sfdisk: Sfdis
 // ---------------------------------------------------------------------------------------
 // Fixtures
 
-describe('raw fixtures (made by sfdisk, sgdisk, fdisk, parted, mkfs; checked against qemu-img)', () => {
-  it('has fixtures of every scheme', () => {
-    expect(rawFixtures.length).toBeGreaterThanOrEqual(17);
-  });
-
-  for (const fixture of rawFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info: raw, and the exact byte count (qemu rounds up to 512)', async () => {
-        const info = await introspect(bytes, { formats });
-        expect(info.format).toBe(fixture.qemu.format);
-        expect(info.virtualSize).toBe(bytes.byteLength);
-        expect(fixture.qemu['virtual-size']).toBe(Math.ceil(bytes.byteLength / 512) * 512);
-        // The fallback's probe reports a partitioned disk as a match (for multiple_formats), a bare one not.
-        const partitioned = info.format === 'raw' && (info.details.partitionTable?.partitions.length ?? 0) > 0 && info.details.partitionTable?.scheme !== 'atari';
-        expect(info.matchedFormats).toEqual(partitioned ? ['raw'] : []);
-        // JSON-safe: no bigint anywhere in the details.
-        expect(JSON.parse(JSON.stringify(info.details))).toBeTypeOf('object');
-      });
-
-      for (const kind of sourceKinds) {
-        it(`gives the same result from a ${kind} source`, async () => {
-          const reference = comparable(await introspect(bytes, { formats }));
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(reference);
-        });
-      }
-
-      it('gives the same result under random chunkings', async () => {
-        const expected = comparable(await introspect(bytes, { formats }));
-        await fc.assert(
-          fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 9000 }), { minLength: 1, maxLength: 20 }), async (sizes) => {
-            const stream = (async function* () {
-              yield* chunksOfSizes(bytes, sizes);
-            })();
-            expect(comparable(await introspect(stream, { formats }))).toEqual(expected);
-          }),
-          { numRuns: 15, endOnFailure: true },
-        );
-      });
-    });
-  }
-});
-
 describe('raw fixtures against the tools that wrote them', () => {
   for (const fixture of rawFixtures) {
-    const sfdisk = oracleText(fixture, 'sfdisk.json');
+    const sfdisk = fixture.sidecar('sfdisk.json');
     if (sfdisk === undefined) continue;
     it(`${fixture.name}: every partition agrees with sfdisk --json`, async () => {
       const { details, warnings } = await rawDetails(fixture.bytes());
@@ -197,7 +140,7 @@ describe('raw fixtures against the tools that wrote them', () => {
 
   it('gpt.img: names, types and attributes agree with sgdisk -p and -i', async () => {
     const fixture = fixtureNamed('gpt.img');
-    const text = oracleText(fixture, 'sgdisk.txt') as string;
+    const text = fixture.sidecar('sgdisk.txt') as string;
     const gpt = table((await rawDetails(fixture.bytes())).details, 'gpt');
     expect(gpt.diskGuid).toBe(/Disk identifier \(GUID\): (\S+)/.exec(text)?.[1]?.toLowerCase());
     expect(gpt.numberOfPartitionEntries).toBe(Number(/holds up to (\d+) entries/.exec(text)?.[1]));
@@ -233,7 +176,7 @@ describe('raw fixtures against the tools that wrote them', () => {
 
   it('gpt-hybrid.img: the hybrid MBR agrees with fdisk -t dos', async () => {
     const fixture = fixtureNamed('gpt-hybrid.img');
-    const lines = (oracleText(fixture, 'mbr.txt') as string).split('\n').filter((line) => line.startsWith('gpt-hybrid.img'));
+    const lines = (fixture.sidecar('mbr.txt') as string).split('\n').filter((line) => line.startsWith('gpt-hybrid.img'));
     const gpt = table((await rawDetails(fixture.bytes())).details, 'gpt');
     expect(gpt.mbr?.gptProtection).toBe('hybrid');
     expect(gpt.mbr?.partitions.map((partition) => [partition.number, partition.startLba, partition.sectorCount, partition.type.toString(16)])).toEqual(
@@ -246,7 +189,7 @@ describe('raw fixtures against the tools that wrote them', () => {
 
   it('gpt-4k.img: a 4096-byte-sector GPT agrees with fdisk -b 4096', async () => {
     const fixture = fixtureNamed('gpt-4k.img');
-    const text = oracleText(fixture, 'fdisk.txt') as string;
+    const text = fixture.sidecar('fdisk.txt') as string;
     const gpt = table((await rawDetails(fixture.bytes())).details, 'gpt');
     expect(gpt.sectorSize).toBe(4096);
     expect(gpt.diskGuid).toBe(/Disk identifier: (\S+)/.exec(text)?.[1]?.toLowerCase());
@@ -267,7 +210,7 @@ describe('raw fixtures against the tools that wrote them', () => {
     const mbr = table((await rawDetails(fixture.bytes())).details, 'mbr');
     const label = mbr.partitions[0]?.bsdDisklabel;
     expect(label).toMatchObject({ scheme: 'bsd', labelOffset: 35 * 512, byteOrder: 'little-endian', checksumValid: true });
-    const rows = (oracleText(fixture, 'fdisk.txt') as string).split('\n').filter((line) => /^[a-p] /.test(line));
+    const rows = (fixture.sidecar('fdisk.txt') as string).split('\n').filter((line) => /^[a-p] /.test(line));
     expect(label?.partitions.map((partition) => [partition.letter, partition.startSector, partition.sectorCount, partition.typeName])).toEqual(
       rows.map((row) => {
         const [letter, start, , sectors, , type] = row.split(/\s+/) as [string, string, string, string, string, string];
@@ -282,7 +225,7 @@ describe('raw fixtures against the tools that wrote them', () => {
   ] as const) {
     it(`${name}: agrees with parted -m`, async () => {
       const fixture = fixtureNamed(name);
-      const rows = (oracleText(fixture, 'parted.txt') as string).split('\n').filter((line) => /^\d+:/.test(line));
+      const rows = (fixture.sidecar('parted.txt') as string).split('\n').filter((line) => /^\d+:/.test(line));
       const found = table((await rawDetails(fixture.bytes())).details, scheme);
       // parted leaves out the Apple map's free-space entries.
       const partitions = found.partitions.filter((partition) => !('type' in partition) || partition.type !== 'Apple_Free');
@@ -407,18 +350,12 @@ describe('GPT damage is detected (UEFI 2.10 5.3.2)', () => {
     const tooMany = pristine();
     setU32(tooMany, 512 + 80, 100_000);
     resealHeader(tooMany, 512);
-    const limit = await rejectionOf(introspect(tooMany, { formats }));
-    expect(limit).toBeInstanceOf(IntrospectionError);
-    expect(limit.code).toBe('LIMIT_EXCEEDED');
-    expect(limit.field).toBe('gpt primary header.numberOfPartitionEntries');
+    await rejects(tooMany, 'LIMIT_EXCEEDED', 'gpt primary header.numberOfPartitionEntries');
 
     const oddSize = pristine();
     setU32(oddSize, 512 + 84, 100);
     resealHeader(oddSize, 512);
-    const corrupt = await rejectionOf(introspect(oddSize, { formats }));
-    expect(corrupt.code).toBe('CORRUPT');
-    expect(corrupt.field).toBe('gpt primary header.sizeOfPartitionEntry');
-    expect(corrupt.format).toBe('raw');
+    await rejects(oddSize, 'CORRUPT', 'gpt primary header.sizeOfPartitionEntry');
   });
 
   it('the same damaged header with a wrong CRC is only a warning', async () => {
@@ -446,8 +383,7 @@ const hasSfdisk = spawnSync('sfdisk', ['--version']).status === 0;
 const hasSgdisk = spawnSync('sgdisk', ['--version']).status === 0;
 
 describe.skipIf(!hasSfdisk || !hasSgdisk)(`raw disks made by sfdisk and sgdisk at test time${hasSfdisk && hasSgdisk ? '' : ' (skipped: sfdisk or sgdisk is not installed; apt-get install fdisk gdisk)'}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-raw-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work } = scratch('raw');
 
   const make = (name: string, size: number) => {
     const path = join(work, name);
@@ -531,11 +467,11 @@ describe.skipIf(realWorldRoot() === undefined)(`real-world raw disks and fragmen
   for (const image of realWorld) {
     it(`${image.file}: raw, the exact size, the same from a stream`, async () => {
       const bytes = loadBytes(image.path);
-      const info = await introspect(bytes, { formats });
+      const info = await run(bytes);
       expect(info.format).toBe('raw');
       expect(info.virtualSize).toBe(bytes.byteLength);
-      if ('json' in image.qemu) expect(image.qemu.json['virtual-size']).toBe(Math.ceil(bytes.byteLength / 512) * 512);
-      const streamed = await introspect(makeSource('node-readable', bytes), { formats });
+      if ('json' in image.qemu) expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
+      const streamed = await run(makeSource('node-readable', bytes));
       // Only the chains of extended boot records lie beyond what a stream keeps.
       const hasChain = JSON.stringify(info.details).includes('"extended":true');
       if (!hasChain) expect(comparable(streamed)).toEqual(comparable(info));

@@ -1,11 +1,7 @@
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
-import { allFormats } from '../../formats/index.js';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeVhdxMetadataTableHeader, decodeVhdxParentLocatorEntry, decodeVhdxParentLocatorHeader } from '../../formats/generated/vhdx.js';
 import {
   type VhdxDetails,
@@ -22,46 +18,17 @@ import {
   VHDX_REGION_GUIDS,
 } from '../../formats/vhdx.js';
 import { crc32c } from '../../src/bytes.js';
-import { introspect, IntrospectionError } from '../../src/index.js';
 import { introspectFile } from '../../src/node.js';
-import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot, fixtureBytes as fixtureBytesIn } from '../helpers/fixtures.js';
+import { fixtures, loadBytes, realWorldImages, realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
+import { expectResultOrCleanError, formatKit, formats, patternedData, run, scratch } from '../helpers/format-kit.js';
+import { describeFixturesAgainstVhdiinfo, hasVhdiinfo, vhdiinfo } from '../helpers/vhdiinfo.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { comparable, makeSource, trackedStream } from '../helpers/sources.js';
 
-// Every built-in format: results must not depend on which other formats are considered.
-const formats = allFormats;
+const { info: vhdxInfo, failure: rejection, fixtureBytes, rejects } = formatKit('vhdx');
 const vhdxFixtures = fixtures('vhdx');
 const MIB = 1024 * 1024;
-
-type QemuJson = Record<string, unknown>;
-
-/** What qemu-img reports for a VHDX: format, virtual size, cluster size (= block size), dirty flag. */
-function expectVhdxAgrees(info: { format: string; virtualSize: number; details: unknown }, qemu: QemuJson): void {
-  expect(info.format).toBe('vhdx');
-  expect(qemu.format).toBe('vhdx');
-  expect(info.virtualSize).toBe(qemu['virtual-size']);
-  const details = info.details as VhdxDetails;
-  expect(details.blockSize).toBe(qemu['cluster-size']);
-  // qemu's dirty flag is always false for VHDX: a file whose log needs replaying is refused instead.
-  expect(details.dirty).toBe(qemu['dirty-flag']);
-}
-
-async function vhdxInfo(source: Parameters<typeof introspect>[0]) {
-  const info = await introspect(source, { formats });
-  if (info.format !== 'vhdx') throw new Error(`expected vhdx, got ${info.format}`);
-  return info;
-}
-
-async function rejection(source: Parameters<typeof introspect>[0]): Promise<IntrospectionError> {
-  const error = await introspect(source, { formats }).then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(IntrospectionError);
-  return error as IntrospectionError;
-}
-
-const fixtureBytes = (name: string): Uint8Array => fixtureBytesIn('vhdx', name);
 
 const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
@@ -109,20 +76,6 @@ function metadataEntryOffset(bytes: Uint8Array, itemId: string): number {
   return region + 32 + 32 * index;
 }
 
-// vhdiinfo (libvhdi) reads VHDX too: a second oracle for disk type, size, identifier and parent.
-const hasVhdiinfo = spawnSync('vhdiinfo', ['-V'], { encoding: 'utf8' }).status === 0;
-const vhdiinfoMissing = 'vhdiinfo is not on the PATH (install libvhdi-utils)';
-
-function vhdiinfo(path: string): Record<string, string> {
-  const result = spawnSync('vhdiinfo', [path], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`vhdiinfo ${path} failed: ${result.stdout}${result.stderr}`);
-  const fields: Record<string, string> = {};
-  for (const line of result.stdout.split('\n')) {
-    const match = /^\t([^:\t]+?)\t*: (.*)$/.exec(line);
-    if (match) fields[match[1] as string] = match[2] as string;
-  }
-  return fields;
-}
 
 /** libvhdi: disk type, media size (the Virtual Disk Size item), identifier (DataWriteGuid), parent linkage and path. */
 function expectVhdiinfoAgrees(details: VhdxDetails, fields: Record<string, string>): void {
@@ -136,31 +89,6 @@ function expectVhdiinfoAgrees(details: VhdxDetails, fields: Record<string, strin
   expect(fields['Parent identifier']).toBe(locator.get('parent_linkage')?.replace(/[{}]/g, ''));
   expect(fields['Parent filename']).toBe(locator.get('absolute_win32_path'));
 }
-
-describe('vhdx fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(vhdxFixtures.length).toBeGreaterThanOrEqual(15);
-  });
-
-  for (const fixture of vhdxFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      if (Object.keys(fixture.qemu).length > 0) {
-        it('agrees with qemu-img info', async () => {
-          expectVhdxAgrees(await introspect(bytes, { formats }), fixture.qemu);
-        });
-      } else {
-        it('is one qemu refuses: read anyway, with a warning', async () => {
-          const info = await vhdxInfo(bytes);
-          expect(info.warnings.length).toBeGreaterThan(0);
-        });
-      }
-
-      itGivesTheSameResultFromEverySource(bytes, 15);
-    });
-  }
-});
 
 describe('vhdx details read from the bytes', () => {
   it('reads a qemu dynamic disk (hand-checked against the bytes)', async () => {
@@ -376,9 +304,7 @@ describe('vhdx decoders on structures from other projects (libvhdi test data)', 
   it.skipIf(root === undefined)(title('file identifier: the creator; alone it is a truncated VHDX'), async () => {
     const bytes = fragment('libvhdi__file_identifier.1');
     expect(readVhdxFileIdentifier(bytes).creator).toBe('Microsoft Windows 10.0.19041.0');
-    const error = await rejection(bytes);
-    expect(error.code).toBe('TRUNCATED');
-    expect(error.field).toBe('header 1');
+    await rejects(bytes, 'TRUNCATED', 'header 1');
   });
 
   it.skipIf(root === undefined)(title('header: checksum, sequence number, log'), () => {
@@ -438,9 +364,7 @@ describe('vhdx errors', () => {
   const base = () => fixtureBytes('dynamic-64M.vhdx');
 
   it('rejects a file cut inside the header section with TRUNCATED naming the structure', async () => {
-    const error = await rejection(base().subarray(0, 100 * 1024));
-    expect(error.code).toBe('TRUNCATED');
-    expect(error.field).toBe('header 2');
+    const error = await rejects(base().subarray(0, 100 * 1024), 'TRUNCATED', 'header 2');
     expect(error.message).toMatch(/^vhdx: header 2: /);
   });
 
@@ -448,9 +372,7 @@ describe('vhdx errors', () => {
     const bytes = base();
     flip(bytes, 64 * 1024 + 300, 1);
     flip(bytes, 128 * 1024 + 300, 1);
-    const error = await rejection(bytes);
-    expect(error.code).toBe('CORRUPT');
-    expect(error.field).toBe('header');
+    await rejects(bytes, 'CORRUPT', 'header');
   });
 
   it('rejects two different valid headers with the same sequence number', async () => {
@@ -460,9 +382,7 @@ describe('vhdx errors', () => {
     bytes[64 * 1024 + 200] = 1;
     reseal(bytes, 64 * 1024, 4096);
     reseal(bytes, 128 * 1024, 4096);
-    const error = await rejection(bytes);
-    expect(error.code).toBe('CORRUPT');
-    expect(error.field).toBe('header.sequenceNumber');
+    await rejects(bytes, 'CORRUPT', 'header.sequenceNumber');
   });
 
   it('accepts two identical headers with the same sequence number (Disk2vhd)', async () => {
@@ -478,9 +398,7 @@ describe('vhdx errors', () => {
     expect((await rejection(version)).field).toBe('header.logVersion');
     const misplaced = base();
     editCurrentHeader(misplaced, (header) => header.setBigUint64(72, BigInt(MIB + 4096), true));
-    const error = await rejection(misplaced);
-    expect(error.code).toBe('CORRUPT');
-    expect(error.field).toBe('header.logOffset');
+    await rejects(misplaced, 'CORRUPT', 'header.logOffset');
   });
 
   it('rejects damaged region tables with CORRUPT, and too many entries with LIMIT_EXCEEDED', async () => {
@@ -490,9 +408,7 @@ describe('vhdx errors', () => {
     expect((await rejection(both)).field).toBe('region table');
     const many = base();
     editRegionTable(many, (table) => table.setUint32(8, 5000, true));
-    const error = await rejection(many);
-    expect(error.code).toBe('LIMIT_EXCEEDED');
-    expect(error.field).toBe('region table.entryCount');
+    await rejects(many, 'LIMIT_EXCEEDED', 'region table.entryCount');
   });
 
   it('rejects an unknown required region (UNSUPPORTED) and overlapping regions (CORRUPT)', async () => {
@@ -504,15 +420,11 @@ describe('vhdx errors', () => {
       table.setUint32(16 + 64 + 24, MIB, true);
       table.setUint32(16 + 64 + 28, 1, true);
     });
-    const unsupported = await rejection(unknown);
-    expect(unsupported.code).toBe('UNSUPPORTED');
-    expect(unsupported.field).toBe('region table entry 3');
+    await rejects(unknown, 'UNSUPPORTED', 'region table entry 3');
 
     const overlapping = base();
     editRegionTable(overlapping, (table) => table.setBigUint64(16 + 32 + 16, BigInt(2 * MIB), true));
-    const corrupt = await rejection(overlapping);
-    expect(corrupt.code).toBe('CORRUPT');
-    expect(corrupt.field).toBe('region table entry 2');
+    await rejects(overlapping, 'CORRUPT', 'region table entry 2');
 
     const inLog = base();
     editRegionTable(inLog, (table) => table.setBigUint64(16 + 16, BigInt(MIB), true));
@@ -538,9 +450,7 @@ describe('vhdx errors', () => {
 
     const count = base();
     view(count).setUint16(3 * MIB + 10, 3000, true);
-    const limit = await rejection(count);
-    expect(limit.code).toBe('LIMIT_EXCEEDED');
-    expect(limit.field).toBe('metadata table.entryCount');
+    await rejects(count, 'LIMIT_EXCEEDED', 'metadata table.entryCount');
 
     const missing = base();
     const page83 = metadataEntryOffset(missing, VHDX_METADATA_GUIDS.page83Data);
@@ -567,9 +477,7 @@ describe('vhdx errors', () => {
 
     const long = base();
     view(long).setUint32(metadataEntryOffset(long, VHDX_METADATA_GUIDS.virtualDiskSize) + 20, 2 * MIB, true);
-    const tooLong = await rejection(long);
-    expect(tooLong.code).toBe('LIMIT_EXCEEDED');
-    expect(tooLong.field).toBe('metadata item virtualDiskSize');
+    await rejects(long, 'LIMIT_EXCEEDED', 'metadata item virtualDiskSize');
 
     const block = base();
     view(block).setUint32(3 * MIB + 65536, 3 * MIB, true);
@@ -588,15 +496,11 @@ describe('vhdx errors', () => {
     const outside = fixtureBytes('differencing.vhdx');
     const item = 3 * MIB + 65536 + 4096;
     view(outside).setUint32(item + 20, 100000, true); // the first key's offset
-    const corrupt = await rejection(outside);
-    expect(corrupt.code).toBe('CORRUPT');
-    expect(corrupt.field).toBe('parent locator entry 1.key');
+    await rejects(outside, 'CORRUPT', 'parent locator entry 1.key');
 
     const many = fixtureBytes('differencing.vhdx');
     view(many).setUint16(item + 18, 5000, true);
-    const limit = await rejection(many);
-    expect(limit.code).toBe('LIMIT_EXCEEDED');
-    expect(limit.field).toBe('parent locator.keyValueCount');
+    await rejects(many, 'LIMIT_EXCEEDED', 'parent locator.keyValueCount');
   });
 
   it('never fails with anything but an IntrospectionError on damaged structures', async () => {
@@ -617,13 +521,7 @@ describe('vhdx errors', () => {
             reseal(bytes, 128 * 1024, 4096);
             reseal(bytes, 192 * 1024, 64 * 1024);
           }
-          try {
-            const info = await introspect(bytes, { formats });
-            expect(JSON.parse(JSON.stringify(info.details))).toEqual(info.details);
-          } catch (error) {
-            expect(error).toBeInstanceOf(IntrospectionError);
-            expect((error as IntrospectionError).code).not.toBe('INTERNAL');
-          }
+          await expectResultOrCleanError(bytes);
         },
       ),
       { numRuns: 200 },
@@ -632,8 +530,7 @@ describe('vhdx errors', () => {
 });
 
 describe.skipIf(!hasQemuImg)(`vhdx against qemu-img at test time${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-vhdx-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const { work } = scratch('vhdx');
 
   const cases: Array<{ name: string; options: string; size: string }> = [];
   for (const blockSize of ['0', '1M', '2M', '32M', '256M']) {
@@ -657,7 +554,7 @@ describe.skipIf(!hasQemuImg)(`vhdx against qemu-img at test time${hasQemuImg ? '
       const path = join(work, `${testCase.name}.vhdx`);
       qemuImg(['create', '-q', '-f', 'vhdx', '-o', testCase.options, path, testCase.size]);
       const info = await introspectFile(path, { formats });
-      expectVhdxAgrees(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       if (info.format !== 'vhdx') return;
       const logEnd = info.details.logOffset + info.details.logLength;
       for (const region of info.details.regionTable.entries) expect(region.fileOffset).toBeGreaterThanOrEqual(logEnd);
@@ -669,15 +566,14 @@ describe.skipIf(!hasQemuImg)(`vhdx against qemu-img at test time${hasQemuImg ? '
   for (const subformat of ['dynamic', 'fixed']) {
     it(`a disk converted from data (${subformat}) agrees, from a file and from a stream`, async () => {
       const rawPath = join(work, 'data.raw');
-      const data = new Uint8Array(3 * MIB + 4096);
-      for (let index = 0; index < data.length; index += 977) data[index] = (index * 13) & 0xff;
+      const data = patternedData(3 * MIB + 4096, 977, (index) => (index * 13) & 0xff);
       writeFileSync(rawPath, data);
       const path = join(work, `converted-${subformat}.vhdx`);
       qemuImg(['convert', '-q', '-O', 'vhdx', '-o', `subformat=${subformat}`, rawPath, path]);
       const info = await introspectFile(path, { formats });
-      expectVhdxAgrees(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       const bytes = new Uint8Array(readFileSync(path));
-      expect(comparable(await introspect(makeSource('web-stream', bytes), { formats }))).toEqual(comparable(info));
+      expect(comparable(await run(makeSource('web-stream', bytes)))).toEqual(comparable(info));
     });
   }
 
@@ -696,27 +592,14 @@ describe.skipIf(!hasQemuImg)(`vhdx against qemu-img at test time${hasQemuImg ? '
   });
 });
 
-describe.skipIf(!hasVhdiinfo)(`vhdx fixtures against vhdiinfo (libvhdi)${hasVhdiinfo ? '' : ` (skipped: ${vhdiinfoMissing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'image-introspect-vhdxi-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-  // libvhdi reads only region table 1, like qemu.
-  for (const fixture of vhdxFixtures.filter((candidate) => candidate.name !== 'damage-region-table-1.vhdx')) {
-    it(`${fixture.name}: disk type, size, identifier and parent agree`, async () => {
-      const path = join(work, fixture.name);
-      writeFileSync(path, fixture.bytes());
-      const info = await introspectFile(path, { formats });
-      if (info.format !== 'vhdx') throw new Error(info.format);
-      expectVhdiinfoAgrees(info.details, vhdiinfo(path));
-    });
-  }
-});
+// libvhdi reads only region table 1, like qemu.
+describeFixturesAgainstVhdiinfo('vhdx', vhdxFixtures.filter((candidate) => candidate.name !== 'damage-region-table-1.vhdx'), 'disk type, size, identifier and parent', expectVhdiinfoAgrees);
 
 const realWorldRootPath = realWorldRoot();
 describe.skipIf(realWorldRootPath === undefined)(
   `vhdx real-world images${realWorldRootPath ? '' : ` (skipped: ${realWorldMissing})`}`,
   () => {
-    const work = mkdtempSync(join(tmpdir(), 'image-introspect-vhdx-real-'));
-    afterAll(() => rmSync(work, { recursive: true, force: true }));
+    const { work } = scratch('vhdx-real');
     const images = realWorldImages().filter((image) => image.file.startsWith('vhdx/'));
 
     it('has the vhdx images', () => {
@@ -728,10 +611,10 @@ describe.skipIf(realWorldRootPath === undefined)(
         const bytes = loadBytes(image.path);
         const info = await vhdxInfo(bytes);
         for (const kind of ['blob', 'web-stream', 'one-byte-chunks'] as const) {
-          expect(comparable(await introspect(makeSource(kind, bytes), { formats }))).toEqual(comparable(info));
+          expect(comparable(await run(makeSource(kind, bytes)))).toEqual(comparable(info));
         }
         if ('json' in image.qemu) {
-          expectVhdxAgrees(info, image.qemu.json);
+          expectAgreesWithQemuInfo(info, image.qemu.json, { name: image.file, length: bytes.byteLength });
           expect(info.warnings).toEqual([]);
         } else {
           // qemu 7.2 cannot open differencing VHDX files.

@@ -1,5 +1,4 @@
 import { rejectionOf } from '../helpers/errors.js';
-import { itGivesTheSameResultFromEverySource } from '../helpers/source-independence.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,30 +7,12 @@ import { introspect, IntrospectionError, type ImageInfo } from '../../src/index.
 import { introspectFile } from '../../src/node.js';
 import { looksLikeDescriptor } from '../../formats/vmdk.js';
 import { fixtures, fixtureBytes } from '../helpers/fixtures.js';
-import { expectVmdkAgrees } from '../helpers/oracle.js';
+import { expectAgreesWithQemuInfo, imageFile } from '../conformance/index.js';
 import { hasQemuImg, qemuImg, qemuInfo, qemuMissing } from '../helpers/qemu.js';
 import { chunksOfSizes } from '../helpers/sources.js';
+import { patternedData } from '../helpers/format-kit.js';
 
 const vmdkFixtures = fixtures('vmdk');
-
-describe('vmdk fixtures (made by qemu-img, checked against its recorded info)', () => {
-  it('has fixtures', () => {
-    expect(vmdkFixtures.length).toBeGreaterThanOrEqual(10);
-  });
-
-  for (const fixture of vmdkFixtures) {
-    describe(fixture.name, () => {
-      const bytes = fixture.bytes();
-
-      it('agrees with qemu-img info', async () => {
-        const info = await introspect(bytes);
-        expectVmdkAgrees(info, fixture.qemu);
-      });
-
-      itGivesTheSameResultFromEverySource(bytes, 25);
-    });
-  }
-});
 
 describe('vmdk details read from the bytes', () => {
   const byName = (name: string) => {
@@ -196,7 +177,7 @@ describe.skipIf(!hasQemuImg)(`vmdk against qemu-img at test time${hasQemuImg ? '
       const path = join(work, `${testCase.name}.vmdk`);
       qemuImg(['create', '-q', '-f', 'vmdk', '-o', testCase.options, path, testCase.size]);
       const info = await introspectFile(path);
-      expectVmdkAgrees(info, qemuInfo(path));
+      expectAgreesWithQemuInfo(info, qemuInfo(path), imageFile(path));
       if (info.format !== 'vmdk') return;
       expect(info.details.adapterType).toBe(testCase.adapter);
     });
@@ -208,18 +189,17 @@ describe.skipIf(!hasQemuImg)(`vmdk against qemu-img at test time${hasQemuImg ? '
     qemuImg(['create', '-q', '-f', 'vmdk', base, '64M']);
     qemuImg(['create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', child]);
     const info = await introspectFile(child);
-    expectVmdkAgrees(info, qemuInfo(child));
+    expectAgreesWithQemuInfo(info, qemuInfo(child), imageFile(child));
   });
 
   it('a converted disk with data, sparse and streamOptimized', async () => {
     const rawPath = join(work, 'data.raw');
-    const data = new Uint8Array(3 * 1024 * 1024);
-    for (let index = 0; index < data.length; index += 977) data[index] = index & 0xff;
+    const data = patternedData(3 * 1024 * 1024, 977, (index) => index & 0xff);
     writeFileSync(rawPath, data);
     for (const subformat of ['monolithicSparse', 'streamOptimized']) {
       const path = join(work, `converted-${subformat}.vmdk`);
       qemuImg(['convert', '-q', '-O', 'vmdk', '-o', `subformat=${subformat}`, rawPath, path]);
-      expectVmdkAgrees(await introspectFile(path), qemuInfo(path));
+      expectAgreesWithQemuInfo(await introspectFile(path), qemuInfo(path), imageFile(path));
     }
   });
 });

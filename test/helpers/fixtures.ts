@@ -23,6 +23,8 @@ export interface Fixture {
   path: string;
   bytes: () => Uint8Array;
   qemu: Record<string, unknown>;
+  /** Another tool's output recorded beside the fixture (`gpt.img.sfdisk.json` is suffix `sfdisk.json`), if there is one. */
+  sidecar: (suffix: string) => string | undefined;
 }
 
 /** Every fixture under test/fixtures/<directory>. */
@@ -41,8 +43,19 @@ export function fixtures(directory: string): Fixture[] {
         path,
         bytes: () => loadBytes(path),
         qemu: existsSync(qemuPath) ? (JSON.parse(readFileSync(qemuPath, 'utf8')) as Record<string, unknown>) : {},
+        sidecar: (suffix: string) => {
+          const sidecarPath = join(folder, `${name}.${suffix}`);
+          return existsSync(sidecarPath) ? readFileSync(sidecarPath, 'utf8') : undefined;
+        },
       };
     });
+}
+
+/** One committed fixture by name, e.g. `fixture('raw', 'gpt.img')`. */
+export function fixture(directory: string, name: string): Fixture {
+  const found = fixtures(directory).find((candidate) => candidate.name === name);
+  if (found === undefined) throw new Error(`no fixture ${directory}/${name}`);
+  return found;
 }
 
 /** A fresh copy of one committed fixture's bytes (tests may change them), e.g. `fixtureBytes('vmdk', 'stream.vmdk')`. */

@@ -3,7 +3,7 @@
  * chunkings of streams.
  */
 import { Readable } from 'node:stream';
-import type { ImageSource } from '../../src/index.js';
+import type { ImageInfoOf, ImageSource } from '../../src/index.js';
 
 /** A name for each way a test feeds bytes to `introspect`. */
 export type SourceKind =
@@ -105,13 +105,26 @@ export function makeSource(kind: SourceKind, bytes: Uint8Array): ImageSource {
   }
 }
 
-/** The parts of a result that must not depend on the kind of source (bytesRead does). */
-export function comparable(info: { format: string; virtualSize: number; details: unknown; warnings: string[]; matchedFormats: string[] }): unknown {
+/**
+ * The parts of a result that must not depend on the kind of source or the budget: everything
+ * but the work done, the verdict included. Work done is `bytesRead` and a compressed layer's
+ * `decodedBytes` (how far decoding went before the answer came, which follows the reads'
+ * sizes, and so the budget).
+ */
+export function comparable(info: ImageInfoOf<string, unknown>): unknown {
   return {
     format: info.format,
     virtualSize: info.virtualSize,
+    virtualSizeExact: info.virtualSizeExact,
     details: info.details,
     warnings: info.warnings,
     matchedFormats: info.matchedFormats,
+    safety: info.safety,
+    containers: info.containers?.map((layer) => {
+      const { decodedBytes: _workDone, ...rest } = layer as { decodedBytes?: number };
+      return rest;
+    }),
+    // The first disk may be the result itself.
+    disks: info.disks?.map((disk) => (disk === info ? 'this result' : comparable(disk))),
   };
 }

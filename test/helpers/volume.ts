@@ -3,10 +3,10 @@
  * file, counting the bytes it reads. The one place tests build readers, so that the
  * reader classes can change under them.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ByteReader } from '../../src/format-module.js';
 import { RangeBackend, type RandomAccessSource, bytesSource } from '../../src/reading/range-backend.js';
 import { Budget, Reader } from '../../src/reading/reader.js';
+import { fileSource } from './file-source.js';
 
 /** The buffer budget of test volumes: big enough for the largest file a test reads whole. */
 export const TEST_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
@@ -33,20 +33,6 @@ export function volumeOfBytes(bytes: Uint8Array, maxBufferBytes = TEST_MAX_BUFFE
  * files of hundreds of megabytes: only what the driver asks for is read). Call `close`.
  */
 export function volumeOfFile(path: string, maxBufferBytes = TEST_MAX_BUFFER_BYTES): TestVolume & { close(): void } {
-  const descriptor = openSync(path, 'r');
-  const size = fstatSync(descriptor).size;
-  const source: RandomAccessSource = {
-    size,
-    read: async (offset, length) => {
-      const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-      let filled = 0;
-      while (filled < bytes.byteLength) {
-        const got = readSync(descriptor, bytes, filled, bytes.byteLength - filled, offset + filled);
-        if (got === 0) break;
-        filled += got;
-      }
-      return bytes.subarray(0, filled);
-    },
-  };
-  return { ...testVolume(source, maxBufferBytes), close: () => closeSync(descriptor) };
+  const source = fileSource(path);
+  return { ...testVolume(source, maxBufferBytes), close: () => source.close() };
 }

@@ -91,7 +91,9 @@ export function nodeTransport(filter: CompiledUrlFilter, resolver: Resolver = sy
         request.on('response', (message: IncomingMessage) => {
           const status = message.statusCode ?? 0;
           const responseHeaders = new Headers();
-          for (let index = 0; index + 1 < message.rawHeaders.length; index += 2) responseHeaders.append(message.rawHeaders[index] as string, message.rawHeaders[index + 1] as string);
+          for (const [name, value] of Object.entries(message.headers)) {
+            if (value !== undefined) for (const item of Array.isArray(value) ? value : [value]) responseHeaders.append(name, item);
+          }
           const body = NULL_BODY_STATUSES.has(status) ? null : (Readable.toWeb(message) as unknown as ReadableStream<Uint8Array>);
           if (body === null) message.resume();
           try {

@@ -370,7 +370,7 @@ async function main() {
   }
   lines.push('', `OpenStack's detecting process peaked at ${fmt(openstack._max_rss_kib / 1024, 1)} MiB (interpreter included).`, '');
   lines.push('## Reproduce', '');
-  lines.push('```sh', 'apt-get install qemu-utils gdisk genisoimage python3-nova python3-oslo.log python3-oslo.utils', 'npm ci && npm run bench', '```', '');
+  lines.push('```sh', 'apt-get install qemu-utils qemu-block-extra gdisk genisoimage python3-nova python3-oslo.log python3-oslo.utils', 'npm ci && npm run bench', '```', '');
   lines.push(`Images are generated in ${work} (kept between runs); the whole run took ${Math.round((Date.now() - started) / 1000)} s.`);
 
   // The other benchmarks, each runnable alone, in the same run: their reports follow.

@@ -345,6 +345,7 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
   signatures: [{ offset: 0, bytes: QCOW2_HEADER_COMMON_MAGIC }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
+  references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
   // qemu-img info's words and order (qemu 7.2): the generic lines, the snapshot list, then
   // ImageInfoSpecificQCow2; v2 images have no lazy refcounts, corrupt or extended l2 there.
   summarize: (details) => [

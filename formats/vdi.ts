@@ -212,6 +212,8 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vdi' }, // Glance's name
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
+  // A VDI names its parent by UUID only (VirtualBox finds it in its media registry).
+  references: { backing: [{ name: 'parentUuid', by: 'uuid' }] },
   guestDisk: vdiGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [

@@ -161,10 +161,88 @@ export interface FormatModule<
    * plain bytes declared `ami`. `undefined` when the declaration is simply another format.
    */
   readonly declaredAs?: (declared: string, details: Details) => { accept: boolean; reason: string } | undefined;
+  /**
+   * Which fields of `details` name other files, as data: backing (parent) images, and the
+   * files that hold this image's data (a VMDK descriptor's extents). The core reads them
+   * when asked (`backingChain`, the file and URL helpers); the module never opens a file.
+   */
+  readonly references?: FileReferences;
   /** How OpenStack Glance names this format and which image properties its metadata proves (see `docs/glance.md`). */
   readonly glance?: GlanceDeclaration<Details>;
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
+}
+
+/**
+ * A place in `details`, as a path: `backingFile`, `parentLocator.entries`; `list[]` for
+ * every element of a list, `list[key=value]` for the elements whose `key` is `value`
+ * (`parentLocators[platformCode=W2ru].path`).
+ */
+export type DetailsPath = string;
+
+/**
+ * One way an image names its backing (parent) image. A format may store several (a VHD's
+ * parent locators): they are tried in the order listed, the first that resolves is read.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `name` | where the name is |
+ * | `by` | `'path'` (a file name, relative to the image unless absolute) or `'uuid'` (VDI stores only its parent's UUID: a caller's `resolve` may map it) |
+ * | `format` | where the backing image's declared format is, when the format stores one (qcow2's backing format extension): the backing image is read as that format, as qemu does |
+ * | `windowsPath` | the name is a Windows path (`.\parent.vhd`): `\` separates its parts |
+ */
+export interface BackingReference {
+  readonly name: DetailsPath;
+  readonly by?: 'path' | 'uuid';
+  readonly format?: DetailsPath;
+  readonly windowsPath?: boolean;
+}
+
+/**
+ * The files that hold an image's data, listed in its details (a VMDK descriptor's extent
+ * lines), and how what is read of them folds into the image's details.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `when` | only when this field has this value (a VMDK whose `layout` is `descriptor`; a sparse file is its own extent) |
+ * | `list` | the list of extents |
+ * | `name`, `type` | each extent's file name and type |
+ * | `imageTypes` | the types that are images of this format, read as such (VMDK `SPARSE`, `VMFSSPARSE`, `SESPARSE`); the others are data (`FLAT`): only their size is read |
+ * | `facts` | the field of each extent that receives what was read of its file ({@link ExtentFacts}) |
+ * | `foldFromFirst` | fields of the image's details taken from the first extent's own details (qemu reports the first sparse extent's grain size as the disk's cluster size) |
+ * | `agreeOn` | fields every extent must share with the first for the fold to happen (qemu's `vmdk_get_info` reports no cluster size otherwise) |
+ */
+export interface ExtentReferences {
+  readonly when?: { readonly field: DetailsPath; readonly equals: string };
+  readonly list: DetailsPath;
+  readonly name: string;
+  readonly type: string;
+  readonly imageTypes: readonly string[];
+  readonly facts: string;
+  readonly foldFromFirst: readonly string[];
+  readonly agreeOn: readonly string[];
+}
+
+/** Which details name other files (see {@link FormatModule.references}). */
+export interface FileReferences {
+  /** Backing (parent) image names, in order of preference. */
+  readonly backing?: readonly BackingReference[];
+  /** The files holding the image's data. */
+  readonly extents?: ExtentReferences;
+}
+
+/** What was read of one extent's file (set in the extent's `facts` field). */
+export interface ExtentFacts {
+  /** The file, as resolved (a path, a URL, the caller's name). */
+  filename: string;
+  /** Its length in bytes, when known. */
+  size?: number;
+  /** For an extent read as an image: its format, virtual size and own details. */
+  format?: string;
+  virtualSize?: number;
+  details?: unknown;
+  /** What reading it warned about. */
+  warnings?: string[];
 }
 
 /**

@@ -134,6 +134,39 @@ const CORE_KEYS = new Set([
   'inspectGuest', // guest-os
 ]);
 
+/**
+ * Options that only some entry points take: each takes its own out ({@link takeOptions})
+ * before the rest is checked here. Listed so that giving one where it does not apply
+ * (`headers` to `introspect`) is refused saying where it belongs.
+ */
+export const ENTRY_POINT_OPTIONS: Readonly<Record<string, string>> = {
+  backingChain: 'introspect, introspectFile and introspectUrl take it',
+  resolve: 'introspect, introspectFile and introspectUrl take it',
+  allowOutsideReferences: 'introspect, introspectFile and introspectUrl take it',
+  headers: 'only introspectUrl takes it',
+  fetch: 'only introspectUrl takes it',
+  urlFilter: 'only introspectUrl takes it',
+  blockingReads: 'only introspectFile takes it',
+};
+
+/**
+ * The values of `keys` in `options` (those given), and a copy of `options` without them:
+ * how an entry point takes its own options ({@link ENTRY_POINT_OPTIONS}) before the rest
+ * goes to {@link resolveOptions}. Anything that is not an options object goes through
+ * untouched, to be refused there.
+ */
+export function takeOptions<Key extends string, Rest>(options: Rest, keys: readonly Key[]): { taken: Partial<Record<Key, unknown>>; rest: Rest } {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { taken: {}, rest: options };
+  const rest = { ...(options as Record<string, unknown>) };
+  const taken: Partial<Record<Key, unknown>> = {};
+  for (const key of keys) {
+    const value = rest[key];
+    delete rest[key];
+    if (value !== undefined) taken[key] = value;
+  }
+  return { taken, rest: rest as Rest };
+}
+
 function invalid(message: string): IntrospectionError {
   return new IntrospectionError('INVALID_ARGUMENT', message, { field: 'options' });
 }
@@ -280,7 +313,9 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   const { formats, containers, moduleOptions, formatNames, checkNames, defaultBanned, signatureEnd } = registryFacts(given.formats ?? defaultFormats, given.containers);
   for (const key of Object.keys(given)) {
     if (CORE_KEYS.has(key) || moduleOptions.has(key)) continue;
-    const near = [...CORE_KEYS, ...moduleOptions.keys()].find((known) => known.toLowerCase() === key.toLowerCase());
+    const takenBy = Object.hasOwn(ENTRY_POINT_OPTIONS, key) ? ENTRY_POINT_OPTIONS[key] : undefined;
+    if (takenBy !== undefined) throw invalid(`option "${key}" does not apply here (${takenBy})`);
+    const near = [...CORE_KEYS, ...moduleOptions.keys(), ...Object.keys(ENTRY_POINT_OPTIONS)].find((known) => known.toLowerCase() === key.toLowerCase());
     throw invalid(`unknown option "${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`);
   }
 

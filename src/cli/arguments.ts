@@ -9,6 +9,7 @@
 import { availableParallelism } from 'node:os';
 import type { BuiltinFormat } from '../../formats/index.js';
 import type { IntrospectOptions } from '../options.js';
+import { parseHeaderArgument } from './remote.js';
 import { type CliRegistry, type ModuleFlag, closestName, defaultRegistry, knownChecks, knownFormats, moduleFlags, resolveCheckName, resolveFormatName } from './names.js';
 
 /** How results are printed. */
@@ -31,7 +32,9 @@ export interface Settings {
   jobs: number;
   recursive: boolean;
   /** Options for every introspection: the command's, and those the format modules declare. */
-  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks' | 'inspectGuest'> & Record<string, unknown>;
+  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks' | 'inspectGuest'> & { backingChain?: boolean } & Record<string, unknown>;
+  /** Headers sent with every request to a URL argument (`--header`), by name. */
+  headers: Record<string, string>;
   help: boolean;
   version: boolean;
   /** The modules this command line knows (names, checks, flags), passed to every introspection. */
@@ -131,6 +134,23 @@ const commandOptions: CliOption[] = [
   },
   // guest-os: end
   {
+    long: 'backing-chain',
+    description: 'also read each backing image, as qemu-img info --backing-chain (--json: an array per image, the image first)',
+    apply: (settings) => {
+      settings.introspect.backingChain = true;
+    },
+  },
+  {
+    long: 'header',
+    value: "'NAME: VALUE'",
+    description: 'send this header with every request to a URL argument (a token; repeatable)',
+    apply(settings, value) {
+      const header = parseHeaderArgument(value);
+      if ('error' in header) throw new UsageError(header.error);
+      settings.headers[header.name] = header.value;
+    },
+  },
+  {
     long: 'jobs',
     short: 'j',
     value: 'N',
@@ -187,7 +207,7 @@ export function cliOptionsFor(registry: CliRegistry): readonly CliOption[] {
 export const cliOptions: readonly CliOption[] = cliOptionsFor(defaultRegistry);
 
 function defaultSettings(registry: CliRegistry): Settings {
-  return { files: [], output: 'text', outputOption: undefined, jobs: availableParallelism(), recursive: false, introspect: {}, help: false, version: false, registry };
+  return { files: [], output: 'text', outputOption: undefined, jobs: availableParallelism(), recursive: false, introspect: {}, headers: {}, help: false, version: false, registry };
 }
 
 /**
@@ -269,11 +289,12 @@ export function helpText(registry: CliRegistry = defaultRegistry): string {
   const checkLines = checks.map(
     (check) => `  ${check.name.padEnd(checkWidth)}${check.description} [${check.formats === 'all' ? 'every format' : check.formats.join(', ')}]`,
   );
-  return `Usage: image-introspect [options] [--] FILE|DIRECTORY|- ...
+  return `Usage: image-introspect [options] [--] FILE|DIRECTORY|URL|- ...
 
 Reads the metadata inside virtual-machine disk images, as qemu-img info prints it, with a
 safety verdict. A directory stands for the files in it (symbolic links followed, dot-files
-included; subdirectories with -r); - reads standard input as a stream.
+included; subdirectories with -r); an http:// or https:// URL is read by range requests;
+- reads standard input as a stream (curl --fail URL | image-introspect -).
 
 Options:
 ${optionLines.join('\n')}

@@ -32,6 +32,7 @@ import { fail, pass, type SafetyCheck } from '../src/safety.js';
 import { type ArchiveEntry, MAX_LISTED_ENTRIES, memberPathCheck, memberReader, plainName } from './shared/members.js';
 import { type OvaManifestEntry, OVA_MAX_MANIFEST_BYTES, ovaCompanions, parseOvaManifest } from './shared/ova-manifest.js';
 import { OVF_MAX_DESCRIPTOR_BYTES, type OvfHazards, type OvfInfo, parseOvfDescriptor } from './shared/ovf.js';
+import { loadXmlTokenizer } from './shared/xml-tree.js';
 import { TAR_BLOCK_SIZE, detectTar, parseTarHeader, walkTar } from './shared/tar.js';
 
 export type { OvfInfo } from './shared/ovf.js';
@@ -150,6 +151,7 @@ export const ova: ContainerModule<'ova', OvaLayer, 'ovf_doctype' | 'ovf_href' | 
         if (entry.size > OVF_MAX_DESCRIPTOR_BYTES) throw fieldError('LIMIT_EXCEEDED', 'ovf descriptor', `${entry.size} bytes is above the ${OVF_MAX_DESCRIPTOR_BYTES}-byte cap`, entry.dataOffset);
         const bytes = await reader.read(entry.dataOffset, entry.size, 'ovf descriptor');
         descriptor = { name: entry.name, bytes };
+        await loadXmlTokenizer();
         const parsed = parseOvfDescriptor(bytes);
         ovf = parsed.ovf;
         hazards = parsed.hazards;

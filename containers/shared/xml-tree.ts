@@ -12,7 +12,18 @@
  *
  * @module
  */
-import { SaxesParser, type SaxesTagNS } from 'saxes';
+import type { SaxesParser, SaxesTagNS } from 'saxes';
+
+/**
+ * The tokenizer, loaded by {@link loadXmlTokenizer} when a descriptor is first read: a
+ * bundle or a command line that never opens an OVA does not load `saxes` at all.
+ */
+let Tokenizer: typeof SaxesParser | undefined;
+
+/** Loads the XML tokenizer (`saxes`); {@link readXmlTree} needs it loaded. */
+export async function loadXmlTokenizer(): Promise<void> {
+  Tokenizer ??= (await import('saxes')).SaxesParser;
+}
 import { fieldError, isIntrospectionError } from '../../src/errors.js';
 
 /** The deepest element nesting read: 64 (OVF descriptors nest about 6 deep). */
@@ -101,7 +112,8 @@ export function decodeXmlBytes(bytes: Uint8Array, field: string): string {
 export function readXmlTree(text: string, options: XmlReadOptions): XmlReadResult {
   const { field } = options;
   const undeclared = new Set<string>();
-  const parser = new SaxesParser({
+  if (Tokenizer === undefined) throw fieldError('INTERNAL', field, 'the XML tokenizer is not loaded (loadXmlTokenizer)');
+  const parser = new Tokenizer({
     xmlns: true,
     position: true,
     resolvePrefix: (prefix: string) => {

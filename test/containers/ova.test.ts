@@ -13,10 +13,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OVA_MAX_MANIFEST_ENTRIES, ovaCompanions, parseOvaCertificate, parseOvaManifest } from '../../containers/shared/ova-manifest.js';
 import { parseOvfDescriptor } from '../../containers/shared/ovf.js';
+import { loadXmlTokenizer } from '../../containers/shared/xml-tree.js';
 import { walkTar } from '../../containers/shared/tar.js';
 import { rejectionOf } from '../helpers/errors.js';
 import { fixturesRoot } from '../helpers/fixtures.js';
 import { collect, forwardOnlyReader } from './readers.js';
+
+// The tokenizer is loaded on first use by the OVA module; a test below calls the parser directly.
+await loadXmlTokenizer();
 
 const hasTools = ['tar', 'sha1sum', 'sha256sum', 'sha512sum'].every((tool) => spawnSync(tool, ['--version']).status === 0);
 const work = mkdtempSync(join(tmpdir(), 'ova-test-'));

@@ -9,6 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OVF_MAX_DESCRIPTOR_BYTES, type OvfInfo, hrefProblems, parseOvfDescriptor } from '../../containers/shared/ovf.js';
+import { loadXmlTokenizer } from '../../containers/shared/xml-tree.js';
+
+// The tokenizer is loaded on first use by the OVA module; these tests call the parser directly.
+await loadXmlTokenizer();
 import { bytesPerUnit, quantityInBytes } from '../../containers/shared/ovf-units.js';
 import { XML_MAX_DEPTH, XML_MAX_ELEMENTS, decodeXmlBytes, readXmlTree } from '../../containers/shared/xml-tree.js';
 import { rejectionOf } from '../helpers/errors.js';

@@ -13,7 +13,10 @@ import { expect } from 'vitest';
 import type { FileSystem } from '../../filesystems/file-system.js';
 import { isIntrospectionError } from '../../src/errors.js';
 import { randomAccessReader } from './readers.js';
+import { pseudoRandomBytes } from './volume.js';
 import type { ByteReader } from '../../src/format-module.js';
+
+export { pseudoRandomBytes } from './volume.js';
 
 /** True when `command` runs (found on PATH). */
 export function hasTool(command: string): boolean {
@@ -103,21 +106,6 @@ export async function resultOrIntrospectionError<T>(attempt: () => Promise<T>): 
     expect(isIntrospectionError(error), `not an IntrospectionError: ${String(error)} ${(error as Error)?.stack ?? ''}`).toBe(true);
     return { error };
   }
-}
-
-/** Deterministic pseudo-random bytes (xorshift), so that a failure can be reproduced. */
-export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let index = 0; index < length; index += 1) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
 }
 
 /** Text that compresses well but not trivially (for NTFS compression and LFN-heavy directories). */

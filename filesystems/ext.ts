@@ -19,10 +19,10 @@
  * @module
  */
 import { u16le, u32le } from '../src/bytes.js';
-import { fieldError, isIntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
-import { MAX_LINK_TARGET_BYTES } from './file-system.js';
+import { MAX_LINK_TARGET_BYTES, superblockDecodes } from './file-system.js';
 import { BlockCache, NodeCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { type ExtBlockSource, extentRuns, indirectRuns } from './shared/ext-block-map.js';
@@ -39,7 +39,7 @@ import {
   hasExtMagic,
 } from './shared/ext-superblock.js';
 import { foldedNameEquals, nameText, namesEqualAt, utf8Name } from './shared/names.js';
-import { S_IFMT, S_IFREG, kindOfMode } from './shared/posix-types.js';
+import { S_IFMT, S_IFREG, kindOfMode, sizeOfInode } from './shared/posix-types.js';
 import { type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
 
 /**
@@ -88,14 +88,8 @@ export const ext: FileSystemModule = {
   async probe(volume: ByteReader): Promise<boolean> {
     const bytes = await volume.readAvailable(EXT_SUPERBLOCK_OFFSET, EXT_SUPERBLOCK_SIZE, 'ext superblock');
     if (bytes.byteLength < EXT_SUPERBLOCK_SIZE || !hasExtMagic(bytes)) return false;
-    try {
-      decodeExtSuperblock(bytes, false);
-      return true;
-    } catch (error) {
-      // A journal device or impossible geometry: not a file system this driver should claim.
-      if (isIntrospectionError(error)) return false;
-      throw error;
-    }
+    // A journal device or impossible geometry: not a file system this driver should claim.
+    return superblockDecodes(() => decodeExtSuperblock(bytes, false));
   },
   async open(volume: ByteReader, context: FileSystemContext): Promise<FileSystem> {
     const superblock = decodeExtSuperblock(await volume.read(EXT_SUPERBLOCK_OFFSET, EXT_SUPERBLOCK_SIZE, 'ext superblock'));
@@ -148,8 +142,7 @@ class ExtFileSystem implements FileSystem<ExtInode> {
   }
 
   size(node: ExtInode): number {
-    const kind = this.kind(node);
-    return kind === 'file' || kind === 'symlink' ? node.size : 0;
+    return sizeOfInode(node);
   }
 
   async lookup(directory: ExtInode, name: string): Promise<ExtInode | undefined> {

@@ -17,13 +17,14 @@
  * @module
  */
 import { u32be, u64be } from '../src/bytes.js';
-import { fieldError, isIntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
+import { superblockDecodes } from './file-system.js';
 import { BlockCache, NodeCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { asciiFoldedEqualsAt, nameText, namesEqualAt, utf8Name } from './shared/names.js';
-import { kindOfMode } from './shared/posix-types.js';
+import { kindOfMode, sizeOfInode } from './shared/posix-types.js';
 import { type DirectoryVisitor, type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
 import { type XfsBlockSource, xfsForkRuns } from './shared/xfs-bmap.js';
 import { XFS_DIRECTORY_DATA_SPACE_BYTES, visitDataBlockEntries, visitShortFormEntries } from './shared/xfs-directory.js';
@@ -51,13 +52,7 @@ export const xfs: FileSystemModule = {
   async probe(volume: ByteReader): Promise<boolean> {
     const bytes = await volume.readAvailable(0, XFS_SUPERBLOCK_PROBE_BYTES, 'xfs superblock');
     if (bytes.byteLength < XFS_SUPERBLOCK_PROBE_BYTES || !hasXfsMagic(bytes)) return false;
-    try {
-      decodeXfsSuperblock(bytes, false);
-      return true;
-    } catch (error) {
-      if (isIntrospectionError(error)) return false;
-      throw error;
-    }
+    return superblockDecodes(() => decodeXfsSuperblock(bytes, false));
   },
   async open(volume: ByteReader, context: FileSystemContext): Promise<FileSystem> {
     const head = await volume.read(0, XFS_SUPERBLOCK_PROBE_BYTES, 'xfs superblock');
@@ -103,8 +98,7 @@ class XfsFileSystem implements FileSystem<XfsInode> {
   }
 
   size(node: XfsInode): number {
-    const kind = this.kind(node);
-    return kind === 'file' || kind === 'symlink' ? node.size : 0;
+    return sizeOfInode(node);
   }
 
   async lookup(directory: XfsInode, name: string): Promise<XfsInode | undefined> {

@@ -15,6 +15,7 @@ import { isIntrospectionError } from '../../src/errors.js';
 import { randomAccessReader } from './readers.js';
 import { pseudoRandomBytes } from './volume.js';
 import type { ByteReader } from '../../src/format-module.js';
+import { concat } from '../../src/reading/tail-window.js';
 
 export { pseudoRandomBytes } from './volume.js';
 
@@ -404,13 +405,7 @@ export function u32Bytes(value: number): Uint8Array {
 
 /** The parts one after another. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
+  return concat(parts);
 }
 
 function hex(bytes: Uint8Array): string {

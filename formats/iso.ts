@@ -608,6 +608,9 @@ export const iso: FormatModule<'iso', IsoDetails, never> = {
   check: checkIso,
   headBytes: ISO_HEAD_BYTES,
   guestDataAtStart: true,
+  // Guest inspection looks for an installed system; an ISO holds installer media, which its
+  // volume id identifies (docs/glance.md, installer media).
+  guestDisk: async () => ({ unavailable: 'an optical disc image holds installer media, not an installed guest (its volume id is what identifies it)' }),
   summarize: (details) => [
     ['volume id', details.volumeId ?? details.udf?.logicalVolumeIdentifier],
     ['joliet', details.joliet.present],

@@ -120,6 +120,7 @@ export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
   checks: [backingFileCheck<QcowDetails>()],
+  references: { backing: [{ name: 'backingFile' }] },
   // qemu-img info's words: qemu prints no format-specific block for qcow.
   summarize: (details) => [
     ['encrypted', details.encryption === 'none' ? undefined : 'yes'],

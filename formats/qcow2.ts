@@ -56,6 +56,7 @@ import {
   readQcow2Header,
 } from './shared/qcow2-header.js';
 import { readQcow2Bitmaps, readQcow2Snapshots } from './shared/qcow2-snapshots.js';
+import { qcow2GuestDisk } from './shared/qcow2-guest.js';
 
 // Limits (qemu 7.2 block/qcow2.h and block/qcow2-bitmap.c), each defined where it is applied.
 export {
@@ -344,6 +345,7 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
   signatures: [{ offset: 0, bytes: QCOW2_HEADER_COMMON_MAGIC }],
   check: checkVersion,
   checks: [backingFileCheck, dataFileCheck, unknownFeaturesCheck, corruptCheck],
+  references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
   // qemu-img info's words and order (qemu 7.2): the generic lines, the snapshot list, then
   // ImageInfoSpecificQCow2; v2 images have no lazy refcounts, corrupt or extended l2 there.
   summarize: (details) => [
@@ -371,5 +373,6 @@ export const qcow2: FormatModule<'qcow2', Qcow2Details, 'backing_file' | 'data_f
       ['extended l2', details.version >= 3 ? details.extendedL2 : undefined],
     ]),
   ],
+  guestDisk: qcow2GuestDisk,
   parse: parseQcow2,
 };

@@ -155,6 +155,7 @@ export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: QED_HEADER_MAGIC }],
   checks: [backingFileCheck<QedDetails>()],
+  references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
   // qemu-img info's words first (qemu prints no format-specific block for QED).
   summarize: (details) => [
     ['cluster_size', details.clusterSize],

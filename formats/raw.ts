@@ -44,6 +44,7 @@ import {
 import { MBR_TYPE_GPT_PROTECTIVE } from './partitions/mbr.js';
 import { partitionTableRows } from './partitions/summary.js';
 import type { BootSectorFilesystem } from './shared/boot-sector.js';
+import { rawGuestDisk } from './shared/guest-map.js';
 
 /** Bytes from the start of a raw disk its module needs on a stream: every table's primary structures (a 4Kn GPT's 128 entries end at 24 KiB). */
 export const RAW_HEAD_BYTES = PARTITION_TABLE_HEAD_BYTES;
@@ -189,6 +190,7 @@ export const raw: FormatModule<'raw', RawDetails, 'mbr' | 'gpt'> = {
   summarize: (details) => [...partitionTableRows(details.partitionTable, details.otherPartitionTables), ['filesystem', details.filesystem]],
   probe: probePartitionTable,
   checks: [mbrCheck, gptCheck],
+  guestDisk: rawGuestDisk,
   async parse(reader, context) {
     // The start of the disk (what the probe saw, with the links it could not follow), then its end.
     const probed = headScans.get(reader);

@@ -19,6 +19,7 @@ import { cutAtNul, isAllZero, latin1Text, mixedEndianGuid, safeNumber, utf8Text 
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
+import { vdiGuestDisk } from './shared/vdi-guest.js';
 import { VDI_HEADER_MIN_SIZE, VDI_HEADER_SIGNATURE, VDI_HEADER_SIZE, VDI_IMAGE_TYPES, type VdiHeader, type VdiImageType, decodeVdiHeader } from './generated/vdi.js';
 
 export type { VdiImageType } from './generated/vdi.js';
@@ -211,6 +212,9 @@ export const vdi: FormatModule<'vdi', VdiDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vdi' }, // Glance's name
   signatures: [{ offset: VDI_SIGNATURE_OFFSET, bytes: VDI_SIGNATURE_BYTES }],
   checks: [parentCheck, sizeCheck],
+  // A VDI names its parent by UUID only (VirtualBox finds it in its media registry).
+  references: { backing: [{ name: 'parentUuid', by: 'uuid' }] },
+  guestDisk: vdiGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
     ['cluster_size', details.blockSize],

@@ -48,6 +48,7 @@ import {
   decodeVhdDynamicHeader,
   decodeVhdFooter,
 } from './generated/vhd.js';
+import { vhdGuestDisk } from './shared/vhd-guest.js';
 
 export { VHD_DYNAMIC_HEADER_COOKIE, VHD_FOOTER_COOKIE, type VhdDiskType } from './generated/vhd.js';
 
@@ -495,6 +496,18 @@ export const vhd: FormatModule<'vhd', VhdDetails, 'parent' | 'size' | 'checksum'
   ],
   tailBytes: VHD_FOOTER_SIZE,
   checks: [checksumCheck, parentCheck, sizeCheck],
+  // Relative locators first (Windows writes W2ku and W2ru), then absolute ones, then the bare parent name.
+  references: {
+    backing: [
+      { name: 'parentLocators[platformCode=W2ru].path', windowsPath: true },
+      { name: 'parentLocators[platformCode=Wi2r].path', windowsPath: true },
+      { name: 'parentLocators[platformCode=W2ku].path', windowsPath: true },
+      { name: 'parentLocators[platformCode=Wi2k].path', windowsPath: true },
+      { name: 'parentLocators[platformCode=MacX].path' },
+      { name: 'parentName', windowsPath: true },
+    ],
+  },
+  guestDisk: vhdGuestDisk,
   guestDataAtStart: (details) => details.diskType === 'fixed',
   // qemu-img info prints a dynamic disk's block size as cluster_size, and no format-specific block.
   summarize: (details) => [

@@ -45,6 +45,7 @@ import {
   decodeVhdxSectorSize,
   decodeVhdxVirtualDiskSize,
 } from './generated/vhdx.js';
+import { vhdxGuestDisk } from './shared/vhdx-guest.js';
 
 export {
   VHDX_HEADER_OFFSETS,
@@ -519,6 +520,15 @@ export const vhdx: FormatModule<'vhdx', VhdxDetails, 'parent' | 'size'> = {
   glance: { diskFormat: 'vhdx' }, // Glance's name
   signatures: [{ offset: 0, bytes: VHDX_SIGNATURE }],
   checks: [parentCheck, sizeCheck],
+  // [MS-VHDX] 2.6.2.6.1: the relative path first, then the absolute and volume paths.
+  references: {
+    backing: [
+      { name: 'parentLocator.entries[key=relative_path].value', windowsPath: true },
+      { name: 'parentLocator.entries[key=absolute_win32_path].value', windowsPath: true },
+      { name: 'parentLocator.entries[key=volume_path].value', windowsPath: true },
+    ],
+  },
+  guestDisk: vhdxGuestDisk,
   // qemu-img info prints the block size as cluster_size, and no format-specific block.
   summarize: (details) => [
     ['cluster_size', details.blockSize],

@@ -40,6 +40,7 @@ import {
   decodeVmdkSeSparseHeader,
   matchVmdk4SparseHeader,
 } from './generated/vmdk.js';
+import { vmdkGuestDisk } from './shared/vmdk-guest.js';
 import {
   type ParsedDescriptor,
   VMDK_MAX_DESCRIPTOR_BYTES,
@@ -584,6 +585,21 @@ export const vmdk: FormatModule<'vmdk', VmdkDetails, 'descriptor' | 'footer' | '
   probe: probeDescriptor,
   tailBytes: FOOTER_BYTES,
   checks: [descriptorCheck, footerCheck, parentCheck],
+  references: {
+    backing: [{ name: 'parentFileNameHint' }],
+    // A descriptor file's extents; the disk's grain size is the first sparse extent's, when every extent agrees (qemu 7.2 vmdk_get_info).
+    extents: {
+      when: { field: 'layout', equals: 'descriptor' },
+      list: 'extents',
+      name: 'filename',
+      type: 'type',
+      imageTypes: ['SPARSE', 'VMFSSPARSE', 'SESPARSE'],
+      facts: 'file',
+      foldFromFirst: ['grainSize', 'compressed', 'headerVersion', 'flags', 'numGTEsPerGT', 'gdAtEnd', 'uncleanShutdown'],
+      agreeOn: ['grainSize', 'compressed'],
+    },
+  },
+  guestDisk: vmdkGuestDisk,
   // qemu-img info's words: the generic lines, then ImageInfoSpecificVmdk (the CIDs in
   // decimal, the extents qemu opened); then the descriptor's extent lines as written.
   summarize: (details) => [

@@ -129,6 +129,14 @@ export interface FormatModule<
    * partition table found there then belongs to the contents and is not a second format.
    */
   readonly guestDataAtStart?: boolean | ((details: Details) => boolean);
+  /**
+   * How the guest's disk maps onto the image (see {@link GuestDiskMap}): the format's
+   * tables, read lazily through `image` (a reader in any order) when the guest's disk is
+   * read. Formats without it have no guest disk here; a map may also answer
+   * `{ unavailable }` (an encrypted disk, data kept in other files). The core serves the
+   * pieces (`src/reading/guest-disk.ts` `openGuestDisk`).
+   */
+  readonly guestDisk?: (image: ByteReader, context: GuestDiskContext<Details>) => Promise<GuestDiskMap | GuestDiskUnavailable>;
   /** The safety checks that apply to this format (see `docs/safety.md`). */
   readonly checks?: readonly SafetyCheck<Details, CheckName, Options>[];
   /** Options this module takes (they become keys of `IntrospectOptions`). */
@@ -153,10 +161,171 @@ export interface FormatModule<
    * plain bytes declared `ami`. `undefined` when the declaration is simply another format.
    */
   readonly declaredAs?: (declared: string, details: Details) => { accept: boolean; reason: string } | undefined;
+  /**
+   * Which fields of `details` name other files, as data: backing (parent) images, and the
+   * files that hold this image's data (a VMDK descriptor's extents). The core reads them
+   * when asked (`backingChain`, the file and URL helpers); the module never opens a file.
+   */
+  readonly references?: FileReferences;
   /** How OpenStack Glance names this format and which image properties its metadata proves (see `docs/glance.md`). */
   readonly glance?: GlanceDeclaration<Details>;
   /** Reads the metadata. Throws `IntrospectionError` for bad input. */
   readonly parse: (reader: ByteReader, context: ParseContext) => Promise<ParsedImage<Details>>;
+}
+
+/**
+ * A place in `details`, as a path: `backingFile`, `parentLocator.entries`; `list[]` for
+ * every element of a list, `list[key=value]` for the elements whose `key` is `value`
+ * (`parentLocators[platformCode=W2ru].path`).
+ */
+export type DetailsPath = string;
+
+/**
+ * One way an image names its backing (parent) image. A format may store several (a VHD's
+ * parent locators): they are tried in the order listed, the first that resolves is read.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `name` | where the name is |
+ * | `by` | `'path'` (a file name, relative to the image unless absolute) or `'uuid'` (VDI stores only its parent's UUID: a caller's `resolve` may map it) |
+ * | `format` | where the backing image's declared format is, when the format stores one (qcow2's backing format extension): the backing image is read as that format, as qemu does |
+ * | `windowsPath` | the name is a Windows path (`.\parent.vhd`): `\` separates its parts |
+ */
+export interface BackingReference {
+  readonly name: DetailsPath;
+  readonly by?: 'path' | 'uuid';
+  readonly format?: DetailsPath;
+  readonly windowsPath?: boolean;
+}
+
+/**
+ * The files that hold an image's data, listed in its details (a VMDK descriptor's extent
+ * lines), and how what is read of them folds into the image's details.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `when` | only when this field has this value (a VMDK whose `layout` is `descriptor`; a sparse file is its own extent) |
+ * | `list` | the list of extents |
+ * | `name`, `type` | each extent's file name and type |
+ * | `imageTypes` | the types that are images of this format, read as such (VMDK `SPARSE`, `VMFSSPARSE`, `SESPARSE`); the others are data (`FLAT`): only their size is read |
+ * | `facts` | the field of each extent that receives what was read of its file ({@link ExtentFacts}) |
+ * | `foldFromFirst` | fields of the image's details taken from the first extent's own details (qemu reports the first sparse extent's grain size as the disk's cluster size) |
+ * | `agreeOn` | fields every extent must share with the first for the fold to happen (qemu's `vmdk_get_info` reports no cluster size otherwise) |
+ */
+export interface ExtentReferences {
+  readonly when?: { readonly field: DetailsPath; readonly equals: string };
+  readonly list: DetailsPath;
+  readonly name: string;
+  readonly type: string;
+  readonly imageTypes: readonly string[];
+  readonly facts: string;
+  readonly foldFromFirst: readonly string[];
+  readonly agreeOn: readonly string[];
+}
+
+/** Which details name other files (see {@link FormatModule.references}). */
+export interface FileReferences {
+  /** Backing (parent) image names, in order of preference. */
+  readonly backing?: readonly BackingReference[];
+  /** The files holding the image's data. */
+  readonly extents?: ExtentReferences;
+}
+
+/** What was read of one extent's file (set in the extent's `facts` field). */
+export interface ExtentFacts {
+  /** The file, as resolved (a path, a URL, the caller's name). */
+  filename: string;
+  /** Its length in bytes, when known. */
+  size?: number;
+  /** For an extent read as an image: its format, virtual size and own details. */
+  format?: string;
+  virtualSize?: number;
+  details?: unknown;
+  /** What reading it warned about. */
+  warnings?: string[];
+}
+
+/**
+ * How a compressed unit of the guest's disk is compressed: the format's own name for it,
+ * which its map's `decode` understands (qcow2's and VMDK's are in
+ * `formats/shared/guest-units.ts`).
+ */
+export type GuestDiskCodec = string;
+
+/**
+ * One compressed unit of the guest's disk: a qcow2 compressed cluster, a VMDK grain, a
+ * cloop block. It is decoded whole, once, and kept in a small cache.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `codec` | see {@link GuestDiskCodec} |
+ * | `at` | where its compressed bytes start in the image |
+ * | `compressedLength` | how many bytes to read there; bytes past the end of the image read as zeros (a qcow2 descriptor rounds the length up to whole sectors, so the last cluster of a file may claim bytes it lacks) |
+ * | `offset` | the guest offset of its first decoded byte |
+ * | `length` | decoded bytes the guest takes from it (a unit at the end of the disk may be cut) |
+ * | `maxLength` | `zlib` only: the most bytes the stream may decode to (a VMDK grain's size); default `length` |
+ */
+export interface CompressedUnit {
+  readonly codec: GuestDiskCodec;
+  readonly at: number;
+  readonly compressedLength: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly maxLength?: number;
+}
+
+/**
+ * What is at `length` bytes of the guest's disk starting at guest offset `offset`.
+ *
+ * | kind | the bytes are | extra field |
+ * | --- | --- | --- |
+ * | `data` | the image's bytes from offset `at` on | `at` |
+ * | `zero` | zeros: a cluster or block the image marks as zero, or one it does not allocate and that no backing image lies under | |
+ * | `backing` | the backing (parent) image's bytes at the same guest offset: unallocated here, and the image has a backing file | |
+ * | `compressed` | part of a compressed unit, decoded | `unit` ({@link CompressedUnit}); the piece lies inside `[unit.offset, unit.offset + unit.length)` |
+ */
+export type GuestDiskPiece =
+  | { readonly kind: 'data'; readonly offset: number; readonly length: number; readonly at: number }
+  | { readonly kind: 'zero'; readonly offset: number; readonly length: number }
+  | { readonly kind: 'backing'; readonly offset: number; readonly length: number }
+  | { readonly kind: 'compressed'; readonly offset: number; readonly length: number; readonly unit: CompressedUnit };
+
+/**
+ * The guest's disk as a format's tables map it onto the image.
+ *
+ * | member | meaning |
+ * | --- | --- |
+ * | `size` | the guest disk's length in bytes (qemu's, in whole sectors where qemu rounds) |
+ * | `backingFile` | the backing (parent) image's name when `backing` pieces can occur (the chain walker opens it) |
+ * | `lookup(offset, length)` | the pieces covering `[offset, offset + length)` (within `size`), in order, without gaps or overlaps; it reads the tables it needs through the image reader, checking every pointer: a table or data past the end of the image, overlapping the image's own structures, or misaligned is `CORRUPT` (`TRUNCATED` where it starts inside the image and ends past it) |
+ */
+export interface GuestDiskMap {
+  readonly size: number;
+  readonly backingFile?: string | undefined;
+  lookup(offset: number, length: number): Promise<GuestDiskPiece[]>;
+  /** Decodes one of the map's compressed units (required of a map that returns `compressed` pieces). */
+  decode?(unit: CompressedUnit, compressed: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array>;
+}
+
+/** Why an image's guest disk cannot be read here (an encrypted disk, data in other files, a stream). */
+export interface GuestDiskUnavailable {
+  /** The reason, one sentence. */
+  readonly unavailable: string;
+}
+
+/**
+ * What a format's `guestDisk` gets besides the image.
+ *
+ * | field | meaning |
+ * | --- | --- |
+ * | `details` | the format's parsed details |
+ * | `virtualSize` | the virtual size `parse` reported (numbers above 2^53 are not exact: such disks are unavailable) |
+ * | `warn` | records a soft problem found in the tables |
+ */
+export interface GuestDiskContext<Details> {
+  readonly details: Details;
+  readonly virtualSize: number;
+  warn(message: string): void;
 }
 
 /** Any format module. */

@@ -5,6 +5,7 @@
  */
 import type { AnyFormatModule, FormatModule } from './format-module.js';
 import type { SafetyVerdict } from './safety.js';
+import type { GuestResult } from './guest-inspection.js';
 
 /**
  * What `introspect` found, for a format named `Name` whose metadata is `Details`.
@@ -21,6 +22,9 @@ import type { SafetyVerdict } from './safety.js';
  * | `safety` | the safety verdict: every check that applies, passed or not, with reasons (a layer's own checks included) |
  * | `containers` | the layers around the disk (compression, archives, an OVA), outermost first; absent for a bare image |
  * | `disks` | every disk, in order, when a layer holds more than one (`info` itself describes the first) |
+ * | `filename` | the file or URL read, for an image found through another (a backing file), and for the top image when `backingChain` was asked for |
+ * | `backingChain` | with `backingChain: true`, the backing images, nearest first (`qemu-img info --backing-chain` without the top image) |
+ * | `guest` | with the `inspectGuest` option: what is inside the guest (`GuestInfo`), or `{ unavailable: reason }` |
  */
 export interface ImageInfoOf<Name extends string, Details> {
   format: Name;
@@ -33,6 +37,9 @@ export interface ImageInfoOf<Name extends string, Details> {
   safety: SafetyVerdict;
   containers?: ContainerLayer[];
   disks?: ImageInfoOf<Name, Details>[];
+  filename?: string;
+  backingChain?: ImageInfoOf<string, unknown>[];
+  guest?: GuestResult;
 }
 
 /**

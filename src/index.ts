@@ -24,6 +24,10 @@ import type { AnyContainerModule, LayerOf } from './container-module.js';
 import { allContainers, allFormats, withDefaults } from './defaults.js';
 import type { BuiltinContainer, OvfInfo } from '../containers/index.js';
 import type { BuiltinFormat } from '../formats/index.js';
+import { type ReferenceOptions, followReferences, refuseReference, splitReferenceOptions } from './chain.js';
+import { resolveOptions } from './options.js';
+import { releaseUnopened } from './reading/chunks.js';
+import { type UrlIntrospectOptions, introspectUrlWith } from './remote/introspect-url.js';
 
 export { toReadableStream, type Inspection, type CoreOptions } from './core.js';
 export {
@@ -38,7 +42,13 @@ export type {
   AnyFormatModule,
   ByteReader,
   CheckNameOf,
+  CompressedUnit,
   FormatModule,
+  GuestDiskCodec,
+  GuestDiskContext,
+  GuestDiskMap,
+  GuestDiskPiece,
+  GuestDiskUnavailable,
   ModuleOption,
   ModuleOptionsOf,
   ParseContext,
@@ -62,9 +72,25 @@ export {
 } from './safety.js';
 export { verifyDiskFormatWith, type DiskFormatDecision } from './verify-disk-format.js';
 export type { BlobLike, ImageSource } from './reading/open.js';
+export {
+  MAX_BACKING_CHAIN_DEPTH,
+  MAX_REFERENCED_FILES,
+  ReferenceRefused,
+  refuseReference,
+  type ReferencedFile,
+  type ReferenceOptions,
+  type ReferenceResolver,
+  type Referrer,
+} from './chain.js';
+export type { BackingReference, DetailsPath, ExtentFacts, ExtentReferences, FileReferences } from './format-module.js';
+export type { RemoteOptions, UrlIntrospectOptions } from './remote/introspect-url.js';
+export type { FetchLike } from './remote/http-client.js';
+export { FIRST_REQUEST_BYTES } from './remote/range-fetcher.js';
+export { PERMISSIVE_URL_FILTER, SERVICE_URL_FILTER, SPECIAL_PURPOSE_RANGES, type UrlFilter, type UrlFilterOption } from './remote/url-filter.js';
 export type { RandomAccessSource } from './reading/range-backend.js';
 export type { WebStreamLike } from './reading/chunks.js';
 export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './glance/properties.js';
+export { isGuestInfo, type GuestFileSystem, type GuestInfo, type GuestInspectionSettings, type GuestOs, type GuestPartition, type GuestResult, type GuestUnavailable, type GuestVolumeGroup } from './guest-inspection.js';
 export type {
   GlanceContainerFormat,
   GlanceDeclaration,
@@ -105,13 +131,51 @@ export type InfoWith<Modules extends AnyFormatModule, Containers extends AnyCont
  * @param options - see {@link IntrospectOptions}; `formats` defaults to every built-in format.
  * @throws {@link IntrospectionError} for every failure, with a stable `code`.
  */
-export function introspect<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
+export async function introspect<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   source: ImageSource,
-  options?: IntrospectOptions<Modules, Containers>,
+  options?: IntrospectOptions<Modules, Containers> & ReferenceOptions,
 ): Promise<InfoWith<Modules, Containers>> {
-  return introspectCore(source, withDefaults(options) as unknown as CoreOptions<Modules>) as Promise<InfoWith<Modules, Containers>>;
+  let split: ReturnType<typeof splitReferenceOptions<typeof options>>;
+  try {
+    split = splitReferenceOptions(options);
+  } catch (error) {
+    releaseUnopened(source);
+    throw error;
+  }
+  const { references, rest } = split;
+  const info = await introspectCore(source, withDefaults(rest) as unknown as CoreOptions<Modules>);
+  if (references.resolve === undefined && references.backingChain !== true) return info as InfoWith<Modules, Containers>;
+  // Without a resolver, nothing the image names can be read: the walk says so in warnings.
+  const resolve = references.resolve ?? (() => refuseReference('no resolve option was given to supply it'));
+  const named = (source as { name?: unknown }).name;
+  const resolved = resolveOptions(withDefaults(rest), undefined);
+  return (await followReferences(info as ImageInfoOf<string, unknown>, { filename: typeof named === 'string' ? named : '' }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoWith<Modules, Containers>;
 }
 
+/**
+ * Reads the metadata of the disk image at an `http:` or `https:` URL, by range requests:
+ * only the bytes the format needs, in a few round trips, with no HEAD request (Glance's
+ * image data URL answers HEAD with 405). A server that ignores `Range` is read as a stream
+ * and the response is cancelled as soon as the answer is known.
+ *
+ * In a browser the server's CORS must allow the request headers (`Range`, `If-Range`, and
+ * any in `headers`: a preflight) and expose `Content-Range`, `ETag` and `Content-MD5`. In
+ * Node, `introspectUrl` from `image-introspect/node` also resolves names and pins each
+ * connection to an address the URL filter allows. See `docs/remote.md`.
+ *
+ * @param url - the image's URL
+ * @param options - `introspect`'s options, and `headers`, `fetch`, `urlFilter` (default
+ *   `'service'`: no private, loopback or link-local address, ports 80 and 443 only),
+ *   `backingChain`, `resolve`, `allowOutsideReferences`
+ * @throws {@link IntrospectionError}: `SOURCE_ERROR` naming the status and URL for what
+ *   the server did, `INVALID_ARGUMENT` for a bad URL or option, `ABORTED` on the signal.
+ */
+export function introspectUrl<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
+  url: string | URL,
+  options?: UrlIntrospectOptions<Modules, Containers>,
+): Promise<InfoWith<Modules, Containers>> {
+  return introspectUrlWith(url, withDefaults(options), allFormats) as Promise<unknown> as Promise<InfoWith<Modules, Containers>>;
+}
 
 /**
  * Pass-through inspection: `stream` yields exactly the source's chunks while `result`

@@ -9,17 +9,28 @@
  * | a character device | as a stream |
  * | a directory | `INVALID_ARGUMENT` |
  *
+ * The files an image names are read beside it (a VMDK descriptor's extents; the backing
+ * chain with `backingChain`), confined to its folder (`node-file-resolver.ts`). `introspectUrl`
+ * here is the root one with Node's transport: names resolved once, every address judged by
+ * the URL filter, connections pinned (`node-transport.ts`).
+ *
  * @module
  */
 import { close, closeSync, constants, createReadStream, fstat, fstatSync, open, openSync, read, readFile, readSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import type { BuiltinContainer } from '../containers/index.js';
 import type { BuiltinFormat } from '../formats/index.js';
 import type { AnyContainerModule } from './container-module.js';
-import { withDefaults } from './defaults.js';
+import { allFormats, withDefaults } from './defaults.js';
 import type { InfoWith } from './index.js';
 import { IntrospectionError } from './errors.js';
 import type { AnyFormatModule } from './format-module.js';
+import { type ReferenceOptions, followReferences, splitReferenceOptions } from './chain.js';
+import { fileResolver } from './node-file-resolver.js';
+import type { ImageInfoOf } from './image-info.js';
+import { type UrlIntrospectOptions, introspectUrlWith } from './remote/introspect-url.js';
+import { nodeTransport } from './node-transport.js';
 import { introspectSource } from './introspect.js';
 import { type IntrospectOptions, resolveOptions } from './options.js';
 import { throwIfAborted } from './reading/chunks.js';
@@ -211,20 +222,44 @@ export type IntrospectFileOptions<Modules extends AnyFormatModule = BuiltinForma
  */
 export async function introspectFile<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
   path: string,
-  options?: IntrospectFileOptions<Modules, Containers>,
+  options?: IntrospectFileOptions<Modules, Containers> & ReferenceOptions,
 ): Promise<InfoWith<Modules, Containers>> {
-  const { blockingReads, ...introspectOptions } = (options ?? {}) as IntrospectFileOptions<Modules, Containers>;
+  const { references, rest } = splitReferenceOptions(options);
+  const { blockingReads, ...introspectOptions } = (rest ?? {}) as IntrospectFileOptions<Modules, Containers>;
   if (blockingReads !== undefined && typeof blockingReads !== 'boolean') throw new IntrospectionError('INVALID_ARGUMENT', 'options.blockingReads must be a boolean', { field: 'options' });
-  const resolved = resolveOptions(withDefaults(options === undefined ? undefined : introspectOptions), undefined);
+  const resolved = resolveOptions(withDefaults(rest === undefined ? undefined : introspectOptions), undefined);
   if (typeof path !== 'string' || path === '') throw new IntrospectionError('INVALID_ARGUMENT', 'introspectFile needs a path');
   throwIfAborted(resolved.signal);
-  const opened = await openPath(path, blockingReads === true ? blockingCalls : threadPoolCalls);
-  if (opened.kind === 'pipe') return (await introspectSource(opened.socket, resolved)) as InfoWith<Modules, Containers>;
-  if (opened.kind === 'stream') return (await introspectSource(createReadStream(path), resolved)) as InfoWith<Modules, Containers>;
-  const { source } = opened;
-  // The answer does not wait for the file to be closed (one round trip less).
-  return (await introspectSource(source, resolved, () => {
-    void source.close();
-  })) as InfoWith<Modules, Containers>;
+  const calls = blockingReads === true ? blockingCalls : threadPoolCalls;
+  const opened = await openPath(path, calls);
+  let info: ImageInfoOf<string, unknown>;
+  if (opened.kind === 'pipe') info = await introspectSource(opened.socket, resolved);
+  else if (opened.kind === 'stream') info = await introspectSource(createReadStream(path), resolved);
+  else {
+    const { source } = opened;
+    // The answer does not wait for the file to be closed (one round trip less).
+    info = await introspectSource(source, resolved, () => {
+      void source.close();
+    });
+  }
+  // A VMDK descriptor's extents are read beside it; the backing chain when asked for.
+  const resolve = references.resolve ?? fileResolver(path, references.allowOutsideReferences === true, (file) => openFileSource(file));
+  // The real path tells a loop in the chain (a link to an image already read); extents need no identity.
+  const key = references.backingChain === true ? await realpath(path).catch(() => path) : path;
+  return (await followReferences(info, { filename: path, key }, { resolve, backingChain: references.backingChain === true, options: resolved })) as InfoWith<Modules, Containers>;
+}
+
+/**
+ * `introspectUrl` of the root entry, in Node: each name is resolved once, every address
+ * it has is judged by the URL filter, and the connection goes to an address that passed
+ * (DNS rebinding has nothing to change), redirects judged one by one. With the default
+ * filter (`'service'`) no loopback, private, link-local or other special-purpose address is
+ * reached, whatever the URL, its redirects or its DNS say.
+ */
+export function introspectUrl<Modules extends AnyFormatModule = BuiltinFormat, Containers extends AnyContainerModule = BuiltinContainer>(
+  url: string | URL,
+  options?: UrlIntrospectOptions<Modules, Containers>,
+): Promise<InfoWith<Modules, Containers>> {
+  return introspectUrlWith(url, withDefaults(options), allFormats, { transport: (filter) => nodeTransport(filter) }) as Promise<unknown> as Promise<InfoWith<Modules, Containers>>;
 }
 export { introspectFiles, type IntrospectFilesOptions, type SkippedEntry, type SkipReason, type WalkOptions } from './node-files.js';

@@ -13,6 +13,8 @@ import { IntrospectionError } from './errors.js';
 import type { AnyContainerModule, ContainerCheckNameOf } from './container-module.js';
 import type { AnyFormatModule, CheckNameOf, ModuleOptionsOf } from './format-module.js';
 import { type CoreCheckName, type SafetyOptions, coreCheckNames } from './safety.js';
+// guest-os: the inspectGuest option.
+import { type GuestInspectionSettings, type ResolvedGuestInspection, resolveGuestInspection } from './guest-inspection.js';
 
 type UnionToIntersection<Union> = (Union extends unknown ? (value: Union) => void : never) extends (value: infer Intersection) => void ? Intersection : never;
 
@@ -65,6 +67,16 @@ export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyForm
   expectedFormat?: Modules['name'];
   /** Formats the caller accepts; any other rejects with `FORMAT_MISMATCH` once detected. */
   allowedFormats?: readonly Modules['name'][];
+  // guest-os: begin
+  /**
+   * Look inside the guest (default off: it reads more): `info.guest` then tells its
+   * partitions, file systems, operating system (type, distro, version, architecture,
+   * hostname) and firmware, as libguestfs's `virt-inspector` would, or `{ unavailable }`
+   * with the reason (a stream, an encrypted or not yet mapped format, the read budget spent).
+   * `{ maxReadBytes }` sets the budget of distinct guest-disk bytes (default 64 MiB).
+   */
+  inspectGuest?: boolean | GuestInspectionSettings;
+  // guest-os: end
 }
 
 /**
@@ -101,6 +113,8 @@ export interface ResolvedOptions {
   probeLimit: number;
   expectedFormat: string | undefined;
   allowedFormats: readonly string[] | undefined;
+  /** guest-os: guest inspection, when asked for. */
+  inspectGuest: ResolvedGuestInspection | undefined;
   /** The core's safety options and every module's own, defaults applied. */
   safety: { allowChecks: readonly string[]; bannedFormats: readonly string[] } & Record<string, unknown>;
 }
@@ -117,7 +131,41 @@ const CORE_KEYS = new Set([
   'allowedFormats',
   'allowChecks',
   'bannedFormats',
+  'inspectGuest', // guest-os
 ]);
+
+/**
+ * Options that only some entry points take: each takes its own out ({@link takeOptions})
+ * before the rest is checked here. Listed so that giving one where it does not apply
+ * (`headers` to `introspect`) is refused saying where it belongs.
+ */
+export const ENTRY_POINT_OPTIONS: Readonly<Record<string, string>> = {
+  backingChain: 'introspect, introspectFile and introspectUrl take it',
+  resolve: 'introspect, introspectFile and introspectUrl take it',
+  allowOutsideReferences: 'introspect, introspectFile and introspectUrl take it',
+  headers: 'only introspectUrl takes it',
+  fetch: 'only introspectUrl takes it',
+  urlFilter: 'only introspectUrl takes it',
+  blockingReads: 'only introspectFile takes it',
+};
+
+/**
+ * The values of `keys` in `options` (those given), and a copy of `options` without them:
+ * how an entry point takes its own options ({@link ENTRY_POINT_OPTIONS}) before the rest
+ * goes to {@link resolveOptions}. Anything that is not an options object goes through
+ * untouched, to be refused there.
+ */
+export function takeOptions<Key extends string, Rest>(options: Rest, keys: readonly Key[]): { taken: Partial<Record<Key, unknown>>; rest: Rest } {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return { taken: {}, rest: options };
+  const rest = { ...(options as Record<string, unknown>) };
+  const taken: Partial<Record<Key, unknown>> = {};
+  for (const key of keys) {
+    const value = rest[key];
+    delete rest[key];
+    if (value !== undefined) taken[key] = value;
+  }
+  return { taken, rest: rest as Rest };
+}
 
 function invalid(message: string): IntrospectionError {
   return new IntrospectionError('INVALID_ARGUMENT', message, { field: 'options' });
@@ -265,7 +313,9 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   const { formats, containers, moduleOptions, formatNames, checkNames, defaultBanned, signatureEnd } = registryFacts(given.formats ?? defaultFormats, given.containers);
   for (const key of Object.keys(given)) {
     if (CORE_KEYS.has(key) || moduleOptions.has(key)) continue;
-    const near = [...CORE_KEYS, ...moduleOptions.keys()].find((known) => known.toLowerCase() === key.toLowerCase());
+    const takenBy = Object.hasOwn(ENTRY_POINT_OPTIONS, key) ? ENTRY_POINT_OPTIONS[key] : undefined;
+    if (takenBy !== undefined) throw invalid(`option "${key}" does not apply here (${takenBy})`);
+    const near = [...CORE_KEYS, ...moduleOptions.keys(), ...Object.keys(ENTRY_POINT_OPTIONS)].find((known) => known.toLowerCase() === key.toLowerCase());
     throw invalid(`unknown option "${key}"${near === undefined ? '' : ` (did you mean "${near}"?)`}`);
   }
 
@@ -285,6 +335,10 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   const allowChecks = nameList(given, 'allowChecks', checkNames, 'safety check') ?? [];
   const bannedFormats = nameList(given, 'bannedFormats', formatNames, 'format') ?? defaultBanned;
   const safety: ResolvedOptions['safety'] = { allowChecks, bannedFormats };
+  // guest-os: begin
+  const inspectGuest = resolveGuestInspection(given.inspectGuest);
+  if (typeof inspectGuest === 'string') throw invalid(inspectGuest);
+  // guest-os: end
   for (const [name, declared] of moduleOptions) {
     const value = given[name];
     if (value !== undefined && (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))) {
@@ -307,6 +361,7 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
     probeLimit,
     expectedFormat: expectedFormat as string | undefined,
     allowedFormats,
+    inspectGuest, // guest-os
     safety,
   };
 }

@@ -52,10 +52,10 @@ export const coreCheckNames = ['banned', 'multiple_formats', 'parse_error', 'oth
 
 /** What each core check stops, as `docs/safety.md` explains it (for `--help` and listings). */
 export const coreChecks: ReadonlyArray<{ name: CoreCheckName; description: string }> = [
-  { name: 'banned', description: 'the format is one that is never safe (QED by default)' },
+  { name: 'banned', description: 'the format is one that is never safe (bannedFormats; by default those their modules ban)' },
   { name: 'multiple_formats', description: 'the bytes are valid as more than one format (a "format gadget")' },
   { name: 'parse_error', description: 'a structure the format declares could not be read' },
-  { name: 'other_disks', description: 'a layer holding several disks (an OVA) has one that is unsafe' },
+  { name: 'other_disks', description: 'a layer holding several disks (an appliance archive) has one that is unsafe' },
 ];
 
 /** The name of a check the core runs on every format. */

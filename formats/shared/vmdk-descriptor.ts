@@ -8,7 +8,7 @@
  */
 import { latin1Text } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
-import type { ByteReader } from '../../src/format-module.js';
+import type { ByteReader, ExtentFacts } from '../../src/format-module.js';
 
 /** qemu reads at most 1 MiB - 1 of a descriptor file, and so do we (block/vmdk.c vmdk_read_desc). */
 export const VMDK_MAX_DESCRIPTOR_BYTES = 1024 * 1024 - 1;
@@ -27,6 +27,8 @@ export interface VmdkExtent {
   filename: string | undefined;
   /** Offset in sectors into the extent file (FLAT extents). */
   offset: number | undefined;
+  /** What was read of the extent's file, when it was read beside the descriptor (`introspectFile`, `introspectUrl`, a `resolve` option). */
+  file?: ExtentFacts;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 import { availableParallelism } from 'node:os';
 import type { BuiltinFormat } from '../../formats/index.js';
 import type { IntrospectOptions } from '../options.js';
-import { type ModuleFlag, closestName, knownChecks, knownFormats, moduleFlags, resolveCheckName, resolveFormatName } from './names.js';
+import { parseHeaderArgument } from './remote.js';
+import { type CliRegistry, type ModuleFlag, closestName, defaultRegistry, knownChecks, knownFormats, moduleFlags, resolveCheckName, resolveFormatName } from './names.js';
 
 /** How results are printed. */
 export type OutputMode = 'text' | 'json' | 'ndjson' | 'glance';
@@ -31,9 +32,13 @@ export interface Settings {
   jobs: number;
   recursive: boolean;
   /** Options for every introspection: the command's, and those the format modules declare. */
-  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks'> & Record<string, unknown>;
+  introspect: Pick<IntrospectOptions<BuiltinFormat>, 'expectedFormat' | 'allowChecks' | 'inspectGuest'> & { backingChain?: boolean } & Record<string, unknown>;
+  /** Headers sent with every request to a URL argument (`--header`), by name. */
+  headers: Record<string, string>;
   help: boolean;
   version: boolean;
+  /** The modules this command line knows (names, checks, flags), passed to every introspection. */
+  registry: CliRegistry;
 }
 
 /** A mistake in the arguments: printed as one line, exit status 2. */
@@ -106,7 +111,7 @@ const commandOptions: CliOption[] = [
     value: 'FORMAT',
     description: 'fail an image whose content is not FORMAT (reading stops as soon as it cannot be)',
     apply(settings, value, spelled) {
-      const name = resolveFormatName(value) ?? unknownName(spelled, 'format', value, knownFormats().flatMap((format) => [format.name, ...format.aliases]));
+      const name = resolveFormatName(value, settings.registry) ?? unknownName(spelled, 'format', value, knownFormats(settings.registry).flatMap((format) => [format.name, ...format.aliases]));
       settings.introspect.expectedFormat = name as Settings['introspect']['expectedFormat'];
     },
   },
@@ -115,8 +120,34 @@ const commandOptions: CliOption[] = [
     value: 'CHECK',
     description: 'treat a failed safety check CHECK as a warning (repeatable)',
     apply(settings, value, spelled) {
-      const name = resolveCheckName(value) ?? unknownName(spelled, 'check', value, knownChecks().map((check) => check.name));
+      const name = resolveCheckName(value, settings.registry) ?? unknownName(spelled, 'check', value, knownChecks(settings.registry).map((check) => check.name));
       settings.introspect.allowChecks = [...(settings.introspect.allowChecks ?? []), name] as Settings['introspect']['allowChecks'];
+    },
+  },
+  // guest-os: begin
+  {
+    long: 'inspect-guest',
+    description: 'look inside the guest: its partitions, file systems, operating system, architecture, hostname and firmware (reads more of each image)',
+    apply: (settings) => {
+      settings.introspect.inspectGuest = true;
+    },
+  },
+  // guest-os: end
+  {
+    long: 'backing-chain',
+    description: 'also read each backing image, as qemu-img info --backing-chain (--json: an array per image, the image first)',
+    apply: (settings) => {
+      settings.introspect.backingChain = true;
+    },
+  },
+  {
+    long: 'header',
+    value: "'NAME: VALUE'",
+    description: 'send this header with every request to a URL argument (a token; repeatable)',
+    apply(settings, value) {
+      const header = parseHeaderArgument(value);
+      if ('error' in header) throw new UsageError(header.error);
+      settings.headers[header.name] = header.value;
     },
   },
   {
@@ -167,16 +198,16 @@ function flagOption(flag: ModuleFlag): CliOption {
   };
 }
 
-/** The options the format modules declare (VMDK's allowed create types). */
-function formatOptions(): CliOption[] {
-  return moduleFlags().map(flagOption);
+/** Every option of a command line with these modules, in the order `--help` lists them: the command's, then the flags the format modules declare (VMDK's allowed create types). */
+export function cliOptionsFor(registry: CliRegistry): readonly CliOption[] {
+  return [...commandOptions, ...moduleFlags(registry).map(flagOption)];
 }
 
-/** Every option, in the order `--help` lists them. */
-export const cliOptions: readonly CliOption[] = [...commandOptions, ...formatOptions()];
+/** Every option of the command line with the built-in modules. */
+export const cliOptions: readonly CliOption[] = cliOptionsFor(defaultRegistry);
 
-function defaultSettings(): Settings {
-  return { files: [], output: 'text', outputOption: undefined, jobs: availableParallelism(), recursive: false, introspect: {}, help: false, version: false };
+function defaultSettings(registry: CliRegistry): Settings {
+  return { files: [], output: 'text', outputOption: undefined, jobs: availableParallelism(), recursive: false, introspect: {}, headers: {}, help: false, version: false, registry };
 }
 
 /**
@@ -185,8 +216,9 @@ function defaultSettings(): Settings {
  * @throws {@link UsageError} for an unknown option, a missing or bad value, standard input
  *   named twice.
  */
-export function parseArguments(argv: readonly string[], options: readonly CliOption[] = cliOptions): Settings {
-  const settings = defaultSettings();
+export function parseArguments(argv: readonly string[], registry: CliRegistry = defaultRegistry): Settings {
+  const options = registry === defaultRegistry ? cliOptions : cliOptionsFor(registry);
+  const settings = defaultSettings(registry);
   const byLong = new Map(options.map((option) => [option.long, option]));
   const byShort = new Map(options.filter((option) => option.short !== undefined).map((option) => [option.short as string, option]));
   let index = 0;
@@ -241,26 +273,28 @@ export function parseArguments(argv: readonly string[], options: readonly CliOpt
 }
 
 /** The `--help` text: usage, the options from the table, the formats and checks from the registry. */
-export function helpText(options: readonly CliOption[] = cliOptions): string {
+export function helpText(registry: CliRegistry = defaultRegistry): string {
+  const options = registry === defaultRegistry ? cliOptions : cliOptionsFor(registry);
   const spelled = (option: CliOption) =>
     `${option.short === undefined ? '    ' : `-${option.short}, `}--${option.long}${option.value === undefined ? '' : ` ${option.value}`}`;
   const width = Math.max(...options.map((option) => spelled(option).length)) + 2;
   const optionLines = options.map((option) => `  ${spelled(option).padEnd(width)}${option.description}`);
-  const formats = knownFormats();
+  const formats = knownFormats(registry);
   const formatWidth = Math.max(...formats.map((format) => format.name.length)) + 2;
   const formatLines = formats.map(
     (format) => `  ${format.name.padEnd(formatWidth)}${format.title}${format.aliases.length === 0 ? '' : ` (also: ${format.aliases.join(', ')})`}`,
   );
-  const checks = knownChecks();
+  const checks = knownChecks(registry);
   const checkWidth = Math.max(...checks.map((check) => check.name.length)) + 2;
   const checkLines = checks.map(
     (check) => `  ${check.name.padEnd(checkWidth)}${check.description} [${check.formats === 'all' ? 'every format' : check.formats.join(', ')}]`,
   );
-  return `Usage: image-introspect [options] [--] FILE|DIRECTORY|- ...
+  return `Usage: image-introspect [options] [--] FILE|DIRECTORY|URL|- ...
 
 Reads the metadata inside virtual-machine disk images, as qemu-img info prints it, with a
 safety verdict. A directory stands for the files in it (symbolic links followed, dot-files
-included; subdirectories with -r); - reads standard input as a stream.
+included; subdirectories with -r); an http:// or https:// URL is read by range requests;
+- reads standard input as a stream (curl --fail URL | image-introspect -).
 
 Options:
 ${optionLines.join('\n')}

@@ -8,16 +8,17 @@
 import type { BuiltinContainer } from '../../containers/index.js';
 import type { BuiltinFormat } from '../../formats/index.js';
 import { isIntrospectionError } from '../errors.js';
-import { type ImageInfo, introspect } from '../index.js';
+import type { ImageInfo } from '../index.js';
 import { introspectMany } from '../many.js';
 import { PathWalker, type WalkEntry, introspectEntry } from '../node-files.js';
 import type { IntrospectOptions } from '../options.js';
 import type { Settings } from './arguments.js';
 import type { Finished, ResultSink, Terminal } from './output.js';
 import type { Progress } from './progress.js';
+import { introspectStandardInput, introspectUrlArgument, isUrlArgument } from './remote.js';
 
-/** An image to introspect: a path, standard input, or a directory that could not be listed. */
-type Input = WalkEntry & { stdin?: boolean };
+/** An image to introspect: a path, a URL, standard input, or a directory that could not be listed. */
+type Input = WalkEntry & { stdin?: boolean; url?: boolean };
 
 /**
  * The exit status over the batch (as for one image): 2 if any image could not be
@@ -43,6 +44,7 @@ export class ExitStatus {
 async function* inputs(settings: Settings, walker: PathWalker): AsyncGenerator<Input, void, undefined> {
   for (const file of settings.files) {
     if (file === '-') yield { path: '-', stdin: true };
+    else if (isUrlArgument(file)) yield { path: file, url: true };
     else yield* walker.walk(file);
   }
 }
@@ -66,12 +68,16 @@ export async function runBatch(
   });
   const introspectInput = (input: Input, options: IntrospectOptions<BuiltinFormat, BuiltinContainer>): Promise<ImageInfo> => {
     progress.started(input.path);
+    if (input.stdin === true) return introspectStandardInput(options);
+    if (input.url === true) return introspectUrlArgument(input.path, { ...options, headers: settings.headers });
     // A command line may block its own event loop: synchronous reads save a thread-pool round trip per call.
-    return input.stdin === true ? introspect(process.stdin, options) : introspectEntry(input, { ...options, blockingReads: true });
+    return introspectEntry(input, { ...options, blockingReads: true });
   };
   try {
     for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), {
       ...(settings.introspect as IntrospectOptions<BuiltinFormat, BuiltinContainer>),
+      // The command line's own modules (the built-in ones, or the lists given to run).
+      ...({ formats: settings.registry.formats, containers: settings.registry.containers ?? [] } as unknown as IntrospectOptions<BuiltinFormat, BuiltinContainer>),
       concurrency: settings.jobs,
       signal,
       introspect: introspectInput,

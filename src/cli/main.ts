@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { runGlanceCommand } from '../glance/cli.js';
 import { UsageError, helpText, parseArguments, type Settings } from './arguments.js';
 import { ExitStatus, runBatch } from './batch.js';
+import { type CliRegistry, defaultRegistry } from './names.js';
 import { PROGRAM, type ResultSink, Terminal, createSink } from './output.js';
 import { Progress } from './progress.js';
 
@@ -26,20 +27,29 @@ async function readVersion(): Promise<string> {
   return packageJson.version;
 }
 
-/** Runs the command with `argv` (without `node` and the script) and returns its exit status. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs the command with `argv` (without `node` and the script) and the built-in modules, and returns its exit status. */
+export function main(argv: readonly string[]): Promise<number> {
+  return run(argv, defaultRegistry);
+}
+
+/**
+ * Runs the command with `argv` and the given modules: `--expect`'s names, `--allow-check`'s
+ * checks, the modules' own flags, `--help`'s lists, the summary and every introspection
+ * come from `registry` (a tool built on this library with a format of its own).
+ */
+export async function run(argv: readonly string[], registry: CliRegistry): Promise<number> {
   // `image-introspect glance upload|audit ...`: the Glance tool (src/glance/cli.ts).
   if (argv[0] === 'glance') return runGlanceCommand(argv.slice(1));
   let settings: Settings;
   try {
-    settings = parseArguments(argv);
+    settings = parseArguments(argv, registry);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`${PROGRAM}: ${error.message}\nTry '${PROGRAM} --help' for the options, formats and checks.\n`);
     return 2;
   }
   if (settings.help) {
-    process.stdout.write(`${helpText()}\n`);
+    process.stdout.write(`${helpText(registry)}\n`);
     return 0;
   }
   if (settings.version) {
@@ -47,7 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (settings.files.length === 0) {
-    process.stderr.write(`${PROGRAM}: no file given\n${helpText()}\n`);
+    process.stderr.write(`${PROGRAM}: no file given\n${helpText(registry)}\n`);
     return 2;
   }
 
@@ -59,7 +69,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   const progress = new Progress(process.stderr);
   if (progress.enabled && process.stdout.isTTY === true) terminal.beforeWrite = () => progress.clear();
-  const sink = createSink(settings.output, terminal);
+  const sink = createSink(settings.output, terminal, registry, settings.introspect.backingChain === true);
   const status = new ExitStatus();
   let count = 0;
 

@@ -1,6 +1,7 @@
 /**
- * The names the command line accepts, taken from the registry: the built-in formats
- * (`formats/index.ts`), each module's safety checks, and the checks every format gets.
+ * The names the command line accepts, taken from the registry it runs with (the built-in
+ * formats and containers by default, or the lists given to `run`): the formats and their
+ * aliases, each module's safety checks and flags, and the checks every format gets.
  *
  * @module
  */
@@ -9,13 +10,19 @@ import { allContainers, allFormats } from '../defaults.js';
 import type { AnyFormatModule } from '../format-module.js';
 import { coreChecks } from '../safety.js';
 
-const modules: readonly AnyFormatModule[] = allFormats;
-const containers: readonly AnyContainerModule[] = allContainers;
+/** The modules a command line knows: what `run` was given, or the built-in lists. */
+export interface CliRegistry {
+  readonly formats: readonly AnyFormatModule[];
+  readonly containers?: readonly AnyContainerModule[] | undefined;
+}
+
+/** The built-in formats and containers. */
+export const defaultRegistry: CliRegistry = { formats: allFormats, containers: allContainers };
 
 /** Every other name a module declares (qemu's `vpc`, Glance's `ploop`), lower case, with the format it names. */
-const formatAliases: Readonly<Record<string, string>> = Object.fromEntries(
-  modules.flatMap((module) => (module.aliases ?? []).map((alias) => [alias.toLowerCase(), module.name])),
-);
+function formatAliases(registry: CliRegistry): Readonly<Record<string, string>> {
+  return Object.fromEntries(registry.formats.flatMap((module) => (module.aliases ?? []).map((alias) => [alias.toLowerCase(), module.name])));
+}
 
 /** An option a format module declares for the command line: a flag whose value is a comma-separated list. */
 export interface ModuleFlag {
@@ -28,8 +35,8 @@ export interface ModuleFlag {
 }
 
 /** The flags the format modules declare (their `options` with a `cliFlag`). */
-export function moduleFlags(): ModuleFlag[] {
-  return modules.flatMap((module) =>
+export function moduleFlags(registry: CliRegistry = defaultRegistry): ModuleFlag[] {
+  return registry.formats.flatMap((module) =>
     Object.entries(module.options ?? {}).flatMap(([key, option]) =>
       option.cliFlag === undefined ? [] : [{ key, flag: option.cliFlag, description: option.description, default: option.default }],
     ),
@@ -51,18 +58,19 @@ export interface KnownCheck {
 }
 
 /** Every built-in format, in the registry's order. */
-export function knownFormats(): KnownFormat[] {
-  return modules.map((module) => ({
+export function knownFormats(registry: CliRegistry = defaultRegistry): KnownFormat[] {
+  const aliases = formatAliases(registry);
+  return registry.formats.map((module) => ({
     name: module.name,
     title: module.title,
-    aliases: Object.keys(formatAliases).filter((alias) => formatAliases[alias] === module.name),
+    aliases: Object.keys(aliases).filter((alias) => aliases[alias] === module.name),
   }));
 }
 
 /** Every safety check: the formats' and containers' own (each name once, with the modules declaring it), then the core's. */
-export function knownChecks(): KnownCheck[] {
+export function knownChecks(registry: CliRegistry = defaultRegistry): KnownCheck[] {
   const checks = new Map<string, KnownCheck>();
-  for (const module of [...modules, ...containers] as ReadonlyArray<{ name: string; checks?: ReadonlyArray<{ name: string; description: string }> }>) {
+  for (const module of [...registry.formats, ...(registry.containers ?? [])] as ReadonlyArray<{ name: string; checks?: ReadonlyArray<{ name: string; description: string }> }>) {
     for (const check of module.checks ?? []) {
       const known = checks.get(check.name);
       if (known === undefined) checks.set(check.name, { name: check.name, description: check.description, formats: [module.name] });
@@ -74,16 +82,16 @@ export function knownChecks(): KnownCheck[] {
 }
 
 /** The format `text` names (any case, qemu's and Glance's spellings too), or `undefined`. */
-export function resolveFormatName(text: string): string | undefined {
+export function resolveFormatName(text: string, registry: CliRegistry = defaultRegistry): string | undefined {
   const lower = text.trim().toLowerCase();
-  const name = formatAliases[lower] ?? lower;
-  return modules.some((module) => module.name === name) ? name : undefined;
+  const name = formatAliases(registry)[lower] ?? lower;
+  return registry.formats.some((module) => module.name === name) ? name : undefined;
 }
 
 /** The check `text` names (any case), or `undefined`. */
-export function resolveCheckName(text: string): string | undefined {
+export function resolveCheckName(text: string, registry: CliRegistry = defaultRegistry): string | undefined {
   const lower = text.trim().toLowerCase();
-  return knownChecks().find((check) => check.name === lower)?.name;
+  return knownChecks(registry).find((check) => check.name === lower)?.name;
 }
 
 /** The known name closest to `text` (one edit apart, or the same but for `-`/`_`), for a "did you mean". */

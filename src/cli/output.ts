@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { allFormats } from '../defaults.js';
 import { type IntrospectionError, isIntrospectionError } from '../errors.js';
 import { glancePropertiesOutput } from '../glance/cli.js';
 import type { AnyFormatModule } from '../format-module.js';
@@ -14,6 +13,8 @@ import type { ImageInfo } from '../index.js';
 import { describeSystemError } from '../node-files.js';
 import { formatSummary } from '../summary.js';
 import type { OutputMode } from './arguments.js';
+import { chainOf } from './remote.js';
+import { type CliRegistry, defaultRegistry } from './names.js';
 
 /** The program's name, at the start of every line on standard error. */
 export const PROGRAM = 'image-introspect';
@@ -106,8 +107,8 @@ export function resultObject(result: Finished): ResultObject {
   };
 }
 
-function moduleFor(name: string): AnyFormatModule | undefined {
-  return (allFormats as readonly AnyFormatModule[]).find((module) => module.name === name);
+function moduleFor(name: string, registry: CliRegistry): AnyFormatModule | undefined {
+  return registry.formats.find((module) => module.name === name);
 }
 
 /** Where results go: `add` as each finishes, `finish` once at the end (also after an interruption). */
@@ -116,8 +117,21 @@ export interface ResultSink {
   finish(): void;
 }
 
-/** A sink for the output mode. Failures are also told on standard error, one line each. */
-export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
+/**
+ * What `--json` and `--ndjson` print for one image with `--backing-chain`: an array, the
+ * image first and then its backing images (as `qemu-img info --backing-chain
+ * --output=json`); a failure stays one error object.
+ */
+export function chainObject(result: Finished): ResultObject | ResultObject[] {
+  return result.info === undefined ? resultObject(result) : chainOf(result.filename, result.info);
+}
+
+/**
+ * A sink for the output mode. Failures are also told on standard error, one line each.
+ * With `backingChain`, each image is printed with its backing images (text: one block each).
+ */
+export function createSink(mode: OutputMode, terminal: Terminal, registry: CliRegistry = defaultRegistry, backingChain = false): ResultSink {
+  const objectOf = backingChain ? chainObject : resultObject;
   const reportError = (result: Finished) => {
     if (result.error !== undefined) terminal.error(`${result.filename}: ${errorMessage(result.error, result.filename)}`);
   };
@@ -127,8 +141,11 @@ export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
       add(result) {
         reportError(result);
         if (result.info === undefined) return;
-        terminal.out(`${first ? '' : '\n'}${formatSummary(result.filename, result.info, moduleFor(result.info.format))}`);
-        first = false;
+        const images = backingChain ? chainOf(result.filename, result.info) : [{ ...result.info, filename: result.filename }];
+        for (const image of images) {
+          terminal.out(`${first ? '' : '\n'}${formatSummary(image.filename, image, moduleFor(image.format, registry))}`);
+          first = false;
+        }
       },
       finish: () => undefined,
     };
@@ -137,7 +154,7 @@ export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
     return {
       add(result) {
         reportError(result);
-        terminal.out(`${JSON.stringify(resultObject(result))}\n`);
+        terminal.out(`${JSON.stringify(objectOf(result))}\n`);
       },
       finish: () => undefined,
     };
@@ -157,7 +174,7 @@ export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
         terminal.out(glancePropertiesOutput(ordered.map((result) => ({ filename: result.filename, info: result.info as ImageInfo | undefined }))));
         return;
       }
-      const objects = ordered.map(resultObject);
+      const objects = ordered.map(objectOf);
       terminal.out(`${JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2)}\n`);
     },
   };

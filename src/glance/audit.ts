@@ -23,7 +23,15 @@ import type { GlanceClient, GlanceImage, JsonPatchOperation } from './client.js'
 import type { GlanceProperties } from './declaration.js';
 import { glanceProperties } from './properties.js';
 import { formatDecision, propertyPatch } from './upload.js';
-import { ARCHITECTURE_NAMES } from './vocabulary.js';
+import { allContainers } from '../defaults.js';
+import { ARCHITECTURE_NAMES, GLANCE_GENERIC_CONTAINER_FORMAT } from './vocabulary.js';
+
+/**
+ * The `container_format` values the bytes can confirm or refute: `bare`, Glance's generic
+ * `compressed`, and what the container modules declare (an OVA's `ova`). Others (`ami`,
+ * `docker`...) say nothing the bytes could contradict.
+ */
+const JUDGED_CONTAINER_FORMATS: ReadonlySet<string> = new Set(['bare', GLANCE_GENERIC_CONTAINER_FORMAT, ...allContainers.map((module) => module.glance?.containerFormat).filter((format): format is string => format !== undefined)]);
 
 /** Default number of images read at once. */
 export const DEFAULT_AUDIT_CONCURRENCY = 4;
@@ -165,7 +173,7 @@ export function judgeImage(image: GlanceImage, info: ImageInfo): Pick<AuditEntry
   }
   const container = image.container_format;
   const expected = computed.container_format;
-  if ((container === 'bare' || container === 'ova' || container === 'compressed') && container !== expected) {
+  if (typeof container === 'string' && JUDGED_CONTAINER_FORMATS.has(container) && container !== expected) {
     const layers = (info as ImageInfo & { containers?: ReadonlyArray<{ format: string }> }).containers ?? [];
     const content = layers.length === 0 ? 'a bare disk' : `a disk inside ${layers.map((layer) => layer.format).join(' inside ')}`;
     problems.push(`container_format: declared ${container}, but the content is ${content}`);

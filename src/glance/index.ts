@@ -43,6 +43,7 @@ export {
   type AuditOptions,
 } from './audit.js';
 export { glanceProperties, type GlancePropertiesInput, type GlancePropertiesOptions, type OvfFacts } from './properties.js';
+export { GUEST_ARCH_TO_GLANCE, GUEST_DISTRO_NAMES, type GuestFacts } from './guest-properties.js';
 export { INSTALLER_MEDIA, type InstallerMediaRow } from './installer-media.js';
 export { GLANCE_CONTAINER_FORMATS, GLANCE_DISK_FORMATS, GLANCE_OS_DISTROS } from './vocabulary.js';
 export type { GlanceContainerFormat, GlanceDiskFormat, GlanceProperties, GlancePropertyValue, OsDistroVocabulary } from './declaration.js';

@@ -8,9 +8,11 @@
  *
  * @module
  */
-import { allFormats } from '../defaults.js';
+import type { AnyContainerModule } from '../container-module.js';
+import { allContainers, allFormats } from '../defaults.js';
 import type { AnyFormatModule } from '../format-module.js';
 import type { GlanceProperties, GlancePropertyContext, OsDistroVocabulary } from './declaration.js';
+import { type GuestFacts, guestProperties } from './guest-properties.js';
 import { CIM_OS_TYPES, CIM_PASD_TAGS, CIM_PASD_VALUES, VMWARE_GUEST_IDS, containerFormatOf } from './vocabulary.js';
 
 /** Bytes in a GiB, the unit of `min_disk`. */
@@ -22,6 +24,8 @@ export interface GlancePropertiesOptions {
   osDistro?: OsDistroVocabulary;
   /** The format modules whose `glance` declarations apply; default every built-in format. */
   formats?: readonly AnyFormatModule[];
+  /** The container modules whose `glance` declarations apply (`container_format`); default every built-in container. */
+  containers?: readonly AnyContainerModule[];
 }
 
 /**
@@ -50,6 +54,8 @@ export interface GlancePropertiesInput {
   containers?: ReadonlyArray<{ format: string }> | undefined;
   /** The OVF descriptor of an OVA. */
   ovf?: OvfFacts | undefined;
+  /** The guest, as the `inspectGuest` option found it. */
+  guest?: GuestFacts | undefined;
 }
 
 /**
@@ -64,6 +70,7 @@ export interface GlancePropertiesInput {
  * | `hw_firmware_type` | a raw disk's partition table, an ISO's El Torito catalog, an OVF's firmware |
  * | `os_type`, `os_distro`, `os_version`, `architecture` | an installer ISO's volume id |
  * | `os_type`, `vmware_ostype`, `cim_pasd_*` | an OVF's operating system and processor sections |
+ * | `os_type`, `os_distro`, `os_version`, `architecture`, `hw_firmware_type` | the inspected guest (`info.guest`, see `guest-properties.ts`); it speaks last, being read from the installed system itself |
  *
  * Nothing is guessed: a property is present only where the bytes say so. `virtual_size` is
  * Glance's to compute and is never set.
@@ -75,10 +82,11 @@ export function glanceProperties(info: GlancePropertiesInput, options: GlancePro
   const declaration = module?.glance;
   const properties: GlanceProperties = {};
   if (declaration?.diskFormat) properties.disk_format = declaration.diskFormat;
-  properties.container_format = containerFormatOf(info.containers);
+  properties.container_format = containerFormatOf(info.containers, options.containers ?? (allContainers as readonly AnyContainerModule[]));
   if (Number.isSafeInteger(info.virtualSize) && info.virtualSize >= 0) properties.min_disk = Math.ceil(info.virtualSize / GIB);
   Object.assign(properties, declaration?.properties?.(info.details, context));
   if (info.ovf !== undefined) Object.assign(properties, ovfProperties(info.ovf));
+  Object.assign(properties, guestProperties(info.guest, context));
   return properties;
 }
 

@@ -218,17 +218,27 @@ export const CIM_PASD_VALUES: Readonly<Record<string, ReadonlySet<string>>> = {
 // ---------------------------------------------------------------------------------------
 // Containers
 
+/** Glance's `container_format` for "the disk is inside something" with no finer name. */
+export const GLANCE_GENERIC_CONTAINER_FORMAT: GlanceContainerFormat = 'compressed';
+
 /**
- * `container_format` from the layers around the disk (`info.containers`, outermost first):
+ * `container_format` from the layers around the disk (`info.containers`, outermost first)
+ * and what each layer's module declares (`ContainerModule.glance.containerFormat`):
  *
  * | layers | `container_format` |
  * | --- | --- |
  * | none | `bare` |
- * | an `ova` layer anywhere | `ova` (Glance's `ovf_process` and Horizon take an OVA as container `ova`, disk `vmdk`) |
- * | any other layers (gzip, xz, zstd, bzip2, zip, tar) | `compressed` (Glance's name for "the disk is inside something"; it has no finer one) |
+ * | a layer whose module declares a specific format (the OVA module: `ova`) | that format, wherever the layer is (Glance's `ovf_process` and Horizon take an OVA as container `ova`, disk `vmdk`) |
+ * | only layers declaring `compressed` (gzip, xz, zstd, bzip2, zip, tar), or undeclared ones | `compressed` (Glance's name for "the disk is inside something"; it has no finer one) |
  */
-export function containerFormatOf(containers: ReadonlyArray<{ format: string }> | undefined): GlanceContainerFormat {
+export function containerFormatOf(
+  containers: ReadonlyArray<{ format: string }> | undefined,
+  modules: ReadonlyArray<{ name: string; glance?: { containerFormat: string } }>,
+): GlanceContainerFormat {
   if (containers === undefined || containers.length === 0) return 'bare';
-  if (containers.some((layer) => layer.format === 'ova')) return 'ova';
-  return 'compressed';
+  for (const layer of containers) {
+    const declared = modules.find((module) => module.name === layer.format)?.glance?.containerFormat;
+    if (declared !== undefined && declared !== GLANCE_GENERIC_CONTAINER_FORMAT && (GLANCE_CONTAINER_FORMATS as readonly string[]).includes(declared)) return declared as GlanceContainerFormat;
+  }
+  return GLANCE_GENERIC_CONTAINER_FORMAT;
 }

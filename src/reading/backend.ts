@@ -32,6 +32,11 @@ export interface Backend {
   seekEnd(keepTail: number): Promise<number>;
   /** Stops the source (a stream is released). Idempotent, never waits on a stalled source. */
   release(): Promise<void>;
+  /**
+   * A hint before a batch of reads (`readMany`): a source where each read costs a round
+   * trip (an HTTP object) fetches them together. The reads still follow.
+   */
+  prefetch?(ranges: readonly { offset: number; length: number }[]): Promise<void>;
 }
 
 /**

@@ -66,6 +66,9 @@ export function sliceBackend(parent: Reader, offset: number, length: number): Ba
       retainStart: async () => undefined,
       seekEnd: async () => size,
       release: async () => undefined,
+      ...(below.prefetch === undefined
+        ? {}
+        : { prefetch: (ranges: readonly { offset: number; length: number }[]) => (below.prefetch as NonNullable<Backend['prefetch']>)(ranges.map((range) => ({ offset: offset + range.offset, length: range.length }))) }),
     };
   }
   return new StreamBackend(chunksOfRange(parent, offset, length));

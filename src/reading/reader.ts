@@ -237,7 +237,12 @@ export class Reader implements ByteReader {
   async readMany<Key>(ranges: readonly WantedRange<Key>[]): Promise<Map<Key, Uint8Array>> {
     const result = new Map<Key, Uint8Array>();
     for (const range of ranges) if (range.length === 0) result.set(range.key, new Uint8Array(0));
-    for (const group of mergeOverlappingRanges(ranges)) {
+    const groups = mergeOverlappingRanges(ranges);
+    if (groups.length > 1 && this.backend.prefetch !== undefined && groups.reduce((sum, group) => sum + group.end - group.offset, 0) <= this.maxReadLength) {
+      throwIfAborted(this.options.signal);
+      await this.backend.prefetch(groups.map((group) => ({ offset: group.offset, length: group.end - group.offset })));
+    }
+    for (const group of groups) {
       const field = group.members.map((member) => member.field).join(' + ');
       const bytes = await this.read(group.offset, group.end - group.offset, field);
       for (const member of group.members) {

@@ -62,29 +62,9 @@ const EXTERNAL_VOCABULARIES: Readonly<Record<string, string>> = {
  */
 const KNOWN_PLACES: ReadonlyArray<{ file: string; text: string; why: string }> = [
   {
-    file: 'src/glance/vocabulary.ts',
-    text: 'ova',
-    why: "containerFormatOf tests layer.format === 'ova' (our container's name) and returns Glance's 'ova', though every container module declares glance.containerFormat: it should look the layers' modules up (a containers list, as glanceProperties has options.formats)",
-  },
-  {
-    file: 'src/glance/audit.ts',
-    text: 'ova',
-    why: "compares the declared container_format with Glance's 'bare' | 'ova' | 'compressed': Glance's vocabulary, which GLANCE_CONTAINER_FORMATS (or the modules' glance.containerFormat values) could supply",
-  },
-  {
     file: 'src/glance/installer-media.ts',
     text: 'Ubuntu ISO volume ids (cdimage.ubuntu.com); osinfo-db os/ubuntu.com',
     why: 'a citation of where the Ubuntu pattern comes from, kept as data for docs/glance.md: prose, naming the medium',
-  },
-  {
-    file: 'src/safety.ts',
-    text: 'the format is one that is never safe (QED by default)',
-    why: "the banned check's description names the format its module bans (bannedByDefault): the example belongs in docs/safety.md, or the text could be built from the modules' declarations",
-  },
-  {
-    file: 'src/safety.ts',
-    text: 'a layer holding several disks (an OVA) has one that is unsafe',
-    why: "the other_disks check's description names a container as its example: prose, which docs/safety.md could carry instead",
   },
 ];
 

@@ -258,24 +258,10 @@ describe('the conformance helpers on toy bytes', () => {
 // The command line
 
 /**
- * The seam the CLI needs. On main, `src/cli/main.ts` exports `main(argv)` only, and every
- * table of the command line comes from the default lists at import time:
- *
- * | where | what is fixed to the default lists |
- * | --- | --- |
- * | `src/cli/names.ts` | `modules`, `containers`, `formatAliases` (module constants): `--expect`'s names, `--allow-check`'s checks, `moduleFlags()`, `--help`'s format and check lists |
- * | `src/cli/arguments.ts` | `cliOptions`, built once from `moduleFlags()` (a module's `cliFlag`, e.g. `--toy-flavours`) |
- * | `src/cli/output.ts` | `moduleFor(name)`, the summary's module lookup |
- * | `src/cli/batch.ts` | the introspection options carry no `formats`/`containers`: the root entry's defaults |
- *
- * The test runs once `src/cli/main.ts` exports
- *
- * ```ts
- * export function run(argv: readonly string[], registry: { formats: readonly AnyFormatModule[]; containers?: readonly AnyContainerModule[] }): Promise<number>;
- * ```
- *
- * building those tables from `registry` and passing its lists to every introspection
- * (`main(argv)` calling it with the default lists). Until then it is a todo.
+ * The command line with the toy in its list: `run(argv, { formats })` from
+ * `src/cli/main.ts` builds every table of the command line from the lists it is given
+ * (`--expect`'s names and aliases, `--allow-check`'s checks, the modules' own flags,
+ * `--help`'s lists, the summary's module) and passes them to every introspection.
  */
 type CliRun = (argv: readonly string[], registry: { formats: readonly AnyFormatModule[] }) => Promise<number>;
 

@@ -3,10 +3,10 @@
  * file, counting the bytes it reads. The one place tests build readers, so that the
  * reader classes can change under them.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ByteReader } from '../../src/format-module.js';
 import { RangeBackend, type RandomAccessSource, bytesSource } from '../../src/reading/range-backend.js';
 import { Budget, Reader } from '../../src/reading/reader.js';
+import { fileSource } from './file-source.js';
 
 /** The buffer budget of test volumes: big enough for the largest file a test reads whole. */
 export const TEST_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
@@ -35,23 +35,8 @@ export function volumeOfBytes(bytes: Uint8Array, maxBufferBytes = TEST_MAX_BUFFE
  * only what the driver asks for is read). Call `close`.
  */
 export function volumeOfFile(path: string, region?: { offset: number; length: number }, maxBufferBytes = TEST_MAX_BUFFER_BYTES): TestVolume {
-  const descriptor = openSync(path, 'r');
-  const base = region?.offset ?? 0;
-  const size = region?.length ?? fstatSync(descriptor).size;
-  const source: RandomAccessSource = {
-    size,
-    read: async (offset, length) => {
-      const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-      let filled = 0;
-      while (filled < bytes.byteLength) {
-        const got = readSync(descriptor, bytes, filled, bytes.byteLength - filled, base + offset + filled);
-        if (got === 0) break;
-        filled += got;
-      }
-      return bytes.subarray(0, filled);
-    },
-  };
-  return testVolume(source, maxBufferBytes, () => closeSync(descriptor));
+  const source = fileSource(path, region);
+  return testVolume(source, maxBufferBytes, () => source.close());
 }
 
 /**

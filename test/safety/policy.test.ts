@@ -162,6 +162,11 @@ describe('command line: exit status for safety', () => {
 
   it('--vmdk-allowed-types relaxes the descriptor check', () => {
     const flat = file('flat.vmdk', bytesOf('vmdk', 'flat.vmdk'));
+    // The descriptor's extent file is read beside it: absent, parse_error fails (qemu refuses such a descriptor).
+    const missing = run('--vmdk-allowed-types', 'monolithicFlat', flat);
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toMatch(/safety: UNSAFE \(parse_error\)/);
+    file('flat-flat.vmdk', new Uint8Array(2048 * 512));
     expect(run(flat).status).toBe(1);
     expect(run('--vmdk-allowed-types', 'monolithicFlat', flat).status).toBe(0);
   });

@@ -1,0 +1,278 @@
+/**
+ * The guest's disk behind a format's tables, as a reader.
+ *
+ * A format module declares how its tables map the guest's disk onto the image
+ * (`FormatModule.guestDisk`, giving a {@link GuestDiskMap}); this module is the
+ * format-neutral side: a {@link Backend} that asks the map what lies at each range and
+ * serves it, and {@link openGuestDisk}, which makes the guest disk's {@link Reader} for an
+ * introspected image.
+ *
+ * | piece | served from |
+ * | --- | --- |
+ * | `data` | the image, at the offset the tables give |
+ * | `zero` | zeros |
+ * | `backing` | the backing image's guest disk at the same offset, when the caller gives one; else zeros, with one warning (qemu reads zeros where no backing file is opened) |
+ * | `compressed` | the compressed unit, decoded with the codecs of `containers/codecs/` and kept in a small cache charged to the shared budget |
+ *
+ * The guest disk is walked (partition tables, file systems), so it is read in any order:
+ * it needs a random-access image (a file, a `Blob`, bytes, a URL read by ranges). On a
+ * stream {@link openGuestDisk} answers `{ unavailable }`. Every read honours the
+ * introspection's abort signal and budget; {@link GuestDisk.bytesRead} counts the image
+ * bytes the guest disk took (tables, data, compressed units), each byte once.
+ *
+ * @module
+ */
+import { IntrospectionError, fieldError } from '../errors.js';
+import type { AnyFormatModule, CompressedUnit, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../format-module.js';
+import { type Backend, CoveredRanges } from './backend.js';
+import type { ByteReader } from './byte-reader.js';
+import { throwIfAborted } from './chunks.js';
+import { readPadded } from './padded.js';
+import { type Budget, Reader, budgetError } from './reader.js';
+
+/**
+ * How many decoded bytes of compressed units a guest disk keeps: 8 MiB (128 qcow2 clusters
+ * or VMDK grains of 64 KiB). A file system reads the same metadata blocks again and again;
+ * the most recent unit is always kept, whatever its size, while the budget allows it.
+ */
+export const GUEST_UNIT_CACHE_BYTES = 8 * 1024 * 1024;
+
+/** Options of {@link openGuestDisk}. */
+export interface GuestDiskOptions {
+  /**
+   * The backing (parent) image's guest disk, read in any order (another
+   * {@link openGuestDisk}'s reader). Without it, `backing` pieces read as zeros with a warning.
+   */
+  backing?: ByteReader | undefined;
+  /** Receives soft problems (a backing image that was not given, table oddities). */
+  warn?: ((message: string) => void) | undefined;
+}
+
+/** The guest's disk of an image, ready to read. */
+export interface GuestDisk {
+  /** The guest disk, read in any order; views (`sliceView`, `mappedView`) work on it. */
+  readonly reader: Reader;
+  /** Its length in bytes. */
+  readonly size: number;
+  /** The backing image's name, when parts of the disk come from it. */
+  readonly backingFile: string | undefined;
+  /** Image bytes the guest disk read so far (tables, data, compressed units), each byte once. */
+  readonly bytesRead: number;
+  /** Decoded compressed units so far (a unit read again from the cache is not counted). */
+  readonly unitsDecoded: number;
+  /** Gives the cache's share of the budget back. The image's source is not released. */
+  release(): Promise<void>;
+}
+
+/** True for the `{ unavailable }` answer. */
+export function isGuestDiskUnavailable(value: GuestDisk | GuestDiskMap | GuestDiskUnavailable): value is GuestDiskUnavailable {
+  return 'unavailable' in value;
+}
+
+/** What the image and the parse said, for {@link openGuestDisk}. */
+export interface ParsedForGuest {
+  /** The format's details. */
+  readonly details: unknown;
+  /** The virtual size `parse` reported (`ImageInfo.virtualSize`). */
+  readonly virtualSize: number;
+}
+
+/**
+ * The guest disk of an image that `module` parsed: the map from the module's `guestDisk`,
+ * served by a reader in any order over the same source as `image` (which must be a reader
+ * the library made: the engine's, or a layer's).
+ *
+ * Answers `{ unavailable }` when the image is read as a stream (a guest disk is walked,
+ * not streamed), when the format maps no guest disk here, or when the module says so
+ * (encryption, data in other files). Errors in the tables it reads up front (`CORRUPT`,
+ * `TRUNCATED`, `LIMIT_EXCEEDED`) are thrown; later ones come from the reads.
+ */
+export async function openGuestDisk(image: ByteReader, module: AnyFormatModule, parsed: ParsedForGuest, options: GuestDiskOptions = {}): Promise<GuestDisk | GuestDiskUnavailable> {
+  if (!(image instanceof Reader)) throw new IntrospectionError('INTERNAL', 'a guest disk needs a reader the library made');
+  if (module.guestDisk === undefined) return { unavailable: `the ${module.name} format's guest disk is not mapped here` };
+  if (!image.randomAccess || image.backend.size === undefined) {
+    return { unavailable: 'the guest disk needs random access (a file, a Blob, bytes or a URL read by ranges); this image is read as a stream' };
+  }
+  throwIfAborted(image.signal);
+  const counted = new CountingBackend(image.backend);
+  const anyOrder = new Reader(counted, { budget: image.budget, signal: image.signal, probeLimit: 0, detect: false, ordered: false });
+  const warn = options.warn ?? (() => undefined);
+  const map = await module.guestDisk(anyOrder, { details: parsed.details, virtualSize: parsed.virtualSize, warn });
+  if (isGuestDiskUnavailable(map)) return map;
+  const backend = new GuestDiskBackend(map, anyOrder, counted, options.backing, warn, image.budget, image.signal);
+  const reader = new Reader(backend, { budget: image.budget, signal: image.signal, probeLimit: 0, detect: false, ordered: false });
+  return {
+    reader,
+    size: map.size,
+    backingFile: map.backingFile,
+    get bytesRead() {
+      return counted.bytesTaken;
+    },
+    get unitsDecoded() {
+      return backend.unitsDecoded;
+    },
+    release: () => reader.release(),
+  };
+}
+
+/**
+ * The image's backend as the guest disk uses it: the same source, the bytes it takes
+ * counted apart, and never released from here (the image's reader owns it).
+ */
+class CountingBackend implements Backend {
+  readonly randomAccess = true;
+  private readonly covered = new CoveredRanges();
+
+  constructor(private readonly below: Backend) {}
+
+  get size(): number | undefined {
+    return this.below.size;
+  }
+
+  get bytesTaken(): number {
+    return this.covered.total;
+  }
+
+  async fetch(offset: number, length: number, field: string): Promise<Uint8Array> {
+    const bytes = await this.below.fetch(offset, length, field);
+    this.covered.add(offset, offset + bytes.byteLength);
+    return bytes;
+  }
+
+  async retainStart(): Promise<void> {}
+
+  async seekEnd(): Promise<number> {
+    return this.below.size ?? 0;
+  }
+
+  async release(): Promise<void> {}
+}
+
+/** The guest disk's bytes, piece by piece. */
+class GuestDiskBackend implements Backend {
+  readonly randomAccess = true;
+  unitsDecoded = 0;
+  /** Decoded units by key, least recently used first. */
+  private readonly units = new Map<string, Uint8Array>();
+  private readonly share: { held: number };
+  private warnedBacking = false;
+
+  constructor(
+    private readonly map: GuestDiskMap,
+    private readonly image: Reader,
+    private readonly counted: CountingBackend,
+    private readonly backing: ByteReader | undefined,
+    private readonly warn: (message: string) => void,
+    private readonly budget: Budget,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.share = budget.holder();
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get bytesTaken(): number {
+    return this.counted.bytesTaken;
+  }
+
+  async fetch(offset: number, length: number, field: string): Promise<Uint8Array> {
+    const end = Math.min(this.map.size, offset + length);
+    if (offset >= end) return new Uint8Array(0);
+    const pieces = await this.map.lookup(offset, end - offset);
+    checkCoverage(pieces, offset, end);
+    const result = new Uint8Array(end - offset);
+    for (const piece of pieces) {
+      throwIfAborted(this.signal);
+      const into = piece.offset - offset;
+      switch (piece.kind) {
+        case 'zero':
+          break;
+        case 'data':
+          result.set(await this.image.read(piece.at, piece.length, `${field} (guest bytes ${piece.offset}..${piece.offset + piece.length})`), into);
+          break;
+        case 'backing':
+          await this.readBacking(piece, result, into);
+          break;
+        case 'compressed': {
+          const decoded = await this.decoded(piece.unit);
+          const start = piece.offset - piece.unit.offset;
+          result.set(decoded.subarray(start, start + piece.length), into);
+          break;
+        }
+      }
+    }
+    return result;
+  }
+
+  async retainStart(): Promise<void> {}
+
+  async seekEnd(): Promise<number> {
+    return this.map.size;
+  }
+
+  async release(): Promise<void> {
+    this.units.clear();
+    this.budget.drop(this.share);
+  }
+
+  private async readBacking(piece: GuestDiskPiece, result: Uint8Array, into: number): Promise<void> {
+    if (this.backing === undefined) {
+      if (!this.warnedBacking) {
+        this.warnedBacking = true;
+        const name = this.map.backingFile === undefined ? 'a backing image' : `the backing image "${this.map.backingFile}"`;
+        this.warn(`the guest disk reads parts of ${name}, which was not opened: they read as zeros, as qemu reads them with no backing file`);
+      }
+      return;
+    }
+    // A backing image shorter than this one reads as zeros past its end (qemu's block layer).
+    result.set(await this.backing.readAvailable(piece.offset, piece.length, 'backing image'), into);
+  }
+
+  /** A unit's decoded bytes, from the cache or decoded now. */
+  private async decoded(unit: CompressedUnit): Promise<Uint8Array> {
+    const key = `${unit.at}:${unit.offset}`;
+    const cached = this.units.get(key);
+    if (cached !== undefined) {
+      this.units.delete(key);
+      this.units.set(key, cached);
+      return cached;
+    }
+    const room = this.budget.remaining + this.share.held;
+    if (unit.length > room) {
+      throw budgetError(`compressed unit at ${unit.at}`, `decoding ${unit.length} bytes would exceed the buffer budget (maxBufferBytes ${this.budget.limit})`, unit.at);
+    }
+    const compressed = await readPadded(this.image, unit.at, unit.compressedLength, `compressed unit at ${unit.at}`);
+    // The format's map knows its units' compression (qcow2's zlib or zstd clusters, VMDK's grains).
+    if (this.map.decode === undefined) throw fieldError('INTERNAL', 'guest disk', `a compressed unit at ${unit.at} from a map that cannot decode it`);
+    const bytes = await this.map.decode(unit, compressed.bytes, this.signal);
+    this.unitsDecoded += 1;
+    this.keep(key, bytes);
+    return bytes;
+  }
+
+  /** Keeps a decoded unit, dropping the oldest beyond the cache's size or the budget. */
+  private keep(key: string, bytes: Uint8Array): void {
+    this.units.set(key, bytes);
+    this.share.held += bytes.byteLength;
+    for (const [oldest, old] of this.units) {
+      const over = this.share.held > GUEST_UNIT_CACHE_BYTES || this.budget.held > this.budget.limit;
+      if (!over || oldest === key) break;
+      this.units.delete(oldest);
+      this.share.held -= old.byteLength;
+    }
+  }
+}
+
+/** The pieces must cover `[start, end)` exactly, in order: anything else is a bug in a format's map. */
+function checkCoverage(pieces: readonly GuestDiskPiece[], start: number, end: number): void {
+  let position = start;
+  for (const piece of pieces) {
+    if (piece.offset !== position || !(piece.length > 0) || (piece.kind === 'compressed' && (piece.offset < piece.unit.offset || piece.offset + piece.length > piece.unit.offset + piece.unit.length))) {
+      throw fieldError('INTERNAL', 'guest disk map', `a piece at ${piece.offset} of ${piece.length} bytes does not continue the lookup at ${position}`);
+    }
+    position += piece.length;
+  }
+  if (position !== end) throw fieldError('INTERNAL', 'guest disk map', `the pieces cover ${start}..${position}, not ${start}..${end}`);
+}

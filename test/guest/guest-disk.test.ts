@@ -1,0 +1,133 @@
+/**
+ * The guest disk behind every format's tables, compared with the raw disk it was made from
+ * and with `qemu-img convert -O raw` of the image (the oracle): at the start, at random
+ * offsets and lengths, across cluster, grain, block and table boundaries, in holes and in
+ * zero ranges, and whole.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasQemuImg, qemuImg, qemuMissing } from '../helpers/qemu.js';
+import { SOURCE_RANGES, SOURCE_SIZE, fileSource, guestOf, openGuest, randomBytes, readWhole, writeSourceDisk } from './guest-disk-fixtures.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const work = mkdtempSync(join(tmpdir(), 'image-introspect-guest-disk-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Every conversion of the source disk: qemu-img's output format and options. */
+const conversions: ReadonlyArray<{ name: string; format: string; expect: string; options?: string[] }> = [
+  { name: 'qcow2 v2', format: 'qcow2', expect: 'qcow2', options: ['-o', 'compat=0.10'] },
+  { name: 'qcow2 v3', format: 'qcow2', expect: 'qcow2' },
+  { name: 'qcow2 v3, 512-byte clusters (64 entries per L2 table)', format: 'qcow2', expect: 'qcow2', options: ['-o', 'cluster_size=512'] },
+  { name: 'qcow2 v3, 4 KiB clusters', format: 'qcow2', expect: 'qcow2', options: ['-o', 'cluster_size=4096'] },
+  { name: 'qcow2 v2 compressed (zlib)', format: 'qcow2', expect: 'qcow2', options: ['-c', '-o', 'compat=0.10'] },
+  { name: 'qcow2 v3 compressed (zlib), 4 KiB clusters', format: 'qcow2', expect: 'qcow2', options: ['-c', '-o', 'compression_type=zlib,cluster_size=4096'] },
+  { name: 'qcow2 v3 compressed (zstd)', format: 'qcow2', expect: 'qcow2', options: ['-c', '-o', 'compression_type=zstd'] },
+  { name: 'qcow2 v3 extended L2', format: 'qcow2', expect: 'qcow2', options: ['-o', 'extended_l2=on'] },
+  { name: 'qcow2 v3 extended L2 compressed (zstd)', format: 'qcow2', expect: 'qcow2', options: ['-c', '-o', 'extended_l2=on,compression_type=zstd'] },
+  { name: 'raw', format: 'raw', expect: 'raw' },
+  { name: 'VDI dynamic', format: 'vdi', expect: 'vdi' },
+  { name: 'VDI static', format: 'vdi', expect: 'vdi', options: ['-o', 'static=on'] },
+  { name: 'VHD dynamic', format: 'vpc', expect: 'vhd' },
+  { name: 'VHD dynamic, current size', format: 'vpc', expect: 'vhd', options: ['-o', 'force_size=on'] },
+  { name: 'VHD fixed', format: 'vpc', expect: 'vhd', options: ['-o', 'subformat=fixed,force_size=on'] },
+  { name: 'VHDX dynamic', format: 'vhdx', expect: 'vhdx' },
+  { name: 'VHDX dynamic, 1 MiB blocks', format: 'vhdx', expect: 'vhdx', options: ['-o', 'block_size=1M'] },
+  { name: 'VHDX fixed', format: 'vhdx', expect: 'vhdx', options: ['-o', 'subformat=fixed'] },
+  { name: 'VMDK monolithicSparse', format: 'vmdk', expect: 'vmdk' },
+  { name: 'VMDK monolithicSparse, zeroed grains', format: 'vmdk', expect: 'vmdk', options: ['-o', 'zeroed_grain=on'] },
+  { name: 'VMDK streamOptimized', format: 'vmdk', expect: 'vmdk', options: ['-o', 'subformat=streamOptimized'] },
+];
+
+let source: Uint8Array;
+const sourcePath = join(work, 'source.raw');
+
+beforeAll(() => {
+  source = writeSourceDisk(sourcePath);
+});
+
+/** Reads `[offset, offset + length)` of the guest and of the expected bytes, and compares. */
+async function expectRange(reader: { read(offset: number, length: number, field: string): Promise<Uint8Array> }, expected: Uint8Array, offset: number, length: number): Promise<void> {
+  const got = await reader.read(offset, length, 'test');
+  const want = expected.subarray(offset, offset + length);
+  if (!Buffer.from(got).equals(Buffer.from(want))) {
+    let first = 0;
+    while (got[first] === want[first]) first += 1;
+    expect.fail(`guest bytes ${offset}..${offset + length} differ first at ${offset + first}: got ${got[first]}, want ${want[first]}`);
+  }
+}
+
+/** Offsets worth reading: the start, every range's edges, boundaries of common cluster and block sizes. */
+function interestingOffsets(size: number): number[] {
+  const offsets = new Set<number>([0, size - 1]);
+  for (const range of SOURCE_RANGES) for (const edge of [range.offset, range.offset + range.length]) for (const delta of [-1, 0, 1]) offsets.add(edge + delta);
+  for (const unit of [512, 4 * KiB, 64 * KiB, MiB, 2 * MiB]) for (let edge = unit; edge < size; edge += unit * 7) for (const delta of [-2, 0]) offsets.add(edge + delta);
+  return [...offsets].filter((offset) => offset >= 0 && offset < size).sort((a, b) => a - b);
+}
+
+describe.skipIf(!hasQemuImg)('guest disk of qemu-img conversions', () => {
+  if (!hasQemuImg) it.skip(qemuMissing, () => undefined);
+
+  for (const conversion of conversions) {
+    describe(conversion.name, () => {
+      const path = join(work, `${conversion.name.replace(/[^a-z0-9]+/gi, '-')}.img`);
+      let oracle: Uint8Array;
+
+      beforeAll(() => {
+        qemuImg(['convert', '-f', 'raw', '-O', conversion.format, ...(conversion.options ?? []), sourcePath, path]);
+        const oraclePath = `${path}.oracle.raw`;
+        // -f: qemu probes a fixed VHD as raw.
+        qemuImg(['convert', '-f', conversion.format, '-O', 'raw', path, oraclePath]);
+        oracle = new Uint8Array(readFileSync(oraclePath));
+      });
+
+      it('reads like the raw disk and like qemu-img convert -O raw, whole and in pieces', async () => {
+        const file = fileSource(path);
+        try {
+          const opened = await openGuest(file);
+          expect(opened.format).toBe(conversion.expect);
+          const guest = guestOf(opened);
+          expect(guest.size).toBe(oracle.byteLength);
+          // The raw disk's bytes, then whatever the format rounded the size up with (zeros).
+          expect(Buffer.from(oracle.subarray(0, SOURCE_SIZE)).equals(Buffer.from(source))).toBe(true);
+          const whole = await readWhole(guest.reader, guest.size);
+          expect(Buffer.from(whole).equals(Buffer.from(oracle))).toBe(true);
+          // Compressed conversions went through decoded units, the others never.
+          const compressed = (conversion.options ?? []).some((option) => option === '-c' || option.includes('streamOptimized'));
+          if (compressed) expect(guest.unitsDecoded).toBeGreaterThan(0);
+          else expect(guest.unitsDecoded).toBe(0);
+          for (const offset of interestingOffsets(guest.size)) {
+            await expectRange(guest.reader, oracle, offset, Math.min(guest.size - offset, 3000));
+          }
+          const lengths = randomBytes(400, 99);
+          for (let index = 0; index < 100; index += 1) {
+            const offset = Math.floor(((lengths[index * 4] as number) * 256 + (lengths[index * 4 + 1] as number)) / 65536 * guest.size);
+            const length = Math.min(guest.size - offset, 1 + ((lengths[index * 4 + 2] as number) << 10) + (lengths[index * 4 + 3] as number) * 37);
+            await expectRange(guest.reader, oracle, offset, length);
+          }
+          expect(opened.warnings).toEqual([]);
+        } finally {
+          file.close();
+        }
+      });
+
+      it('reads a few KiB far into the disk by reading little more of the image', async () => {
+        const file = fileSource(path);
+        try {
+          const guest = guestOf(await openGuest(file));
+          const before = guest.bytesRead;
+          await expectRange(guest.reader, oracle, 3 * MiB + 5000, 4 * KiB);
+          const taken = guest.bytesRead - before;
+          // The data (or its compressed unit: at most two clusters), and one page of each table on the way.
+          expect(taken).toBeGreaterThan(0);
+          expect(taken).toBeLessThanOrEqual(4 * KiB + 2 * 64 * KiB + 2 * 64 * KiB);
+        } finally {
+          file.close();
+        }
+      });
+    });
+  }
+});
+

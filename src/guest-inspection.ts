@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type GuestInfo, inspectGuest } from '../guest/inspect.js';
+import type { GuestInfo } from '../guest/inspect.js';
 import { DEFAULT_GUEST_READ_BYTES } from '../guest/guest-reader.js';
 import { isIntrospectionError } from './errors.js';
 import type { AnyFormatModule, ByteReader, GuestDiskUnavailable } from './format-module.js';
@@ -81,6 +81,9 @@ export async function inspectImageGuest(image: IntrospectedImage, source: ByteRe
     const opened = await openGuestDisk(source, image.module, { details: image.details, virtualSize: image.virtualSize }, { warn: (message) => diskWarnings.push(message) });
     if (isGuestDiskUnavailable(opened)) return opened;
     disk = opened;
+    // Loaded only when asked for: the file systems, LVM and the registry are most of the
+    // library's code, and a bundle that never inspects a guest should not carry them.
+    const { inspectGuest } = await import('../guest/inspect.js');
     const guest = await inspectGuest(disk.reader, { maxReadBytes: settings.maxReadBytes, signal });
     // The guest disk's own warnings (a backing image not given) come first: they explain what follows.
     return diskWarnings.length === 0 ? guest : { ...guest, warnings: [...diskWarnings.map((message) => `guest disk: ${message}`), ...guest.warnings] };

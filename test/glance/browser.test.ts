@@ -21,7 +21,7 @@ describe('image-introspect/glance in a browser', () => {
     });
     expect(result.errors).toEqual([]);
     const code = result.outputFiles[0]?.text ?? '';
-    expect(code).not.toMatch(/\brequire\(|node:|\bBuffer\b|\bprocess\./);
+    expect(code).not.toMatch(/\brequire\(|["'`]node:|\bBuffer\b|\bprocess\./);
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.some((input) => input.includes('node_modules/yaml'))).toBe(false);
     expect(inputs.some((input) => input.endsWith('src/glance/client.ts'))).toBe(true);

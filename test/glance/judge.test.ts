@@ -100,7 +100,7 @@ describe.skipIf(xorrisoMissing !== undefined)('judgeImage on an installer ISO', 
     const path = makeIso(dir, 'data', { volumeId: 'DATA' });
     const verdict = judgeImage(record({ disk_format: 'raw', min_disk: 1 }), await introspectFile(path));
     expect(verdict.problems).toEqual([]);
-    expect(verdict.notes).toEqual([expect.stringMatching(/^disk_format: declared raw, but the content is a iso image; qemu reads it as raw/)]);
+    expect(verdict.notes).toEqual([expect.stringMatching(/^disk_format: declared raw, but the content is an iso image; qemu reads it as raw/)]);
   });
 });
 

@@ -196,7 +196,41 @@ describe.skipIf(missing !== undefined)('against a real Glance and Keystone', () 
       uploaded.raw = image;
     });
 
-    it.todo('compressed uploads (.qcow2.xz, .img.gz, an OVA): once the containers of issue 11 land, container_format compressed/ova');
+    it.skipIf(!hasTool('xz') || !hasTool('gzip') || !hasTool('tar'))('compressed uploads: a .qcow2.xz and an .img.gz are compressed with the disk inside, an OVA is ova/vmdk', async () => {
+      // A qcow2 in xz: Glance's disk_format is the disk's, container_format says it is wrapped.
+      const qcow2 = join(dir, 'inner.qcow2');
+      qemuImg(['convert', '-O', 'qcow2', rawWithData('inner.raw', 48 * MIB), qcow2]);
+      run('xz', ['-k', '-3', '-f', qcow2]);
+      const xz = await upload(`${qcow2}.xz`, `${qcow2}.xz`);
+      expect(xz).toMatchObject({ disk_format: 'qcow2', container_format: 'compressed', min_disk: 1 });
+
+      // A partitioned raw disk in gzip, read from standard input.
+      const img = join(dir, 'inner.img');
+      writeFileSync(img, '');
+      truncateSync(img, 64 * MIB);
+      run('sgdisk', ['-n1:0:+32M', '-t1:ef00', '-n2:0:0', '-t2:8300', img]);
+      run('gzip', ['-k', '-f', img]);
+      const gz = await upload(`${img}.gz`, '-', [], { stdin: createReadStream(`${img}.gz`) });
+      expect(gz).toMatchObject({ disk_format: 'raw', container_format: 'compressed', hw_firmware_type: 'uefi', min_disk: 1 });
+
+      // An OVA: the descriptor first, then the streamOptimized disk it names.
+      const ovaDir = mkdtempSync(join(dir, 'ova-'));
+      qemuImg(['convert', '-O', 'vmdk', '-o', 'subformat=streamOptimized,adapter_type=lsilogic', rawWithData('ova.raw', 16 * MIB), join(ovaDir, 'disk1.vmdk')]);
+      writeFileSync(
+        join(ovaDir, 'appliance.ovf'),
+        `<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+  <References><File ovf:id="file1" ovf:href="disk1.vmdk"/></References>
+  <DiskSection><Info>disks</Info><Disk ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:capacity="16777216"/></DiskSection>
+  <VirtualSystem ovf:id="vm"><Info>a machine</Info><OperatingSystemSection ovf:id="96"><Info>the OS</Info></OperatingSystemSection></VirtualSystem>
+</Envelope>
+`,
+      );
+      const ova = join(dir, 'appliance.ova');
+      run('tar', ['--format=ustar', '-cf', ova, '-C', ovaDir, 'appliance.ovf', 'disk1.vmdk']);
+      const image = await upload(ova, ova);
+      expect(image).toMatchObject({ disk_format: 'vmdk', container_format: 'ova', vmware_disktype: 'streamOptimized', vmware_adaptertype: 'lsiLogic', os_type: 'linux' });
+    });
   });
 
   describe('refusals leave nothing in Glance', () => {

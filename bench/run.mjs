@@ -205,52 +205,28 @@ async function passThrough(path, format) {
   const data = readFileSync(path);
   const chunks = [];
   for (let offset = 0; offset < data.byteLength; offset += 65536) chunks.push(data.subarray(offset, offset + 65536));
-  async function* source() {
-    yield* chunks;
-  }
   // The same chunks four times over: the difference with one pass gives the marginal cost
   // of a chunk, once the introspection (a one-time cost) is done.
   const longer = [...chunks, ...chunks, ...chunks, ...chunks];
-  async function* longerSource() {
-    yield* longer;
-  }
+  // One pass over `passChunks`: bare or through inspect(), with or without a SHA-512 of every
+  // chunk. Every variant runs the same loop, so that only what differs is measured.
+  const pass = (passChunks, inspected, hashed) => async () => {
+    const hash = hashed ? createHash('sha512') : undefined;
+    const generator = (async function* () {
+      yield* passChunks;
+    })();
+    const { stream, result } = inspected ? inspect(generator) : { stream: generator, result: undefined };
+    for await (const chunk of stream) hash?.update(chunk);
+    hash?.digest();
+    await result;
+  };
   const loops = {
-    bareLonger: async () => {
-      for await (const _chunk of longerSource()) {
-        // nothing
-      }
-    },
-    inspectedLonger: async () => {
-      const { stream, result } = inspect(longerSource());
-      for await (const _chunk of stream) {
-        // nothing
-      }
-      await result;
-    },
-    bare: async () => {
-      for await (const _chunk of source()) {
-        // nothing
-      }
-    },
-    inspected: async () => {
-      const { stream, result } = inspect(source());
-      for await (const _chunk of stream) {
-        // nothing
-      }
-      await result;
-    },
-    bareHash: async () => {
-      const hash = createHash('sha512');
-      for await (const chunk of source()) hash.update(chunk);
-      hash.digest();
-    },
-    inspectedHash: async () => {
-      const hash = createHash('sha512');
-      const { stream, result } = inspect(source());
-      for await (const chunk of stream) hash.update(chunk);
-      hash.digest();
-      await result;
-    },
+    bareLonger: pass(longer, false, false),
+    inspectedLonger: pass(longer, true, false),
+    bare: pass(chunks, false, false),
+    inspected: pass(chunks, true, false),
+    bareHash: pass(chunks, false, true),
+    inspectedHash: pass(chunks, true, true),
   };
   const rounds = smoke ? 1 : 21;
   const times = { bare: [], inspected: [], bareHash: [], inspectedHash: [], bareLonger: [], inspectedLonger: [] };

@@ -12,7 +12,7 @@
 import { bytesEqual } from '../src/bytes.js';
 import type { ContainerModule } from '../src/container-module.js';
 import { type Bzip2Decoder, createBzip2Decoder, isBzip2Magic } from './codecs/bzip2.js';
-import { type CompressedLayer, openCompressed } from './shared/compression.js';
+import { type CompressedLayer, compressionContainer } from './shared/compression.js';
 
 /** What the bzip2 layer knows. */
 export interface Bzip2Layer extends CompressedLayer {
@@ -21,7 +21,7 @@ export interface Bzip2Layer extends CompressedLayer {
 }
 
 /** The bzip2 container module. */
-export const bzip2: ContainerModule<'bzip2', Bzip2Layer> = {
+export const bzip2: ContainerModule<'bzip2', Bzip2Layer> = compressionContainer({
   name: 'bzip2',
   title: 'bzip2',
   // "BZh" then the block size digit 1-9, then the first block's magic (pi: 0x314159265359) or the end-of-stream magic.
@@ -30,15 +30,9 @@ export const bzip2: ContainerModule<'bzip2', Bzip2Layer> = {
     const head = await reader.readAvailable(0, 10, 'bzip2 stream header');
     return isBzip2Magic(head) && (bytesEqual(head, 4, '\x31\x41\x59\x26\x53\x59') || bytesEqual(head, 4, '\x17\x72\x45\x38\x50\x90'));
   },
-  glance: { containerFormat: 'compressed' },
-  summarize: (layer) => [
-    ['compressed size', layer.compressedSize],
-    ['uncompressed size', layer.uncompressedSize],
-  ],
-  open: (reader, context) =>
-    openCompressed(reader, context, (options) => createBzip2Decoder(options), (decoder: Bzip2Decoder | undefined) => ({
-      streams: decoder?.streamCount ?? 0,
-      blocks: decoder?.blockCount ?? 0,
-    })),
-};
-
+  makeDecoder: (options) => createBzip2Decoder(options),
+  describe: (decoder: Bzip2Decoder | undefined) => ({
+    streams: decoder?.streamCount ?? 0,
+    blocks: decoder?.blockCount ?? 0,
+  }),
+});

@@ -13,7 +13,7 @@
  */
 import type { ContainerModule } from '../src/container-module.js';
 import { type GzipDecoder, createGzipDecoder } from './codecs/gzip.js';
-import { type CompressedLayer, openCompressed } from './shared/compression.js';
+import { type CompressedLayer, compressionContainer } from './shared/compression.js';
 
 /** What the gzip layer knows. */
 export interface GzipLayer extends CompressedLayer {
@@ -25,25 +25,20 @@ export interface GzipLayer extends CompressedLayer {
 }
 
 /** The gzip container module. */
-export const gzip: ContainerModule<'gzip', GzipLayer> = {
+export const gzip: ContainerModule<'gzip', GzipLayer> = compressionContainer({
   name: 'gzip',
   title: 'gzip',
   // ID1 ID2 and CM = 8 (deflate), the only method RFC 1952 defines.
   signatures: [{ offset: 0, bytes: '\x1f\x8b\x08' }],
-  glance: { containerFormat: 'compressed' },
-  summarize: (layer) => [
-    ['original name', layer.name],
-    ['compressed size', layer.compressedSize],
-    ['uncompressed size', layer.uncompressedSize],
-  ],
-  open: (reader, context) =>
-    openCompressed(reader, context, (options) => createGzipDecoder(options), (decoder: GzipDecoder | undefined) => {
-      const header = decoder?.members[0]?.header;
-      const layer: Omit<GzipLayer, keyof CompressedLayer> = { members: decoder?.members.length ?? 0 };
-      if (header?.name !== undefined) layer.name = header.name;
-      if (header?.mtime !== undefined) layer.mtime = new Date(header.mtime * 1000).toISOString();
-      if (header !== undefined) layer.os = header.osName ?? `os ${header.os}`;
-      if (header?.comment !== undefined) layer.comment = header.comment;
-      return layer;
-    }),
-};
+  summaryRows: (layer: GzipLayer) => [['original name', layer.name]],
+  makeDecoder: (options) => createGzipDecoder(options),
+  describe: (decoder: GzipDecoder | undefined) => {
+    const header = decoder?.members[0]?.header;
+    const layer: Omit<GzipLayer, keyof CompressedLayer> = { members: decoder?.members.length ?? 0 };
+    if (header?.name !== undefined) layer.name = header.name;
+    if (header?.mtime !== undefined) layer.mtime = new Date(header.mtime * 1000).toISOString();
+    if (header !== undefined) layer.os = header.osName ?? `os ${header.os}`;
+    if (header?.comment !== undefined) layer.comment = header.comment;
+    return layer;
+  },
+});

@@ -13,7 +13,7 @@
  */
 import type { ContainerModule } from '../src/container-module.js';
 import { type XzDecoder, createXzDecoder } from './codecs/xz.js';
-import { type CompressedLayer, openCompressed } from './shared/compression.js';
+import { type CompressedLayer, compressionContainer } from './shared/compression.js';
 
 /** What the xz layer knows. */
 export interface XzLayer extends CompressedLayer {
@@ -23,23 +23,18 @@ export interface XzLayer extends CompressedLayer {
 }
 
 /** The xz container module. */
-export const xz: ContainerModule<'xz', XzLayer> = {
+export const xz: ContainerModule<'xz', XzLayer> = compressionContainer({
   name: 'xz',
   title: 'xz',
   // The stream header magic (xz-file-format 2.1.1.1).
   signatures: [{ offset: 0, bytes: '\xfd7zXZ\x00' }],
-  glance: { containerFormat: 'compressed' },
-  summarize: (layer) => [
-    ['check', layer.check],
-    ['compressed size', layer.compressedSize],
-    ['uncompressed size', layer.uncompressedSize],
-  ],
-  open: (reader, context) =>
-    openCompressed(reader, context, (options) => createXzDecoder(options), (decoder: XzDecoder | undefined) => {
-      const streams = decoder?.streams ?? [];
-      const layer: Omit<XzLayer, keyof CompressedLayer> = { streams: streams.length, blocks: streams.reduce((sum, stream) => sum + stream.blockCount, 0) };
-      const check = streams[0]?.flags.check;
-      if (check !== undefined) layer.check = check;
-      return layer;
-    }),
-};
+  summaryRows: (layer: XzLayer) => [['check', layer.check]],
+  makeDecoder: (options) => createXzDecoder(options),
+  describe: (decoder: XzDecoder | undefined) => {
+    const streams = decoder?.streams ?? [];
+    const layer: Omit<XzLayer, keyof CompressedLayer> = { streams: streams.length, blocks: streams.reduce((sum, stream) => sum + stream.blockCount, 0) };
+    const check = streams[0]?.flags.check;
+    if (check !== undefined) layer.check = check;
+    return layer;
+  },
+});

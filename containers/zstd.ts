@@ -13,7 +13,7 @@
  */
 import type { ContainerModule } from '../src/container-module.js';
 import { type ZstdDecoder, createZstdDecoder } from './codecs/zstd.js';
-import { type CompressedLayer, openCompressed } from './shared/compression.js';
+import { type CompressedLayer, compressionContainer } from './shared/compression.js';
 
 /** What the zstd layer knows. */
 export interface ZstdLayer extends CompressedLayer {
@@ -23,25 +23,22 @@ export interface ZstdLayer extends CompressedLayer {
 }
 
 /** The Zstandard container module. */
-export const zstd: ContainerModule<'zstd', ZstdLayer> = {
+export const zstd: ContainerModule<'zstd', ZstdLayer> = compressionContainer({
   name: 'zstd',
   title: 'Zstandard',
   // The frame magic 0xFD2FB528, little-endian (RFC 8878 3.1.1).
   signatures: [{ offset: 0, bytes: '\x28\xb5\x2f\xfd' }],
-  glance: { containerFormat: 'compressed' },
-  summarize: (layer) => [
-    ['window size', layer.windowSize],
-    ['compressed size', layer.compressedSize],
-    ['uncompressed size', layer.uncompressedSize ?? layer.contentSize],
-  ],
-  open: (reader, context) =>
-    openCompressed(reader, context, (options) => createZstdDecoder(options), (decoder: ZstdDecoder | undefined) => {
-      const layer: Omit<ZstdLayer, keyof CompressedLayer> = { frames: decoder?.frameCount ?? 0 };
-      const first = decoder?.frames.find((frame) => !('skippable' in frame.header))?.header;
-      if (first !== undefined && !('skippable' in first)) {
-        layer.windowSize = first.windowSize;
-        if (first.frameContentSize !== undefined) layer.contentSize = first.frameContentSize;
-      }
-      return layer;
-    }),
-};
+  summaryRows: (layer: ZstdLayer) => [['window size', layer.windowSize]],
+  // Before the end is read, the first frame's declared content size.
+  declaredSize: (layer: ZstdLayer) => layer.contentSize,
+  makeDecoder: (options) => createZstdDecoder(options),
+  describe: (decoder: ZstdDecoder | undefined) => {
+    const layer: Omit<ZstdLayer, keyof CompressedLayer> = { frames: decoder?.frameCount ?? 0 };
+    const first = decoder?.frames.find((frame) => !('skippable' in frame.header))?.header;
+    if (first !== undefined && !('skippable' in first)) {
+      layer.windowSize = first.windowSize;
+      if (first.frameContentSize !== undefined) layer.contentSize = first.frameContentSize;
+    }
+    return layer;
+  },
+});

@@ -51,7 +51,6 @@ import {
   CSUM_TYPE_NAMES,
   type DirEntry,
   type FileExtent,
-  FileType,
   INCOMPAT_FEATURES,
   INCOMPAT_REFUSED,
   incompatFeatureNames,
@@ -70,6 +69,7 @@ import {
   U64_MAX,
 } from './shared/btrfs-structures.js';
 import { BtrfsDevice, keyRange } from './shared/btrfs-tree.js';
+import { kindOfDirentType, kindOfMode } from './shared/posix-types.js';
 
 /** Most subvolumes nested inside each other on the way from the top level to one subvolume (openSUSE uses 3); a deeper chain is refused, a cycle is corrupt. */
 export const MAX_SUBVOLUME_NESTING = 64;
@@ -77,12 +77,6 @@ export const MAX_SUBVOLUME_NESTING = 64;
 export const MAX_CACHED_SUBVOLUMES = 1024;
 /** Most file extent items gathered for one read (a 1 GiB file written 4 KiB at a time has 262,144). */
 export const MAX_EXTENT_ITEMS_PER_READ = 262_144;
-
-/** `S_IFMT` and the file types of `st_mode`. */
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 
 /** An opened subvolume: its tree and the object id of its top directory. */
 export interface Subvolume {
@@ -240,7 +234,7 @@ export class BtrfsFileSystem implements FileSystem<BtrfsNode> {
       const [min, max] = keyRange(directory.inode, KeyType.dirIndex);
       await this.shared.device.forEachItem(directory.subvolume.root, min, max, (item) => {
         for (const entry of parseDirEntries(item.data, `dir index ${keyText(item.key)}`)) {
-          entries.push({ name: utf8Decoder.decode(entry.name), kind: kindOfEntryType(entry.type) });
+          entries.push({ name: utf8Decoder.decode(entry.name), kind: kindOfDirentType(entry.type) ?? 'other' });
         }
         return entries.length < limit;
       });
@@ -461,26 +455,6 @@ export class BtrfsFileSystem implements FileSystem<BtrfsNode> {
         : await this.shared.decompress(algorithm, compressed, ramBytes, field);
     return decoded.byteLength > ramBytes ? decoded.subarray(0, ramBytes) : decoded;
   }
-}
-
-function kindOfMode(mode: number): NodeKind {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-      return 'file';
-    case S_IFDIR:
-      return 'directory';
-    case S_IFLNK:
-      return 'symlink';
-    default:
-      return 'other';
-  }
-}
-
-function kindOfEntryType(type: number): NodeKind {
-  if (type === FileType.regular) return 'file';
-  if (type === FileType.directory) return 'directory';
-  if (type === FileType.symlink) return 'symlink';
-  return 'other';
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

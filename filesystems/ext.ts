@@ -19,10 +19,10 @@
  * @module
  */
 import { u16le, u32le } from '../src/bytes.js';
-import { fieldError, isIntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
-import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
-import { MAX_LINK_TARGET_BYTES } from './file-system.js';
+import type { FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule } from './file-system.js';
+import { MAX_LINK_TARGET_BYTES, superblockDecodes } from './file-system.js';
 import { BlockCache, NodeCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { type ExtBlockSource, extentRuns, indirectRuns } from './shared/ext-block-map.js';
@@ -39,8 +39,8 @@ import {
   hasExtMagic,
 } from './shared/ext-superblock.js';
 import { foldedNameEquals, nameText, namesEqualAt, utf8Name } from './shared/names.js';
-import { S_IFMT, S_IFREG, kindOfMode } from './shared/posix-types.js';
-import { type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
+import { S_IFMT, S_IFREG } from './shared/posix-types.js';
+import { type DirectoryWalk, InodeFileSystem, type NameMatcher } from './shared/unix-directory.js';
 
 /**
  * The largest directory searched or listed: 32 MiB of records is about half a million
@@ -88,14 +88,8 @@ export const ext: FileSystemModule = {
   async probe(volume: ByteReader): Promise<boolean> {
     const bytes = await volume.readAvailable(EXT_SUPERBLOCK_OFFSET, EXT_SUPERBLOCK_SIZE, 'ext superblock');
     if (bytes.byteLength < EXT_SUPERBLOCK_SIZE || !hasExtMagic(bytes)) return false;
-    try {
-      decodeExtSuperblock(bytes, false);
-      return true;
-    } catch (error) {
-      // A journal device or impossible geometry: not a file system this driver should claim.
-      if (isIntrospectionError(error)) return false;
-      throw error;
-    }
+    // A journal device or impossible geometry: not a file system this driver should claim.
+    return superblockDecodes(() => decodeExtSuperblock(bytes, false));
   },
   async open(volume: ByteReader, context: FileSystemContext): Promise<FileSystem> {
     const superblock = decodeExtSuperblock(await volume.read(EXT_SUPERBLOCK_OFFSET, EXT_SUPERBLOCK_SIZE, 'ext superblock'));
@@ -111,7 +105,7 @@ export const ext: FileSystemModule = {
 };
 
 /** An opened ext2/3/4 volume. */
-class ExtFileSystem implements FileSystem<ExtInode> {
+class ExtFileSystem extends InodeFileSystem<ExtInode> implements FileSystem<ExtInode> {
   readonly info: FileSystemInfo;
   readonly caseInsensitive = false;
   private readonly cache: BlockCache;
@@ -124,6 +118,7 @@ class ExtFileSystem implements FileSystem<ExtInode> {
     private readonly volume: ByteReader,
     private readonly superblock: ExtSuperblock,
   ) {
+    super();
     this.info = {
       type: superblock.type,
       ...(superblock.label === undefined ? {} : { label: superblock.label }),
@@ -143,28 +138,10 @@ class ExtFileSystem implements FileSystem<ExtInode> {
     return this.inode(ROOT_INODE);
   }
 
-  kind(node: ExtInode): NodeKind {
-    return kindOfMode(node.mode);
-  }
-
-  size(node: ExtInode): number {
-    const kind = this.kind(node);
-    return kind === 'file' || kind === 'symlink' ? node.size : 0;
-  }
-
-  async lookup(directory: ExtInode, name: string): Promise<ExtInode | undefined> {
-    if (this.kind(directory) !== 'directory' || name === '' || name === '.' || name === '..') return undefined;
+  protected nameMatcher(directory: ExtInode, name: string): NameMatcher {
     const folded = (directory.flags & INODE_FLAGS.casefold) !== 0 && (this.superblock.incompat & EXT_INCOMPAT.casefold) !== 0;
     const wanted = utf8Name(name);
-    const found = await findEntry(this.walk(directory), (bytes, start, end) =>
-      folded ? foldedNameEquals(bytes.subarray(start, end), name) : namesEqualAt(bytes, start, end, wanted),
-    );
-    return found === undefined ? undefined : this.inode(found);
-  }
-
-  async list(directory: ExtInode, limit: number): Promise<DirectoryEntry[]> {
-    if (this.kind(directory) !== 'directory') return [];
-    return listEntries(this.walk(directory), limit, async (inode) => this.kind(await this.inode(inode)));
+    return (bytes, start, end) => (folded ? foldedNameEquals(bytes.subarray(start, end), name) : namesEqualAt(bytes, start, end, wanted));
   }
 
   async readLink(link: ExtInode): Promise<string> {
@@ -215,7 +192,7 @@ class ExtFileSystem implements FileSystem<ExtInode> {
    * Walks the used records of a directory, one block (or inline region) at a time through
    * the block cache.
    */
-  private walk(directory: ExtInode): DirectoryWalk {
+  protected walk(directory: ExtInode): DirectoryWalk {
     return async (visit) => {
       this.refuseEncrypted(directory);
       const { blockSize, inodesCount } = this.superblock;
@@ -268,7 +245,7 @@ class ExtFileSystem implements FileSystem<ExtInode> {
   }
 
   /** Inode `number`, from the cache of decoded inodes or read. */
-  private inode(number: number): Promise<ExtInode> {
+  protected inode(number: number): Promise<ExtInode> {
     return this.inodes.get(number, () => this.readInode(number));
   }
 

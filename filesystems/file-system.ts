@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { fieldError } from '../src/errors.js';
+import { fieldError, isIntrospectionError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 
 /** What a node is. `other` covers devices, FIFOs, sockets and anything a driver does not read. */
@@ -155,4 +155,19 @@ export async function readFileAt<Node>(fs: FileSystem<Node>, path: string, maxBy
 
 function splitPath(path: string): string[] {
   return path.split('/').filter((part) => part !== '');
+}
+
+/**
+ * A probe's verdict on a superblock that has the magic: true when `decode` accepts it, false
+ * when it throws an IntrospectionError (a journal device, impossible geometry: not a file
+ * system the driver should claim). Any other error is a bug and is rethrown.
+ */
+export function superblockDecodes(decode: () => unknown): boolean {
+  try {
+    decode();
+    return true;
+  } catch (error) {
+    if (isIntrospectionError(error)) return false;
+    throw error;
+  }
 }

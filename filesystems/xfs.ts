@@ -17,14 +17,14 @@
  * @module
  */
 import { u32be, u64be } from '../src/bytes.js';
-import { fieldError, isIntrospectionError } from '../src/errors.js';
+import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
-import type { DirectoryEntry, FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule, NodeKind } from './file-system.js';
+import type { FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule } from './file-system.js';
+import { superblockDecodes } from './file-system.js';
 import { BlockCache, NodeCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { asciiFoldedEqualsAt, nameText, namesEqualAt, utf8Name } from './shared/names.js';
-import { kindOfMode } from './shared/posix-types.js';
-import { type DirectoryVisitor, type DirectoryWalk, findEntry, listEntries } from './shared/unix-directory.js';
+import { type DirectoryVisitor, type DirectoryWalk, InodeFileSystem, type NameMatcher } from './shared/unix-directory.js';
 import { type XfsBlockSource, xfsForkRuns } from './shared/xfs-bmap.js';
 import { XFS_DIRECTORY_DATA_SPACE_BYTES, visitDataBlockEntries, visitShortFormEntries } from './shared/xfs-directory.js';
 import { XFS_FLAG_REALTIME, XFS_FORMAT, type XfsInode, decodeXfsInode, xfsInodeOffset } from './shared/xfs-inode.js';
@@ -51,13 +51,7 @@ export const xfs: FileSystemModule = {
   async probe(volume: ByteReader): Promise<boolean> {
     const bytes = await volume.readAvailable(0, XFS_SUPERBLOCK_PROBE_BYTES, 'xfs superblock');
     if (bytes.byteLength < XFS_SUPERBLOCK_PROBE_BYTES || !hasXfsMagic(bytes)) return false;
-    try {
-      decodeXfsSuperblock(bytes, false);
-      return true;
-    } catch (error) {
-      if (isIntrospectionError(error)) return false;
-      throw error;
-    }
+    return superblockDecodes(() => decodeXfsSuperblock(bytes, false));
   },
   async open(volume: ByteReader, context: FileSystemContext): Promise<FileSystem> {
     const head = await volume.read(0, XFS_SUPERBLOCK_PROBE_BYTES, 'xfs superblock');
@@ -73,7 +67,7 @@ export const xfs: FileSystemModule = {
 };
 
 /** An opened XFS volume. */
-class XfsFileSystem implements FileSystem<XfsInode> {
+class XfsFileSystem extends InodeFileSystem<XfsInode> implements FileSystem<XfsInode> {
   readonly info: FileSystemInfo;
   readonly caseInsensitive: boolean;
   private readonly blocks: BlockCache;
@@ -86,6 +80,7 @@ class XfsFileSystem implements FileSystem<XfsInode> {
     private readonly volume: ByteReader,
     private readonly superblock: XfsSuperblock,
   ) {
+    super();
     this.info = { type: 'xfs', ...(superblock.label === undefined ? {} : { label: superblock.label }), uuid: superblock.uuid };
     this.caseInsensitive = superblock.asciiCaseInsensitive;
     this.blocks = new BlockCache(volume, superblock.blockSize);
@@ -98,26 +93,10 @@ class XfsFileSystem implements FileSystem<XfsInode> {
     return this.inode(this.superblock.rootInode);
   }
 
-  kind(node: XfsInode): NodeKind {
-    return kindOfMode(node.mode);
-  }
-
-  size(node: XfsInode): number {
-    const kind = this.kind(node);
-    return kind === 'file' || kind === 'symlink' ? node.size : 0;
-  }
-
-  async lookup(directory: XfsInode, name: string): Promise<XfsInode | undefined> {
-    if (this.kind(directory) !== 'directory' || name === '' || name === '.' || name === '..') return undefined;
+  protected nameMatcher(_directory: XfsInode, name: string): NameMatcher {
     const wanted = utf8Name(name);
     const equals = this.superblock.asciiCaseInsensitive ? asciiFoldedEqualsAt : namesEqualAt;
-    const found = await findEntry(this.walk(directory), (bytes, start, end) => equals(bytes, start, end, wanted));
-    return found === undefined ? undefined : this.inode(found);
-  }
-
-  async list(directory: XfsInode, limit: number): Promise<DirectoryEntry[]> {
-    if (this.kind(directory) !== 'directory') return [];
-    return listEntries(this.walk(directory), limit, async (inode) => this.kind(await this.inode(inode)));
+    return (bytes, start, end) => equals(bytes, start, end, wanted);
   }
 
   async readLink(link: XfsInode): Promise<string> {
@@ -165,7 +144,7 @@ class XfsFileSystem implements FileSystem<XfsInode> {
   }
 
   /** Walks a directory's entries: the short form in the inode, or every data block. */
-  private walk(directory: XfsInode): DirectoryWalk {
+  protected walk(directory: XfsInode): DirectoryWalk {
     return (visit) => this.visitEntries(directory, visit);
   }
 
@@ -213,7 +192,7 @@ class XfsFileSystem implements FileSystem<XfsInode> {
   }
 
   /** Inode `number`, from the cache of decoded inodes or read. */
-  private inode(number: number): Promise<XfsInode> {
+  protected inode(number: number): Promise<XfsInode> {
     return this.inodes.get(number, async () => {
       const { blockSize, inodeSize } = this.superblock;
       const offset = xfsInodeOffset(this.superblock, number);

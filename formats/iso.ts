@@ -428,11 +428,29 @@ function elToritoRecord(structure: VolumeStructure): BootRecord | undefined {
   return structure.bootRecords.find((record) => fixedText(record.bootSystemIdentifier) === EL_TORITO_SYSTEM_ID);
 }
 
-/** Warns that a range was not read because it lies behind bytes already read. */
-function warnBehind(context: ParseContext, what: string, offset: number, verb = 'lies'): void {
-  // Structures are read in file order on every kind of source (so that every source gives
-  // the same answer): one that points back is reported, whatever the source.
-  context.warn(`the ${what} at byte ${offset} ${verb} before bytes already read and was not read (structures are read in file order)`);
+/**
+ * Schedules a read of `length` bytes at `offset` (`field` names it in errors); `use` gets
+ * them in file order. A range that lies behind bytes already read is not read: it is
+ * reported as a warning naming `what` (default `field`), and `use` is not called.
+ */
+function readInOrder(
+  queue: ReadQueue,
+  context: ParseContext,
+  range: { offset: number; length: number; field: string; what?: string; verb?: string },
+  use: (bytes: Uint8Array) => void,
+): void {
+  const { offset, length, field, what = field, verb = 'lies' } = range;
+  queue.add({
+    offset,
+    length,
+    field,
+    deliver: (bytes) => {
+      // Structures are read in file order on every kind of source (so that every source gives
+      // the same answer): one that points back is reported, whatever the source.
+      if (bytes === undefined) return context.warn(`the ${what} at byte ${offset} ${verb} before bytes already read and was not read (structures are read in file order)`);
+      use(bytes);
+    },
+  });
 }
 
 /**
@@ -457,16 +475,10 @@ function scheduleUdf(structure: VolumeStructure, queue: ReadQueue, udf: UdfInfo,
   const window = (start: number): void => {
     if (start >= end) return finish(start);
     const length = Math.min(UDF_SCAN_WINDOW_BYTES, end - start);
-    queue.add({
-      offset: start,
-      length,
-      field: 'udf descriptors',
-      deliver: (bytes) => {
-        if (bytes === undefined) return warnBehind(context, 'UDF descriptors', start, 'lie');
-        const found = scanUdfBlocks(scan, start, bytes, warn);
-        if (found || bytes.byteLength < length || start + length >= end) return finish(start + bytes.byteLength);
-        return window(start + length);
-      },
+    readInOrder(queue, context, { offset: start, length, field: 'udf descriptors', what: 'UDF descriptors', verb: 'lie' }, (bytes) => {
+      const found = scanUdfBlocks(scan, start, bytes, warn);
+      if (found || bytes.byteLength < length || start + length >= end) return finish(start + bytes.byteLength);
+      return window(start + length);
     });
   };
   window(structure.end);
@@ -500,15 +512,9 @@ function useSequence(main: UdfExtent, reserve: UdfExtent, { scan, scannedTo, que
     return;
   }
   const offset = extent.location * blockSize;
-  queue.add({
-    offset,
-    length: Math.min(extent.length, MAX_UDF_SEQUENCE_BYTES),
-    field: 'udf volume descriptor sequence',
-    deliver: (bytes) => {
-      if (bytes === undefined) return warnBehind(context, 'udf volume descriptor sequence', offset);
-      describe(descriptorsIn(bytes, offset, blockSize));
-    },
-  });
+  readInOrder(queue, context, { offset, length: Math.min(extent.length, MAX_UDF_SEQUENCE_BYTES), field: 'udf volume descriptor sequence' }, (bytes) =>
+    describe(descriptorsIn(bytes, offset, blockSize)),
+  );
 }
 
 function emptyUdf(structure: VolumeStructure): UdfInfo {
@@ -550,29 +556,15 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
   let rootSector: Uint8Array | undefined;
   if (structure.primary !== undefined && fields.logicalBlockSize !== undefined) {
     const root = decodeDirectoryRecord(structure.primary.rootDirectoryRecord);
-    const offset = root.extentLe * fields.logicalBlockSize;
-    queue.add({
-      offset,
-      length: ISO_SECTOR_SIZE,
-      field: 'root directory',
-      deliver: (bytes) => {
-        if (bytes === undefined) warnBehind(context, 'root directory', offset);
-        rootSector = bytes;
-      },
+    readInOrder(queue, context, { offset: root.extentLe * fields.logicalBlockSize, length: ISO_SECTOR_SIZE, field: 'root directory' }, (bytes) => {
+      rootSector = bytes;
     });
   }
   const bootRecord = elToritoRecord(structure);
   let catalog: ReturnType<typeof parseBootCatalog>;
   if (bootRecord !== undefined) {
-    const offset = bootRecord.bootCatalogPointer * ISO_SECTOR_SIZE;
-    queue.add({
-      offset,
-      length: MAX_BOOT_CATALOG_BYTES,
-      field: 'boot catalog',
-      deliver: (bytes) => {
-        if (bytes === undefined) warnBehind(context, 'boot catalog', offset);
-        catalog = bytes === undefined ? undefined : parseBootCatalog(bytes, (message) => context.warn(message));
-      },
+    readInOrder(queue, context, { offset: bootRecord.bootCatalogPointer * ISO_SECTOR_SIZE, length: MAX_BOOT_CATALOG_BYTES, field: 'boot catalog' }, (bytes) => {
+      catalog = parseBootCatalog(bytes, (message) => context.warn(message));
     });
   }
   const udf = isUdf ? emptyUdf(structure) : undefined;

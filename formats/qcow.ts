@@ -13,8 +13,8 @@
 import { cutAtNul, safeNumber, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
-import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QCOW_ENCRYPTIONS, QCOW_HEADER_MAGIC, QCOW_HEADER_SIZE, type QcowEncryption, decodeQcowHeader } from './generated/qcow.js';
+import { backingFileCheck } from './shared/backing-file-check.js';
 import { qcowHeaderVersion, readQemuPadded, readWholeHeader } from './shared/qcow-header.js';
 
 /** Smallest cluster qemu accepts: 2^9 = 512 bytes ("Cluster size must be between 512 and 64k"). */
@@ -110,13 +110,6 @@ async function readBackingFileName(reader: ByteReader, offset: bigint, length: n
   return name === '' ? undefined : name;
 }
 
-/** `backing_file`: a backing file would be opened from the host when the image is used. */
-const backingFileCheck: SafetyCheck<QcowDetails, 'backing_file'> = {
-  name: 'backing_file',
-  description: 'a backing file, which qemu would open from the host',
-  run: (details) => (details.backingFile === undefined ? pass() : fail(`backing file "${details.backingFile}"`)),
-};
-
 /** The qcow (version 1) format module. */
 export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   name: 'qcow',
@@ -126,7 +119,7 @@ export const qcow: FormatModule<'qcow', QcowDetails, 'backing_file'> = {
   signatures: [{ offset: 0, bytes: QCOW_HEADER_MAGIC }],
   // qemu's probe (block/qcow.c qcow_probe): the magic and version 1.
   check: async (reader) => (await qcowHeaderVersion(reader)) === 1,
-  checks: [backingFileCheck],
+  checks: [backingFileCheck<QcowDetails>()],
   references: { backing: [{ name: 'backingFile' }] },
   // qemu-img info's words: qemu prints no format-specific block for qcow.
   summarize: (details) => [

@@ -14,10 +14,10 @@
 import { cutAtNul, hex, safeNumber, utf8Text } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
-import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { QED_HEADER_MAGIC, QED_HEADER_SIZE, type QedHeader, decodeQedHeader } from './generated/qed.js';
 import { type FeatureMask, describeFeatureMask, hasBit } from './shared/qcow-features.js';
 import { readQemuPadded, readWholeHeader } from './shared/qcow-header.js';
+import { backingFileCheck } from './shared/backing-file-check.js';
 
 /** Smallest cluster (QED_MIN_CLUSTER_SIZE): 4 KiB. */
 export const QED_MIN_CLUSTER_SIZE = 4 * 1024;
@@ -146,13 +146,6 @@ async function parseQed(reader: ByteReader, context: ParseContext): Promise<Pars
   return { virtualSize: safeNumber(header.imageSize, 'header.imageSize', 'qed'), details };
 }
 
-/** `backing_file`: a backing file would be opened from the host when the image is used. */
-const backingFileCheck: SafetyCheck<QedDetails, 'backing_file'> = {
-  name: 'backing_file',
-  description: 'a backing file, which qemu would open from the host',
-  run: (details) => (details.backingFile === undefined ? pass() : fail(`backing file "${details.backingFile}"`)),
-};
-
 /** The QED format module. */
 export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   name: 'qed',
@@ -161,7 +154,7 @@ export const qed: FormatModule<'qed', QedDetails, 'backing_file'> = {
   bannedByDefault: true,
   glance: { diskFormat: null }, // Glance has no disk_format for it
   signatures: [{ offset: 0, bytes: QED_HEADER_MAGIC }],
-  checks: [backingFileCheck],
+  checks: [backingFileCheck<QedDetails>()],
   references: { backing: [{ name: 'backingFile', format: 'backingFormat' }] },
   // qemu-img info's words first (qemu prints no format-specific block for QED).
   summarize: (details) => [

@@ -98,40 +98,14 @@ export interface VhdParentLocator {
   path: string | undefined;
 }
 
-/** VHD metadata. */
-export interface VhdDetails {
-  /** From the footer's disk type: 2 fixed, 3 dynamic, 4 differencing. */
-  diskType: VhdDiskType;
-  /** Creator application, four characters with NULs removed (`win `, `qemu`, `qem2`, `vpc `, `tap`, ...). */
-  creatorApp: string;
-  /** Creator version as `major.minor` (Windows 10 writes `10.0`, qemu `5.3`). */
-  creatorVersion: string;
-  /** Creator host OS, four characters: `Wi2k` or `Mac `. */
-  creatorHostOs: string;
-  /** Creation time, ISO 8601. */
-  timestamp: string;
-  /** The footer's current size in bytes. */
-  currentSize: number;
-  /** The footer's original size in bytes. */
-  originalSize: number;
-  /** The footer's CHS geometry. */
-  geometry: VhdGeometry;
+/** VHD metadata: the footer's fields, then what the dynamic header and qemu's sizing rule add. */
+export interface VhdDetails extends Omit<VhdFooterFields, 'dataOffset' | 'creatorApplicationBytes'> {
   /**
    * What qemu sizes the disk by (`virtualSize`): `geometry` (C x H x S x 512) for creators
    * that use it, `currentSize` for Hyper-V, Disk2vhd, XenServer, XenConverter and qemu's
    * `force_size`, and for the maximum geometry.
    */
   sizeSource: 'geometry' | 'currentSize';
-  /** The disk's UUID. */
-  uuid: string;
-  /** True when the disk was left in a saved state. */
-  savedState: boolean;
-  /** Whether the footer's checksum is right (qemu refuses the disk when it is not). */
-  checksumValid: boolean;
-  /** The footer's features field (bit 0 temporary, bit 1 reserved and always set). */
-  features: number;
-  /** The footer's format version as `major.minor` (`1.0`). */
-  formatVersion: string;
   /** Where the footer that was read is: 0 for the copy at the start of a dynamic disk, else the file length - 512. */
   footerOffset: number;
   /** Dynamic and differencing disks: bytes per block (qemu's `cluster-size`). */
@@ -185,18 +159,31 @@ function fourCharacterCode(bytes: Uint8Array): string {
 
 /** The footer's fields that need no other structure, decoded and checked. */
 export interface VhdFooterFields {
+  /** From the footer's disk type: 2 fixed, 3 dynamic, 4 differencing. */
   diskType: VhdDiskType;
+  /** Creator application, four characters with NULs removed (`win `, `qemu`, `qem2`, `vpc `, `tap`, ...). */
   creatorApp: string;
+  /** Creator version as `major.minor` (Windows 10 writes `10.0`, qemu `5.3`). */
   creatorVersion: string;
+  /** Creator host OS, four characters: `Wi2k` or `Mac `. */
   creatorHostOs: string;
+  /** Creation time, ISO 8601. */
   timestamp: string;
+  /** The footer's current size in bytes. */
   currentSize: number;
+  /** The footer's original size in bytes. */
   originalSize: number;
+  /** The footer's CHS geometry. */
   geometry: VhdGeometry;
+  /** The disk's UUID. */
   uuid: string;
+  /** True when the disk was left in a saved state. */
   savedState: boolean;
+  /** Whether the footer's checksum is right (qemu refuses the disk when it is not). */
   checksumValid: boolean;
+  /** The footer's features field (bit 0 temporary, bit 1 reserved and always set). */
   features: number;
+  /** The footer's format version as `major.minor` (`1.0`). */
   formatVersion: string;
   /** The dynamic header's offset; `undefined` for the fixed-disk value 0xFFFFFFFFFFFFFFFF. */
   dataOffset: number | undefined;

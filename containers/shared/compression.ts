@@ -16,8 +16,8 @@
  *
  * @module
  */
-import type { ContainerContext, ContainerContents } from '../../src/container-module.js';
-import type { ByteReader } from '../../src/format-module.js';
+import type { ContainerContext, ContainerContents, ContainerModule } from '../../src/container-module.js';
+import type { ByteReader, Signature } from '../../src/format-module.js';
 import type { LayerDecoder } from '../../src/reading/layers.js';
 
 /** The fields every compression layer has. */
@@ -59,4 +59,44 @@ export async function openCompressed<Decoder extends LayerDecoder, Extra extends
     }
   }
   return { layer, images: [image], endsEarly: (layer.trailingBytes ?? 0) > 0 };
+}
+
+/** What one compression container says about itself; the rest is the same for all of them. */
+export interface CompressionContainerSpec<Name extends string, Decoder extends LayerDecoder, Layer extends CompressedLayer> {
+  name: Name;
+  title: string;
+  signatures: readonly Signature[];
+  /** A closer look after a signature matched (bzip2's three magic bytes are too short alone). */
+  check?: (reader: ByteReader) => Promise<boolean>;
+  makeDecoder: DecoderMaker<Decoder>;
+  /** What the codec adds to the layer from its decoder (`undefined` when decoding never started). */
+  describe: (decoder: Decoder | undefined) => Omit<Layer, keyof CompressedLayer>;
+  /** The CLI's rows shown before the two sizes. */
+  summaryRows?: (layer: Layer) => Array<[label: string, value: string | number | boolean | undefined]>;
+  /** The size shown as uncompressed while the stream was not read to its end (zstd's declared frame content size). */
+  declaredSize?: (layer: Layer) => number | undefined;
+}
+
+/**
+ * A compression container module: the stream is decoded from offset 0 by `openCompressed`,
+ * the glance says `compressed`, and the summary ends with the compressed and uncompressed
+ * sizes.
+ */
+export function compressionContainer<Name extends string, Decoder extends LayerDecoder, Layer extends CompressedLayer>(
+  spec: CompressionContainerSpec<Name, Decoder, Layer>,
+): ContainerModule<Name, Layer> {
+  const { name, title, signatures, check, makeDecoder, describe, summaryRows, declaredSize } = spec;
+  return {
+    name,
+    title,
+    signatures,
+    ...(check === undefined ? {} : { check }),
+    glance: { containerFormat: 'compressed' },
+    summarize: (layer) => [
+      ...(summaryRows?.(layer) ?? []),
+      ['compressed size', layer.compressedSize],
+      ['uncompressed size', layer.uncompressedSize ?? declaredSize?.(layer)],
+    ],
+    open: async (reader, context) => (await openCompressed(reader, context, makeDecoder, describe)) as ContainerContents<Layer>,
+  };
 }

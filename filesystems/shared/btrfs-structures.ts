@@ -382,6 +382,11 @@ export function profileName(type: bigint): string {
   return 'single';
 }
 
+/** Throws `CORRUPT` when an item's data is shorter than its structure (`what`: "an inode item"...). */
+function requireItemBytes(data: Uint8Array, minimum: number, what: string, field: string): void {
+  if (data.byteLength < minimum) throw fieldError('CORRUPT', field, `${what} needs ${minimum} bytes, this one has ${data.byteLength}`);
+}
+
 /**
  * The inode fields used (`struct btrfs_inode_item`, 160 bytes).
  *
@@ -405,7 +410,7 @@ export const BTRFS_INODE_ITEM_BYTES = 160;
 
 /** Decodes an inode item. */
 export function parseInodeItem(data: Uint8Array, field: string): InodeItem {
-  if (data.byteLength < BTRFS_INODE_ITEM_BYTES) throw fieldError('CORRUPT', field, `an inode item needs ${BTRFS_INODE_ITEM_BYTES} bytes, this one has ${data.byteLength}`);
+  requireItemBytes(data, BTRFS_INODE_ITEM_BYTES, 'an inode item', field);
   return {
     size: safeNumber(u64le(data, 16), `${field}.size`),
     mode: u32le(data, 52),
@@ -430,7 +435,7 @@ export const BTRFS_ROOT_ITEM_MIN_BYTES = 239;
 
 /** Decodes a root item. */
 export function parseRootItem(data: Uint8Array, field: string): RootItem {
-  if (data.byteLength < BTRFS_ROOT_ITEM_MIN_BYTES) throw fieldError('CORRUPT', field, `a root item needs ${BTRFS_ROOT_ITEM_MIN_BYTES} bytes, this one has ${data.byteLength}`);
+  requireItemBytes(data, BTRFS_ROOT_ITEM_MIN_BYTES, 'a root item', field);
   const level = u8(data, 238);
   if (level > BTRFS_MAX_TREE_LEVEL) throw fieldError('CORRUPT', `${field}.level`, `${level} is above the highest level ${BTRFS_MAX_TREE_LEVEL}`);
   return {
@@ -551,7 +556,7 @@ export const BTRFS_INLINE_DATA_OFFSET = 21;
 
 /** Decodes a file extent item; encrypted or otherwise encoded extents are `UNSUPPORTED`. */
 export function parseFileExtent(data: Uint8Array, field: string): FileExtent {
-  if (data.byteLength < BTRFS_INLINE_DATA_OFFSET) throw fieldError('CORRUPT', field, `a file extent item needs ${BTRFS_INLINE_DATA_OFFSET} bytes, this one has ${data.byteLength}`);
+  requireItemBytes(data, BTRFS_INLINE_DATA_OFFSET, 'a file extent item', field);
   const ramBytes = safeNumber(u64le(data, 8), `${field}.ram_bytes`);
   const compression = u8(data, 16);
   if (u8(data, 17) !== 0 || u16le(data, 18) !== 0) throw fieldError('UNSUPPORTED', `${field}.encryption`, 'encrypted or encoded extents are not read');
@@ -559,7 +564,7 @@ export function parseFileExtent(data: Uint8Array, field: string): FileExtent {
   const type = u8(data, 20);
   if (type === 0) return { kind: 'inline', compression, ramBytes, data: data.subarray(BTRFS_INLINE_DATA_OFFSET) };
   if (type !== 1 && type !== 2) throw fieldError('CORRUPT', `${field}.type`, `extent type ${type} is neither inline, regular nor prealloc`);
-  if (data.byteLength < BTRFS_FILE_EXTENT_BYTES) throw fieldError('CORRUPT', field, `a ${type === 1 ? 'regular' : 'prealloc'} extent item needs ${BTRFS_FILE_EXTENT_BYTES} bytes, this one has ${data.byteLength}`);
+  requireItemBytes(data, BTRFS_FILE_EXTENT_BYTES, `a ${type === 1 ? 'regular' : 'prealloc'} extent item`, field);
   return {
     kind: type === 1 ? 'regular' : 'prealloc',
     compression,

@@ -32,6 +32,15 @@ export function kindOfMode(mode: number): NodeKind {
 }
 
 /**
+ * The size a driver reports for an inode: its byte count for a regular file or a symbolic
+ * link (the target's length), 0 for anything else (a directory's size counts its blocks).
+ */
+export function sizeOfInode(inode: { mode: number; size: number }): number {
+  const kind = kindOfMode(inode.mode);
+  return kind === 'file' || kind === 'symlink' ? inode.size : 0;
+}
+
+/**
  * What a node is, from a directory entry's file type (1 regular file, 2 directory,
  * 7 symbolic link; 3-6 devices, FIFOs and sockets), or `undefined` when the entry does not
  * say (0, unknown) and the inode must be read.

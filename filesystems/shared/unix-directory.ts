@@ -10,7 +10,7 @@
  */
 import type { DirectoryEntry, NodeKind } from '../file-system.js';
 import { nameText } from './names.js';
-import { kindOfDirentType } from './posix-types.js';
+import { kindOfDirentType, kindOfMode, sizeOfInode } from './posix-types.js';
 
 /** Receives one entry: its inode number, its name as `bytes[nameStart .. nameEnd]`, its file type (0 when not recorded). Returns true to stop. */
 export type DirectoryVisitor = (bytes: Uint8Array, inode: number, nameStart: number, nameEnd: number, type: number) => boolean;
@@ -45,4 +45,45 @@ export async function listEntries(walk: DirectoryWalk, limit: number, inodeKind:
   const listed: DirectoryEntry[] = [];
   for (const entry of entries) listed.push({ name: entry.name, kind: entry.kind ?? (await inodeKind(entry.inode)) });
   return listed;
+}
+
+/** Matches a directory entry's name, given as a range of the block it is in. */
+export type NameMatcher = (bytes: Uint8Array, nameStart: number, nameEnd: number) => boolean;
+
+/**
+ * What the ext and XFS drivers share over inodes that carry a POSIX mode: a node's kind and
+ * size from its mode, and lookup and listing over the driver's {@link DirectoryWalk}. A
+ * driver supplies its inodes, its walk and how it compares names (byte for byte, or folded
+ * where the volume or the directory says so).
+ */
+export abstract class InodeFileSystem<Inode extends { mode: number; size: number }> {
+  /** The inode numbered `number`. */
+  protected abstract inode(number: number): Promise<Inode>;
+  /** Visits the entries of `directory`, in on-disk order. */
+  protected abstract walk(directory: Inode): DirectoryWalk;
+  /** How the entries of `directory` are compared with `name`. */
+  protected abstract nameMatcher(directory: Inode, name: string): NameMatcher;
+
+  /** What the node is, from its mode. */
+  kind(node: Inode): NodeKind {
+    return kindOfMode(node.mode);
+  }
+
+  /** Its byte count for a file or a link, else 0. */
+  size(node: Inode): number {
+    return sizeOfInode(node);
+  }
+
+  /** The entry `name` of `directory` (`.` and `..` are not looked up: paths are resolved by the caller). */
+  async lookup(directory: Inode, name: string): Promise<Inode | undefined> {
+    if (this.kind(directory) !== 'directory' || name === '' || name === '.' || name === '..') return undefined;
+    const found = await findEntry(this.walk(directory), this.nameMatcher(directory, name));
+    return found === undefined ? undefined : this.inode(found);
+  }
+
+  /** Up to `limit` entries of `directory`, in on-disk order. */
+  async list(directory: Inode, limit: number): Promise<DirectoryEntry[]> {
+    if (this.kind(directory) !== 'directory') return [];
+    return listEntries(this.walk(directory), limit, async (inode) => this.kind(await this.inode(inode)));
+  }
 }

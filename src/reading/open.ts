@@ -25,6 +25,7 @@ import {
   asChunk,
   chunksFromIterable,
   chunksFromWebStream,
+  chunksOfBytes,
   isArrayBuffer,
   releaseUnopened,
   sourceError,
@@ -156,18 +157,7 @@ export function openBackend(source: unknown, options: OpenOptions = {}): Backend
  */
 export function chunksOf(source: unknown, chunkBytes = 1 << 20): ChunkSource {
   if (isArrayBuffer(source) || ArrayBuffer.isView(source)) {
-    const bytes = asChunk(source);
-    let done = bytes.byteLength === 0;
-    return {
-      next: async () => {
-        if (done) return null;
-        done = true;
-        return bytes;
-      },
-      release: async () => {
-        done = true;
-      },
-    };
+    return chunksOfBytes(asChunk(source));
   }
   const sorted = sortSource(source);
   if (sorted.kind === 'stream') return sorted.chunks();

@@ -19,6 +19,7 @@ import { createZstdDecoder, parseZstdFrameHeader, type ZstdFrameHeader } from '.
 import { isIntrospectionError, type IntrospectionError } from '../../src/errors.js';
 import { randomAccessReader } from '../helpers/readers.js';
 import type { ByteReader } from '../../src/format-module.js';
+import { concat as concatParts } from '../../src/reading/tail-window.js';
 import { projectRoot } from '../helpers/fixtures.js';
 import { hasQemuImg, qemuImg, qemuMissing } from '../helpers/qemu.js';
 
@@ -39,17 +40,7 @@ function run(command: string, args: string[], input?: Uint8Array): Uint8Array {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  return concatAll(parts);
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
+  return concatParts(parts);
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -92,7 +83,7 @@ async function decode(factory: Factory, compressed: Uint8Array, options?: Decode
         offset += writeSize;
       }
     } else {
-      return { output: concatAll(parts), trailing: step.trailing, decoder, peakHeld, peakWindow, largestChunk };
+      return { output: concatParts(parts), trailing: step.trailing, decoder, peakHeld, peakWindow, largestChunk };
     }
   }
 }
@@ -129,7 +120,7 @@ beforeAll(() => {
     bytes[index] = seed & 0xff;
   }
   // Text in part: this repository's own sources, repeated.
-  const text = concatAll(
+  const text = concatParts(
     readdirSync(join(projectRoot, 'src'))
       .filter((file) => file.endsWith('.ts'))
       .map((file) => new Uint8Array(readFileSync(join(projectRoot, 'src', file)))),
@@ -367,7 +358,7 @@ describe.skipIf(skipReason !== '')('codecs against the real tools', { timeout: 6
     }
     const parts: Uint8Array[] = [];
     for await (const part of decodeChunks(await createXzDecoder(), chunks())) parts.push(part);
-    expect(sha256(concatAll(parts))).toBe(sha256(image));
+    expect(sha256(concatParts(parts))).toBe(sha256(image));
   });
 });
 

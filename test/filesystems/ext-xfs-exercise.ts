@@ -7,6 +7,9 @@
 import { type FileSystem, type FileSystemModule, readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import { isIntrospectionError } from '../../src/errors.js';
 import type { ByteReader } from '../../src/format-module.js';
+import { expect } from 'vitest';
+import { rejectionOf } from '../helpers/errors.js';
+import { volumeOfBytes } from '../helpers/volume.js';
 
 /** Most nodes visited per volume (a damaged directory may name its own ancestor). */
 const MAX_NODES = 400;
@@ -47,4 +50,33 @@ async function walk<Node>(fs: FileSystem<Node>, node: Node, depth: number, state
     const child = await attempt(() => fs.lookup(node, entry.name));
     if (child !== undefined) await walk(fs, child, depth + 1, state);
   }
+}
+
+/**
+ * Checks, on a volume holding the tree of `buildGuestTree`, that calls breaking the driver
+ * contract (reading a directory or a link, a link from a file, a negative or fractional
+ * length) fail with INVALID_ARGUMENT, and that asking a file for entries answers nothing.
+ */
+export async function expectContractRefusals(fs: FileSystem): Promise<void> {
+  const file = await resolvePath(fs, '/etc/hostname');
+  const directory = await resolvePath(fs, '/etc');
+  const link = await resolvePath(fs, '/var/link', false);
+  for (const call of [() => fs.readFile(directory, 10), () => fs.readFile(link, 10), () => fs.readLink(file), () => fs.readFile(file, -1), () => fs.readFile(file, 1.5)]) {
+    expect((await rejectionOf(call())).code).toBe('INVALID_ARGUMENT');
+  }
+  expect(await fs.lookup(file, 'x')).toBeUndefined();
+  expect(await fs.list(file, 10)).toEqual([]);
+  expect(fs.size(directory)).toBe(0);
+}
+
+/**
+ * Opens `truncated` (a volume cut short) with `module`: the driver warns that the volume
+ * holds fewer bytes than the file system claims, and reading `path`, which lies past the
+ * cut, fails TRUNCATED.
+ */
+export async function expectTruncatedRead(module: FileSystemModule, truncated: Uint8Array, path: string): Promise<void> {
+  const warnings: string[] = [];
+  const fs = await module.open(volumeOfBytes(truncated).volume, { warn: (message) => warnings.push(message) });
+  expect(warnings.join()).toMatch(/holds \d+ bytes of the file system's/);
+  expect((await rejectionOf(readFileAt(fs, path, 1 << 20))).code).toBe('TRUNCATED');
 }

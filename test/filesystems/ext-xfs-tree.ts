@@ -9,7 +9,9 @@ import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, re
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type FileSystem, type FileSystemModule, type NodeKind, readFileAt, resolvePath } from '../../filesystems/file-system.js';
-import { volumeOfFile } from '../helpers/volume.js';
+import { pseudoRandomBytes, volumeOfFile } from '../helpers/volume.js';
+
+export { pseudoRandomBytes } from '../helpers/volume.js';
 
 /** True when a program runs (`which` succeeds). */
 export function hasTool(name: string): boolean {
@@ -26,21 +28,6 @@ export function run(program: string, args: string[], env: Record<string, string>
 /** Runs a program, returning stdout as text. */
 export function runText(program: string, args: string[], env: Record<string, string> = {}): string {
   return new TextDecoder().decode(run(program, args, env));
-}
-
-/** Deterministic pseudo-random bytes (xorshift32), so that images are reproducible. */
-export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let index = 0; index < length; index += 1) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
 }
 
 /** Names of the files in the large directory, /usr/bin as in a real guest (enough for an ext htree and an XFS node directory). */

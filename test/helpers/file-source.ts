@@ -5,10 +5,11 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { RandomAccessSource } from '../../src/reading/range-backend.js';
 
-/** A random-access source over a file, counting the bytes read. */
-export function fileSource(path: string): RandomAccessSource & { close(): void; bytesRead: number } {
+/** A random-access source over a file, or over `length` bytes at `offset` in it (a partition), counting the bytes read. */
+export function fileSource(path: string, region?: { offset: number; length: number }): RandomAccessSource & { close(): void; bytesRead: number } {
   const fd = openSync(path, 'r');
-  const size = fstatSync(fd).size;
+  const base = region?.offset ?? 0;
+  const size = region?.length ?? fstatSync(fd).size;
   const source = {
     size,
     bytesRead: 0,
@@ -16,7 +17,7 @@ export function fileSource(path: string): RandomAccessSource & { close(): void; 
       const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
       let filled = 0;
       while (filled < bytes.byteLength) {
-        const got = readSync(fd, bytes, filled, bytes.byteLength - filled, offset + filled);
+        const got = readSync(fd, bytes, filled, bytes.byteLength - filled, base + offset + filled);
         if (got === 0) break;
         filled += got;
       }

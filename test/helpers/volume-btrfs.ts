@@ -6,57 +6,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { ByteReader } from '../../src/format-module.js';
-import { RangeBackend, type RandomAccessSource, bytesSource } from '../../src/reading/range-backend.js';
-import { Budget, Reader } from '../../src/reading/reader.js';
 
-/** The buffer budget of test volumes: big enough for the largest file a test reads whole. */
-export const TEST_MAX_BUFFER_BYTES = 256 * 1024 * 1024;
+import { xorshift32 } from './volume.js';
 
-/** A volume and how many bytes have been read from it so far. */
-export interface TestVolume {
-  volume: ByteReader;
-  bytesRead(): number;
-  close(): void;
-}
-
-function testVolume(source: RandomAccessSource, close: () => void): TestVolume {
-  // File systems are walked, not streamed: a reader in any order, as guest inspection uses.
-  const reader = new Reader(new RangeBackend(source, source.size, undefined), { budget: new Budget(TEST_MAX_BUFFER_BYTES), probeLimit: 0, detect: false, ordered: false });
-  return { volume: reader, bytesRead: () => reader.bytesRead, close };
-}
-
-/** A volume over bytes in memory. */
-export function volumeOfBytes(bytes: Uint8Array): TestVolume {
-  return testVolume(bytesSource(bytes), () => {});
-}
-
-/**
- * A volume over a file, or over `length` bytes at `offset` in it (a partition), read with
- * positioned reads: only what the driver asks for is read. Call `close`.
- */
-export function volumeOfFile(path: string, region?: { offset: number; length: number }): TestVolume {
-  const descriptor = openSync(path, 'r');
-  const base = region?.offset ?? 0;
-  const size = region?.length ?? fstatSync(descriptor).size;
-  const source: RandomAccessSource = {
-    size,
-    read: async (offset, length) => {
-      const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-      let filled = 0;
-      while (filled < bytes.byteLength) {
-        const got = readSync(descriptor, bytes, filled, bytes.byteLength - filled, base + offset + filled);
-        if (got === 0) break;
-        filled += got;
-      }
-      return bytes.subarray(0, filled);
-    },
-  };
-  return testVolume(source, () => closeSync(descriptor));
-}
+export { TEST_MAX_BUFFER_BYTES, type TestVolume, volumeOfBytes, volumeOfFile } from './volume.js';
 
 /** True when `tool` runs (looked up on PATH and in the sbin directories). */
 export function hasTool(tool: string): boolean {
@@ -145,14 +101,10 @@ export function compressibleText(length: number, label: string): Uint8Array {
 
 /** Deterministic bytes that do not compress (xorshift32 from `seed`). */
 export function patternBytes(length: number, seed: number): Uint8Array {
+  const next = xorshift32(seed);
   const bytes = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
   for (let index = 0; index < length; index += 4) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
+    const state = next();
     bytes[index] = state & 0xff;
     bytes[index + 1] = (state >>> 8) & 0xff;
     bytes[index + 2] = (state >>> 16) & 0xff;

@@ -13,7 +13,11 @@ import { expect } from 'vitest';
 import type { FileSystem } from '../../filesystems/file-system.js';
 import { isIntrospectionError } from '../../src/errors.js';
 import { randomAccessReader } from './readers.js';
+import { pseudoRandomBytes } from './volume.js';
 import type { ByteReader } from '../../src/format-module.js';
+import { concat } from '../../src/reading/tail-window.js';
+
+export { pseudoRandomBytes } from './volume.js';
 
 /** True when `command` runs (found on PATH). */
 export function hasTool(command: string): boolean {
@@ -103,21 +107,6 @@ export async function resultOrIntrospectionError<T>(attempt: () => Promise<T>): 
     expect(isIntrospectionError(error), `not an IntrospectionError: ${String(error)} ${(error as Error)?.stack ?? ''}`).toBe(true);
     return { error };
   }
-}
-
-/** Deterministic pseudo-random bytes (xorshift), so that a failure can be reproduced. */
-export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let index = 0; index < length; index += 1) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    bytes[index] = state & 0xff;
-  }
-  return bytes;
 }
 
 /** Text that compresses well but not trivially (for NTFS compression and LFN-heavy directories). */
@@ -416,13 +405,7 @@ export function u32Bytes(value: number): Uint8Array {
 
 /** The parts one after another. */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(parts.reduce((total, part) => total + part.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
+  return concat(parts);
 }
 
 function hex(bytes: Uint8Array): string {

@@ -13,6 +13,7 @@ import type { RandomAccessSource } from '../../src/reading/range-backend.js';
 import { isGuestInfo } from '../../src/guest-inspection.js';
 import { openFileSource } from '../../src/node.js';
 import { GUESTS, guestDisk } from '../helpers/guest-images.js';
+import { xorshift32 } from '../helpers/volume.js';
 
 /** Damaged inspections per guest. */
 const MUTATIONS_PER_GUEST = 60;
@@ -34,17 +35,10 @@ function patchedSource(file: RandomAccessSource, patches: ReadonlyArray<{ offset
   };
 }
 
-/** xorshift32: the same damage on every run. */
+/** xorshift32 as a fraction in [0, 1): the same damage on every run. */
 function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x1_0000_0000;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 0x1_0000_0000;
 }
 
 const INTERESTING: ReadonlyArray<readonly number[]> = [

@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { xfsPrototype } from '../filesystems/ext-xfs-tree.js';
-import { attachLoop, detachLoop, guestfishUnavailable, lvm, lvmUnavailable } from './volume-btrfs.js';
+import { ROCKY_OS_RELEASE, attachLoop, detachLoop, guestfishUnavailable, lvm, lvmUnavailable } from './volume-btrfs.js';
 import { makeHive, regSection, windowsNtfsVolume, windowsSoftwareReg } from './volume-windows.js';
 
 /** Where guests and downloaded packages are kept. */
@@ -329,14 +329,6 @@ VARIANT="Cloud Edition"
 VARIANT_ID=cloud
 `;
 
-const ROCKY_OS_RELEASE = `NAME="Rocky Linux"
-VERSION="9.3 (Blue Onyx)"
-ID="rocky"
-ID_LIKE="rhel centos fedora"
-VERSION_ID="9.3"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="Rocky Linux 9.3 (Blue Onyx)"
-`;
 
 const ALPINE_OS_RELEASE = `NAME="Alpine Linux"
 ID=alpine

@@ -22,7 +22,11 @@ let Tokenizer: typeof SaxesParser | undefined;
 
 /** Loads the XML tokenizer (`saxes`); {@link readXmlTree} needs it loaded. */
 export async function loadXmlTokenizer(): Promise<void> {
-  Tokenizer ??= (await import('saxes')).SaxesParser;
+  if (Tokenizer !== undefined) return;
+  // saxes is CommonJS: bundlers give its exports as named ones, or only as `default`.
+  const loaded = (await import('saxes')) as typeof import('saxes') & { default?: typeof import('saxes') };
+  Tokenizer = loaded.SaxesParser ?? loaded.default?.SaxesParser;
+  if (Tokenizer === undefined) throw fieldError('INTERNAL', 'xml', 'the XML tokenizer (saxes) did not load');
 }
 import { fieldError, isIntrospectionError } from '../../src/errors.js';
 

@@ -247,7 +247,9 @@ function decide(info: ImageInfo, options: UploadOptions, warnings: string[], pro
  * safety verdict separately, with its own message.
  */
 export function formatDecision(info: ImageInfo, declared: string): DiskFormatDecision {
-  return verifyDiskFormat({ ...info, safety: { safe: true, checks: [] } }, declared);
+  // The disk format alone: the container the content shows is taken as the declared one
+  // (container_format is judged on its own), and safety is judged apart.
+  return verifyDiskFormat({ ...info, safety: { safe: true, checks: [] } }, declared, glanceProperties(info).container_format as string | undefined);
 }
 
 function typedValue(key: string, value: string): string | number {

@@ -54,11 +54,11 @@ function sourceFor(kind, bytes, sizes) {
 }
 
 let peakHeap = 0;
-parentPort.on('message', async ({ id, bytes, kind, sizes, maxBufferBytes }) => {
+parentPort.on('message', async ({ id, bytes, kind, sizes, maxBufferBytes, maxDecompressedBytes }) => {
   const started = performance.now();
   let outcome;
   try {
-    const info = await introspect(sourceFor(kind, bytes, sizes), { maxBufferBytes });
+    const info = await introspect(sourceFor(kind, bytes, sizes), { maxBufferBytes, ...(maxDecompressedBytes === undefined ? {} : { maxDecompressedBytes }) });
     JSON.stringify(info); // results must be plain data
     outcome = { ok: true, format: info.format, virtualSize: info.virtualSize };
   } catch (error) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fieldError } from './errors.js';
 import type { DetailsPath } from './format-module.js';
 
 const STEP = /^([A-Za-z0-9_$]+)(?:\[(?:([A-Za-z0-9_$]+)=([^\]]*))?\])?$/;
@@ -13,7 +14,8 @@ export function valuesAt(details: unknown, path: DetailsPath): unknown[] {
   let current: unknown[] = [details];
   for (const step of path.split('.')) {
     const match = STEP.exec(step);
-    if (match === null) throw new Error(`"${path}" is not a details path`);
+    // A module's declaration is wrong: our bug, not the image's.
+    if (match === null) throw fieldError('INTERNAL', 'references', `"${path}" is not a details path`);
     const [, field, key, value] = match as unknown as [string, string, string | undefined, string | undefined];
     const next: unknown[] = [];
     for (const item of current) {

@@ -20,7 +20,7 @@ import { decodedBackend, mappedBackend, sliceBackend } from './reading/layers.js
 import { Budget, Reader } from './reading/reader.js';
 import { type SafetyCheckOutcome, type SafetyCheckResult, verdict } from './safety.js';
 import { judge } from './verdict.js';
-import { inspectImageGuest } from './guest-inspection.js'; // guest-os
+import { inspectImageGuest } from './guest-inspection.js';
 
 /**
  * Introspects any source (see `reading/open.ts` for the kinds), releasing it whatever
@@ -318,12 +318,11 @@ async function runLevel(reader: Reader, scope: Scope): Promise<ImageInfoOf<strin
       matchedFormats,
       safety,
     };
-    // guest-os: begin — look inside the guest when asked (never fails the result: `{ unavailable }` instead).
+    // Look inside the guest when asked (never fails the result: `{ unavailable }` instead).
     if (options.inspectGuest !== undefined) {
       info.guest = await inspectImageGuest({ module: chosen.module, details: parsed.details, virtualSize: size.virtualSize }, reader, options.inspectGuest, options.signal);
       info.bytesRead = reader.bytesRead;
     }
-    // guest-os: end
     return info;
   } catch (error) {
     throw toIntrospectionError(error, format);

@@ -13,7 +13,6 @@ import { IntrospectionError } from './errors.js';
 import type { AnyContainerModule, ContainerCheckNameOf } from './container-module.js';
 import type { AnyFormatModule, CheckNameOf, ModuleOptionsOf } from './format-module.js';
 import { type CoreCheckName, type SafetyOptions, coreCheckNames } from './safety.js';
-// guest-os: the inspectGuest option.
 import { type GuestInspectionSettings, type ResolvedGuestInspection, resolveGuestInspection } from './guest-inspection.js';
 
 type UnionToIntersection<Union> = (Union extends unknown ? (value: Union) => void : never) extends (value: infer Intersection) => void ? Intersection : never;
@@ -67,7 +66,6 @@ export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyForm
   expectedFormat?: Modules['name'];
   /** Formats the caller accepts; any other rejects with `FORMAT_MISMATCH` once detected. */
   allowedFormats?: readonly Modules['name'][];
-  // guest-os: begin
   /**
    * Look inside the guest (default off: it reads more): `info.guest` then tells its
    * partitions, file systems, operating system (type, distro, version, architecture,
@@ -76,7 +74,6 @@ export interface CoreIntrospectOptions<Modules extends AnyFormatModule = AnyForm
    * `{ maxReadBytes }` sets the budget of distinct guest-disk bytes (default 64 MiB).
    */
   inspectGuest?: boolean | GuestInspectionSettings;
-  // guest-os: end
 }
 
 /**
@@ -113,7 +110,7 @@ export interface ResolvedOptions {
   probeLimit: number;
   expectedFormat: string | undefined;
   allowedFormats: readonly string[] | undefined;
-  /** guest-os: guest inspection, when asked for. */
+  /** Guest inspection, when asked for. */
   inspectGuest: ResolvedGuestInspection | undefined;
   /** The core's safety options and every module's own, defaults applied. */
   safety: { allowChecks: readonly string[]; bannedFormats: readonly string[] } & Record<string, unknown>;
@@ -131,7 +128,7 @@ const CORE_KEYS = new Set([
   'allowedFormats',
   'allowChecks',
   'bannedFormats',
-  'inspectGuest', // guest-os
+  'inspectGuest',
 ]);
 
 /**
@@ -335,10 +332,8 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
   const allowChecks = nameList(given, 'allowChecks', checkNames, 'safety check') ?? [];
   const bannedFormats = nameList(given, 'bannedFormats', formatNames, 'format') ?? defaultBanned;
   const safety: ResolvedOptions['safety'] = { allowChecks, bannedFormats };
-  // guest-os: begin
   const inspectGuest = resolveGuestInspection(given.inspectGuest);
   if (typeof inspectGuest === 'string') throw invalid(inspectGuest);
-  // guest-os: end
   for (const [name, declared] of moduleOptions) {
     const value = given[name];
     if (value !== undefined && (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))) {
@@ -361,7 +356,7 @@ export function resolveOptions(options: unknown, defaultFormats: readonly AnyFor
     probeLimit,
     expectedFormat: expectedFormat as string | undefined,
     allowedFormats,
-    inspectGuest, // guest-os
+    inspectGuest,
     safety,
   };
 }

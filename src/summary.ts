@@ -22,7 +22,7 @@
  */
 import type { AnyFormatModule } from './format-module.js';
 import type { ImageInfoOf } from './image-info.js';
-import { guestSummaryRows } from '../guest/summary-rows.js'; // guest-os
+import { guestSummaryRows } from '../guest/summary-rows.js';
 
 /** A value in a summary row; `undefined` rows are left out. */
 export type SummaryValue = string | number | boolean | undefined;
@@ -218,7 +218,7 @@ export function formatSummary(filename: string, info: ImageInfoOf<string, unknow
     ['virtual size', sizeWithBytes(info.virtualSize)],
   ];
   rows.push(...((module?.summarize?.(info.details) ?? []) as SummaryRow[]));
-  rows.push(...guestSummaryRows(info.guest)); // guest-os
+  rows.push(...guestSummaryRows(info.guest));
   rows.push(['bytes read', info.bytesRead]);
   const others = info.matchedFormats.filter((name) => name !== info.format);
   if (others.length > 0) rows.push(['also matches', others.join(', ')]);

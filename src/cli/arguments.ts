@@ -17,7 +17,7 @@ export type OutputMode = 'text' | 'json' | 'ndjson' | 'glance';
 
 /**
  * The most images introspected at once from the command line: each holds an open file
- * and up to `maxBufferBytes` (4 MiB) of memory, and the usual soft limit on open files
+ * and up to `maxBufferBytes` (16 MiB) of memory, and the usual soft limit on open files
  * is 1024.
  */
 export const MAX_JOBS = 512;
@@ -124,7 +124,6 @@ const commandOptions: CliOption[] = [
       settings.introspect.allowChecks = [...(settings.introspect.allowChecks ?? []), name] as Settings['introspect']['allowChecks'];
     },
   },
-  // guest-os: begin
   {
     long: 'inspect-guest',
     description: 'look inside the guest: its partitions, file systems, operating system, architecture, hostname and firmware (reads more of each image)',
@@ -132,7 +131,6 @@ const commandOptions: CliOption[] = [
       settings.introspect.inspectGuest = true;
     },
   },
-  // guest-os: end
   {
     long: 'backing-chain',
     description: 'also read each backing image, as qemu-img info --backing-chain (--json: an array per image, the image first)',

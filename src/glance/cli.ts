@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isIntrospectionError } from '../errors.js';
+import { fieldError, isIntrospectionError } from '../errors.js';
 import type { ImageInfo } from '../index.js';
 import type { ImageSource } from '../reading/open.js';
 import { type AuditEntry, applyProposals, auditImages } from './audit.js';
@@ -197,14 +197,14 @@ async function openSource(location: string, io: GlanceCommandIo): Promise<{ sour
   if (location === '-') return { source: io.stdin, total: undefined };
   if (/^https?:\/\//i.test(location)) {
     const response = await send(fetch, { method: 'GET', url: location });
-    if (response.body === null) throw new Error(`GET ${location} answered ${response.status} with no body`);
+    if (response.body === null) throw fieldError('SOURCE_ERROR', 'source', `GET ${location} answered ${response.status} with no body`);
     const length = Number(response.headers.get('Content-Length') ?? Number.NaN);
     return { source: response.body, total: Number.isSafeInteger(length) ? length : undefined };
   }
   const stats = await stat(location).catch((error: Error) => {
-    throw new Error(`cannot read ${location}: ${error.message}`);
+    throw fieldError('SOURCE_ERROR', 'source', `cannot read ${location}: ${error.message}`);
   });
-  if (!stats.isFile()) throw new Error(`${location} is not a file`);
+  if (!stats.isFile()) throw fieldError('INVALID_ARGUMENT', 'source', `${location} is not a file`);
   return { source: createReadStream(location, { highWaterMark: 1024 * 1024 }), total: stats.size };
 }
 

@@ -316,7 +316,14 @@ describe.skipIf(missing !== undefined)('against a real Glance and Keystone', () 
       expect(byId.get(uploaded.vmdk?.id as string)?.proposed).toEqual({});
 
       // By ranges: what Glance's own access log says it served, against what the images hold.
-      const served = glance.accessLog().slice(before).filter((entry) => entry.path.endsWith('/file'));
+      // Glance writes a line after its answer, so a loaded machine may show the last ones a
+      // moment later: wait (at most 10 s) until the log holds as many as the audit reports.
+      const reported = entries.reduce((sum, entry) => sum + (entry.reads?.requests ?? 0), 0);
+      const servedSince = () => glance.accessLog().slice(before).filter((entry) => entry.path.endsWith('/file'));
+      for (let attempt = 0; attempt < 100 && servedSince().length < reported; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const served = servedSince();
       expect(served.every((entry) => entry.method === 'GET' && entry.status === 206)).toBe(true);
       const servedBytes = served.reduce((sum, entry) => sum + entry.bytes, 0);
       const storedBytes = inventory.reduce((sum, image) => sum + (image.size ?? 0), 0);

@@ -43,6 +43,9 @@ import type { RandomAccessSource } from './reading/range-backend.js';
  */
 const READ_AHEAD_BYTES = 36 * 1024;
 
+/** Widened reads a file source keeps (4 × 128 KiB): enough for a format that alternates between a table and the structures it points to. */
+const MAX_READ_AHEAD_WINDOWS = 4;
+
 interface FileStats {
   isFile(): boolean;
   isDirectory(): boolean;
@@ -56,6 +59,14 @@ interface FileStats {
 
 /** The four file-system calls a file source makes, through libuv's thread pool or directly. */
 interface FileCalls {
+  /**
+   * Bytes a small read is widened to (0: read what is asked). Through the thread pool a
+   * read costs a round trip whatever its size, and formats read small structures one after
+   * another (a VHDX's two headers and region table, its metadata items; UDF's descriptor
+   * sequence, sector by sector), so one wider read serves the next few from memory.
+   * Synchronous calls cost little per call and are not widened.
+   */
+  readAheadBytes: number;
   open(path: string, flags: number): Promise<number>;
   stat(descriptor: number): Promise<FileStats>;
   read(descriptor: number, bytes: Uint8Array, position: number): Promise<number>;
@@ -64,6 +75,7 @@ interface FileCalls {
 
 // The callback API: a round trip costs less than through a FileHandle.
 const threadPoolCalls: FileCalls = {
+  readAheadBytes: 128 * 1024,
   open: (path, flags) => new Promise<number>((resolve, reject) => open(path, flags, (error, descriptor) => (error ? reject(error) : resolve(descriptor)))),
   stat: (descriptor) => new Promise<FileStats>((resolve, reject) => fstat(descriptor, (error, stats) => (error ? reject(error) : resolve(stats)))),
   read: (descriptor, bytes, position) =>
@@ -78,6 +90,7 @@ const threadPoolCalls: FileCalls = {
  * network storage.
  */
 const blockingCalls: FileCalls = {
+  readAheadBytes: 0,
   open: async (path, flags) => openSync(path, flags),
   stat: async (descriptor) => fstatSync(descriptor),
   read: async (descriptor, bytes, position) => readSync(descriptor, bytes, 0, bytes.byteLength, position),
@@ -108,6 +121,19 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
   let closed = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
+  // The last few widened reads (see FileCalls.readAheadBytes), newest last. What a format
+  // counts as read is decided above this source (the backend records the ranges it asked
+  // for), so widening changes no `bytesRead`.
+  const windows: Array<{ offset: number; bytes: Uint8Array }> = [];
+  const fromWindow = (offset: number, length: number): Uint8Array | undefined => {
+    for (const window of windows) {
+      const end = window.offset + window.bytes.byteLength;
+      if (offset >= window.offset && (offset + length <= end || (end === size && offset < end))) {
+        return window.bytes.slice(offset - window.offset, Math.min(offset + length, end) - window.offset);
+      }
+    }
+    return undefined;
+  };
   return {
     size,
     async read(offset, length) {
@@ -115,11 +141,17 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
       if (offset + length <= known.byteLength || (offset < known.byteLength && known.byteLength === size)) {
         return known.slice(offset, Math.min(offset + length, known.byteLength));
       }
-      const bytes = new Uint8Array(length);
+      const cached = fromWindow(offset, length);
+      if (cached !== undefined) return cached;
+      const widened = length < calls.readAheadBytes ? Math.max(length, Math.min(calls.readAheadBytes, size - offset)) : length;
+      const bytes = new Uint8Array(widened);
       inFlight += 1;
       try {
         const bytesRead = await calls.read(descriptor, bytes, offset);
-        return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
+        if (widened === length) return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
+        windows.push({ offset, bytes: bytes.subarray(0, bytesRead) });
+        if (windows.length > MAX_READ_AHEAD_WINDOWS) windows.shift();
+        return bytes.slice(0, Math.min(length, bytesRead));
       } finally {
         inFlight -= 1;
         if (inFlight === 0) drained?.();

@@ -113,6 +113,44 @@ export interface StreamDecoder {
   readonly windowBytes: number;
 }
 
+/**
+ * Decoded bytes a {@link DeferredCheck} keeps before it computes: 256 KiB, four times the
+ * 64 KiB in which nearly every image's answer comes.
+ */
+export const DEFERRED_CHECK_BYTES = 256 * 1024;
+
+/**
+ * A stream's running check (a CRC, a hash) computed late. An introspection usually has its
+ * answer after the first 64 KiB of decoded bytes and releases the stream long before the
+ * check could be compared (it comes after the block or member), so a check computed as the
+ * bytes go by is work thrown away: over a compressed image's head, CRC64 and SHA-256 in
+ * JavaScript cost more than the decoding. The decoded chunks are kept (they are the caller's,
+ * which nobody writes into) until {@link DEFERRED_CHECK_BYTES} wait or the check is needed,
+ * so a stream read to its end is checked exactly as before, and what is kept counts in the
+ * decoder's `heldBytes`.
+ */
+export class DeferredCheck {
+  private waiting: Uint8Array[] = [];
+  /** Decoded bytes kept, not yet added to the check. */
+  waitingBytes = 0;
+
+  constructor(private readonly add: (bytes: Uint8Array) => void) {}
+
+  /** Takes decoded bytes (kept, not copied: they must not be written into afterwards). */
+  update(bytes: Uint8Array): void {
+    this.waiting.push(bytes);
+    this.waitingBytes += bytes.byteLength;
+    if (this.waitingBytes > DEFERRED_CHECK_BYTES) this.flush();
+  }
+
+  /** Adds everything kept to the check: call before comparing it. */
+  flush(): void {
+    for (const bytes of this.waiting) this.add(bytes);
+    this.waiting = [];
+    this.waitingBytes = 0;
+  }
+}
+
 /** Applies the defaults to `options` and checks them (`INVALID_ARGUMENT`). */
 export function resolveDecoderOptions(options: DecoderOptions | undefined): ResolvedDecoderOptions {
   const maxChunkBytes = options?.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES;

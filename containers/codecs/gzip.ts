@@ -24,7 +24,7 @@
  */
 import { crc32, latin1Text } from '../../src/bytes.js';
 import { fieldError, type IntrospectionError } from '../../src/errors.js';
-import { type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
+import { type DecoderOptions, DeferredCheck, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
 import { loadPako, RawInflater } from './deflate.js';
 
 /**
@@ -210,11 +210,20 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
   private inflater: RawInflater | undefined;
   private memberStart = 0;
   private memberCrc = 0;
+  /** The member's CRC-32, fed late (see DeferredCheck). */
+  private crcFeed = new DeferredCheck((bytes) => {
+    this.memberCrc = crc32(bytes, this.memberCrc);
+  });
   private memberSize = 0;
   private current: GzipMember | undefined;
 
   constructor(private readonly pako: typeof import('./pako-inflate.js'), options: ResolvedDecoderOptions) {
     super(options);
+  }
+
+  /** Decoded bytes waiting for the CRC (see DeferredCheck). */
+  protected override pendingBytes(): number {
+    return this.crcFeed.waitingBytes;
   }
 
   protected override translate(error: unknown): IntrospectionError {
@@ -247,7 +256,7 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
           if (result.kind === 'needs-input') return this.needInput('gzip deflate data');
           if (result.kind === 'ended' || result.ended) this.state = 'trailer';
           if (result.kind === 'data') {
-            this.memberCrc = crc32(result.bytes, this.memberCrc);
+            this.crcFeed.update(result.bytes);
             this.memberSize += result.bytes.byteLength;
             return result.bytes;
           }
@@ -257,6 +266,7 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
           const bytes = this.input.peek(8);
           if (bytes === undefined) return this.needInput('gzip trailer');
           const trailer = parseGzipTrailer(bytes);
+          this.crcFeed.flush();
           if (trailer.crc32 !== this.memberCrc) {
             throw fieldError('CORRUPT', 'gzip trailer.crc32', `stored CRC-32 0x${trailer.crc32.toString(16)} does not match the data (0x${this.memberCrc.toString(16)})`, this.input.consumed);
           }

@@ -22,7 +22,7 @@
 import { crc32, u32le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader } from '../../src/format-module.js';
-import { checkWindow, type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
+import { checkWindow, type DecoderOptions, DeferredCheck, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
 import type { Lzma2Decoder } from './lzma2.js';
 import { type BlockCheck, checkName, checkSize, createBlockCheck } from './xz-checks.js';
 
@@ -381,6 +381,8 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
   private blockStart = 0;
   private blockDecoded = 0;
   private check: BlockCheck | undefined;
+  /** The block's check, fed late (see DeferredCheck). */
+  private checkFeed: DeferredCheck | undefined;
   private blocksSeen = new RecordDigest();
   private indexSeen = new RecordDigest();
   private indexStart = 0;
@@ -397,7 +399,7 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
   }
 
   protected override pendingBytes(): number {
-    return this.lzma2?.heldBytes ?? 0;
+    return (this.lzma2?.heldBytes ?? 0) + (this.checkFeed?.waitingBytes ?? 0);
   }
 
   protected step(): StepResult {
@@ -435,6 +437,7 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
           this.input.skip(headerLength);
           this.lzma2 = new this.lzma2Class(this.block.dictionarySize, this.spareDictionary);
           this.check = createBlockCheck(this.flags.checkId);
+          this.checkFeed = this.check === undefined ? undefined : new DeferredCheck(this.check.update.bind(this.check));
           this.blockDecoded = 0;
           this.state = 'block-data';
           break;
@@ -454,7 +457,7 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
           if (declared !== undefined && this.blockDecoded > declared) {
             throw fieldError('CORRUPT', 'xz block header.uncompressedSize', `the block decodes to more than the ${declared} bytes it declares`, this.blockStart);
           }
-          this.check?.update(result);
+          this.checkFeed?.update(result);
           return result;
         }
         case 'block-end': {
@@ -471,6 +474,7 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
             throw fieldError('CORRUPT', 'xz block header.uncompressedSize', `declares ${block.uncompressedSize} bytes, the data decodes to ${this.blockDecoded}`, this.blockStart);
           }
           if (bytes.subarray(0, paddingLength).some((byte) => byte !== 0)) throw fieldError('CORRUPT', 'xz block padding', 'nonzero block padding', this.input.consumed);
+          this.checkFeed?.flush();
           if (this.check !== undefined && !equalBytes(this.check.digest(), bytes.subarray(paddingLength))) {
             throw fieldError('CORRUPT', `xz block check.${this.flags.check}`, `the ${this.flags.check} of the decoded block does not match the stored one`, this.input.consumed + paddingLength);
           }

@@ -301,8 +301,9 @@ function gptPartitions(array: Uint8Array, header: GptHeader, sectorSize: number)
   const partitions: GptPartition[] = [];
   for (let index = 0; index < header.numberOfPartitionEntries; index += 1) {
     const start = index * header.sizeOfPartitionEntry;
+    // An unused entry has an all-zero type GUID (UEFI 2.10 §5.3.3): most of a 128-entry array, not worth decoding.
+    if (isAllZero(array.subarray(start, start + 16))) continue;
     const entry = decodeGptPartitionEntry(array.subarray(start, start + GPT_PARTITION_ENTRY_SIZE));
-    if (isAllZero(entry.partitionTypeGuid)) continue;
     const field = `gpt partition entry ${index + 1}`;
     const firstLba = safeNumber(entry.startingLba, `${field}.startingLba`);
     const lastLba = safeNumber(entry.endingLba, `${field}.endingLba`);

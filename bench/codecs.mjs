@@ -219,14 +219,15 @@ const image = makeImage();
 const imageHash = sha256(image);
 console.log(`\nDecoding a ${image.byteLength / 2 ** 20} MiB qemu-img raw image; MB/s of output per CPU second, median of ${runs} (node ${process.version}).`);
 
-if (only.includes('gzip')) {
-  const { bytes, path } = compressed('gz', 'gzip -6');
-  console.log(`\ngzip -6 (${bytes.byteLength} bytes):`);
-  await measure('ours: gzip on pako zlib inflate, 64 KiB steps', image.byteLength, imageHash, () => throughOurs(codecs.createGzipDecoder, bytes));
+/** Times one way of decoding the image; its output must hash as the image does. */
+const decodes = (label, decode) => measure(label, image.byteLength, imageHash, decode);
+
+/** The other gzip decoders that are installed, on `bytes`. */
+async function gzipAlternatives(bytes) {
   const pako = await importCandidate('pako');
   if (pako) {
-    await measure('pako ungzip (one shot)', image.byteLength, imageHash, () => sha256(pako.ungzip(bytes)));
-    await measure('pako Inflate class (64 KiB pushes)', image.byteLength, imageHash, () => {
+    await decodes('pako ungzip (one shot)', () => sha256(pako.ungzip(bytes)));
+    await decodes('pako Inflate class (64 KiB pushes)', () => {
       const hash = createHash('sha256');
       const inflate = new pako.Inflate();
       inflate.onData = (chunk) => hash.update(chunk);
@@ -236,46 +237,40 @@ if (only.includes('gzip')) {
   }
   const fflate = await importCandidate('fflate');
   if (fflate) {
-    await measure('fflate gunzipSync (one shot)', image.byteLength, imageHash, () => sha256(fflate.gunzipSync(bytes)));
-    await measure('fflate Gunzip stream (64 KiB pushes)', image.byteLength, imageHash, () => throughPushStream((ondata) => new fflate.Gunzip(ondata), bytes));
-    await measure('fflate Gunzip stream (1 KiB pushes, ~1 MiB bound)', image.byteLength, imageHash, () => throughPushStream((ondata) => new fflate.Gunzip(ondata), bytes, 1024));
+    await decodes('fflate gunzipSync (one shot)', () => sha256(fflate.gunzipSync(bytes)));
+    await decodes('fflate Gunzip stream (64 KiB pushes)', () => throughPushStream((ondata) => new fflate.Gunzip(ondata), bytes));
+    await decodes('fflate Gunzip stream (1 KiB pushes, ~1 MiB bound)', () => throughPushStream((ondata) => new fflate.Gunzip(ondata), bytes, 1024));
   }
-  await measure('DecompressionStream gzip (platform)', image.byteLength, imageHash, () => throughWebStream(new DecompressionStream('gzip'), bytes));
-  await measure('node:zlib gunzipSync (native, reference)', image.byteLength, imageHash, () => sha256(gunzipSync(bytes)));
-  nativeTool('gzip -dc (native tool)', 'gzip -dc', path, image.byteLength);
+  await decodes('DecompressionStream gzip (platform)', () => throughWebStream(new DecompressionStream('gzip'), bytes));
+  await decodes('node:zlib gunzipSync (native, reference)', () => sha256(gunzipSync(bytes)));
 }
 
-if (only.includes('xz')) {
-  const { bytes, path } = compressed('xz', 'xz -6 -T1');
-  console.log(`\nxz -6 (${bytes.byteLength} bytes):`);
-  await measure('ours: xz + LZMA2 in TypeScript, 64 KiB steps', image.byteLength, imageHash, () => throughOurs(codecs.createXzDecoder, bytes));
+/** The other xz decoders that are installed, on `bytes`. */
+async function xzAlternatives(bytes) {
   const xzDecompress = await importCandidate('xz-decompress');
   if (xzDecompress) {
     const XzReadableStream = xzDecompress.XzReadableStream ?? xzDecompress.default?.XzReadableStream;
-    await measure('xz-decompress (xz-embedded in WebAssembly)', image.byteLength, imageHash, async () => {
+    await decodes('xz-decompress (xz-embedded in WebAssembly)', async () => {
       const hash = createHash('sha256');
       for await (const chunk of new XzReadableStream(new Blob([bytes]).stream())) hash.update(chunk);
       return hash.digest('hex');
     });
   }
-  nativeTool('xz -dc (native tool)', 'xz -dc -T1', path, image.byteLength);
 }
 
-if (only.includes('zstd')) {
-  const { bytes, path } = compressed('zst', 'zstd -3 -q');
-  console.log(`\nzstd -3 (${bytes.byteLength} bytes):`);
-  await measure('ours: frames + XXH64 on fzstd, block at a time', image.byteLength, imageHash, () => throughOurs(codecs.createZstdDecoder, bytes));
+/** The other zstd decoders that are installed, on `bytes`. */
+async function zstdAlternatives(bytes) {
   const fzstd = await importCandidate('fzstd');
   if (fzstd) {
-    await measure('fzstd decompress (one shot)', image.byteLength, imageHash, () => sha256(fzstd.decompress(bytes)));
-    await measure('fzstd Decompress stream (64 KiB pushes)', image.byteLength, imageHash, () => throughPushStream((ondata) => new fzstd.Decompress(ondata), bytes));
+    await decodes('fzstd decompress (one shot)', () => sha256(fzstd.decompress(bytes)));
+    await decodes('fzstd Decompress stream (64 KiB pushes)', () => throughPushStream((ondata) => new fzstd.Decompress(ondata), bytes));
   }
   const zstddec = candidate('zstddec');
   if (zstddec) {
     const { ZSTDDecoder } = await import(pathToFileURL(join(dirname(zstddec.path), 'zstddec-stream.mjs')).href);
     const decoder = new ZSTDDecoder();
     await decoder.init();
-    await measure('zstddec streaming (libzstd in WebAssembly)', image.byteLength, imageHash, () => {
+    await decodes('zstddec streaming (libzstd in WebAssembly)', () => {
       const hash = createHash('sha256');
       const pieces = [];
       for (let offset = 0; offset < bytes.byteLength; offset += 65536) pieces.push(bytes.subarray(offset, offset + 65536));
@@ -286,29 +281,46 @@ if (only.includes('zstd')) {
   const bokuweb = await importCandidate('@bokuweb/zstd-wasm');
   if (bokuweb) {
     await bokuweb.init();
-    await measure('@bokuweb/zstd-wasm decompress (one shot)', image.byteLength, imageHash, () => sha256(bokuweb.decompress(bytes)));
+    await decodes('@bokuweb/zstd-wasm decompress (one shot)', () => sha256(bokuweb.decompress(bytes)));
   }
-  nativeTool('zstd -dc (native tool)', 'zstd -dc -q', path, image.byteLength);
 }
 
-if (only.includes('bzip2')) {
-  const { bytes, path } = compressed('bz2', 'bzip2 -9');
-  console.log(`\nbzip2 -9 (${bytes.byteLength} bytes):`);
-  await measure('ours: bzip2 in TypeScript, 64 KiB steps', image.byteLength, imageHash, () => throughOurs(codecs.createBzip2Decoder, bytes));
+/** The other bzip2 decoders that are installed, on `bytes`. */
+async function bzip2Alternatives(bytes) {
   const seek = await importCandidate('seek-bzip');
   if (seek) {
     const Bunzip = seek.default ?? seek;
-    await measure('seek-bzip decode (one shot)', image.byteLength, imageHash, () => sha256(Bunzip.decode(Buffer.from(bytes))));
+    await decodes('seek-bzip decode (one shot)', () => sha256(Bunzip.decode(Buffer.from(bytes))));
   }
   const bz2 = await importCandidate('bz2');
   if (bz2) {
     const decompress = bz2.decompress ?? bz2.default?.decompress;
-    await measure('bz2 (SheetJS) decompress (one shot)', image.byteLength, imageHash, () => sha256(decompress(bytes)));
+    await decodes('bz2 (SheetJS) decompress (one shot)', () => sha256(decompress(bytes)));
   }
   const compressjs = await importCandidate('compressjs');
   if (compressjs) {
     const Bzip2 = (compressjs.default ?? compressjs).Bzip2;
-    await measure('compressjs Bzip2 (one shot, GPL)', image.byteLength, imageHash, () => sha256(Uint8Array.from(Bzip2.decompressFile(bytes))));
+    await decodes('compressjs Bzip2 (one shot, GPL)', () => sha256(Uint8Array.from(Bzip2.decompressFile(bytes))));
   }
-  nativeTool('bzip2 -dc (native tool)', 'bzip2 -dc', path, image.byteLength);
+}
+
+/**
+ * A section a codec: the input made with `compress` (its first two words head the section),
+ * our decoder (`factory`), the other decoders that are installed (`others`), then the
+ * command-line `tool`.
+ */
+const sections = [
+  { codec: 'gzip', extension: 'gz', compress: 'gzip -6', tool: 'gzip -dc', ours: 'ours: gzip on pako zlib inflate, 64 KiB steps', factory: codecs.createGzipDecoder, others: gzipAlternatives },
+  { codec: 'xz', extension: 'xz', compress: 'xz -6 -T1', tool: 'xz -dc -T1', ours: 'ours: xz + LZMA2 in TypeScript, 64 KiB steps', factory: codecs.createXzDecoder, others: xzAlternatives },
+  { codec: 'zstd', extension: 'zst', compress: 'zstd -3 -q', tool: 'zstd -dc -q', ours: 'ours: frames + XXH64 on fzstd, block at a time', factory: codecs.createZstdDecoder, others: zstdAlternatives },
+  { codec: 'bzip2', extension: 'bz2', compress: 'bzip2 -9', tool: 'bzip2 -dc', ours: 'ours: bzip2 in TypeScript, 64 KiB steps', factory: codecs.createBzip2Decoder, others: bzip2Alternatives },
+];
+
+for (const { codec, extension, compress, tool, ours, factory, others } of sections) {
+  if (!only.includes(codec)) continue;
+  const { bytes, path } = compressed(extension, compress);
+  console.log(`\n${compress.split(' ').slice(0, 2).join(' ')} (${bytes.byteLength} bytes):`);
+  await decodes(ours, () => throughOurs(factory, bytes));
+  await others(bytes);
+  nativeTool(`${codec} -dc (native tool)`, tool, path, image.byteLength);
 }

@@ -23,7 +23,7 @@ import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule } from './file-system.js';
 import { MAX_LINK_TARGET_BYTES, superblockDecodes } from './file-system.js';
-import { BlockCache, NodeCache } from './shared/block-cache.js';
+import { BlockCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { type ExtBlockSource, extentRuns, indirectRuns } from './shared/ext-block-map.js';
 import { EXT_XATTR_INDEX_SYSTEM, inodeAttribute, visitDirectoryRecords } from './shared/ext-directory.js';
@@ -49,8 +49,6 @@ import { type DirectoryWalk, InodeFileSystem, type NameMatcher } from './shared/
  */
 export const MAX_EXT_DIRECTORY_BYTES = 32 * 1024 * 1024;
 
-/** Decoded inodes kept per opened volume (a few hundred bytes each). */
-const MAX_CACHED_INODES = 4096;
 /** The root directory's inode (`EXT2_ROOT_INO`). */
 const ROOT_INODE = 2;
 /** `i_block` holds 15 32-bit words. */
@@ -110,9 +108,6 @@ class ExtFileSystem extends InodeFileSystem<ExtInode> implements FileSystem<ExtI
   readonly caseInsensitive = false;
   private readonly cache: BlockCache;
   private readonly blocks: ExtBlockSource;
-  private readonly inodes = new NodeCache<ExtInode>(MAX_CACHED_INODES);
-  /** The block runs of directories already searched (a directory grown entry by entry can have one extent per block). */
-  private readonly directoryRuns = new WeakMap<ExtInode, BlockRun[]>();
 
   constructor(
     private readonly volume: ByteReader,
@@ -209,11 +204,7 @@ class ExtFileSystem extends InodeFileSystem<ExtInode> implements FileSystem<ExtI
       if (directory.size > MAX_EXT_DIRECTORY_BYTES) {
         throw fieldError('LIMIT_EXCEEDED', field, `${directory.size} bytes (at most ${MAX_EXT_DIRECTORY_BYTES} are searched)`);
       }
-      let runs = this.directoryRuns.get(directory);
-      if (runs === undefined) {
-        runs = await this.runs(directory, Math.ceil(directory.size / blockSize));
-        this.directoryRuns.set(directory, runs);
-      }
+      const runs = await this.directoryRunsOf(directory, () => this.runs(directory, Math.ceil(directory.size / blockSize)));
       for (const run of runs) {
         if (run.byteOffset === undefined) continue;
         for (let index = 0; index < run.count; index += 1) {
@@ -244,13 +235,8 @@ class ExtFileSystem extends InodeFileSystem<ExtInode> implements FileSystem<ExtI
     return bytes;
   }
 
-  /** Inode `number`, from the cache of decoded inodes or read. */
-  protected inode(number: number): Promise<ExtInode> {
-    return this.inodes.get(number, () => this.readInode(number));
-  }
-
   /** Reads inode `number` from its group's inode table. */
-  private async readInode(number: number): Promise<ExtInode> {
+  protected async readInode(number: number): Promise<ExtInode> {
     const { inodesCount, inodesPerGroup, inodeSize, blockSize, blocksCount } = this.superblock;
     const field = `inode ${number}`;
     if (number < 1 || number > inodesCount) throw fieldError('CORRUPT', field, `outside 1..${inodesCount}`);

@@ -21,7 +21,7 @@ import { fieldError } from '../src/errors.js';
 import type { ByteReader } from '../src/format-module.js';
 import type { FileSystem, FileSystemContext, FileSystemInfo, FileSystemModule } from './file-system.js';
 import { superblockDecodes } from './file-system.js';
-import { BlockCache, NodeCache } from './shared/block-cache.js';
+import { BlockCache } from './shared/block-cache.js';
 import { type BlockRun, readRuns, requestedLength } from './shared/block-runs.js';
 import { asciiFoldedEqualsAt, nameText, namesEqualAt, utf8Name } from './shared/names.js';
 import { type DirectoryVisitor, type DirectoryWalk, InodeFileSystem, type NameMatcher } from './shared/unix-directory.js';
@@ -39,8 +39,6 @@ export const MAX_XFS_DIRECTORY_BYTES = 32 * 1024 * 1024;
 /** The longest symbolic link XFS stores (`XFS_SYMLINK_MAXLEN`). */
 export const XFS_SYMLINK_MAX_BYTES = 1024;
 
-/** Decoded inodes kept per opened volume. */
-const MAX_CACHED_INODES = 4096;
 /** The header of each block of a remote symbolic link on v5 (`struct xfs_dsymlink_hdr`). */
 const SYMLINK_HEADER_SIZE = 56;
 const SYMLINK_MAGIC = 0x58534c4d; // XSLM
@@ -73,8 +71,6 @@ class XfsFileSystem extends InodeFileSystem<XfsInode> implements FileSystem<XfsI
   private readonly blocks: BlockCache;
   private readonly directoryBlocks: BlockCache;
   private readonly source: XfsBlockSource;
-  private readonly inodes = new NodeCache<XfsInode>(MAX_CACHED_INODES);
-  private readonly directoryRuns = new WeakMap<XfsInode, BlockRun[]>();
 
   constructor(
     private readonly volume: ByteReader,
@@ -159,11 +155,7 @@ class XfsFileSystem extends InodeFileSystem<XfsInode> implements FileSystem<XfsI
     if (dataBytes > MAX_XFS_DIRECTORY_BYTES) {
       throw fieldError('LIMIT_EXCEEDED', field, `${dataBytes} bytes of entries (at most ${MAX_XFS_DIRECTORY_BYTES} are searched)`);
     }
-    let runs = this.directoryRuns.get(directory);
-    if (runs === undefined) {
-      runs = await xfsForkRuns(this.source, directory, Math.ceil(dataBytes / blockSize));
-      this.directoryRuns.set(directory, runs);
-    }
+    const runs = await this.directoryRunsOf(directory, () => xfsForkRuns(this.source, directory, Math.ceil(dataBytes / blockSize)));
     const blocksPerDirectoryBlock = directoryBlockSize / blockSize;
     let previous = -1;
     for (const run of runs) {
@@ -191,14 +183,12 @@ class XfsFileSystem extends InodeFileSystem<XfsInode> implements FileSystem<XfsI
     return readRuns(this.volume, runs, blockSize, index * directoryBlockSize, directoryBlockSize, field);
   }
 
-  /** Inode `number`, from the cache of decoded inodes or read. */
-  protected inode(number: number): Promise<XfsInode> {
-    return this.inodes.get(number, async () => {
-      const { blockSize, inodeSize } = this.superblock;
-      const offset = xfsInodeOffset(this.superblock, number);
-      const blockStart = offset - (offset % blockSize);
-      const block = await this.blocks.read(blockStart, `inode ${number}`);
-      return decodeXfsInode(block.subarray(offset - blockStart, offset - blockStart + inodeSize), number, this.superblock);
-    });
+  /** Reads inode `number` from the block that holds it. */
+  protected async readInode(number: number): Promise<XfsInode> {
+    const { blockSize, inodeSize } = this.superblock;
+    const offset = xfsInodeOffset(this.superblock, number);
+    const blockStart = offset - (offset % blockSize);
+    const block = await this.blocks.read(blockStart, `inode ${number}`);
+    return decodeXfsInode(block.subarray(offset - blockStart, offset - blockStart + inodeSize), number, this.superblock);
   }
 }

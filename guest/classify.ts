@@ -30,7 +30,7 @@
  */
 import type { GuestFiles } from './guest-files.js';
 import { type InspectionData, emptyInspectionData } from './inspection-data.js';
-import { type UnixRootContext, checkBsdRoot, checkCoreosRoot, checkCoreosUsr, checkHurdRoot, checkLinuxRoot, checkLinuxUsr, checkMinixRoot } from './unix-root.js';
+import { type UnixRootContext, checkBsdRoot, checkCoreosRoot, checkCoreosUsr, checkLinuxOrHurdRoot, checkLinuxUsr, checkMinixRoot } from './unix-root.js';
 import { type WindowsRootContext, checkWindowsRoot, windowsSystemRoot } from './windows.js';
 
 /** What a file system is to the guest. */
@@ -72,7 +72,7 @@ export async function classifyFileSystem(files: GuestFiles, context: ClassifyCon
     return result('root', 'OpenBSD root');
   }
   if (await all(() => file('/hurd/console'), () => file('/hurd/hello'), () => file('/hurd/null'))) {
-    await checkHurdRoot(files, data, context);
+    await checkLinuxOrHurdRoot(files, data, context, 'hurd');
     return result('root', 'Hurd root');
   }
   if (await all(() => dir('/etc'), () => dir('/bin'), () => file('/service/vm'), () => file('/etc/fstab'), () => file('/etc/version'))) {
@@ -86,7 +86,7 @@ export async function classifyFileSystem(files: GuestFiles, context: ClassifyCon
       async () => (await file('/etc/fstab')) || (await file('/etc/hosts')),
     )
   ) {
-    await checkLinuxRoot(files, data, context);
+    await checkLinuxOrHurdRoot(files, data, context, 'linux');
     return result('root', 'Linux root');
   }
   if (await all(() => dir('/etc'), () => dir('/root'), () => dir('/home'), () => dir('/usr'), () => file('/etc/coreos/update.conf'))) {

@@ -224,23 +224,19 @@ const setDistro = (file: string, distro: string): ReleaseTest => ({
   },
 });
 
+/**
+ * Tests a release file against each of a distro's patterns in turn (libguestfs lists one
+ * test a pattern: the old `release N ... Update M` form first, then `N.M`, then `N` alone).
+ */
+const generics = (file: string, distro: string, patterns: readonly RegExp[]): ReleaseTest[] => patterns.map((pattern) => generic(file, distro, pattern));
+
 const FEDORA = /Fedora release (\d+)/;
-const RHEL_OLD = /Red Hat.*release (\d+).*Update (\d+)/;
-const RHEL = /Red Hat.*release (\d+)\.(\d+)/;
-const RHEL_NO_MINOR = /Red Hat.*release (\d+)/;
-const CENTOS_OLD = /CentOS.*release (\d+).*Update (\d+)/;
-const CENTOS = /CentOS.*release (\d+)\.(\d+)/;
-const CENTOS_NO_MINOR = /CentOS.*release (\d+)/;
-const CIRCLE = /Circle Linux.*release (\d+)\.(\d+)/;
-const CIRCLE_NO_MINOR = /Circle Linux.*release (\d+)/;
-const ROCKY = /Rocky Linux.*release (\d+)\.(\d+)/;
-const ROCKY_NO_MINOR = /Rocky Linux.*release (\d+)/;
-const SCIENTIFIC_OLD = /Scientific Linux.*release (\d+).*Update (\d+)/;
-const SCIENTIFIC = /Scientific Linux.*release (\d+)\.(\d+)/;
-const SCIENTIFIC_NO_MINOR = /Scientific Linux.*release (\d+)/;
-const ORACLE_OLD = /Oracle Linux.*release (\d+).*Update (\d+)/;
-const ORACLE = /Oracle Linux.*release (\d+)\.(\d+)/;
-const ORACLE_NO_MINOR = /Oracle Linux.*release (\d+)/;
+const RHEL = [/Red Hat.*release (\d+).*Update (\d+)/, /Red Hat.*release (\d+)\.(\d+)/, /Red Hat.*release (\d+)/];
+const CENTOS = [/CentOS.*release (\d+).*Update (\d+)/, /CentOS.*release (\d+)\.(\d+)/, /CentOS.*release (\d+)/];
+const CIRCLE = [/Circle Linux.*release (\d+)\.(\d+)/, /Circle Linux.*release (\d+)/];
+const ROCKY = [/Rocky Linux.*release (\d+)\.(\d+)/, /Rocky Linux.*release (\d+)/];
+const SCIENTIFIC = [/Scientific Linux.*release (\d+).*Update (\d+)/, /Scientific Linux.*release (\d+)\.(\d+)/, /Scientific Linux.*release (\d+)/];
+const ORACLE = [/Oracle Linux.*release (\d+).*Update (\d+)/, /Oracle Linux.*release (\d+)\.(\d+)/, /Oracle Linux.*release (\d+)/];
 const OPENMANDRIVA = /OpenMandriva.*release (\d+)\.(\d+)\.?(\d+)? .*/;
 const OPENCLOUDOS = /OpenCloudOS.*release (\d+)/;
 const TENCENTOS = /TencentOS.* (\d+)\.(\d+)/;
@@ -254,31 +250,17 @@ export const LINUX_RELEASE_TESTS: readonly ReleaseTest[] = [
   generic('/etc/openmandriva-release', 'openmandriva', OPENMANDRIVA),
   generic('/etc/opencloudos-release', 'opencloudos', OPENCLOUDOS),
   generic('/etc/tencentos-release', 'tencentos', TENCENTOS),
-  generic('/etc/oracle-release', 'oraclelinux', ORACLE_OLD),
-  generic('/etc/oracle-release', 'oraclelinux', ORACLE),
-  generic('/etc/oracle-release', 'oraclelinux', ORACLE_NO_MINOR),
-  generic('/etc/centos-release', 'centos', CENTOS_OLD),
-  generic('/etc/centos-release', 'centos', CENTOS),
-  generic('/etc/centos-release', 'centos', CENTOS_NO_MINOR),
-  generic('/etc/circle-release', 'circle', CIRCLE),
-  generic('/etc/circle-release', 'circle', CIRCLE_NO_MINOR),
-  generic('/etc/rocky-release', 'rocky', ROCKY),
-  generic('/etc/rocky-release', 'rocky', ROCKY_NO_MINOR),
+  ...generics('/etc/oracle-release', 'oraclelinux', ORACLE),
+  ...generics('/etc/centos-release', 'centos', CENTOS),
+  ...generics('/etc/circle-release', 'circle', CIRCLE),
+  ...generics('/etc/rocky-release', 'rocky', ROCKY),
   generic('/etc/altlinux-release', 'altlinux'),
   generic('/etc/redhat-release', 'fedora', FEDORA),
-  generic('/etc/redhat-release', 'rhel', RHEL_OLD),
-  generic('/etc/redhat-release', 'rhel', RHEL),
-  generic('/etc/redhat-release', 'rhel', RHEL_NO_MINOR),
-  generic('/etc/redhat-release', 'centos', CENTOS_OLD),
-  generic('/etc/redhat-release', 'centos', CENTOS),
-  generic('/etc/redhat-release', 'centos', CENTOS_NO_MINOR),
-  generic('/etc/redhat-release', 'circle', CIRCLE),
-  generic('/etc/redhat-release', 'circle', CIRCLE_NO_MINOR),
-  generic('/etc/redhat-release', 'rocky', ROCKY),
-  generic('/etc/redhat-release', 'rocky', ROCKY_NO_MINOR),
-  generic('/etc/redhat-release', 'scientificlinux', SCIENTIFIC_OLD),
-  generic('/etc/redhat-release', 'scientificlinux', SCIENTIFIC),
-  generic('/etc/redhat-release', 'scientificlinux', SCIENTIFIC_NO_MINOR),
+  ...generics('/etc/redhat-release', 'rhel', RHEL),
+  ...generics('/etc/redhat-release', 'centos', CENTOS),
+  ...generics('/etc/redhat-release', 'circle', CIRCLE),
+  ...generics('/etc/redhat-release', 'rocky', ROCKY),
+  ...generics('/etc/redhat-release', 'scientificlinux', SCIENTIFIC),
   generic('/etc/redhat-release', 'redhat-based'),
   setDistro('/etc/redhat-release', 'redhat-based'),
   generic('/etc/debian_version', 'debian'),

@@ -23,7 +23,17 @@
 import { type FstabDevices, resolveFstab } from './fstab.js';
 import type { GuestFiles } from './guest-files.js';
 import type { InspectionData } from './inspection-data.js';
-import { HURD_RELEASE_TESTS, LINUX_RELEASE_TESTS, MINIX_VERSION, NETBSD_RELEASE, parseGeneric, parseLsbRelease, parseOsRelease, runReleaseTests, shellUnquote } from './unix-release.js';
+import {
+  HURD_RELEASE_TESTS,
+  LINUX_RELEASE_TESTS,
+  MINIX_VERSION,
+  NETBSD_RELEASE,
+  parseGeneric,
+  parseLsbRelease,
+  parseOsRelease,
+  runReleaseTests,
+  shellUnquote,
+} from './unix-release.js';
 
 /** The binaries whose ELF header names the architecture, in libguestfs's order (`arch_binaries`). */
 export const ARCHITECTURE_BINARIES: readonly string[] = ['/bin/bash', '/bin/ls', '/bin/echo', '/bin/rm', '/bin/sh'];
@@ -86,13 +96,30 @@ async function fstabOf(files: GuestFiles, context: UnixRootContext, bsd: boolean
   return resolveFstab(lines, context.devices, bsd, (message) => context.warn(`${files.device}: ${message}`));
 }
 
-/** `check_linux_root`. */
-export async function checkLinuxRoot(files: GuestFiles, data: InspectionData, context: UnixRootContext): Promise<void> {
-  data.osType = 'linux';
-  await runReleaseTests(files, LINUX_RELEASE_TESTS, data);
+/**
+ * What every full root check ends with: the architecture, the mount points from
+ * `/etc/fstab` (`bsd`: BSD device names) and the hostname, in libguestfs's order.
+ */
+async function setRootFacts(
+  files: GuestFiles,
+  data: InspectionData,
+  context: UnixRootContext,
+  bsd: boolean,
+  hostnameOf: (files: GuestFiles) => Promise<string | undefined>,
+): Promise<void> {
   setArch(data, await checkArchitecture(files));
-  data.fstab = await fstabOf(files, context, false);
-  setHostname(data, await linuxHostname(files));
+  data.fstab = await fstabOf(files, context, bsd);
+  setHostname(data, await hostnameOf(files));
+}
+
+/** The release tests of the systems {@link checkLinuxOrHurdRoot} identifies. */
+const RELEASE_TESTS = { linux: LINUX_RELEASE_TESTS, hurd: HURD_RELEASE_TESTS } as const;
+
+/** `check_linux_root` and `check_hurd_root`, which differ only in their release tests. */
+export async function checkLinuxOrHurdRoot(files: GuestFiles, data: InspectionData, context: UnixRootContext, system: 'linux' | 'hurd'): Promise<void> {
+  data.osType = system;
+  await runReleaseTests(files, RELEASE_TESTS[system], data);
+  await setRootFacts(files, data, context, false, linuxHostname);
 }
 
 /** `check_linux_usr`: a separate `/usr` file system (its `lib/os-release`, its binaries). */
@@ -131,18 +158,7 @@ export async function checkBsdRoot(files: GuestFiles, data: InspectionData, cont
   } else if (await files.isFile('/etc/motd', true)) {
     await parseGeneric(files, '/etc/motd', flavour, data);
   }
-  setArch(data, await checkArchitecture(files));
-  data.fstab = await fstabOf(files, context, true);
-  setHostname(data, await rcConfHostname(files));
-}
-
-/** `check_hurd_root`. */
-export async function checkHurdRoot(files: GuestFiles, data: InspectionData, context: UnixRootContext): Promise<void> {
-  data.osType = 'hurd';
-  await runReleaseTests(files, HURD_RELEASE_TESTS, data);
-  setArch(data, await checkArchitecture(files));
-  data.fstab = await fstabOf(files, context, false);
-  setHostname(data, await linuxHostname(files));
+  await setRootFacts(files, data, context, true, rcConfHostname);
 }
 
 /** `check_minix_root`: the version from `/etc/version`, no distro. */

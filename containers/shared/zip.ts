@@ -47,16 +47,28 @@ export const ZIP_MAX_NAME_BYTES = 4096;
  */
 export const ZIP_MAX_COMMENT_BYTES = 0xffff;
 
-const LOCAL_HEADER = 0x04034b50;
-const CENTRAL_HEADER = 0x02014b50;
-const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
-const ZIP64_END_RECORD = 0x06064b50;
-const ZIP64_LOCATOR = 0x07064b50;
-const DATA_DESCRIPTOR = 0x08074b50;
-const ARCHIVE_EXTRA_DATA = 0x08064b50;
-const DIGITAL_SIGNATURE = 0x05054b50;
-/** "PK00": written before the first local header of a split archive that fits in one segment. */
-const SINGLE_SEGMENT_MARKER = 0x30304b50;
+/** Record signatures (APPNOTE 4.3): "PK" and two numbers, read as little-endian 32-bit values. */
+const SIGNATURE = {
+  localHeader: 0x04034b50,
+  centralHeader: 0x02014b50,
+  endOfCentralDirectory: 0x06054b50,
+  zip64EndRecord: 0x06064b50,
+  zip64Locator: 0x07064b50,
+  dataDescriptor: 0x08074b50,
+  archiveExtraData: 0x08064b50,
+  digitalSignature: 0x05054b50,
+  /** "PK00": written before the first local header of a split archive that fits in one segment. */
+  singleSegmentMarker: 0x30304b50,
+} as const;
+
+/** The records a stream walk can meet after the last local header: the central directory and what may stand in its place. */
+const AFTER_LOCAL_HEADERS: ReadonlySet<number> = new Set([
+  SIGNATURE.centralHeader,
+  SIGNATURE.endOfCentralDirectory,
+  SIGNATURE.zip64EndRecord,
+  SIGNATURE.archiveExtraData,
+  SIGNATURE.digitalSignature,
+]);
 
 const END_SIZE = 22;
 const LOCATOR_SIZE = 20;
@@ -64,15 +76,12 @@ const ZIP64_RECORD_SIZE = 56;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 
-const FLAG_ENCRYPTED = 1 << 0;
-const FLAG_DATA_DESCRIPTOR = 1 << 3;
-const FLAG_STRONG_ENCRYPTION = 1 << 6;
-const FLAG_UTF8 = 1 << 11;
+/** General purpose bit flags (APPNOTE 4.4.4). */
+const FLAG = { encrypted: 1 << 0, dataDescriptor: 1 << 3, strongEncryption: 1 << 6, utf8: 1 << 11 } as const;
 
+/** External attributes: a Unix mode in the high 16 bits when made on Unix, else the MS-DOS attribute bits. */
 const UNIX_HOST = 3;
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
+const UNIX_MODE = { typeMask: 0o170000, directory: 0o040000, symlink: 0o120000 } as const;
 const MSDOS_DIRECTORY = 0x10;
 
 /** Compression methods by number (APPNOTE 4.4.5). */
@@ -306,7 +315,7 @@ const MSDOS_HOSTS = new Set([0, 6, 11, 14]); // MS-DOS/FAT, OS/2 HPFS, NTFS, VFA
  * local header (`host` unknown), valid UTF-8 is taken as UTF-8.
  */
 function decodeName(bytes: Uint8Array, flags: number, host: number | undefined): string {
-  if ((flags & FLAG_UTF8) !== 0) return utf8Text(bytes);
+  if ((flags & FLAG.utf8) !== 0) return utf8Text(bytes);
   if (host !== undefined && MSDOS_HOSTS.has(host)) return cp437Text(bytes);
   return utf8OrCp437(bytes);
 }
@@ -352,8 +361,8 @@ function commonFields(
     crc32: crc,
     compressedSize: extraValues.compressedSize ?? compressed,
     uncompressedSize: extraValues.uncompressedSize ?? uncompressed,
-    encrypted: (flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION)) !== 0 || rawMethod === 99,
-    hasDataDescriptor: (flags & FLAG_DATA_DESCRIPTOR) !== 0,
+    encrypted: (flags & (FLAG.encrypted | FLAG.strongEncryption)) !== 0 || rawMethod === 99,
+    hasDataDescriptor: (flags & FLAG.dataDescriptor) !== 0,
     dosTime: dosDateTime(date, time),
     zip64: extraValues.zip64,
     localHeaderOffset: extraValues.localHeaderOffset ?? rawOffset,
@@ -404,7 +413,7 @@ export async function findEndOfCentralDirectory(reader: ByteReader): Promise<Zip
   let zip64EndOffset: number | undefined;
 
   const locatorOffset = endOffset - LOCATOR_SIZE;
-  if (locatorOffset >= tailStart && u32le(tail, locatorOffset - tailStart) === ZIP64_LOCATOR) {
+  if (locatorOffset >= tailStart && u32le(tail, locatorOffset - tailStart) === SIGNATURE.zip64Locator) {
     const locator = tail.subarray(locatorOffset - tailStart, locatorOffset - tailStart + LOCATOR_SIZE);
     const recordOffset = safeNumber(u64le(locator, 8, 'zip64 locator'), 'zip64 locator.offset');
     if (u32le(locator, 16, 'zip64 locator') > 1) multiDisk = true;
@@ -412,7 +421,7 @@ export async function findEndOfCentralDirectory(reader: ByteReader): Promise<Zip
       throw fieldError('CORRUPT', 'zip64 locator', `the zip64 record at ${recordOffset} would overlap the locator`, locatorOffset);
     }
     const record = await reader.read(recordOffset, ZIP64_RECORD_SIZE, 'zip64 end of central directory');
-    if (u32le(record, 0) !== ZIP64_END_RECORD) {
+    if (u32le(record, 0) !== SIGNATURE.zip64EndRecord) {
       throw fieldError('CORRUPT', 'zip64 end of central directory', 'no zip64 record where the locator points', recordOffset);
     }
     zip64EndOffset = recordOffset;
@@ -472,7 +481,7 @@ export async function readCentralDirectory(reader: ByteReader, location: ZipDire
     const at = location.centralDirectoryOffset + position;
     const entryField = `zip central directory[${index}]`;
     if (position + CENTRAL_SIZE > directory.byteLength) throw fieldError('CORRUPT', entryField, `the directory ends after ${index} of ${location.entryCount} entries`, at);
-    if (u32le(directory, position) !== CENTRAL_HEADER) throw fieldError('CORRUPT', entryField, 'no central directory signature', at);
+    if (u32le(directory, position) !== SIGNATURE.centralHeader) throw fieldError('CORRUPT', entryField, 'no central directory signature', at);
     const header = directory.subarray(position, position + CENTRAL_SIZE);
     const nameLength = u16le(header, 28);
     const extraLength = u16le(header, 30);
@@ -496,7 +505,7 @@ export async function readCentralDirectory(reader: ByteReader, location: ZipDire
       versionNeeded: u16le(header, 6),
       externalAttributes,
       localHeaderOffset: localHeaderOffset + location.prependedBytes,
-      comment: (common.flags & FLAG_UTF8) !== 0 ? utf8Text(commentBytes) : cp437Text(commentBytes),
+      comment: (common.flags & FLAG.utf8) !== 0 ? utf8Text(commentBytes) : cp437Text(commentBytes),
     };
     if (madeBy >>> 8 === UNIX_HOST && externalAttributes >>> 16 !== 0) entry.mode = externalAttributes >>> 16;
     entry.type = entryKind(entry);
@@ -507,9 +516,9 @@ export async function readCentralDirectory(reader: ByteReader, location: ZipDire
 }
 
 function entryKind(entry: Pick<ZipEntry, 'name' | 'mode' | 'externalAttributes'>): ZipEntry['type'] {
-  if (entry.mode !== undefined && (entry.mode & S_IFMT) === S_IFLNK) return 'symlink';
+  if (entry.mode !== undefined && (entry.mode & UNIX_MODE.typeMask) === UNIX_MODE.symlink) return 'symlink';
   if (entry.name.endsWith('/')) return 'directory';
-  if (entry.mode !== undefined && (entry.mode & S_IFMT) === S_IFDIR) return 'directory';
+  if (entry.mode !== undefined && (entry.mode & UNIX_MODE.typeMask) === UNIX_MODE.directory) return 'directory';
   if ((entry.externalAttributes & MSDOS_DIRECTORY) !== 0) return 'directory';
   return 'file';
 }
@@ -517,7 +526,7 @@ function entryKind(entry: Pick<ZipEntry, 'name' | 'mode' | 'externalAttributes'>
 /** Parses a local header from its bytes (at least 30 plus the name and extra lengths); `host` as in the central entry, when known. */
 function parseLocalHeader(bytes: Uint8Array, offset: number, host?: number): ZipLocalHeader {
   const field = 'zip local header';
-  if (u32le(bytes, 0, field) !== LOCAL_HEADER) throw fieldError('CORRUPT', field, 'no local header signature', offset);
+  if (u32le(bytes, 0, field) !== SIGNATURE.localHeader) throw fieldError('CORRUPT', field, 'no local header signature', offset);
   const nameLength = u16le(bytes, 26, field);
   const extraLength = u16le(bytes, 28, field);
   const nameBytes = bytes.subarray(LOCAL_SIZE, LOCAL_SIZE + nameLength);
@@ -529,7 +538,7 @@ function parseLocalHeader(bytes: Uint8Array, offset: number, host?: number): Zip
 /** Reads the 30-byte fixed part and then the name and extra field at `offset`. */
 async function readLocalHeaderAt(reader: ByteReader, offset: number, host?: number): Promise<ZipLocalHeader> {
   const fixed = await reader.read(offset, LOCAL_SIZE, 'zip local header');
-  if (u32le(fixed, 0) !== LOCAL_HEADER) throw fieldError('CORRUPT', 'zip local header', 'no local header signature', offset);
+  if (u32le(fixed, 0) !== SIGNATURE.localHeader) throw fieldError('CORRUPT', 'zip local header', 'no local header signature', offset);
   const nameLength = u16le(fixed, 26);
   const extraLength = u16le(fixed, 28);
   checkNameLength(nameLength, 'zip local header', offset);
@@ -557,7 +566,7 @@ export async function readLocalHeader(reader: ByteReader, entry: ZipEntry): Prom
 /** Parses a data descriptor from its bytes (16 or 24 available; the optional signature is detected). */
 function parseDataDescriptor(bytes: Uint8Array, zip64: boolean, offset: number): ZipDataDescriptor {
   const field = 'zip data descriptor';
-  const signed = bytes.byteLength >= 4 && u32le(bytes, 0) === DATA_DESCRIPTOR;
+  const signed = bytes.byteLength >= 4 && u32le(bytes, 0) === SIGNATURE.dataDescriptor;
   const start = signed ? 4 : 0;
   if (bytes.byteLength < start + (zip64 ? 20 : 12)) throw fieldError('TRUNCATED', field, 'the archive ends inside a data descriptor', offset);
   const crc32 = u32le(bytes, start, field);
@@ -652,18 +661,18 @@ export class ZipStreamWalker {
     if (this.pending !== undefined) await this.skipPending();
     const field = 'zip local header';
     let head = await this.take(this.offset, this.offset === 0 ? LOCAL_SIZE + 4 : LOCAL_SIZE, field);
-    if (this.offset === 0 && head.byteLength >= 4 && (u32le(head, 0) === SINGLE_SEGMENT_MARKER || u32le(head, 0) === DATA_DESCRIPTOR)) {
+    if (this.offset === 0 && head.byteLength >= 4 && (u32le(head, 0) === SIGNATURE.singleSegmentMarker || u32le(head, 0) === SIGNATURE.dataDescriptor)) {
       this.offset = 4;
       head = await this.take(4, LOCAL_SIZE, field);
     }
     if (head.byteLength < 4) throw fieldError('TRUNCATED', field, 'the archive ends where a header or the central directory should be', this.offset);
     const signature = u32le(head, 0);
-    if (signature === CENTRAL_HEADER || signature === END_OF_CENTRAL_DIRECTORY || signature === ZIP64_END_RECORD || signature === ARCHIVE_EXTRA_DATA || signature === DIGITAL_SIGNATURE) {
+    if (AFTER_LOCAL_HEADERS.has(signature)) {
       this.finished = true;
       this.endOffset = this.offset;
       return undefined;
     }
-    if (signature !== LOCAL_HEADER) throw fieldError('CORRUPT', field, `signature 0x${signature.toString(16).padStart(8, '0')} is not a zip header`, this.offset);
+    if (signature !== SIGNATURE.localHeader) throw fieldError('CORRUPT', field, `signature 0x${signature.toString(16).padStart(8, '0')} is not a zip header`, this.offset);
     if (head.byteLength < LOCAL_SIZE) throw fieldError('TRUNCATED', field, 'the archive ends inside a local header', this.offset);
     this.count += 1;
     if (this.count > ZIP_MAX_ENTRIES) throw fieldError('LIMIT_EXCEEDED', 'zip', `more than ${ZIP_MAX_ENTRIES} entries`, this.offset);
@@ -690,7 +699,7 @@ export class ZipStreamWalker {
     if (header.method !== 0) return false;
     if (header.uncompressedSize > 0) return true;
     const next = await this.take(header.dataOffset, 16, 'zip data descriptor');
-    return next.byteLength >= 16 && u32le(next, 0) === DATA_DESCRIPTOR && u32le(next, 8) === 0;
+    return next.byteLength >= 16 && u32le(next, 0) === SIGNATURE.dataDescriptor && u32le(next, 8) === 0;
   }
 
   private async skipPending(): Promise<void> {

@@ -35,9 +35,8 @@
 /** Bytes of one directory entry. */
 export const FAT_DIRECTORY_ENTRY_SIZE = 32;
 
-const ATTRIBUTE_VOLUME_LABEL = 0x08;
-const ATTRIBUTE_DIRECTORY = 0x10;
-const ATTRIBUTES_LONG_NAME = 0x0f;
+/** Attribute bits of an entry; all four low bits (read-only, hidden, system, volume label) together mark a long-name entry. */
+const ATTRIBUTE = { volumeLabel: 0x08, directory: 0x10, longName: 0x0f } as const;
 const LONG_NAME_LAST = 0x40;
 const LONG_NAME_CHARACTERS = 13;
 /** Where the 13 UTF-16 characters of an LFN entry are. */
@@ -103,8 +102,8 @@ export function classifyEntry(entry: Uint8Array): FatEntryClass {
   if (first === 0x00) return 'end';
   if (first === 0xe5) return 'free';
   const attributes = entry[11] as number;
-  if ((attributes & 0x3f) === ATTRIBUTES_LONG_NAME) return 'long-name';
-  if (attributes & ATTRIBUTE_VOLUME_LABEL) return 'volume-label';
+  if ((attributes & 0x3f) === ATTRIBUTE.longName) return 'long-name';
+  if (attributes & ATTRIBUTE.volumeLabel) return 'volume-label';
   if (first === 0x2e) return 'dot';
   return 'entry';
 }
@@ -198,5 +197,5 @@ function longNameCharacters(entry: Uint8Array): string {
 
 /** True for a directory entry. */
 export function isDirectoryEntry(entry: FatDirectoryEntry): boolean {
-  return (entry.attributes & ATTRIBUTE_DIRECTORY) !== 0;
+  return (entry.attributes & ATTRIBUTE.directory) !== 0;
 }

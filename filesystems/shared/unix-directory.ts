@@ -9,6 +9,8 @@
  * @module
  */
 import type { DirectoryEntry, NodeKind } from '../file-system.js';
+import { NodeCache } from './block-cache.js';
+import type { BlockRun } from './block-runs.js';
 import { nameText } from './names.js';
 import { kindOfDirentType, kindOfMode, sizeOfInode } from './posix-types.js';
 
@@ -50,15 +52,39 @@ export async function listEntries(walk: DirectoryWalk, limit: number, inodeKind:
 /** Matches a directory entry's name, given as a range of the block it is in. */
 export type NameMatcher = (bytes: Uint8Array, nameStart: number, nameEnd: number) => boolean;
 
+/** Decoded inodes kept per opened volume (a few hundred bytes each). */
+const MAX_CACHED_INODES = 4096;
+
 /**
  * What the ext and XFS drivers share over inodes that carry a POSIX mode: a node's kind and
- * size from its mode, and lookup and listing over the driver's {@link DirectoryWalk}. A
- * driver supplies its inodes, its walk and how it compares names (byte for byte, or folded
- * where the volume or the directory says so).
+ * size from its mode, a cache of decoded inodes, the block runs of directories already
+ * searched, and lookup and listing over the driver's {@link DirectoryWalk}. A driver
+ * supplies how it reads an inode, its walk and how it compares names (byte for byte, or
+ * folded where the volume or the directory says so).
  */
 export abstract class InodeFileSystem<Inode extends { mode: number; size: number }> {
-  /** The inode numbered `number`. */
-  protected abstract inode(number: number): Promise<Inode>;
+  private readonly inodes = new NodeCache<Inode>(MAX_CACHED_INODES);
+  /** The block runs of directories already searched (a directory grown entry by entry can have one extent per block). */
+  private readonly directoryRuns = new WeakMap<Inode, BlockRun[]>();
+
+  /** Reads and decodes the inode numbered `number` (called once while it stays cached). */
+  protected abstract readInode(number: number): Promise<Inode>;
+
+  /** The inode numbered `number`, from the cache of decoded inodes or read. */
+  protected inode(number: number): Promise<Inode> {
+    return this.inodes.get(number, () => this.readInode(number));
+  }
+
+  /** The block runs of `directory`: mapped by `map` the first time, then remembered for as long as the inode is. */
+  protected async directoryRunsOf(directory: Inode, map: () => Promise<BlockRun[]>): Promise<BlockRun[]> {
+    let runs = this.directoryRuns.get(directory);
+    if (runs === undefined) {
+      runs = await map();
+      this.directoryRuns.set(directory, runs);
+    }
+    return runs;
+  }
+
   /** Visits the entries of `directory`, in on-disk order. */
   protected abstract walk(directory: Inode): DirectoryWalk;
   /** How the entries of `directory` are compared with `name`. */

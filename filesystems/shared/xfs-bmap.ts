@@ -37,11 +37,15 @@ export const MAX_XFS_BMAP_LEVELS = 16;
 /** Most bmap btree blocks read to map one request (a fragmented file's first megabytes need a handful). */
 export const MAX_XFS_BMAP_BLOCKS = 4096;
 
-/** Tree block magics and header sizes. */
-const BMAP_MAGIC = 0x424d4150;
-const BMAP_CRC_MAGIC = 0x424d4133;
-const HEADER_SIZE = 24;
-const CRC_HEADER_SIZE = 72;
+/**
+ * The long-format btree block header (`struct xfs_btree_block`) of each version: v4
+ * (`BMAP`, 24 bytes) and v5 (`BMA3`, 72 bytes: CRC, owner, UUID added).
+ */
+const BLOCK_HEADER = {
+  v4: { magic: 0x424d4150, size: 24 },
+  v5: { magic: 0x424d4133, size: 72 },
+} as const;
+/** An extent record (`xfs_bmbt_rec`), or a key and its pointer in a node: 16 bytes. */
 const RECORD_SIZE = 16;
 /** Root header (`bb_level`, `bb_numrecs`). */
 const ROOT_HEADER_SIZE = 4;
@@ -153,9 +157,9 @@ async function walkBlock(walk: Walk, block: number, level: number): Promise<bool
   const where = `${walk.collector.field} btree block ${block}`;
   walk.collector.countMappingBlock();
   const bytes = await walk.source.readBlock(xfsBlockOffset(superblock, block, 1, where), where);
-  const header = superblock.hasCrc ? CRC_HEADER_SIZE : HEADER_SIZE;
+  const { magic: expectedMagic, size: header } = superblock.hasCrc ? BLOCK_HEADER.v5 : BLOCK_HEADER.v4;
   const magic = u32be(bytes, 0);
-  if (magic !== (superblock.hasCrc ? BMAP_CRC_MAGIC : BMAP_MAGIC)) throw fieldError('CORRUPT', where, `magic 0x${magic.toString(16)} is not a bmap btree block`);
+  if (magic !== expectedMagic) throw fieldError('CORRUPT', where, `magic 0x${magic.toString(16)} is not a bmap btree block`);
   if (superblock.hasCrc && u64be(bytes, 56) !== BigInt(walk.inode.number)) {
     throw fieldError('CORRUPT', where, `owned by inode ${u64be(bytes, 56)}, not ${walk.inode.number}`);
   }

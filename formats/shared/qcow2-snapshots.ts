@@ -34,13 +34,10 @@ export const QCOW2_MAX_SNAPSHOT_TABLE_BYTES = 1024 * QCOW2_MAX_SNAPSHOTS;
 /** Longest bitmap name (BME_MAX_NAME_SIZE). */
 export const QCOW2_MAX_BITMAP_NAME_BYTES = 1023;
 /** Bitmap directory entry constraints (block/qcow2-bitmap.c). */
-const BITMAP_MAX_TABLE_SIZE = 0x8000000;
-const BITMAP_MAX_PHYSICAL_BYTES = 0x20000000;
-const BITMAP_MIN_GRANULARITY_BITS = 9;
-const BITMAP_MAX_GRANULARITY_BITS = 31;
-const BITMAP_FLAG_IN_USE = 1;
-const BITMAP_FLAG_AUTO = 2;
-const BITMAP_RESERVED_FLAGS = 0xfffffffc;
+const BITMAP_LIMITS = { maxTableSize: 0x8000000, maxPhysicalBytes: 0x20000000, minGranularityBits: 9, maxGranularityBits: 31 } as const;
+/** Bitmap directory entry flags (qcow2 specification, "Bitmap directory": bit 0 in use, bit 1 auto, the rest reserved). */
+const BITMAP_FLAG = { inUse: 1, auto: 2, reserved: 0xfffffffc } as const;
+/** The only bitmap type: dirty tracking. */
 const BITMAP_TYPE_DIRTY_TRACKING = 1;
 const ALL_ONES_64 = 2n ** 64n - 1n;
 
@@ -130,17 +127,17 @@ function decodeSnapshot(
 
 /** qemu's `check_dir_entry`: a bitmap qemu would refuse, and the reason. */
 function bitmapProblem(entry: Qcow2BitmapDirectoryEntry, header: Qcow2Header): string | undefined {
-  if (entry.bitmapTableSize === 0 || entry.bitmapTableSize > BITMAP_MAX_TABLE_SIZE) return `bitmap table size ${entry.bitmapTableSize}`;
+  if (entry.bitmapTableSize === 0 || entry.bitmapTableSize > BITMAP_LIMITS.maxTableSize) return `bitmap table size ${entry.bitmapTableSize}`;
   if (entry.bitmapTableOffset === 0n || entry.bitmapTableOffset % BigInt(header.clusterSize) !== 0n) return `bitmap table offset ${entry.bitmapTableOffset}`;
-  if (entry.granularityBits < BITMAP_MIN_GRANULARITY_BITS || entry.granularityBits > BITMAP_MAX_GRANULARITY_BITS) return `granularity 2^${entry.granularityBits}`;
-  if ((entry.flags & BITMAP_RESERVED_FLAGS) !== 0) return `reserved flags ${hex(entry.flags >>> 0)}`;
+  if (entry.granularityBits < BITMAP_LIMITS.minGranularityBits || entry.granularityBits > BITMAP_LIMITS.maxGranularityBits) return `granularity 2^${entry.granularityBits}`;
+  if ((entry.flags & BITMAP_FLAG.reserved) !== 0) return `reserved flags ${hex(entry.flags >>> 0)}`;
   if (entry.nameSize > QCOW2_MAX_BITMAP_NAME_BYTES) return `a name of ${entry.nameSize} bytes`;
   if (entry.type !== BITMAP_TYPE_DIRTY_TRACKING) return `type ${entry.type}`;
   const physicalBytes = BigInt(entry.bitmapTableSize) * BigInt(header.clusterSize);
-  if (physicalBytes > BigInt(BITMAP_MAX_PHYSICAL_BYTES)) return `a bitmap of ${physicalBytes} bytes`;
+  if (physicalBytes > BigInt(BITMAP_LIMITS.maxPhysicalBytes)) return `a bitmap of ${physicalBytes} bytes`;
   // qemu compares with its own length of the disk, whole sectors.
   const diskBytes = (header.common.size / 512n) * 512n;
-  if ((entry.flags & BITMAP_FLAG_IN_USE) === 0 && diskBytes > (physicalBytes * 8n) << BigInt(entry.granularityBits)) {
+  if ((entry.flags & BITMAP_FLAG.inUse) === 0 && diskBytes > (physicalBytes * 8n) << BigInt(entry.granularityBits)) {
     return 'a bitmap table too small for the disk';
   }
   return undefined;
@@ -171,8 +168,8 @@ export async function readQcow2Bitmaps(reader: ByteReader, header: Qcow2Header, 
     const problem = bitmapProblem(entry, header);
     if (problem !== undefined) throw fieldError('CORRUPT', field, `bitmap "${name}" has ${problem}, which qemu refuses`);
     const flags: string[] = [];
-    if ((entry.flags & BITMAP_FLAG_IN_USE) !== 0) flags.push('in-use');
-    if ((entry.flags & BITMAP_FLAG_AUTO) !== 0) flags.push('auto');
+    if ((entry.flags & BITMAP_FLAG.inUse) !== 0) flags.push('in-use');
+    if ((entry.flags & BITMAP_FLAG.auto) !== 0) flags.push('auto');
     bitmaps.push({ name, granularity: 2 ** entry.granularityBits, flags });
     offset += entrySize;
   }

@@ -204,30 +204,74 @@ export function vhdxRegionTableValid(bytes: Uint8Array): boolean {
   return bytes.byteLength === VHDX_REGION_TABLE_SIZE && bytesEqual(bytes, 0, VHDX_REGION_TABLE_HEADER_SIGNATURE) && vhdxChecksumValid(bytes);
 }
 
+/** Where a table's fixed-size entries are, how many it may hold, and the name its count field is reported under. */
+interface TableLayout {
+  countField: string;
+  maxEntries: number;
+  headerSize: number;
+  entrySize: number;
+}
+
+const REGION_TABLE: TableLayout = {
+  countField: 'region table.entryCount',
+  maxEntries: VHDX_MAX_REGION_TABLE_ENTRIES,
+  headerSize: VHDX_REGION_TABLE_HEADER_SIZE,
+  entrySize: VHDX_REGION_TABLE_ENTRY_SIZE,
+};
+const METADATA_TABLE: TableLayout = {
+  countField: 'metadata table.entryCount',
+  maxEntries: VHDX_MAX_METADATA_ENTRIES,
+  headerSize: VHDX_METADATA_TABLE_HEADER_SIZE,
+  entrySize: VHDX_METADATA_TABLE_ENTRY_SIZE,
+};
+const PARENT_LOCATOR: TableLayout = {
+  countField: 'parent locator.keyValueCount',
+  maxEntries: VHDX_MAX_PARENT_LOCATOR_ENTRIES,
+  headerSize: VHDX_PARENT_LOCATOR_HEADER_SIZE,
+  entrySize: VHDX_PARENT_LOCATOR_ENTRY_SIZE,
+};
+
+/**
+ * Decodes the `count` entries that follow a table's header, in order, each with its number
+ * from 1. Throws `LIMIT_EXCEEDED` above the layout's cap; an entry running past `bytes` goes
+ * to `pastEnd` (which throws the caller's error), or without it to `decode` as it is.
+ */
+function readTableEntries<T>(
+  bytes: Uint8Array,
+  count: number,
+  layout: TableLayout,
+  decode: (entry: Uint8Array, number: number) => T,
+  pastEnd?: (number: number) => never,
+): T[] {
+  if (count > layout.maxEntries) throw fieldError('LIMIT_EXCEEDED', layout.countField, `${count} entries (at most ${layout.maxEntries})`);
+  const entries: T[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const start = layout.headerSize + index * layout.entrySize;
+    if (pastEnd !== undefined && start + layout.entrySize > bytes.byteLength) pastEnd(index + 1);
+    entries.push(decode(bytes.subarray(start, start + layout.entrySize), index + 1));
+  }
+  return entries;
+}
+
 /**
  * Decodes a region table's entries (`bytes` may be a prefix of the 64 KiB table that holds
  * them). Throws `LIMIT_EXCEEDED` above {@link VHDX_MAX_REGION_TABLE_ENTRIES} entries and
  * `TRUNCATED` when the entries run past `bytes`.
  */
 export function readVhdxRegionTable(bytes: Uint8Array): VhdxRegion[] {
-  const header = decodeVhdxRegionTableHeader(bytes);
-  if (header.entryCount > VHDX_MAX_REGION_TABLE_ENTRIES) {
-    throw fieldError('LIMIT_EXCEEDED', 'region table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_REGION_TABLE_ENTRIES})`);
-  }
-  const entries: VhdxRegion[] = [];
-  for (let index = 0; index < header.entryCount; index += 1) {
-    const start = VHDX_REGION_TABLE_HEADER_SIZE + index * VHDX_REGION_TABLE_ENTRY_SIZE;
-    const entry = decodeVhdxRegionTableEntry(bytes.subarray(start, start + VHDX_REGION_TABLE_ENTRY_SIZE));
+  const { entryCount } = decodeVhdxRegionTableHeader(bytes);
+  // An entry past `bytes` is refused by its decoder (`TRUNCATED`, "region table entry").
+  return readTableEntries(bytes, entryCount, REGION_TABLE, (entryBytes, number) => {
+    const entry = decodeVhdxRegionTableEntry(entryBytes);
     const guid = mixedEndianGuid(entry.guid);
-    entries.push({
+    return {
       guid,
       name: guid === VHDX_REGION_GUIDS.bat ? 'bat' : guid === VHDX_REGION_GUIDS.metadata ? 'metadata' : undefined,
-      fileOffset: safeNumber(entry.fileOffset, `region table entry ${index + 1}.fileOffset`, 'vhdx'),
+      fileOffset: safeNumber(entry.fileOffset, `region table entry ${number}.fileOffset`, 'vhdx'),
       length: entry.length,
       required: (entry.flags & 1) !== 0,
-    });
-  }
-  return entries;
+    };
+  });
 }
 
 /** Decodes one 32-byte metadata table entry. */
@@ -252,19 +296,10 @@ export function readVhdxMetadataEntry(bytes: Uint8Array): VhdxMetadataItem {
  * {@link VHDX_MAX_METADATA_ENTRIES} entries and `TRUNCATED` when the entries run past `bytes`.
  */
 export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
-  const header = decodeVhdxMetadataTableHeader(bytes);
-  if (header.entryCount > VHDX_MAX_METADATA_ENTRIES) {
-    throw fieldError('LIMIT_EXCEEDED', 'metadata table.entryCount', `${header.entryCount} entries (at most ${VHDX_MAX_METADATA_ENTRIES})`);
-  }
-  const items: VhdxMetadataItem[] = [];
-  for (let index = 0; index < header.entryCount; index += 1) {
-    const start = VHDX_METADATA_TABLE_HEADER_SIZE + index * VHDX_METADATA_TABLE_ENTRY_SIZE;
-    if (start + VHDX_METADATA_TABLE_ENTRY_SIZE > bytes.byteLength) {
-      throw fieldError('TRUNCATED', 'metadata table', `entry ${index + 1} of ${header.entryCount} is past the ${bytes.byteLength} bytes given`);
-    }
-    items.push(readVhdxMetadataEntry(bytes.subarray(start, start + VHDX_METADATA_TABLE_ENTRY_SIZE)));
-  }
-  return items;
+  const { entryCount } = decodeVhdxMetadataTableHeader(bytes);
+  return readTableEntries(bytes, entryCount, METADATA_TABLE, (entryBytes) => readVhdxMetadataEntry(entryBytes), (number) => {
+    throw fieldError('TRUNCATED', 'metadata table', `entry ${number} of ${entryCount} is past the ${bytes.byteLength} bytes given`);
+  });
 }
 
 /**
@@ -274,22 +309,22 @@ export function readVhdxMetadataTable(bytes: Uint8Array): VhdxMetadataItem[] {
  */
 export function readVhdxParentLocator(bytes: Uint8Array): VhdxParentLocator {
   const header = decodeVhdxParentLocatorHeader(bytes);
-  if (header.keyValueCount > VHDX_MAX_PARENT_LOCATOR_ENTRIES) {
-    throw fieldError('LIMIT_EXCEEDED', 'parent locator.keyValueCount', `${header.keyValueCount} entries (at most ${VHDX_MAX_PARENT_LOCATOR_ENTRIES})`);
-  }
-  const entries: VhdxParentLocatorEntry[] = [];
-  for (let index = 0; index < header.keyValueCount; index += 1) {
-    const start = VHDX_PARENT_LOCATOR_HEADER_SIZE + index * VHDX_PARENT_LOCATOR_ENTRY_SIZE;
-    const field = `parent locator entry ${index + 1}`;
-    if (start + VHDX_PARENT_LOCATOR_ENTRY_SIZE > bytes.byteLength) {
-      throw fieldError('CORRUPT', field, `entry ${index + 1} of ${header.keyValueCount} is outside the ${bytes.byteLength}-byte item`);
-    }
-    const entry = decodeVhdxParentLocatorEntry(bytes.subarray(start, start + VHDX_PARENT_LOCATOR_ENTRY_SIZE));
-    entries.push({
-      key: locatorText(bytes, entry.keyOffset, entry.keyLength, `${field}.key`),
-      value: locatorText(bytes, entry.valueOffset, entry.valueLength, `${field}.value`),
-    });
-  }
+  const entryField = (number: number): string => `parent locator entry ${number}`;
+  const entries = readTableEntries(
+    bytes,
+    header.keyValueCount,
+    PARENT_LOCATOR,
+    (entryBytes, number): VhdxParentLocatorEntry => {
+      const entry = decodeVhdxParentLocatorEntry(entryBytes);
+      return {
+        key: locatorText(bytes, entry.keyOffset, entry.keyLength, `${entryField(number)}.key`),
+        value: locatorText(bytes, entry.valueOffset, entry.valueLength, `${entryField(number)}.value`),
+      };
+    },
+    (number) => {
+      throw fieldError('CORRUPT', entryField(number), `entry ${number} of ${header.keyValueCount} is outside the ${bytes.byteLength}-byte item`);
+    },
+  );
   return { locatorType: mixedEndianGuid(header.locatorType), entries };
 }
 

@@ -82,6 +82,24 @@ function extentLeafBlock(path: string): number {
   return Number(/\(ETB0\):(\d+)/.exec(runText('debugfs', ['-R', `stat ${path}`, plainPath]))?.[1]);
 }
 
+/** Sets the header of the extent node at byte `node`: `eh_entries` (+2) and `eh_depth` (+6). */
+function setExtentHeader(bytes: Uint8Array, node: number, header: { entries?: number; depth?: number }): void {
+  if (header.entries !== undefined) view(bytes).setUint16(node + 2, header.entries, true);
+  if (header.depth !== undefined) view(bytes).setUint16(node + 6, header.depth, true);
+}
+
+/**
+ * Writes index entry `slot` of the extent node at byte `node` (12-byte entries after the
+ * 12-byte header): `ei_block`, the first logical block it maps, then `ei_leaf_lo` and
+ * `ei_leaf_hi`, the child node's block.
+ */
+function setExtentIndex(bytes: Uint8Array, node: number, slot: number, firstLogical: number, childBlock: number): void {
+  const at = node + 12 + slot * 12;
+  view(bytes).setUint32(at, firstLogical, true);
+  view(bytes).setUint32(at + 4, childBlock, true);
+  view(bytes).setUint16(at + 8, 0, true);
+}
+
 /** The offset of the directory record naming `name` in a directory block. */
 function recordOffset(block: Uint8Array, name: string): number {
   const wanted = new TextEncoder().encode(name);
@@ -160,23 +178,18 @@ describe.skipIf(!hasE2fsprogs)(`ext driver on hostile volumes${hasE2fsprogs ? ''
 
     // The leaf turned into an index node pointing to itself: its depth says 1 where 0 is due.
     const loop = plain.slice();
-    view(loop).setUint16(leaf + 6, 1, true);
-    view(loop).setUint16(leaf + 2, 1, true);
-    view(loop).setUint32(leaf + 12, 0, true);
-    view(loop).setUint32(leaf + 16, leaf / BLOCK, true);
-    view(loop).setUint16(leaf + 20, 0, true);
+    setExtentHeader(loop, leaf, { entries: 1, depth: 1 });
+    setExtentIndex(loop, leaf, 0, 0, leaf / BLOCK);
     expect((await read(loop)).code).toBe('CORRUPT');
 
     // The root indexes the same leaf twice: the second visit maps logical blocks already mapped.
     const shared = plain.slice();
-    view(shared).setUint16(iBlock + 2, 2, true);
-    view(shared).setUint32(iBlock + 24, 450, true);
-    view(shared).setUint32(iBlock + 28, leaf / BLOCK, true);
-    view(shared).setUint16(iBlock + 32, 0, true);
+    setExtentHeader(shared, iBlock, { entries: 2 });
+    setExtentIndex(shared, iBlock, 1, 450, leaf / BLOCK);
     expect((await read(shared)).code).toBe('CORRUPT');
 
     const deep = plain.slice();
-    view(deep).setUint16(iBlock + 6, 6, true);
+    setExtentHeader(deep, iBlock, { depth: 6 });
     expect((await read(deep)).code).toBe('CORRUPT');
 
     const outside = plain.slice();

@@ -5,9 +5,10 @@
  * drivers read must equal what is here.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type FileSystem, type FileSystemModule, type NodeKind, readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import { pseudoRandomBytes, volumeOfFile } from '../helpers/volume.js';
 
@@ -196,6 +197,27 @@ export function xfsPrototype(root: string): string {
   return lines.join('\n');
 }
 
+/**
+ * The guest tree of a driver's test file: a temporary folder made before its tests (only
+ * when `available`, the driver's tools being there) with the tree built in it at `tree`,
+ * then `prepare` run for what else the file needs there; removed after the tests. `work`
+ * is the folder, for the images the file makes.
+ */
+export function guestTreeWorkspace(prefix: string, available: boolean, prepare: (work: string, tree: string) => void = () => {}): { readonly work: string; readonly tree: string } {
+  const workspace = { work: '', tree: '' };
+  beforeAll(() => {
+    if (!available) return;
+    workspace.work = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    workspace.tree = join(workspace.work, 'tree');
+    buildGuestTree(workspace.tree);
+    prepare(workspace.work, workspace.tree);
+  });
+  afterAll(() => {
+    if (workspace.work !== '') rmSync(workspace.work, { recursive: true, force: true });
+  });
+  return workspace;
+}
+
 /** `blkid -p`'s answer for an image (TYPE, LABEL, UUID, ...). */
 export function blkid(image: string): Record<string, string> {
   const values: Record<string, string> = {};
@@ -216,6 +238,23 @@ export async function withFileSystem<T>(module: FileSystemModule, image: string,
   } finally {
     close();
   }
+}
+
+/** The driver names `image`'s type, label and UUID as `blkid -p` does; `more` checks the opened file system further. */
+export async function expectBlkidIdentity(module: FileSystemModule, image: string, more: (fs: FileSystem) => void = () => {}): Promise<void> {
+  const expected = blkid(image);
+  await withFileSystem(module, image, async (fs) => {
+    expect(fs.info).toEqual({ type: expected.TYPE, label: expected.LABEL, uuid: expected.UUID });
+    more(fs);
+  });
+}
+
+/** The links guest inspection follows lead where they do in the tree `tree` was built from: `/etc/os-release` (relative) and `/bin/ls` (through the `/bin` link). */
+export async function expectInspectionLinks(fs: FileSystem, tree: string): Promise<void> {
+  const osRelease = await readFileAt(fs, treePaths.osReleaseLink, 4096);
+  expect(new TextDecoder().decode(osRelease)).toBe(readFileSync(join(tree, treePaths.osRelease), 'utf8'));
+  const elf = await readFileAt(fs, '/bin/ls', 64);
+  expect(Buffer.from(elf as Uint8Array).equals(readFileSync(join(tree, treePaths.ls)).subarray(0, 64))).toBe(true);
 }
 
 /**

@@ -3,14 +3,13 @@
  * them from a tree, no mounting), with e2fsprogs as the oracle: `blkid` for the identity,
  * `debugfs` for contents and listings, and the source tree itself.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ext } from '../../filesystems/ext.js';
 import { type FileSystem, readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import { rejectionOf } from '../helpers/errors.js';
-import { LARGE_DIRECTORY_ENTRIES, blkid, buildGuestTree, expectFrugalInspection, expectSameTree, hasTool, run, runText, treePaths, withFileSystem } from './ext-xfs-tree.js';
+import { LARGE_DIRECTORY_ENTRIES, buildGuestTree, expectBlkidIdentity, expectFrugalInspection, expectInspectionLinks, expectSameTree, guestTreeWorkspace, hasTool, run, runText, treePaths, withFileSystem } from './ext-xfs-tree.js';
 
 const hasE2fsprogs = hasTool('mke2fs') && hasTool('debugfs') && hasTool('e2fsck') && hasTool('blkid');
 const missing = 'e2fsprogs (mke2fs, debugfs, e2fsck) and blkid are needed to build and check ext images';
@@ -38,26 +37,13 @@ const variants: Variant[] = [
   { name: 'ext2, 1 KiB blocks', args: ['-t', 'ext2', '-b', '1024'], size: '64M' },
 ];
 
-let work = '';
-let fullTree = '';
-let smallTree = '';
-
-beforeAll(() => {
-  if (!hasE2fsprogs) return;
-  work = mkdtempSync(join(tmpdir(), 'ext-test-'));
-  fullTree = join(work, 'tree');
-  smallTree = join(work, 'small-tree');
-  buildGuestTree(fullTree);
-  buildGuestTree(smallTree, { largeDirectory: false });
-});
-
-afterAll(() => {
-  if (work !== '') rmSync(work, { recursive: true, force: true });
-});
+const workspace = guestTreeWorkspace('ext-test', hasE2fsprogs, (work) => buildGuestTree(join(work, 'small-tree'), { largeDirectory: false }));
+const fullTree = (): string => workspace.tree;
+const smallTree = (): string => join(workspace.work, 'small-tree');
 
 /** Builds an image with mke2fs -d, then has e2fsck index every directory (-D builds the htrees). */
 function makeImage(name: string, args: string[], size: string, tree: string): string {
-  const image = join(work, `${name.replace(/[^a-z0-9]+/gi, '-')}.img`);
+  const image = join(workspace.work, `${name.replace(/[^a-z0-9]+/gi, '-')}.img`);
   run('mke2fs', ['-q', '-F', '-L', 'guest-root', '-d', tree, ...args, image, size]);
   const fsck = spawnE2fsck(image);
   if (fsck > 2) throw new Error(`e2fsck -fyD ${image} exited ${fsck}`);
@@ -90,15 +76,12 @@ describe.skipIf(!hasE2fsprogs)(`ext driver against e2fsprogs${hasE2fsprogs ? '' 
       let image = '';
       let tree = '';
       beforeAll(() => {
-        tree = variant.small ? smallTree : fullTree;
+        tree = variant.small ? smallTree() : fullTree();
         image = makeImage(variant.name, variant.args, variant.size, tree);
       });
 
       it('names the type, label and UUID as blkid does', async () => {
-        const expected = blkid(image);
-        await withExt(image, async (fs) => {
-          expect(fs.info).toEqual({ type: expected.TYPE, label: expected.LABEL, uuid: expected.UUID });
-        });
+        await expectBlkidIdentity(ext, image);
       });
 
       it('reads every file, link and directory of the tree it was built from', async () => {
@@ -133,10 +116,7 @@ describe.skipIf(!hasE2fsprogs)(`ext driver against e2fsprogs${hasE2fsprogs ? '' 
 
       it('follows links the way guest inspection needs (/etc/os-release, /bin/ls)', async () => {
         await withExt(image, async (fs) => {
-          const osRelease = await readFileAt(fs, treePaths.osReleaseLink, 4096);
-          expect(new TextDecoder().decode(osRelease)).toBe(readFileSync(join(tree, treePaths.osRelease), 'utf8'));
-          const elf = await readFileAt(fs, '/bin/ls', 64);
-          expect(Buffer.from(elf as Uint8Array).equals(readFileSync(join(tree, treePaths.ls)).subarray(0, 64))).toBe(true);
+          await expectInspectionLinks(fs, tree);
           expect(await readFileAt(fs, '/etc/missing', 10)).toBeUndefined();
           expect(await readFileAt(fs, '/etc', 10)).toBeUndefined();
         });
@@ -146,30 +126,30 @@ describe.skipIf(!hasE2fsprogs)(`ext driver against e2fsprogs${hasE2fsprogs ? '' 
 
   it('built the structures the variants are meant to cover', () => {
     // Preconditions checked with debugfs, so that a change in mke2fs defaults cannot silently empty a variant.
-    const image = makeImage('coverage ext4', ['-t', 'ext4', '-O', 'inline_data'], '64M', fullTree);
+    const image = makeImage('coverage ext4', ['-t', 'ext4', '-O', 'inline_data'], '64M', fullTree());
     const many = new TextDecoder().decode(debugfs(image, `stat "${treePaths.largeDirectory}"`));
     expect(many).toMatch(/Flags: 0x[0-9a-f]*1[0-9a-f]{3}\b/); // EXT2_INDEX_FL 0x1000: an htree
     expect(new TextDecoder().decode(debugfs(image, `stat "${treePaths.hostname}"`))).toMatch(/Flags: 0x10000000[^]*system\.data \(0\)/);
     expect(new TextDecoder().decode(debugfs(image, `stat "${treePaths.inlineSized}"`))).toMatch(/system\.data \(40\)/);
     const sparse = new TextDecoder().decode(debugfs(image, `stat "${treePaths.sparse}"`));
     expect(sparse).toMatch(/\(1024-1027\)/); // a hole before block 1024
-    const metaGroups = makeImage('coverage meta_bg', ['-t', 'ext4', '-O', '64bit,meta_bg,^resize_inode', '-b', '1024', '-g', '256', '-N', '8192'], '64M', fullTree);
+    const metaGroups = makeImage('coverage meta_bg', ['-t', 'ext4', '-O', '64bit,meta_bg,^resize_inode', '-b', '1024', '-g', '256', '-N', '8192'], '64M', fullTree());
     // Group 16 starts the second meta group: its descriptor block is its own first block (1 + 16 × 256).
     expect(runText('dumpe2fs', [metaGroups])).toMatch(/Group 16: \(Blocks 4097-4352\)[^\n]*\n\s+Group descriptor at 4097\n/);
     expect(new TextDecoder().decode(debugfs(metaGroups, `imap "${treePaths.largeDirectory}/entry-with-a-longish-name-02999"`))).toMatch(/block group (\d{2,})/);
-    const blockMapped = makeImage('coverage ext2', ['-t', 'ext2', '-b', '1024'], '64M', fullTree);
+    const blockMapped = makeImage('coverage ext2', ['-t', 'ext2', '-b', '1024'], '64M', fullTree());
     // 300 KiB in 1 KiB blocks needs the double indirect block (12 + 256 blocks are mapped before it).
     expect(new TextDecoder().decode(debugfs(blockMapped, `stat "${treePaths.random}"`))).toMatch(/\(DIND\)/);
   });
 
   it('folds case in casefold directories and refuses encrypted files (flags set with debugfs -w)', async () => {
-    const image = makeImage('flags', ['-t', 'ext4', '-O', 'casefold', '-E', 'encoding=utf8'], '64M', smallTree);
+    const image = makeImage('flags', ['-t', 'ext4', '-O', 'casefold', '-E', 'encoding=utf8'], '64M', smallTree());
     const flags = (path: string): number => Number(/Flags: (0x[0-9a-f]+)/.exec(new TextDecoder().decode(debugfs(image, `stat "${path}"`)))?.[1]);
     run('debugfs', ['-w', '-R', `set_inode_field /etc flags 0x${(flags('/etc') | 0x40000000).toString(16)}`, image]);
     run('debugfs', ['-w', '-R', `set_inode_field ${treePaths.fstab} flags 0x${(flags(treePaths.fstab) | 0x800).toString(16)}`, image]);
     expect(flags('/etc') & 0x40000000).not.toBe(0);
     await withExt(image, async (fs) => {
-      const hostname = readFileSync(join(smallTree, treePaths.hostname));
+      const hostname = readFileSync(join(smallTree(), treePaths.hostname));
       expect(Buffer.from((await readFileAt(fs, '/etc/HOSTNAME', 100)) as Uint8Array).equals(hostname)).toBe(true);
       expect(await readFileAt(fs, '/etc/NAÏVE-ÜNÏCODE.TXT', 100)).toBeDefined();
       // Only /etc folds case: the root does not.
@@ -180,7 +160,7 @@ describe.skipIf(!hasE2fsprogs)(`ext driver against e2fsprogs${hasE2fsprogs ? '' 
 
   it('reads a sparse ext2 file through its triple indirect block', async () => {
     // With 1 KiB blocks, logical blocks from 12 + 256 + 65536 on are mapped through i_block[14].
-    const tree = join(work, 'triple');
+    const tree = join(workspace.work, 'triple');
     buildGuestTree(tree, { largeDirectory: false, sparseOffsets: [1 << 20, 70 << 20] });
     const image = makeImage('triple', ['-t', 'ext2', '-b', '1024'], '64M', tree);
     expect(new TextDecoder().decode(debugfs(image, `stat "${treePaths.sparse}"`))).toMatch(/\(TIND\)/);
@@ -191,7 +171,7 @@ describe.skipIf(!hasE2fsprogs)(`ext driver against e2fsprogs${hasE2fsprogs ? '' 
   });
 
   it('reads a small part of the volume for what guest inspection asks', async () => {
-    const image = makeImage('inspection', ['-t', 'ext4'], '256M', fullTree);
+    const image = makeImage('inspection', ['-t', 'ext4'], '256M', fullTree());
     const header = runText('dumpe2fs', ['-h', image]);
     const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(header)?.[1]);
     const allocated = (field('Block count') - field('Free blocks')) * field('Block size');

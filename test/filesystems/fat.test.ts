@@ -11,7 +11,6 @@ import { readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import { ntfsModule } from '../../filesystems/ntfs.js';
 import { shortNameChecksum } from '../../filesystems/shared/fat-directory.js';
 import { rejectionOf } from '../helpers/errors.js';
-import { realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import {
   blkid,
   compressibleText,
@@ -23,11 +22,11 @@ import {
   mtoolsPaths,
   mtoolsRead,
   pseudoRandomBytes,
-  realWorldPartition,
   resultOrIntrospectionError,
   temporaryDirectory,
   type TreeEntry,
   walk,
+  withRealWorldPartition,
 } from '../helpers/volume-windows.js';
 
 const missing = missingTools('mkfs.fat', 'mmd', 'mcopy', 'mdel', 'mdir', 'blkid');
@@ -310,23 +309,17 @@ describe.skipIf(missing.length > 0)('FAT driver on damaged volumes', () => {
 });
 
 describe.skipIf(missing.length > 0)('FAT driver on a volume Windows formatted (real-world collection)', () => {
-  let directory: string;
-  beforeAll(() => {
-    directory = temporaryDirectory('fat-real');
-  });
-  afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
   it('node-vhd__fixed.vhd, partition 1 (FAT12 by Windows 10): identity, paths and contents agree with blkid and mtools', async (test) => {
-    const partition = realWorldPartition(realWorldRoot(), 'node-vhd__fixed.vhd', directory);
-    if (partition === undefined) return test.skip(realWorldMissing);
-    const fs = await fatModule.open(memoryVolume(partition.bytes), context);
-    const expected = blkid(partition.path);
-    expect(fs.info).toEqual({ type: 'vfat', label: expected.LABEL, uuid: expected.UUID });
-    const found = await walk(fs);
-    expect([...found.keys()].sort()).toEqual(mtoolsPaths(partition.path).sort());
-    expect(found.size).toBeGreaterThan(0);
-    for (const [path, node] of found) {
-      if (!path.endsWith('/')) expect(await fs.readFile(node, 1 << 20)).toEqual(mtoolsRead(partition.path, path));
-    }
+    await withRealWorldPartition('node-vhd__fixed.vhd', (note) => test.skip(note), async (partition) => {
+      const fs = await fatModule.open(memoryVolume(partition.bytes), context);
+      const expected = blkid(partition.path);
+      expect(fs.info).toEqual({ type: 'vfat', label: expected.LABEL, uuid: expected.UUID });
+      const found = await walk(fs);
+      expect([...found.keys()].sort()).toEqual(mtoolsPaths(partition.path).sort());
+      expect(found.size).toBeGreaterThan(0);
+      for (const [path, node] of found) {
+        if (!path.endsWith('/')) expect(await fs.readFile(node, 1 << 20)).toEqual(mtoolsRead(partition.path, path));
+      }
+    });
   });
 });

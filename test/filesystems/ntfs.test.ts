@@ -15,7 +15,6 @@ import { ntfsGeometry } from '../../filesystems/shared/ntfs-boot.js';
 import { decompressLznt1 } from '../../filesystems/shared/ntfs-lznt1.js';
 import { RegistryHive, registryDword, registryText } from '../../guest/registry-hive.js';
 import { rejectionOf } from '../helpers/errors.js';
-import { realWorldMissing, realWorldRoot } from '../helpers/fixtures.js';
 import {
   blkid,
   compressibleText,
@@ -27,11 +26,11 @@ import {
   ntfsToolsMissing,
   ntfsWrite,
   pseudoRandomBytes,
-  realWorldPartition,
   resultOrIntrospectionError,
   runText,
   temporaryDirectory,
   walk,
+  withRealWorldPartition,
   type WindowsNtfsVolume,
   windowsNtfsVolume,
   windowsVolumeFiles,
@@ -440,26 +439,20 @@ describe.skipIf(toolsMissing !== undefined || hiveToolsMissing() !== undefined)(
 });
 
 describe.skipIf(toolsMissing !== undefined)('NTFS driver on a volume Windows formatted (real-world collection)', () => {
-  let directory: string;
-  beforeAll(() => {
-    directory = temporaryDirectory('ntfs-real');
-  });
-  afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
   it('dissect__fixed.vhd, partition 1 (NTFS by Windows 10): identity and listing agree with blkid and ntfsls; the metadata files read as ntfscat reads them', async (test) => {
-    const partition = realWorldPartition(realWorldRoot(), 'dissect__fixed.vhd', directory);
-    if (partition === undefined) return test.skip(realWorldMissing);
-    const fs = await open(partition.bytes);
-    const expected = blkid(partition.path);
-    expect(fs.info).toEqual({ type: 'ntfs', label: expected.LABEL, uuid: expected.UUID });
-    expect((await fs.list(await fs.root(), 1000)).map((entry) => entry.name).sort()).toEqual(ntfsList(partition.path, '/').sort());
-    // Windows' own metadata files are hidden from listings but found by name. ($MFT and $MFTMirr are left out:
-    // ntfscat hands them out with the update sequences applied, not as stored.)
-    for (const name of ['$UpCase', '$AttrDef', '$Boot', '$Volume']) {
-      const node = await nodeAt(fs, `/${name.toLowerCase()}`);
-      if (fs.kind(node) !== 'file') continue;
-      expect(Buffer.from(await fs.readFile(node, 1 << 20)).equals(Buffer.from(ntfsCat(partition.path, `/${name}`))), name).toBe(true);
-    }
-    expect(fs.version).toBe('3.1');
+    await withRealWorldPartition('dissect__fixed.vhd', (note) => test.skip(note), async (partition) => {
+      const fs = await open(partition.bytes);
+      const expected = blkid(partition.path);
+      expect(fs.info).toEqual({ type: 'ntfs', label: expected.LABEL, uuid: expected.UUID });
+      expect((await fs.list(await fs.root(), 1000)).map((entry) => entry.name).sort()).toEqual(ntfsList(partition.path, '/').sort());
+      // Windows' own metadata files are hidden from listings but found by name. ($MFT and $MFTMirr are left out:
+      // ntfscat hands them out with the update sequences applied, not as stored.)
+      for (const name of ['$UpCase', '$AttrDef', '$Boot', '$Volume']) {
+        const node = await nodeAt(fs, `/${name.toLowerCase()}`);
+        if (fs.kind(node) !== 'file') continue;
+        expect(Buffer.from(await fs.readFile(node, 1 << 20)).equals(Buffer.from(ntfsCat(partition.path, `/${name}`))), name).toBe(true);
+      }
+      expect(fs.version).toBe('3.1');
+    });
   });
 });

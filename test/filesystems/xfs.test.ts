@@ -3,10 +3,9 @@
  * file (no mounting), with xfsprogs as the oracle: `blkid` for the identity, `xfs_db -r`
  * for listings, formats and block maps, and the source tree itself for contents.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type FileSystem, readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import { xfs } from '../../filesystems/xfs.js';
 import { rejectionOf } from '../helpers/errors.js';
@@ -14,10 +13,11 @@ import { type XfsExtent, contentFromBmap, freeBlocksAtEnd, rewriteAsBtree, rewri
 import {
   LARGE_DIRECTORY_ENTRIES,
   LONG_LINK_TARGET,
-  blkid,
-  buildGuestTree,
+  expectBlkidIdentity,
   expectFrugalInspection,
+  expectInspectionLinks,
   expectSameTree,
+  guestTreeWorkspace,
   hasTool,
   run,
   treePaths,
@@ -47,22 +47,9 @@ const variants: Variant[] = [
   { name: 'v4, ascii-ci', args: ['-m', 'crc=0', '-n', 'version=ci'], size: 128 << 20, caseInsensitive: true },
 ];
 
-let work = '';
-let tree = '';
-let prototype = '';
-
-beforeAll(() => {
-  if (!hasXfsprogs) return;
-  work = mkdtempSync(join(tmpdir(), 'xfs-test-'));
-  tree = join(work, 'tree');
-  buildGuestTree(tree);
-  prototype = join(work, 'prototype');
-  writeFileSync(prototype, xfsPrototype(tree));
-});
-
-afterAll(() => {
-  if (work !== '') rmSync(work, { recursive: true, force: true });
-});
+const workspace = guestTreeWorkspace('xfs-test', hasXfsprogs, (work, tree) => writeFileSync(join(work, 'prototype'), xfsPrototype(tree)));
+/** The mkfs.xfs prototype file describing the tree. */
+const prototype = (): string => join(workspace.work, 'prototype');
 
 /** Builds an image with mkfs.xfs -p from the tree. */
 export function makeXfsImage(directory: string, name: string, args: string[], size: number, proto: string): string {
@@ -94,20 +81,16 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
     describe(variant.name, () => {
       let image = '';
       beforeAll(() => {
-        image = makeXfsImage(work, variant.name, variant.args, variant.size, prototype);
+        image = makeXfsImage(workspace.work, variant.name, variant.args, variant.size, prototype());
       });
 
       it('names the type, label and UUID as blkid does', async () => {
-        const expected = blkid(image);
-        await withXfs(image, async (fs) => {
-          expect(fs.info).toEqual({ type: expected.TYPE, label: expected.LABEL, uuid: expected.UUID });
-          expect(fs.caseInsensitive).toBe(variant.caseInsensitive === true);
-        });
+        await expectBlkidIdentity(xfs, image, (fs) => expect(fs.caseInsensitive).toBe(variant.caseInsensitive === true));
       });
 
       it('reads every file, link and directory of the tree it was built from', async () => {
         // The long link is checked by the next test (mkfs.xfs 6.1 writes it wrong on v5).
-        const checked = await withXfs(image, (fs) => expectSameTree(fs, tree, [treePaths.longLink]));
+        const checked = await withXfs(image, (fs) => expectSameTree(fs, workspace.tree, [treePaths.longLink]));
         expect(checked).toBeGreaterThan(30 + LARGE_DIRECTORY_ENTRIES / 10);
       });
 
@@ -154,10 +137,7 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
 
       it('follows links and folds case as guest inspection needs', async () => {
         await withXfs(image, async (fs) => {
-          const osRelease = await readFileAt(fs, treePaths.osReleaseLink, 4096);
-          expect(new TextDecoder().decode(osRelease)).toBe(readFileSync(join(tree, treePaths.osRelease), 'utf8'));
-          const elf = await readFileAt(fs, '/bin/ls', 64);
-          expect(Buffer.from(elf as Uint8Array).equals(readFileSync(join(tree, treePaths.ls)).subarray(0, 64))).toBe(true);
+          await expectInspectionLinks(fs, workspace.tree);
           const upper = await readFileAt(fs, '/ETC/HOSTNAME', 100);
           expect(upper === undefined ? undefined : new TextDecoder().decode(upper)).toBe(variant.caseInsensitive ? 'testguest\n' : undefined);
         });
@@ -167,10 +147,10 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
 
   it('reads remote links through their v5 headers, in one block and in two (written by hand, checked by xfs_db)', async () => {
     // 4 KiB blocks: the target fits one block after its header.
-    const image = makeXfsImage(work, 'remote link', [], 128 << 20, prototype);
+    const image = makeXfsImage(workspace.work, 'remote link', [], 128 << 20, prototype());
     writeSymlinkBlocks(image, treePaths.longLink, LONG_LINK_TARGET);
     // 1 KiB blocks: 968 bytes per block after the header, so the 986-byte target needs a second block.
-    const small = makeXfsImage(work, 'remote link 1k', ['-b', 'size=1024'], 128 << 20, prototype);
+    const small = makeXfsImage(workspace.work, 'remote link 1k', ['-b', 'size=1024'], 128 << 20, prototype());
     const [first] = xfsBmap(small, treePaths.longLink) as [XfsExtent];
     const [spare] = freeBlocksAtEnd(small, 1) as [number];
     rewriteExtentList(small, treePaths.longLink, [first, { startOffset: 1, startBlock: spare, count: 1, unwritten: false }], 1);
@@ -188,7 +168,7 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
   });
 
   it('reads a file whose data fork is a two-level bmap btree with holes and unwritten extents, as xfs_db maps it', async () => {
-    const image = makeXfsImage(work, 'btree', [], 128 << 20, prototype);
+    const image = makeXfsImage(workspace.work, 'btree', [], 128 << 20, prototype());
     const original = xfsBmap(image, treePaths.random);
     expect(original).toHaveLength(1);
     const [whole] = original as [XfsExtent];
@@ -204,7 +184,7 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
     // The oracle: xfs_db walks the btree and maps the same extents.
     expect(xfsDb(image, `path ${treePaths.random}`, 'print core.format')).toMatch(/core\.format = 3 \(btree\)/);
     expect(xfsBmap(image, treePaths.random)).toEqual(extents);
-    const size = readFileSync(join(tree, treePaths.random)).byteLength;
+    const size = readFileSync(join(workspace.tree, treePaths.random)).byteLength;
     const expected = contentFromBmap(image, treePaths.random, size, xfsGeometry(image).blockSize);
     await withXfs(image, async (fs, bytesRead) => {
       const file = await resolvePath(fs, treePaths.random);
@@ -218,7 +198,7 @@ describe.skipIf(!hasXfsprogs)(`XFS driver against xfsprogs${hasXfsprogs ? '' : `
   });
 
   it('reads a small part of the volume for what guest inspection asks', async () => {
-    const image = makeXfsImage(work, 'inspection', [], 512 << 20, prototype);
+    const image = makeXfsImage(workspace.work, 'inspection', [], 512 << 20, prototype());
     const counts = xfsDb(image, 'sb 0', 'print dblocks fdblocks blocksize');
     const number = (name: string): number => Number(new RegExp(`${name} = (\\d+)`).exec(counts)?.[1]);
     const allocated = (number('dblocks') - number('fdblocks')) * number('blocksize');

@@ -54,6 +54,16 @@ function mbrEntry(disk: Uint8Array, sectorOffset: number, slot: number, entry: {
   disk[sectorOffset + 511] = 0xaa;
 }
 
+/**
+ * Writes an extended boot record at sector `lba`: its logical partition in slot 0 (`start`
+ * relative to this record) and, when the chain goes on, the link to the next record in
+ * slot 1 (type 0x05, `start` relative to the extended partition).
+ */
+function extendedBootRecord(disk: Uint8Array, lba: number, logical: { type: number; start: number; count: number }, next?: { start: number; count: number }): void {
+  mbrEntry(disk, lba * SECTOR, 0, logical);
+  if (next !== undefined) mbrEntry(disk, lba * SECTOR, 1, { type: 0x05, ...next });
+}
+
 function mbrOf(scan: PartitionTableScan): MbrPartitionTable {
   expect(scan.partitionTable?.scheme).toBe('mbr');
   return scan.partitionTable as MbrPartitionTable;
@@ -87,11 +97,9 @@ describe('MBR', () => {
     const disk = new Uint8Array(128 * SECTOR);
     mbrEntry(disk, 0, 0, { type: 0x05, start: 10, count: 100 });
     // EBR at 10: logical at 10+2, link to 10+40; EBR at 50: logical at 50+1, link to 10+20; EBR at 30: last.
-    mbrEntry(disk, 10 * SECTOR, 0, { type: 0x83, start: 2, count: 8 });
-    mbrEntry(disk, 10 * SECTOR, 1, { type: 0x05, start: 40, count: 20 });
-    mbrEntry(disk, 50 * SECTOR, 0, { type: 0x82, start: 1, count: 9 });
-    mbrEntry(disk, 50 * SECTOR, 1, { type: 0x05, start: 20, count: 10 });
-    mbrEntry(disk, 30 * SECTOR, 0, { type: 0x07, start: 1, count: 5 });
+    extendedBootRecord(disk, 10, { type: 0x83, start: 2, count: 8 }, { start: 40, count: 20 });
+    extendedBootRecord(disk, 50, { type: 0x82, start: 1, count: 9 }, { start: 20, count: 10 });
+    extendedBootRecord(disk, 30, { type: 0x07, start: 1, count: 5 });
     const extended = mbrOf(await scanPartitionTables(diskOf(disk))).partitions[0];
     expect(extended?.extended).toBe(true);
     expect(extended?.chainComplete).toBe(true);
@@ -105,10 +113,8 @@ describe('MBR', () => {
   it('stops at a loop in the chain, with a warning', async () => {
     const disk = new Uint8Array(64 * SECTOR);
     mbrEntry(disk, 0, 0, { type: 0x0f, start: 4, count: 50 });
-    mbrEntry(disk, 4 * SECTOR, 0, { type: 0x83, start: 1, count: 2 });
-    mbrEntry(disk, 4 * SECTOR, 1, { type: 0x05, start: 10, count: 5 });
-    mbrEntry(disk, 14 * SECTOR, 0, { type: 0x83, start: 1, count: 2 });
-    mbrEntry(disk, 14 * SECTOR, 1, { type: 0x05, start: 0, count: 5 }); // back to the first EBR
+    extendedBootRecord(disk, 4, { type: 0x83, start: 1, count: 2 }, { start: 10, count: 5 });
+    extendedBootRecord(disk, 14, { type: 0x83, start: 1, count: 2 }, { start: 0, count: 5 }); // back to the first EBR
     const source = diskOf(disk);
     const extended = mbrOf(await scanPartitionTables(source)).partitions[0];
     expect(extended?.logicalPartitions).toHaveLength(2);
@@ -121,9 +127,7 @@ describe('MBR', () => {
     const disk = new Uint8Array((2 * count + 4) * SECTOR);
     mbrEntry(disk, 0, 0, { type: 0x05, start: 2, count: 2 * count });
     for (let index = 0; index < count; index += 1) {
-      const ebr = (2 + 2 * index) * SECTOR;
-      mbrEntry(disk, ebr, 0, { type: 0x83, start: 1, count: 1 });
-      mbrEntry(disk, ebr, 1, { type: 0x05, start: 2 * (index + 1), count: 2 });
+      extendedBootRecord(disk, 2 + 2 * index, { type: 0x83, start: 1, count: 1 }, { start: 2 * (index + 1), count: 2 });
     }
     const error = await rejectionOf(scanPartitionTables(diskOf(disk)));
     expect(error).toBeInstanceOf(IntrospectionError);
@@ -134,7 +138,7 @@ describe('MBR', () => {
   it('reports a chain it cannot reach, or that is broken, as incomplete', async () => {
     const disk = new Uint8Array(256 * SECTOR);
     mbrEntry(disk, 0, 0, { type: 0x05, start: 100, count: 100 });
-    mbrEntry(disk, 100 * SECTOR, 0, { type: 0x83, start: 1, count: 1 });
+    extendedBootRecord(disk, 100, { type: 0x83, start: 1, count: 1 });
     const unreachable = diskOf(disk, { reachableBytes: 32768 });
     const extended = mbrOf(await scanPartitionTables(unreachable)).partitions[0];
     expect(extended?.chainComplete).toBe(false);

@@ -261,22 +261,23 @@ describe('vhd errors', () => {
     await rejects(fixtureBytes('dynamic-64M.vhd').subarray(0, 1000), 'TRUNCATED', 'dynamic header');
   });
 
-  it('rejects a dynamic header without "cxsparse" with CORRUPT (qemu: "Invalid header magic")', async () => {
+  // Each case damages dynamic-64M.vhd in one place (the edit helpers reseal the checksums) and names the error qemu's checks lead to.
+  it.each([
+    { what: 'a dynamic header without "cxsparse" (qemu: "Invalid header magic")', edit: (bytes: Uint8Array) => bytes.set([0x78], 512), code: 'CORRUPT', field: 'dynamic header.cookie' },
+    {
+      what: 'a block size that is not a power of two (qemu: "Invalid block size")',
+      edit: (bytes: Uint8Array) => editDynamicHeader(bytes, (view) => view.setUint32(32, 3 * 1024 * 1024)),
+      code: 'CORRUPT',
+      field: 'dynamic header.blockSize',
+    },
+    { what: 'more BAT entries than qemu allows', edit: (bytes: Uint8Array) => editDynamicHeader(bytes, (view) => view.setUint32(28, 0x40000000)), code: 'LIMIT_EXCEEDED', field: 'dynamic header.maxTableEntries' },
+    { what: 'an unknown disk type', edit: (bytes: Uint8Array) => editFooters(bytes, (view) => view.setUint32(60, 6)), code: 'UNSUPPORTED', field: 'footer.diskType' },
+    { what: 'a dynamic header that overlaps the footer copy', edit: (bytes: Uint8Array) => editFooters(bytes, (view) => view.setBigUint64(16, 0n)), code: 'CORRUPT', field: 'footer.dataOffset' },
+    { what: 'a dynamic disk whose only footer is at the end', edit: (bytes: Uint8Array) => bytes.fill(0, 0, 512), code: 'CORRUPT', field: 'footer' },
+  ])('rejects $what with $code', async ({ edit, code, field }) => {
     const bytes = fixtureBytes('dynamic-64M.vhd');
-    bytes[512] = 0x78;
-    await rejects(bytes, 'CORRUPT', 'dynamic header.cookie');
-  });
-
-  it('rejects a block size that is not a power of two with CORRUPT (qemu: "Invalid block size")', async () => {
-    const bytes = fixtureBytes('dynamic-64M.vhd');
-    editDynamicHeader(bytes, (view) => view.setUint32(32, 3 * 1024 * 1024));
-    await rejects(bytes, 'CORRUPT', 'dynamic header.blockSize');
-  });
-
-  it('rejects more BAT entries than qemu allows with LIMIT_EXCEEDED', async () => {
-    const bytes = fixtureBytes('dynamic-64M.vhd');
-    editDynamicHeader(bytes, (view) => view.setUint32(28, 0x40000000));
-    await rejects(bytes, 'LIMIT_EXCEEDED', 'dynamic header.maxTableEntries');
+    edit(bytes);
+    await rejects(bytes, code, field);
   });
 
   it('warns when the BAT covers less than the disk (qemu: "Page table too small")', async () => {
@@ -284,24 +285,6 @@ describe('vhd errors', () => {
     editDynamicHeader(bytes, (view) => view.setUint32(28, 2));
     const info = await vhdInfo(bytes);
     expect(info.warnings).toEqual(['the BAT covers 4194304 bytes, less than the disk (qemu: "Page table too small")']);
-  });
-
-  it('rejects an unknown disk type with UNSUPPORTED', async () => {
-    const bytes = fixtureBytes('dynamic-64M.vhd');
-    editFooters(bytes, (view) => view.setUint32(60, 6));
-    await rejects(bytes, 'UNSUPPORTED', 'footer.diskType');
-  });
-
-  it('rejects a dynamic header that overlaps the footer copy with CORRUPT', async () => {
-    const bytes = fixtureBytes('dynamic-64M.vhd');
-    editFooters(bytes, (view) => view.setBigUint64(16, 0n));
-    await rejects(bytes, 'CORRUPT', 'footer.dataOffset');
-  });
-
-  it('rejects a dynamic disk whose only footer is at the end with CORRUPT', async () => {
-    const bytes = fixtureBytes('dynamic-64M.vhd');
-    bytes.fill(0, 0, 512);
-    await rejects(bytes, 'CORRUPT', 'footer');
   });
 
   it('rejects locator data above the cap with LIMIT_EXCEEDED and inside the header with CORRUPT', async () => {

@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 import type { FileSystem } from '../../filesystems/file-system.js';
 import { isIntrospectionError } from '../../src/errors.js';
+import { realWorldMissing, realWorldRoot } from './fixtures.js';
 import { randomAccessReader } from './readers.js';
 import { pseudoRandomBytes } from './volume.js';
 import type { ByteReader } from '../../src/format-module.js';
@@ -558,4 +559,24 @@ export function realWorldPartition(root: string | undefined, name: string, direc
   const path = join(directory, `${name}.partition1.img`);
   writeFileSync(path, bytes);
   return { path, bytes };
+}
+
+/**
+ * Runs `use` on the first partition of the real-world fixed VHD `name` (see
+ * {@link realWorldPartition}), extracted into a temporary directory that is removed
+ * afterwards; calls `skip` (the test context's) when the collection is not there.
+ */
+export async function withRealWorldPartition(
+  name: string,
+  skip: (note: string) => void,
+  use: (partition: { path: string; bytes: Uint8Array }) => Promise<void>,
+): Promise<void> {
+  const directory = temporaryDirectory('real-world');
+  try {
+    const partition = realWorldPartition(realWorldRoot(), name, directory);
+    if (partition === undefined) return skip(realWorldMissing);
+    await use(partition);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 }

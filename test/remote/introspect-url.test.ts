@@ -4,7 +4,7 @@
  * one whose object changes, errors, redirects, resets. The oracle for every answer is the
  * same image read from a file; for request counts, qemu-img's curl driver on the same server.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,45 @@ describe('requests and bytes', () => {
       expect(server.log.length, name).toBeLessThanOrEqual(qemuRequests);
     }
   });
+});
+
+const hasTool = (tool: string, flag = '--version') => spawnSync(tool, [flag], { encoding: 'utf8' }).error === undefined;
+const udfToolsPresent = hasTool('mkudffs') && hasTool('genisoimage');
+
+describe('requests on ISO and UDF images', () => {
+  // UDF's anchor lies at sector 256 (512 KiB in on 2048-byte blocks) with its descriptors
+  // before it, a long forward walk; qemu-img reads one 256 KiB block (it treats any ISO as raw).
+  it.skipIf(!hasQemuImg || !udfToolsPresent)(
+    `no more requests than qemu-img over its curl driver, on UDF volumes made by mkudffs and genisoimage and on every committed ISO${hasQemuImg && udfToolsPresent ? '' : ` (skipped: ${hasQemuImg ? 'mkudffs or genisoimage is not installed (apt-get install udftools genisoimage)' : qemuMissing})`}`,
+    async () => {
+      const folder = join(work, 'udf');
+      mkdirSync(join(folder, 'tree'), { recursive: true });
+      writeFileSync(join(folder, 'tree', 'hello.txt'), 'hello\n');
+      const run = (tool: string, args: string[]) => {
+        const result = spawnSync(tool, args, { encoding: 'utf8', cwd: folder });
+        if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')}: ${result.stderr}`);
+      };
+      // 4096-byte blocks are left out: their anchor is 1 MiB in, and the walk announced before the recognition sequence's spacing is known assumes 2048 (a third request).
+      for (const blockSize of [512, 1024, 2048]) run('mkudffs', ['--new-file', `--blocksize=${blockSize}`, '--media-type=hd', `udf-${blockSize}.udf`, String((4 * 1024 * 1024) / blockSize)]);
+      run('genisoimage', ['-quiet', '-udf', '-o', 'bridge.iso', 'tree']);
+      const images: Array<[string, Uint8Array]> = [
+        ...['udf-512.udf', 'udf-1024.udf', 'udf-2048.udf', 'bridge.iso'].map((name): [string, Uint8Array] => [name, new Uint8Array(readFileSync(join(folder, name)))]),
+        ...all.filter((fixture) => fixture.folder === 'iso').map((fixture): [string, Uint8Array] => [fixture.name, fixture.bytes()]),
+      ];
+      for (const [name, bytes] of images) {
+        writeFileSync(join(folder, name), bytes);
+        server.add(`udf-${name}`, bytes);
+        server.reset();
+        const qemu = await qemuOverCurl(server.at('ranges', `udf-${name}`));
+        expect(qemu.status, name).toBe(0);
+        const qemuRequests = server.log.length;
+        server.reset();
+        const info = await introspectUrl(server.at('ranges', `udf-${name}`), permissive);
+        expect(server.log.length, name).toBeLessThanOrEqual(qemuRequests);
+        expect(comparable(info), name).toEqual(comparable(await introspectFile(join(folder, name))));
+      }
+    },
+  );
 });
 
 /** qemu-img info through its curl driver (spawned, so that this process's server keeps answering). */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFormats } from '../../formats/index.js';
+import { RangeBackend, bytesSource } from '../../src/reading/range-backend.js';
 import { Budget, Reader } from '../../src/reading/reader.js';
 import { openRemoteObject } from '../../src/remote/range-fetcher.js';
 import { introspectUrlWith, remoteBackend } from '../../src/remote/introspect-url.js';
@@ -111,6 +112,29 @@ describe('requests and bytes', () => {
     expect(server.log).toHaveLength(2);
     expect(server.log[1]?.range).toBe('bytes=1000000-1060299');
     await reader.release();
+  });
+
+  it('a walk announced with expectReads is one request from a URL, and reads nothing from a file', async () => {
+    const bytes = new Uint8Array(4 * 1024 * 1024).map((_, index) => index % 253);
+    server.add('walk.bin', bytes);
+    server.reset();
+    const filter = CompiledUrlFilter.compile('permissive');
+    const object = await openRemoteObject(new URL(server.at('glance', 'walk.bin')), { headers: {}, transport: { fetch: (url, init) => fetch(url, init), checksAddresses: false }, filter, signal: undefined });
+    if (object.kind !== 'ranges') throw new Error('expected ranges');
+    const walk = { offset: 40_000, length: 500_000 };
+    const remote = new Reader(remoteBackend(object.fetcher, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+    await remote.expectReads([walk]);
+    // The walk in 32 KiB steps, as a scan reads: no request beyond the announced one.
+    for (let offset = walk.offset; offset < walk.offset + walk.length; offset += 32 * 1024) {
+      const length = Math.min(32 * 1024, walk.offset + walk.length - offset);
+      expect(await remote.read(offset, length, 'walk')).toEqual(bytes.subarray(offset, offset + length));
+    }
+    expect(server.log.map((entry) => entry.range)).toEqual([`bytes=0-${33 * 1024 - 1}`, `bytes=${walk.offset}-${walk.offset + walk.length - 1}`]);
+    await remote.release();
+    const local = new Reader(new RangeBackend(bytesSource(bytes), bytes.byteLength, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+    await local.expectReads([walk]);
+    expect(local.bytesRead).toBe(0);
+    await local.release();
   });
 
   it.skipIf(!hasQemuImg)(`no more requests than qemu-img over its curl driver, on images qemu-img makes${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, async () => {

@@ -22,12 +22,13 @@
  *
  * @module
  */
-import { fixedText, isAllZero, latin1Text, utf16beText } from '../src/bytes.js';
+import { fixedText, isAllZero, latin1Text, u16le, utf16beText } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import {
   DIRECTORY_RECORD_SIZE,
   SUSP_ENTRY_HEADER_SIZE,
+  VOLUME_DESCRIPTOR_FIELD_OFFSETS,
   VOLUME_DESCRIPTOR_HEADER_SIZE,
   VOLUME_DESCRIPTOR_SIZE,
   type BootRecord,
@@ -70,8 +71,18 @@ export const ISO_HEAD_BYTES = ISO_SYSTEM_AREA_BYTES + ISO_SECTOR_SIZE;
 export const MAX_VOLUME_DESCRIPTORS = 64;
 /** Bytes read at a time while scanning for UDF descriptors up to the anchor. */
 export const UDF_SCAN_WINDOW_BYTES = 32 * 1024;
+/**
+ * The longest walk the module announces to a source that pays a round trip per request
+ * (`expectReads`): from sector 16 to the UDF anchor at sector 256 of 4096-byte blocks (just
+ * under 1 MiB), or to a root directory that close. A root directory further away (a claim
+ * of a damaged or hostile descriptor) is read on its own: the bytes between would cost more
+ * than the round trip saved.
+ */
+export const MAX_EXPECTED_WALK_BYTES = 1024 * 1024;
 
 const STANDARD_IDENTIFIER = 'CD001';
+/** Bytes of a primary volume descriptor up to the end of its root directory record (ECMA-119 8.4.18). */
+const ROOT_RECORD_END = VOLUME_DESCRIPTOR_FIELD_OFFSETS.rootDirectoryRecord + DIRECTORY_RECORD_SIZE + 1;
 /** Volume structure descriptor identifiers of ECMA-167 2/9.1 (besides CD001). */
 const RECOGNITION_IDENTIFIERS = new Set(['BEA01', 'NSR02', 'NSR03', 'TEA01', 'BOOT2', 'CDW02']);
 const TYPE_BOOT_RECORD = 0;
@@ -227,6 +238,8 @@ function structureHeader(bytes: Uint8Array): StructureHeader | undefined {
 async function checkIso(reader: ByteReader): Promise<boolean> {
   const first = await reader.read(ISO_SYSTEM_AREA_BYTES, VOLUME_DESCRIPTOR_HEADER_SIZE, 'volume descriptor');
   if (structureHeader(first)?.identifier === STANDARD_IDENTIFIER) return true;
+  // The recognition sequence read next is, on a pure UDF volume, the start of the walk up to its anchor: announced now, before the first read past what detection saw.
+  await expectVolumeWalk(reader);
   for (const stride of [ISO_SECTOR_SIZE, 2 * ISO_SECTOR_SIZE]) {
     for (let index = 1; index < 8; index += 1) {
       const bytes = await reader.readAvailable(ISO_SYSTEM_AREA_BYTES + index * stride, VOLUME_DESCRIPTOR_HEADER_SIZE, 'volume recognition sequence');
@@ -460,8 +473,7 @@ function readInOrder(
 function scheduleUdf(structure: VolumeStructure, queue: ReadQueue, udf: UdfInfo, context: ParseContext): void {
   const warn = (message: string) => context.warn(message);
   const scan: UdfScan = { descriptors: [], anchor: undefined };
-  // The anchor is at sector 256 of the largest block size the recognition sequence's spacing allows.
-  const end = UDF_ANCHOR_SECTOR * structure.stride + 512;
+  const end = udfScanEnd(structure.stride);
   const finish = (scannedTo: number) => {
     const anchor = scan.anchor;
     if (anchor === undefined) {
@@ -482,6 +494,36 @@ function scheduleUdf(structure: VolumeStructure, queue: ReadQueue, udf: UdfInfo,
     });
   };
   window(structure.end);
+}
+
+/** Where the scan for UDF descriptors ends: just past the anchor at sector 256 of the largest block size the recognition sequence's spacing allows. */
+function udfScanEnd(stride: number): number {
+  return UDF_ANCHOR_SECTOR * stride + 512;
+}
+
+/**
+ * Announces, before the first read past what detection saw (from the check of a pure UDF
+ * volume, from the parse of an ISO 9660 one), how far the module will walk
+ * forward from sector 16 (`expectReads`: a source that pays per request fetches the walk in
+ * one request; others ignore it, and nothing is read here but the kept start). Read from
+ * the first descriptor's start: a pure UDF volume ("BEA01" at sector 16) is scanned up to
+ * its anchor, at sector 256 (of 2048-byte blocks, the spacing of most); an ISO 9660 volume is
+ * read up to its root directory's first sector, which a UDF bridge (genisoimage, mkisofs)
+ * places past the UDF anchor and its descriptors.
+ */
+async function expectVolumeWalk(reader: ByteReader): Promise<void> {
+  if (reader.expectReads === undefined) return;
+  const start = await reader.readAvailable(ISO_SYSTEM_AREA_BYTES, ROOT_RECORD_END, 'volume descriptor');
+  const header = structureHeader(start);
+  let end: number | undefined;
+  if (header?.identifier === 'BEA01') end = udfScanEnd(ISO_SECTOR_SIZE);
+  else if (header?.identifier === STANDARD_IDENTIFIER && header.type === TYPE_PRIMARY && start.byteLength === ROOT_RECORD_END) {
+    const blockSize = u16le(start, VOLUME_DESCRIPTOR_FIELD_OFFSETS.logicalBlockSizeLe, 'primary volume descriptor.logicalBlockSize');
+    const root = decodeDirectoryRecord(start.subarray(VOLUME_DESCRIPTOR_FIELD_OFFSETS.rootDirectoryRecord));
+    end = root.extentLe * blockSize + ISO_SECTOR_SIZE;
+  }
+  if (end === undefined || end <= ISO_SYSTEM_AREA_BYTES || end - ISO_SYSTEM_AREA_BYTES > MAX_EXPECTED_WALK_BYTES) return;
+  await reader.expectReads([{ offset: ISO_SYSTEM_AREA_BYTES, length: end - ISO_SYSTEM_AREA_BYTES }]);
 }
 
 /** What choosing a volume descriptor sequence works with. */
@@ -545,6 +587,7 @@ async function hybridPartitionTables(reader: ByteReader, context: ParseContext):
 
 async function parseIso(reader: ByteReader, context: ParseContext): Promise<ParsedImage<IsoDetails>> {
   const hybrid = await hybridPartitionTables(reader, context);
+  await expectVolumeWalk(reader);
   const structure = await readVolumeStructure(reader, context);
   const fields = primaryFields(structure.primary, context);
   const isUdf = structure.recognitionSequence.some((identifier) => identifier === 'NSR02' || identifier === 'NSR03');
@@ -568,7 +611,11 @@ async function parseIso(reader: ByteReader, context: ParseContext): Promise<Pars
     });
   }
   const udf = isUdf ? emptyUdf(structure) : undefined;
-  if (udf !== undefined) scheduleUdf(structure, queue, udf, context);
+  if (udf !== undefined) {
+    // The scan up to the anchor, announced in one piece (it was not, on a bridge whose root directory comes early, or with 4096-byte spacing).
+    await reader.expectReads?.([{ offset: structure.end, length: udfScanEnd(structure.stride) - structure.end }]);
+    scheduleUdf(structure, queue, udf, context);
+  }
   await queue.run();
 
   const details: IsoDetails = {

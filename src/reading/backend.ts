@@ -37,6 +37,12 @@ export interface Backend {
    * trip (an HTTP object) fetches them together. The reads still follow.
    */
   prefetch?(ranges: readonly { offset: number; length: number }[]): Promise<void>;
+  /**
+   * A module's hint (`ByteReader.expectReads`): the reads that follow will take much of
+   * `ranges`. A source where each read costs a round trip fetches them now, with its usual
+   * read-ahead; others leave it out.
+   */
+  expect?(ranges: readonly { offset: number; length: number }[]): Promise<void>;
 }
 
 /**

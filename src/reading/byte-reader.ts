@@ -61,6 +61,15 @@ export interface ByteReader {
    * fine as long as none lies behind bytes already read.
    */
   readMany<Key>(ranges: readonly WantedRange<Key>[]): Promise<Map<Key, Uint8Array>>;
+  /**
+   * A hint, for sources that pay a round trip per request (an HTTP object): the reads that
+   * follow will take much of `ranges` (ascending, not necessarily all of it), so such a source
+   * fetches them now, in as few requests as it can. Any other source ignores it. Nothing is
+   * read through the reader: the order rule, `bytesRead` from a file and every answer stay the
+   * same. A module calls it where its format places structures it is about to walk close
+   * together (an ISO's volume descriptors up to the UDF anchor), with its own cap on the span.
+   */
+  expectReads?(ranges: readonly { offset: number; length: number }[]): Promise<void>;
   /** Keeps bytes `[0, end)` readable in any order from now on (before reading beyond them). */
   keepStart(end: number, field: string): Promise<void>;
   /**

@@ -69,6 +69,9 @@ export function sliceBackend(parent: Reader, offset: number, length: number): Ba
       ...(below.prefetch === undefined
         ? {}
         : { prefetch: (ranges: readonly { offset: number; length: number }[]) => (below.prefetch as NonNullable<Backend['prefetch']>)(ranges.map((range) => ({ offset: offset + range.offset, length: range.length }))) }),
+      ...(below.expect === undefined
+        ? {}
+        : { expect: (ranges: readonly { offset: number; length: number }[]) => (below.expect as NonNullable<Backend['expect']>)(ranges.map((range) => ({ offset: offset + range.offset, length: range.length }))) }),
     };
   }
   return new StreamBackend(chunksOfRange(parent, offset, length));

@@ -253,6 +253,23 @@ export class Reader implements ByteReader {
     return result;
   }
 
+  async expectReads(ranges: readonly { offset: number; length: number }[]): Promise<void> {
+    const expect = this.backend.expect;
+    if (expect === undefined) return;
+    throwIfAborted(this.options.signal);
+    const size = this.knownSize ?? this.backend.size;
+    // Only what the reads that follow may take: not behind the furthest byte read (outside the kept start), not past the end.
+    const wanted = ranges
+      .map((range) => {
+        const offset = range.offset < this.keptStart || this.options.ordered === false ? range.offset : Math.max(range.offset, this.furthest);
+        const end = size === undefined ? range.offset + range.length : Math.min(size, range.offset + range.length);
+        return { offset, length: end - offset };
+      })
+      .filter((range) => range.length > 0);
+    if (wanted.length === 0 || wanted.reduce((sum, range) => sum + range.length, 0) > this.maxReadLength) return;
+    await expect.call(this.backend, wanted);
+  }
+
   async keepStart(end: number, field: string): Promise<void> {
     checkRange(0, end, field);
     if (end <= this.keptStart) return;

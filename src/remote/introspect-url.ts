@@ -184,7 +184,8 @@ async function openUrl(url: URL, connection: Connection, firstBytes?: number): P
 
 /**
  * The backend over a remote object: a {@link RangeBackend} (the same rules as a file),
- * counting the body bytes received as `bytesRead` and fetching `readMany` batches together.
+ * counting the body bytes received as `bytesRead`, fetching `readMany` batches together and
+ * what a module announces (`expectReads`) at once.
  */
 export function remoteBackend(fetcher: RangeFetcher, signal: AbortSignal | undefined): Backend {
   const inner = new RangeBackend(fetcher, fetcher.size, signal);
@@ -199,6 +200,7 @@ export function remoteBackend(fetcher: RangeFetcher, signal: AbortSignal | undef
     seekEnd: (keepTail) => inner.seekEnd(keepTail),
     release: () => inner.release(),
     prefetch: (ranges) => fetcher.prefetch(ranges),
+    expect: (ranges) => fetcher.expect(ranges),
   };
 }
 

@@ -15,6 +15,7 @@
  * | a read past what was received | from the first byte not yet received, `MIN_READ_AHEAD_BYTES` ahead, doubling while each request continues the one before (up to `MAX_READ_AHEAD_BYTES`); and past the read by its own length, up to `READ_PAST_BYTES` | a walk forward (ISO directories, VHDX headers, a decompressed stream) costs a logarithmic number of requests; a table's items follow it |
  * | a read near the end | the last `TAIL_BYTES` at once | footers and backup tables are read backwards from the end (a GPT's backup, a DMG's plist before its trailer) |
  * | a batch (`prefetch`) | one request per run of ranges whose gaps are under `BATCH_GAP_BYTES` | one range per request: Glance answers a multi-range request with 400 |
+ * | a module's hint (`expect`) | each run of the announced ranges as one read (with the read-ahead above) | a walk whose extent the format knows (an ISO's descriptors up to the UDF anchor at sector 256) in one request, where the doubling read-ahead would take several |
  *
  * A byte is never asked for twice: every plan is cut to what was not received yet, and
  * what was received stays (up to `CACHE_BYTES`, then the oldest ranges are dropped).
@@ -152,6 +153,27 @@ export class RangeFetcher implements RandomAccessSource {
    * under {@link BATCH_GAP_BYTES} (a hint: the reads that follow are served from the cache).
    */
   async prefetch(ranges: readonly { offset: number; length: number }[]): Promise<void> {
+    for (const run of this.runsOf(ranges)) {
+      await this.serially(async () => {
+        for (const piece of this.uncovered(run.start, run.end)) await this.retrying(() => this.fetchRange(piece.start, piece.end));
+      });
+    }
+  }
+
+  /**
+   * A module's hint (`ByteReader.expectReads`): the reads that follow will take much of
+   * `ranges`. Each run of them (gaps under {@link BATCH_GAP_BYTES}) is fetched now as one
+   * read of the whole run would be, read-ahead included: so a walk the module announced
+   * (an ISO's descriptors up to the UDF anchor) costs one request instead of a doubling series.
+   */
+  async expect(ranges: readonly { offset: number; length: number }[]): Promise<void> {
+    for (const run of this.runsOf(ranges)) {
+      if (this.fromCache(run.start, run.end) === undefined) await this.serially(() => this.fill(run.start, run.end, false));
+    }
+  }
+
+  /** `ranges` cut at the end, sorted, and joined where the gap between them is under {@link BATCH_GAP_BYTES}. */
+  private runsOf(ranges: readonly { offset: number; length: number }[]): Array<{ start: number; end: number }> {
     const sorted = ranges
       .map((range) => ({ start: range.offset, end: Math.min(this.size, range.offset + range.length) }))
       .filter((range) => range.start < range.end)
@@ -162,11 +184,7 @@ export class RangeFetcher implements RandomAccessSource {
       if (last !== undefined && range.start - last.end <= BATCH_GAP_BYTES) last.end = Math.max(last.end, range.end);
       else runs.push({ ...range });
     }
-    for (const run of runs) {
-      await this.serially(async () => {
-        for (const piece of this.uncovered(run.start, run.end)) await this.retrying(() => this.fetchRange(piece.start, piece.end));
-      });
-    }
+    return runs;
   }
 
   /** The first request: the size, the object's identity, its first bytes. */
@@ -239,8 +257,8 @@ export class RangeFetcher implements RandomAccessSource {
     return run;
   }
 
-  /** Fetches what `[offset, end)` needs, as the plan says. */
-  private async fill(offset: number, end: number): Promise<void> {
+  /** Fetches what `[offset, end)` needs, as the plan says (`readPast`: also what follows a structure read alone; not for an announced walk, whose end is known). */
+  private async fill(offset: number, end: number, readPast = true): Promise<void> {
     let start = offset;
     let stop = end;
     if (offset >= this.size - TAIL_BYTES) {
@@ -253,7 +271,7 @@ export class RangeFetcher implements RandomAccessSource {
       this.readAhead = forward && this.walking ? Math.min(MAX_READ_AHEAD_BYTES, this.readAhead * 2) : MIN_READ_AHEAD_BYTES;
       this.walking = forward;
       // What follows a structure is often another of its size (a table after a table): read as far past it as it is long.
-      stop = Math.min(this.size, Math.max(end + Math.min(end - offset, READ_PAST_BYTES), missingFrom + this.readAhead));
+      stop = Math.min(this.size, Math.max(readPast ? end + Math.min(end - offset, READ_PAST_BYTES) : end, missingFrom + this.readAhead));
       // Stopping just short of the tail would cost a request for the tail later.
       if (stop >= this.size - TAIL_BYTES) stop = this.size;
     }

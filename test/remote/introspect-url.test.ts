@@ -4,12 +4,13 @@
  * one whose object changes, errors, redirects, resets. The oracle for every answer is the
  * same image read from a file; for request counts, qemu-img's curl driver on the same server.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allFormats } from '../../formats/index.js';
+import { RangeBackend, bytesSource } from '../../src/reading/range-backend.js';
 import { Budget, Reader } from '../../src/reading/reader.js';
 import { openRemoteObject } from '../../src/remote/range-fetcher.js';
 import { introspectUrlWith, remoteBackend } from '../../src/remote/introspect-url.js';
@@ -113,6 +114,29 @@ describe('requests and bytes', () => {
     await reader.release();
   });
 
+  it('a walk announced with expectReads is one request from a URL, and reads nothing from a file', async () => {
+    const bytes = new Uint8Array(4 * 1024 * 1024).map((_, index) => index % 253);
+    server.add('walk.bin', bytes);
+    server.reset();
+    const filter = CompiledUrlFilter.compile('permissive');
+    const object = await openRemoteObject(new URL(server.at('glance', 'walk.bin')), { headers: {}, transport: { fetch: (url, init) => fetch(url, init), checksAddresses: false }, filter, signal: undefined });
+    if (object.kind !== 'ranges') throw new Error('expected ranges');
+    const walk = { offset: 40_000, length: 500_000 };
+    const remote = new Reader(remoteBackend(object.fetcher, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+    await remote.expectReads([walk]);
+    // The walk in 32 KiB steps, as a scan reads: no request beyond the announced one.
+    for (let offset = walk.offset; offset < walk.offset + walk.length; offset += 32 * 1024) {
+      const length = Math.min(32 * 1024, walk.offset + walk.length - offset);
+      expect(await remote.read(offset, length, 'walk')).toEqual(bytes.subarray(offset, offset + length));
+    }
+    expect(server.log.map((entry) => entry.range)).toEqual([`bytes=0-${33 * 1024 - 1}`, `bytes=${walk.offset}-${walk.offset + walk.length - 1}`]);
+    await remote.release();
+    const local = new Reader(new RangeBackend(bytesSource(bytes), bytes.byteLength, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+    await local.expectReads([walk]);
+    expect(local.bytesRead).toBe(0);
+    await local.release();
+  });
+
   it.skipIf(!hasQemuImg)(`no more requests than qemu-img over its curl driver, on images qemu-img makes${hasQemuImg ? '' : ` (skipped: ${qemuMissing})`}`, async () => {
     const folder = join(work, 'made');
     mkdirSync(folder, { recursive: true });
@@ -139,6 +163,45 @@ describe('requests and bytes', () => {
       expect(server.log.length, name).toBeLessThanOrEqual(qemuRequests);
     }
   });
+});
+
+const hasTool = (tool: string, flag = '--version') => spawnSync(tool, [flag], { encoding: 'utf8' }).error === undefined;
+const udfToolsPresent = hasTool('mkudffs') && hasTool('genisoimage');
+
+describe('requests on ISO and UDF images', () => {
+  // UDF's anchor lies at sector 256 (512 KiB in on 2048-byte blocks) with its descriptors
+  // before it, a long forward walk; qemu-img reads one 256 KiB block (it treats any ISO as raw).
+  it.skipIf(!hasQemuImg || !udfToolsPresent)(
+    `no more requests than qemu-img over its curl driver, on UDF volumes made by mkudffs and genisoimage and on every committed ISO${hasQemuImg && udfToolsPresent ? '' : ` (skipped: ${hasQemuImg ? 'mkudffs or genisoimage is not installed (apt-get install udftools genisoimage)' : qemuMissing})`}`,
+    async () => {
+      const folder = join(work, 'udf');
+      mkdirSync(join(folder, 'tree'), { recursive: true });
+      writeFileSync(join(folder, 'tree', 'hello.txt'), 'hello\n');
+      const run = (tool: string, args: string[]) => {
+        const result = spawnSync(tool, args, { encoding: 'utf8', cwd: folder });
+        if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')}: ${result.stderr}`);
+      };
+      // 4096-byte blocks are left out: their anchor is 1 MiB in, and the walk announced before the recognition sequence's spacing is known assumes 2048 (a third request).
+      for (const blockSize of [512, 1024, 2048]) run('mkudffs', ['--new-file', `--blocksize=${blockSize}`, '--media-type=hd', `udf-${blockSize}.udf`, String((4 * 1024 * 1024) / blockSize)]);
+      run('genisoimage', ['-quiet', '-udf', '-o', 'bridge.iso', 'tree']);
+      const images: Array<[string, Uint8Array]> = [
+        ...['udf-512.udf', 'udf-1024.udf', 'udf-2048.udf', 'bridge.iso'].map((name): [string, Uint8Array] => [name, new Uint8Array(readFileSync(join(folder, name)))]),
+        ...all.filter((fixture) => fixture.folder === 'iso').map((fixture): [string, Uint8Array] => [fixture.name, fixture.bytes()]),
+      ];
+      for (const [name, bytes] of images) {
+        writeFileSync(join(folder, name), bytes);
+        server.add(`udf-${name}`, bytes);
+        server.reset();
+        const qemu = await qemuOverCurl(server.at('ranges', `udf-${name}`));
+        expect(qemu.status, name).toBe(0);
+        const qemuRequests = server.log.length;
+        server.reset();
+        const info = await introspectUrl(server.at('ranges', `udf-${name}`), permissive);
+        expect(server.log.length, name).toBeLessThanOrEqual(qemuRequests);
+        expect(comparable(info), name).toEqual(comparable(await introspectFile(join(folder, name))));
+      }
+    },
+  );
 });
 
 /** qemu-img info through its curl driver (spawned, so that this process's server keeps answering). */

@@ -23,7 +23,7 @@
  * @module
  */
 import { fieldError } from '../../src/errors.js';
-import { checkWindow, type DecoderOptions, QueuedDecoder, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
+import { checkWindow, type DecoderOptions, DeferredCheck, QueuedDecoder, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
 
 /** A block's maximum length before the Burrows-Wheeler transform: 9 × 100 000 (level 9). */
 export const BZIP2_MAX_BLOCK_BYTES = 900_000;
@@ -212,6 +212,13 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
 
   // Output of the current block.
   private blockCrc = 0;
+  /** The block's CRC, fed late (see DeferredCheck). */
+  private crcFeed = new DeferredCheck((bytes) => {
+    const table = bzip2CrcTable();
+    let crc = this.blockCrc;
+    for (let index = 0; index < bytes.byteLength; index += 1) crc = (crc << 8) ^ (table[((crc >>> 24) ^ (bytes[index] as number)) & 0xff] as number);
+    this.blockCrc = crc;
+  });
   private storedBlockCrc = 0;
   private remaining = 0;
   private nextPosition = 0;
@@ -221,6 +228,11 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
 
   get windowBytes(): number {
     return this.tt?.byteLength ?? 0;
+  }
+
+  /** Decoded bytes waiting for the block CRC (see DeferredCheck). */
+  protected override pendingBytes(): number {
+    return this.crcFeed.waitingBytes;
   }
 
   protected step(): StepResult {
@@ -447,12 +459,11 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
     }
     Object.assign(this, { nextPosition, remaining, lastByte, runLength, repeatLeft });
     if (written > 0) {
-      const table = bzip2CrcTable();
-      let crc = this.blockCrc;
-      for (let index = 0; index < written; index += 1) crc = (crc << 8) ^ (table[((crc >>> 24) ^ (out[index] as number)) & 0xff] as number);
-      this.blockCrc = crc;
-      return out.subarray(0, written);
+      const bytes = out.subarray(0, written);
+      this.crcFeed.update(bytes);
+      return bytes;
     }
+    this.crcFeed.flush();
     const computed = ~this.blockCrc >>> 0;
     if (computed !== this.storedBlockCrc) {
       throw fieldError('CORRUPT', 'bzip2 block.crc', `stored 0x${this.storedBlockCrc.toString(16)}, the data gives 0x${computed.toString(16)}`, this.input.consumed);

@@ -32,7 +32,7 @@
 import { safeNumber } from '../../src/bytes.js';
 import { fieldError, type IntrospectionError } from '../../src/errors.js';
 import { Xxhash64 } from './xxhash64.js';
-import { checkWindow, type DecoderOptions, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
+import { checkWindow, type DecoderOptions, DeferredCheck, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
 
 type Fzstd = typeof import('fzstd');
 
@@ -164,6 +164,8 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
   private skipLeft = 0;
   private lastBlockSeen = false;
   private checksum: Xxhash64 | undefined;
+  /** The frame's checksum, fed late (see DeferredCheck). */
+  private checksumFeed: DeferredCheck | undefined;
 
   constructor(private readonly fzstd: Fzstd, options: ResolvedDecoderOptions) {
     super(options);
@@ -174,7 +176,7 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
   }
 
   protected override pendingBytes(): number {
-    return this.pendingLength;
+    return this.pendingLength + (this.checksumFeed?.waitingBytes ?? 0);
   }
 
   protected override translate(error: unknown): IntrospectionError {
@@ -208,6 +210,7 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
           this.frameDecoded = 0;
           this.lastBlockSeen = false;
           this.checksum = parsed.hasChecksum ? new Xxhash64() : undefined;
+          this.checksumFeed = this.checksum === undefined ? undefined : new DeferredCheck(this.checksum.update.bind(this.checksum));
           this.blockDecoder = new this.fzstd.Decompress((data) => {
             if (data.byteLength === 0) return;
             this.pending.push(data);
@@ -259,6 +262,7 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
             const stored = this.input.peek(4);
             if (stored === undefined) return this.needInput('zstd frame.contentChecksum');
             const storedValue = new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0, true);
+            this.checksumFeed?.flush();
             const computed = (this.checksum as Xxhash64).digestLow32();
             if (storedValue !== computed) {
               throw fieldError('CORRUPT', 'zstd frame.contentChecksum', `stored 0x${storedValue.toString(16)}, the content gives 0x${computed.toString(16)}`, this.input.consumed);
@@ -304,7 +308,7 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
     } else this.pending.shift();
     this.pendingLength -= out.byteLength;
     this.frameDecoded += out.byteLength;
-    this.checksum?.update(out);
+    this.checksumFeed?.update(out);
     return out;
   }
 }

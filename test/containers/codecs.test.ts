@@ -446,6 +446,39 @@ describe.skipIf(skipReason !== '')('codecs on hostile input', { timeout: 600_000
     expect([error.code, error.field]).toEqual(['LIMIT_EXCEEDED', 'gzip header']);
   });
 
+  // Checks are computed late (DeferredCheck): a stored check that does not match is still
+  // found, whether the decoded bytes fit in what waits (64 KiB) or overflow it (1.5 MiB).
+  it.each([64 * 1024, 1536 * 1024])('a damaged stored check is CORRUPT naming it, with %i decoded bytes', async (length) => {
+    const data = image.subarray(image.byteLength - length);
+    const flip = (file: Uint8Array, position: number): Uint8Array => {
+      const broken = file.slice();
+      broken[position] = (broken[position] as number) ^ 0x01;
+      return broken;
+    };
+    const gzip = run('gzip', ['-c'], data);
+    const xzFile = (check: string) => {
+      const file = run('xz', ['-1', `--check=${check}`, '-c'], data);
+      const indexSize = (new DataView(file.buffer, file.byteOffset).getUint32(file.byteLength - 8, true) + 1) * 4;
+      return { file, checkEnd: file.byteLength - 12 - indexSize };
+    };
+    const zstd = run('zstd', ['-q', '--check', '-c'], data);
+    const bzip2 = run('bzip2', ['-c'], data);
+    const cases: Array<[string, Factory, Uint8Array, string]> = [
+      ['gzip', createGzipDecoder, flip(gzip, gzip.byteLength - 8), 'gzip trailer.crc32'],
+      ['zstd', createZstdDecoder, flip(zstd, zstd.byteLength - 4), 'zstd frame.contentChecksum'],
+      // Bytes 10-13: the first block's CRC, after "BZh9" and the 48-bit block magic.
+      ['bzip2', createBzip2Decoder, flip(bzip2, 10), 'bzip2 block.crc'],
+    ];
+    for (const [check, size] of [['crc32', 4], ['crc64', 8], ['sha256', 32]] as const) {
+      const { file, checkEnd } = xzFile(check);
+      cases.push([`xz ${check}`, createXzDecoder, flip(file, checkEnd - size), `xz block check.${check === 'sha256' ? 'SHA-256' : check.toUpperCase()}`]);
+    }
+    for (const [name, factory, broken, field] of cases) {
+      const error = await rejection(decode(factory, broken, undefined, 4096));
+      expect([error.code, error.field], name).toEqual(['CORRUPT', field]);
+    }
+  });
+
   it('readXzIndex: a damaged footer, index or stream header is CORRUPT', async () => {
     const file = run('xz', ['-1', '--block-size=1MiB', '-c', 'disk.raw']);
     const indexSize = (new DataView(file.buffer, file.byteOffset).getUint32(file.byteLength - 8, true) + 1) * 4;

@@ -64,6 +64,18 @@ function bzip2CrcTable(): Int32Array {
   return crcTable;
 }
 
+/**
+ * `crc` (the register, not inverted) carried over `bytes`. A plain function with the length
+ * hoisted: written inline in a closure, V8 ran the same loop five times slower.
+ */
+function bzip2Crc(bytes: Uint8Array, crc: number): number {
+  const table = bzip2CrcTable();
+  const length = bytes.length;
+  let register = crc;
+  for (let index = 0; index < length; index += 1) register = (register << 8) ^ (table[((register >>> 24) ^ (bytes[index] as number)) & 0xff] as number);
+  return register;
+}
+
 /** Reads bits most significant first from a byte array, starting `bitOffset` bits in. */
 class BitReader {
   position: number;
@@ -214,10 +226,7 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
   private blockCrc = 0;
   /** The block's CRC, fed late (see DeferredCheck). */
   private crcFeed = new DeferredCheck((bytes) => {
-    const table = bzip2CrcTable();
-    let crc = this.blockCrc;
-    for (let index = 0; index < bytes.byteLength; index += 1) crc = (crc << 8) ^ (table[((crc >>> 24) ^ (bytes[index] as number)) & 0xff] as number);
-    this.blockCrc = crc;
+    this.blockCrc = bzip2Crc(bytes, this.blockCrc);
   });
   private storedBlockCrc = 0;
   private remaining = 0;

@@ -459,7 +459,7 @@ export class BtrfsFileSystem implements FileSystem<BtrfsNode> {
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
-  for (let index = 0; index < a.byteLength; index += 1) if (a[index] !== b[index]) return false;
+  for (let index = 0, end = a.byteLength; index < end; index += 1) if (a[index] !== b[index]) return false;
   return true;
 }
 

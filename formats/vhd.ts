@@ -135,7 +135,7 @@ export interface VhdDetails extends Omit<VhdFooterFields, 'dataOffset' | 'creato
  */
 export function vhdChecksum(bytes: Uint8Array, checksumOffset: number): number {
   let sum = 0;
-  for (let index = 0; index < bytes.byteLength; index += 1) {
+  for (let index = 0, end = bytes.byteLength; index < end; index += 1) {
     if (index >= checksumOffset && index < checksumOffset + 4) continue;
     sum = (sum + (bytes[index] as number)) >>> 0;
   }

@@ -125,7 +125,7 @@ export function utf16leText(bytes: Uint8Array): string {
 /** UTF-16 big-endian text, decoded by hand (not every `TextDecoder` knows `utf-16be`). */
 export function utf16beText(bytes: Uint8Array): string {
   const swapped = new Uint8Array(bytes.byteLength & ~1);
-  for (let index = 0; index + 1 < bytes.byteLength; index += 2) {
+  for (let index = 0, end = bytes.byteLength; index + 1 < end; index += 2) {
     swapped[index] = bytes[index + 1] as number;
     swapped[index + 1] = bytes[index] as number;
   }
@@ -159,7 +159,7 @@ function patternBytes(text: string): Uint8Array {
 export function bytesEqual(bytes: Uint8Array, offset: number, expected: Uint8Array | string): boolean {
   const pattern = typeof expected === 'string' ? patternBytes(expected) : expected;
   if (offset < 0 || offset + pattern.byteLength > bytes.byteLength) return false;
-  for (let index = 0; index < pattern.byteLength; index += 1) {
+  for (let index = 0, end = pattern.byteLength; index < end; index += 1) {
     if (bytes[offset + index] !== pattern[index]) return false;
   }
   return true;

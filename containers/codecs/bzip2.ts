@@ -155,7 +155,7 @@ class HuffmanCode {
     for (let length = 1; length <= MAX_CODE_LENGTH; length += 1) {
       this.firstCode[length] = code;
       this.start[length] = index;
-      for (let symbol = 0; symbol < lengths.byteLength; symbol += 1) {
+      for (let symbol = 0, end = lengths.byteLength; symbol < end; symbol += 1) {
         if (lengths[symbol] === length) this.symbols[index++] = symbol;
       }
       code = (code + (this.count[length] as number)) << 1;

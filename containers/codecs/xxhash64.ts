@@ -88,7 +88,8 @@ export class Xxhash64 {
       this.consume(this.stripe, 0);
       this.stripeLength = 0;
     }
-    for (; offset + 32 <= bytes.byteLength; offset += 32) this.consume(bytes, offset);
+    // The length hoisted: V8 re-reads a typed array's byteLength on every test of a loop condition.
+    for (const length = bytes.byteLength; offset + 32 <= length; offset += 32) this.consume(bytes, offset);
     this.stripe.set(bytes.subarray(offset), 0);
     this.stripeLength = bytes.byteLength - offset;
   }

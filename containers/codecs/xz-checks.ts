@@ -83,7 +83,7 @@ class Crc64Check implements BlockCheck {
     const tableHigh = crc64High as Int32Array;
     let low = this.low | 0;
     let high = this.high | 0;
-    for (let index = 0; index < bytes.byteLength; index += 1) {
+    for (let index = 0, end = bytes.byteLength; index < end; index += 1) {
       const entry = (low ^ (bytes[index] as number)) & 0xff;
       low = ((low >>> 8) | (high << 24)) ^ (tableLow[entry] as number);
       high = (high >>> 8) ^ (tableHigh[entry] as number);

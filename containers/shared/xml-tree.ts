@@ -91,7 +91,7 @@ export function decodeXmlBytes(bytes: Uint8Array, field: string): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
   if (bytes[0] === 0xfe && bytes[1] === 0xff) {
     const swapped = new Uint8Array((bytes.byteLength - 2) & ~1);
-    for (let index = 0; index < swapped.byteLength; index += 2) {
+    for (let index = 0, end = swapped.byteLength; index < end; index += 2) {
       swapped[index] = bytes[index + 3] as number;
       swapped[index + 1] = bytes[index + 2] as number;
     }

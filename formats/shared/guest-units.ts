@@ -91,8 +91,9 @@ export function adler32(bytes: Uint8Array): number {
   let a = 1;
   let b = 0;
   // 5552 is the most bytes before b may overflow 2^32 (zlib's NMAX).
-  for (let start = 0; start < bytes.byteLength; start += 5552) {
-    const end = Math.min(bytes.byteLength, start + 5552);
+  const length = bytes.byteLength;
+  for (let start = 0; start < length; start += 5552) {
+    const end = Math.min(length, start + 5552);
     for (let index = start; index < end; index += 1) {
       a += bytes[index] as number;
       b += a;

@@ -94,14 +94,19 @@ describe('requests and bytes', () => {
     expect(info.bytesRead).toBe(server.log[0]?.bytesSent);
   });
 
-  it('a batch of reads (readMany) with small gaps is one request, a single range (Glance refuses several)', async () => {
-    const bytes = new Uint8Array(4 * 1024 * 1024).map((_, index) => index % 251);
-    server.add('batch.bin', bytes);
+  /** A reader over `bytes` served as `name` by the Glance-like server (the server's log reset first). */
+  async function glanceReader(name: string, bytes: Uint8Array): Promise<Reader> {
+    server.add(name, bytes);
     server.reset();
     const filter = CompiledUrlFilter.compile('permissive');
-    const object = await openRemoteObject(new URL(server.at('glance', 'batch.bin')), { headers: {}, transport: { fetch: (url, init) => fetch(url, init), checksAddresses: false }, filter, signal: undefined });
+    const object = await openRemoteObject(new URL(server.at('glance', name)), { headers: {}, transport: { fetch: (url, init) => fetch(url, init), checksAddresses: false }, filter, signal: undefined });
     if (object.kind !== 'ranges') throw new Error('expected ranges');
-    const reader = new Reader(remoteBackend(object.fetcher, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+    return new Reader(remoteBackend(object.fetcher, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+  }
+
+  it('a batch of reads (readMany) with small gaps is one request, a single range (Glance refuses several)', async () => {
+    const bytes = new Uint8Array(4 * 1024 * 1024).map((_, index) => index % 251);
+    const reader = await glanceReader('batch.bin', bytes);
     const wanted = [
       { key: 'a', offset: 1_000_000, length: 100, field: 'a' },
       { key: 'b', offset: 1_030_000, length: 200, field: 'b' },
@@ -116,13 +121,8 @@ describe('requests and bytes', () => {
 
   it('a walk announced with expectReads is one request from a URL, and reads nothing from a file', async () => {
     const bytes = new Uint8Array(4 * 1024 * 1024).map((_, index) => index % 253);
-    server.add('walk.bin', bytes);
-    server.reset();
-    const filter = CompiledUrlFilter.compile('permissive');
-    const object = await openRemoteObject(new URL(server.at('glance', 'walk.bin')), { headers: {}, transport: { fetch: (url, init) => fetch(url, init), checksAddresses: false }, filter, signal: undefined });
-    if (object.kind !== 'ranges') throw new Error('expected ranges');
     const walk = { offset: 40_000, length: 500_000 };
-    const remote = new Reader(remoteBackend(object.fetcher, undefined), { budget: new Budget(4 * 1024 * 1024), probeLimit: 65536, detect: false });
+    const remote = await glanceReader('walk.bin', bytes);
     await remote.expectReads([walk]);
     // The walk in 32 KiB steps, as a scan reads: no request beyond the announced one.
     for (let offset = walk.offset; offset < walk.offset + walk.length; offset += 32 * 1024) {

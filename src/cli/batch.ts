@@ -91,10 +91,10 @@ export async function runBatch(
     status.record(result);
     sink.add(result);
   };
-  const threads = workerThreadsFor(settings.jobs, settings.registry);
-  if (threads > 0) {
+  const workers = workerThreadsFor(settings.jobs, settings.registry);
+  if (workers > 0) {
     const setup: WorkerSetup = { mode: settings.output, options: settings.introspect };
-    return runOnWorkers(inputs(settings, walker), threads, setup, { ...options, signal }, introspectInput, render, deliver, progress, signal);
+    return runOnWorkers(inputs(settings, walker), workers, setup, { ...options, signal }, introspectInput, render, deliver, progress, signal);
   }
   try {
     for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), { ...options, concurrency: settings.jobs, signal, introspect: introspectInput })) {
@@ -111,20 +111,20 @@ export async function runBatch(
 }
 
 /**
- * The batch on worker threads. The main thread pulls the inputs lazily (never more than
- * the workers can hold), hands files to the workers and introspects standard input and
- * URLs itself; results go to `deliver` as they come. A batch of one file is introspected
- * here (starting a thread would only delay it): the first file is held until a second
- * input shows there is more.
+ * The batch on worker threads and this one. The main thread pulls the inputs lazily
+ * (never more than it and the workers can hold), introspects a file itself whenever it is
+ * free (also while the workers start: it takes back files not yet posted to them), hands
+ * the other files to the workers, and introspects standard input and URLs itself;
+ * results go to `deliver` as they come. A batch of one file starts no thread.
  *
- * When `signal` fires no further input is taken, the introspections on this thread are
- * aborted, and the files already handed to a worker (at most {@link JOBS_PER_WORKER}
- * each) finish and are delivered; the command's own deadline for an interruption
- * (`main.ts`) bounds the wait.
+ * When `signal` fires no further input is taken, the introspections of standard input
+ * and URLs are aborted, and the files already handed over (at most
+ * {@link JOBS_PER_WORKER} per worker) finish and are delivered; the command's own
+ * deadline for an interruption (`main.ts`) bounds the wait.
  */
 async function runOnWorkers(
   list: AsyncGenerator<Input, void, undefined>,
-  threads: number,
+  workers: number,
   setup: WorkerSetup,
   options: IntrospectOptions<BuiltinFormat, BuiltinContainer>,
   introspectInput: (input: Input, options: IntrospectOptions<BuiltinFormat, BuiltinContainer>) => Promise<ImageInfo>,
@@ -145,58 +145,71 @@ async function runOnWorkers(
     });
   signal.addEventListener('abort', notify, { once: true });
   let pool: WorkerPool | undefined;
-  let onMainThread = 0;
-  const pending = () => onMainThread + (pool?.pending ?? 0);
-  const room = threads * JOBS_PER_WORKER;
+  /** Introspections on this thread: standard input and URLs (any number), files (one at a time). */
+  let onThisThread = 0;
+  let fileOnThisThread = false;
+  const pending = () => onThisThread + (pool?.pending ?? 0);
+  const room = workers * JOBS_PER_WORKER;
 
   const toWorkers = (job: WorkerJob) => {
-    pool ??= new WorkerPool(threads, setup, (result) => {
+    pool ??= new WorkerPool(workers, setup, (result) => {
       deliver(result);
       notify();
     });
     pool.submit(job);
   };
-  const onThisThread = (index: number, input: Input) => {
-    onMainThread += 1;
+  const here = (index: number, input: Input) => {
+    onThisThread += 1;
+    const file = isPlainFile(input);
+    if (file) fileOnThisThread = true;
     void introspectInput(input, options)
       .then(
         (info): Finished => ({ index, filename: input.path, info }),
         (error: unknown): Finished => ({ index, filename: input.path, error: toIntrospectionError(error) }),
       )
       .then((finished) => {
-        onMainThread -= 1;
+        onThisThread -= 1;
+        if (file) fileOnThisThread = false;
         // An introspection stopped by the interruption has no result to print.
         if (!(signal.aborted && finished.error?.code === 'ABORTED')) deliver(render(finished));
         notify();
       });
   };
+  /** Gives this thread a file taken back from the workers, if it is free and there is one. */
+  const takeBack = (): boolean => {
+    if (fileOnThisThread) return false;
+    const job = pool?.steal();
+    if (job === undefined) return false;
+    here(job.index, { path: job.path });
+    return true;
+  };
 
-  let held: WorkerJob | undefined;
   let index = 0;
   try {
     for (;;) {
-      while (!signal.aborted && pending() >= room) await changed();
+      while (!signal.aborted && fileOnThisThread && pending() >= room) {
+        pool?.flush();
+        await changed();
+      }
       if (signal.aborted) break;
+      if (takeBack()) continue;
       const step = await list.next();
       if (step.done === true) break;
       const input = step.value;
       const job = { index, path: input.path };
       index += 1;
-      if (!isPlainFile(input)) {
-        onThisThread(job.index, input);
+      if (!isPlainFile(input) || !fileOnThisThread) {
+        here(job.index, input);
         continue;
       }
       progress.started(input.path);
-      if (pool === undefined && held === undefined) {
-        held = job;
-        continue;
-      }
-      if (held !== undefined) toWorkers(held);
-      held = undefined;
       toWorkers(job);
     }
-    if (held !== undefined && !signal.aborted) onThisThread(held.index, { path: held.path });
-    while (pending() > 0) await changed();
+    while (pending() > 0) {
+      if (takeBack()) continue;
+      pool?.flush();
+      await changed();
+    }
   } finally {
     signal.removeEventListener('abort', notify);
     await list.return(undefined);

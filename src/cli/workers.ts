@@ -1,9 +1,10 @@
 /**
- * The command line's worker threads (Node only): with `-j N` (N > 1) the files of a batch
- * are introspected on up to N threads, so that a batch uses as many cores as it is given
- * (one JavaScript thread would use one, whatever N). The main thread walks the
- * directories, hands each file to the least busy worker, and writes the results, which
- * come back already rendered (`worker.ts`), in the order they finish.
+ * The command line's worker threads (Node only): with `-j N` (N > 1) a batch's files are
+ * introspected on the main thread and on worker threads, so that a batch uses as many
+ * cores as it is given (one JavaScript thread would use one, whatever N). The main thread
+ * walks the directories, introspects a file whenever it is free, hands the others to the
+ * least busy worker, and writes the results, which come back already rendered
+ * (`worker.ts`), in the order they finish.
  *
  * @module
  */
@@ -17,45 +18,61 @@ import { type RenderedResult, renderResult } from './output.js';
 import type { WorkerJob, WorkerSetup } from './worker.js';
 
 /**
- * The most worker threads a batch starts, whatever `-j` says: each is a JavaScript heap
- * of its own (about 10 MiB) plus up to `maxBufferBytes` while it reads an image, and
- * past the cores a machine has more threads only add memory.
+ * The most threads (the main one included) a batch introspects on, whatever `-j` says:
+ * each worker is a JavaScript heap of its own (about 10 MiB, and its own compiled code)
+ * plus up to `maxBufferBytes` while it reads an image, and past the cores a machine has
+ * more threads only add memory.
  */
-export const MAX_WORKER_THREADS = 16;
+export const MAX_THREADS = 16;
 
 /**
- * Files handed to one worker before its first result comes back: enough that it never
- * waits for the main thread between two files, few enough that Ctrl-C (which lets the
- * files already handed over finish) ends at once.
+ * Files handed to one worker before its results come back: enough that it never waits
+ * for the main thread between two files (results come back in groups), few enough that
+ * Ctrl-C (which lets the files already handed over finish) ends at once.
  */
-export const JOBS_PER_WORKER = 4;
+export const JOBS_PER_WORKER = 16;
+
+/**
+ * Files posted to a worker in one message: each message wakes the worker's thread, so
+ * they go in groups, except when the worker holds fewer than {@link LOW_WATER_JOBS}
+ * (it would otherwise wait for work).
+ */
+const JOBS_PER_MESSAGE = 8;
+
+/** Below this many posted files, a worker gets a file as soon as there is one. */
+const LOW_WATER_JOBS = 2;
 
 /** The built worker, next to the built command (`dist/cli-worker.js`). */
 const workerUrl = new URL('./cli-worker.js', import.meta.url);
 
 /**
- * How many worker threads a batch with `jobs` and `registry` uses: none (the main thread
- * introspects) for `-j 1`, for a registry other than the built-in one (its modules are
- * functions, which cannot cross to another thread), and when the worker is not built
- * (the command run from its TypeScript sources).
+ * How many worker threads a batch with `jobs` and `registry` starts besides the main
+ * thread: `min(jobs, CPUs, MAX_THREADS) - 1`, and none (everything on the main thread)
+ * for `-j 1`, for a registry other than the built-in one (its modules are functions,
+ * which cannot cross to another thread), and when the worker is not built (the command
+ * run from its TypeScript sources).
  */
 export function workerThreadsFor(jobs: number, registry: CliRegistry): number {
   if (jobs < 2 || registry !== defaultRegistry) return 0;
   if (workerUrl.protocol !== 'file:' || !workerUrl.pathname.endsWith('.js') || !existsSync(fileURLToPath(workerUrl))) return 0;
-  return Math.min(jobs, availableParallelism(), MAX_WORKER_THREADS);
+  return Math.min(jobs, availableParallelism(), MAX_THREADS) - 1;
 }
 
-/** One worker and the jobs it holds (by index), to fail them if the thread dies. */
+/** One worker: the jobs it holds (by index, to fail them if the thread dies), those not yet posted to it, and its state. */
 interface Slot {
   worker: Worker;
   jobs: Map<number, string>;
+  unposted: WorkerJob[];
+  /** The worker has loaded its code (its first message, an empty list, says so): until then nothing is posted. */
+  ready: boolean;
   alive: boolean;
 }
 
 /**
  * A set of worker threads. `submit` hands a file to the worker holding the fewest;
  * `onResult` gets every result (a worker that dies fails the files it held, as
- * `INTERNAL` errors, and gets no more).
+ * `INTERNAL` errors, and gets no more). Files not yet posted (a worker still starting,
+ * or a group not yet full) can be taken back with `steal`, for the main thread.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -67,8 +84,8 @@ export class WorkerPool {
     private readonly onResult: (result: RenderedResult) => void,
   ) {
     for (let number = 0; number < count; number += 1) {
-      const slot: Slot = { worker: new Worker(workerUrl, { workerData: setup }), jobs: new Map(), alive: true };
-      slot.worker.on('message', (result: RenderedResult) => this.finished(slot, result));
+      const slot: Slot = { worker: new Worker(workerUrl, { workerData: setup }), jobs: new Map(), unposted: [], ready: false, alive: true };
+      slot.worker.on('message', (results: RenderedResult[]) => this.finished(slot, results));
       slot.worker.on('error', (error) => this.died(slot, error));
       slot.worker.on('exit', (code) => this.died(slot, new Error(`the worker thread exited (${code})`)));
       this.slots.push(slot);
@@ -85,7 +102,10 @@ export class WorkerPool {
     return this.slots.filter((slot) => slot.alive).length * JOBS_PER_WORKER;
   }
 
-  /** Hands `job` to the least busy live worker (or fails it, if none is left). */
+  /**
+   * Hands `job` to the least busy live worker (or fails it, if none is left). It may wait
+   * for a few more before it is posted: call {@link flush} before waiting for results.
+   */
   submit(job: WorkerJob): void {
     let chosen: Slot | undefined;
     for (const slot of this.slots) if (slot.alive && (chosen === undefined || slot.jobs.size < chosen.jobs.size)) chosen = slot;
@@ -95,7 +115,24 @@ export class WorkerPool {
     }
     chosen.jobs.set(job.index, job.path);
     this.held += 1;
-    chosen.worker.postMessage([job]);
+    chosen.unposted.push(job);
+    if (chosen.unposted.length >= JOBS_PER_MESSAGE || chosen.jobs.size - chosen.unposted.length < LOW_WATER_JOBS) this.post(chosen);
+  }
+
+  /** Takes back a file handed over but not yet posted (the one handed over last), for the main thread to introspect. */
+  steal(): WorkerJob | undefined {
+    let richest: Slot | undefined;
+    for (const slot of this.slots) if (slot.unposted.length > 0 && (richest === undefined || slot.unposted.length > richest.unposted.length)) richest = slot;
+    const job = richest?.unposted.pop();
+    if (richest === undefined || job === undefined) return undefined;
+    richest.jobs.delete(job.index);
+    this.held -= 1;
+    return job;
+  }
+
+  /** Posts every file handed over and not yet posted (to the workers that are ready). */
+  flush(): void {
+    for (const slot of this.slots) this.post(slot);
   }
 
   /** Ends every worker (what they hold is dropped). */
@@ -104,10 +141,20 @@ export class WorkerPool {
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
-  private finished(slot: Slot, result: RenderedResult): void {
-    if (!slot.jobs.delete(result.index)) return;
-    this.held -= 1;
-    this.onResult(result);
+  private post(slot: Slot): void {
+    if (slot.unposted.length === 0 || !slot.alive || !slot.ready) return;
+    slot.worker.postMessage(slot.unposted);
+    slot.unposted = [];
+  }
+
+  private finished(slot: Slot, results: RenderedResult[]): void {
+    slot.ready = true;
+    for (const result of results) {
+      if (!slot.jobs.delete(result.index)) continue;
+      this.held -= 1;
+      this.onResult(result);
+    }
+    if (slot.jobs.size - slot.unposted.length < LOW_WATER_JOBS) this.post(slot);
   }
 
   private died(slot: Slot, error: unknown): void {
@@ -115,12 +162,12 @@ export class WorkerPool {
     slot.alive = false;
     const jobs = [...slot.jobs];
     slot.jobs.clear();
+    slot.unposted = [];
     this.held -= jobs.length;
     for (const [index, path] of jobs) this.onResult(this.failure({ index, path }, error));
   }
 
   private failure(job: WorkerJob, error: unknown): RenderedResult {
-    const cause = toIntrospectionError(error);
-    return renderResult({ index: job.index, filename: job.path, error: cause }, this.setup.mode, defaultRegistry, this.setup.options.backingChain === true);
+    return renderResult({ index: job.index, filename: job.path, error: toIntrospectionError(error) }, this.setup.mode, defaultRegistry, this.setup.options.backingChain === true);
   }
 }

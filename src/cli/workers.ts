@@ -50,11 +50,11 @@ const workerUrl = new URL('./cli-worker.js', import.meta.url);
  * thread: `min(jobs, CPUs, MAX_THREADS) - 1`, and none (everything on the main thread)
  * for `-j 1`, for a registry other than the built-in one (its modules are functions,
  * which cannot cross to another thread), and when the worker is not built (the command
- * run from its TypeScript sources).
+ * run from its TypeScript sources; `worker` is where the built worker is looked for).
  */
-export function workerThreadsFor(jobs: number, registry: CliRegistry): number {
+export function workerThreadsFor(jobs: number, registry: CliRegistry, worker: URL = workerUrl): number {
   if (jobs < 2 || registry !== defaultRegistry) return 0;
-  if (workerUrl.protocol !== 'file:' || !workerUrl.pathname.endsWith('.js') || !existsSync(fileURLToPath(workerUrl))) return 0;
+  if (worker.protocol !== 'file:' || !worker.pathname.endsWith('.js') || !existsSync(fileURLToPath(worker))) return 0;
   return Math.min(jobs, availableParallelism(), MAX_THREADS) - 1;
 }
 
@@ -72,7 +72,8 @@ interface Slot {
  * A set of worker threads. `submit` hands a file to the worker holding the fewest;
  * `onResult` gets every result (a worker that dies fails the files it held, as
  * `INTERNAL` errors, and gets no more). Files not yet posted (a worker still starting,
- * or a group not yet full) can be taken back with `steal`, for the main thread.
+ * or a group not yet full) can be taken back with `steal`, for the main thread. `worker`
+ * is the built worker's URL (by default the one next to the built command).
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -82,9 +83,10 @@ export class WorkerPool {
     count: number,
     private readonly setup: WorkerSetup,
     private readonly onResult: (result: RenderedResult) => void,
+    worker: URL = workerUrl,
   ) {
     for (let number = 0; number < count; number += 1) {
-      const slot: Slot = { worker: new Worker(workerUrl, { workerData: setup }), jobs: new Map(), unposted: [], ready: false, alive: true };
+      const slot: Slot = { worker: new Worker(worker, { workerData: setup }), jobs: new Map(), unposted: [], ready: false, alive: true };
       slot.worker.on('message', (results: RenderedResult[]) => this.finished(slot, results));
       slot.worker.on('error', (error) => this.died(slot, error));
       slot.worker.on('exit', (code) => this.died(slot, new Error(`the worker thread exited (${code})`)));

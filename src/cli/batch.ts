@@ -113,7 +113,7 @@ export async function runBatch(
 /**
  * The batch on worker threads and this one. The main thread pulls the inputs lazily
  * (never more than it and the workers can hold), introspects a file itself whenever it is
- * free (also while the workers start: it takes back files not yet posted to them), hands
+ * free (also while the workers start: it takes back the files handed to them), hands
  * the other files to the workers, and introspects standard input and URLs itself;
  * results go to `deliver` as they come. A batch of one file starts no thread.
  *
@@ -162,7 +162,11 @@ async function runOnWorkers(
     onThisThread += 1;
     const file = isPlainFile(input);
     if (file) fileOnThisThread = true;
-    void introspectInput(input, options)
+    // A file read with blocking reads never returns to the event loop by itself: starting
+    // it from the event loop lets the workers' results (and their requests for more files)
+    // in between two files of this thread.
+    const started = file ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => introspectInput(input, options)) : introspectInput(input, options);
+    void started
       .then(
         (info): Finished => ({ index, filename: input.path, info }),
         (error: unknown): Finished => ({ index, filename: input.path, error: toIntrospectionError(error) }),

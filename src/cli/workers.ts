@@ -71,8 +71,8 @@ interface Slot {
 /**
  * A set of worker threads. `submit` hands a file to the worker holding the fewest;
  * `onResult` gets every result (a worker that dies fails the files it held, as
- * `INTERNAL` errors, and gets no more). Files not yet posted (a worker still starting,
- * or a group not yet full) can be taken back with `steal`, for the main thread. `worker`
+ * `INTERNAL` errors, and gets no more). Files handed to a worker still starting can be
+ * taken back with `steal`, for the main thread. `worker`
  * is the built worker's URL (by default the one next to the built command).
  */
 export class WorkerPool {
@@ -121,10 +121,14 @@ export class WorkerPool {
     if (chosen.unposted.length >= JOBS_PER_MESSAGE || chosen.jobs.size - chosen.unposted.length < LOW_WATER_JOBS) this.post(chosen);
   }
 
-  /** Takes back a file handed over but not yet posted (the one handed over last), for the main thread to introspect. */
+  /**
+   * Takes back a file handed to a worker that is still starting (the one handed over
+   * last), for the main thread to introspect. Files of a ready worker stay with it: taking
+   * them would leave it waiting for work.
+   */
   steal(): WorkerJob | undefined {
     let richest: Slot | undefined;
-    for (const slot of this.slots) if (slot.unposted.length > 0 && (richest === undefined || slot.unposted.length > richest.unposted.length)) richest = slot;
+    for (const slot of this.slots) if (!slot.ready && slot.unposted.length > 0 && (richest === undefined || slot.unposted.length > richest.unposted.length)) richest = slot;
     const job = richest?.unposted.pop();
     if (richest === undefined || job === undefined) return undefined;
     richest.jobs.delete(job.index);

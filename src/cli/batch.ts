@@ -94,7 +94,7 @@ export async function runBatch(
   const workers = workerThreadsFor(settings.jobs, settings.registry);
   if (workers > 0) {
     const setup: WorkerSetup = { mode: settings.output, options: settings.introspect };
-    return runOnWorkers(inputs(settings, walker), workers, setup, { ...options, signal }, introspectInput, render, deliver, progress, signal);
+    return runOnWorkers(inputs(settings, walker), workers, setup, options, introspectInput, render, deliver, progress, signal);
   }
   try {
     for await (const result of introspectMany<BuiltinFormat, Input>(inputs(settings, walker), { ...options, concurrency: settings.jobs, signal, introspect: introspectInput })) {
@@ -118,9 +118,10 @@ export async function runBatch(
  * results go to `deliver` as they come. A batch of one file starts no thread.
  *
  * When `signal` fires no further input is taken, the introspections of standard input
- * and URLs are aborted, and the files already handed over (at most
- * {@link JOBS_PER_WORKER} per worker) finish and are delivered; the command's own
- * deadline for an interruption (`main.ts`) bounds the wait.
+ * and URLs are aborted, and the files already handed out (at most
+ * {@link JOBS_PER_WORKER} per worker, and one on this thread) finish and are delivered;
+ * the command's own deadline for an interruption (`main.ts`) bounds the wait. `options`
+ * are the introspection options without the signal.
  */
 async function runOnWorkers(
   list: AsyncGenerator<Input, void, undefined>,
@@ -165,7 +166,9 @@ async function runOnWorkers(
     // A file read with blocking reads never returns to the event loop by itself: starting
     // it from the event loop lets the workers' results (and their requests for more files)
     // in between two files of this thread.
-    const started = file ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => introspectInput(input, options)) : introspectInput(input, options);
+    // A file is not given the signal: it is one the batch handed out, which finishes even
+    // after Ctrl-C (as on a worker; with blocking reads nothing could stop it midway anyway).
+    const started = file ? new Promise<void>((resolve) => setImmediate(resolve)).then(() => introspectInput(input, options)) : introspectInput(input, { ...options, signal });
     void started
       .then(
         (info): Finished => ({ index, filename: input.path, info }),

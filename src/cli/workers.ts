@@ -19,7 +19,7 @@ import type { WorkerJob, WorkerSetup } from './worker.js';
 
 /**
  * The most threads (the main one included) a batch introspects on, whatever `-j` says:
- * each worker is a JavaScript heap of its own (about 10 MiB, and its own compiled code)
+ * each worker is a JavaScript heap of its own (about 15 MiB, and its own compiled code)
  * plus up to `maxBufferBytes` while it reads an image, and past the cores a machine has
  * more threads only add memory.
  */

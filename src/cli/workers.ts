@@ -99,11 +99,6 @@ export class WorkerPool {
     return this.held;
   }
 
-  /** How many files may be handed over at once: {@link JOBS_PER_WORKER} per live worker. */
-  get capacity(): number {
-    return this.slots.filter((slot) => slot.alive).length * JOBS_PER_WORKER;
-  }
-
   /**
    * Hands `job` to the least busy live worker (or fails it, if none is left). It may wait
    * for a few more before it is posted: call {@link flush} before waiting for results.

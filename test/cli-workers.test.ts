@@ -1,5 +1,7 @@
 /**
- * The command line's worker threads (`-j N`, N > 1): the batch really runs on more than
+ * The command line's worker threads (`-j N`, N > 1, with IMAGE_INTROSPECT_THREADS allowing
+ * more than one thread whatever the CPUs: by default a batch leaves one CPU to V8's own
+ * threads, so a two-CPU machine would use one): the batch really runs on more than
  * one thread (each thread of a Node process writes its own `--cpu-prof` profile), prints
  * the same results as the single-threaded `-j 1` (the oracle: the command's own main-thread
  * path, which the other CLI tests compare with single-file `--json` and qemu-img), passes
@@ -15,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../src/cli/main.js';
 import { defaultRegistry } from '../src/cli/names.js';
-import { workerThreadsFor } from '../src/cli/workers.js';
+import { THREADS_VARIABLE, threadBudget, workerThreadsFor } from '../src/cli/workers.js';
 import { allFormats } from '../src/defaults.js';
 import { fixtures, fixtureBytes, projectRoot } from './helpers/fixtures.js';
 import { startNode } from './helpers/running-command.js';
@@ -45,11 +47,12 @@ function fixtureFolder(): string {
   return folder;
 }
 const folder = fixtureFolder();
-const cores = availableParallelism();
+/** Two threads allowed, whatever the CPUs. */
+const twoThreads = { [THREADS_VARIABLE]: '2' };
 
-/** Runs the built command (with `node` options before it, such as --cpu-prof). */
-function command(args: string[], nodeOptions: string[] = []) {
-  const result = spawnSync(process.execPath, [...nodeOptions, cli, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+/** Runs the built command (with `node` options before it, such as --cpu-prof), two threads allowed unless `env` says otherwise. */
+function command(args: string[], nodeOptions: string[] = [], env: Record<string, string> = twoThreads) {
+  const result = spawnSync(process.execPath, [...nodeOptions, cli, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -58,9 +61,9 @@ function command(args: string[], nodeOptions: string[] = []) {
  * --cpu-prof, named `CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile`, thread 0 the
  * main one), and how many of the others were seen introspecting a file.
  */
-function threadsOf(args: string[]): { threads: number; introspecting: number } {
+function threadsOf(args: string[], env: Record<string, string> = twoThreads): { threads: number; introspecting: number } {
   const profiles = mkdtempSync(join(work, 'profiles-'));
-  command(args, ['--cpu-prof', `--cpu-prof-dir=${profiles}`]);
+  command(args, ['--cpu-prof', `--cpu-prof-dir=${profiles}`], env);
   const names = readdirSync(profiles).filter((name) => name.endsWith('.cpuprofile'));
   const workers = names.filter((name) => name.split('.')[4] !== '0');
   const introspecting = workers.filter((name) => {
@@ -75,13 +78,24 @@ const sortedLines = (text: string) => text.split('\n').filter((line) => line !==
 const sortedSummaries = (text: string) => text.split(/^(?=image: )/m).map((block) => block.trim()).sort();
 
 describe('the CLI on worker threads', () => {
-  it('-j 2 runs on a worker thread besides the main one, -j 1 and a single file on one thread', (context) => {
-    if (cores < 2) context.skip('one CPU: -j 2 starts no worker thread');
+  it('-j 2 runs on a worker thread besides the main one, -j 1 and a single file on one thread', () => {
     expect(threadsOf(['--ndjson', '-r', '-j', '2', folder])).toEqual({ threads: 2, introspecting: 1 });
     expect(threadsOf(['--ndjson', '-r', '-j', '1', folder]).threads).toBe(1);
     expect(threadsOf(['--ndjson', '-j', '2', join(folder, 'truncated.vmdk')]).threads).toBe(1);
-    // Never more threads than CPUs, whatever -j says.
-    expect(threadsOf(['--ndjson', '-r', '-j', '64', folder]).threads).toBe(Math.min(cores, 16));
+    // Never more threads than allowed, whatever -j says; never more than -j.
+    expect(threadsOf(['--ndjson', '-r', '-j', '64', folder], { [THREADS_VARIABLE]: '3' }).threads).toBe(3);
+    expect(threadsOf(['--ndjson', '-r', '-j', '2', folder], { [THREADS_VARIABLE]: '3' }).threads).toBe(2);
+    // By default one CPU is left to V8's own threads.
+    expect(threadsOf(['--ndjson', '-r', '-j', '64', folder], {}).threads).toBe(Math.min(Math.max(availableParallelism() - 1, 1), 16));
+  });
+
+  it('the thread budget: IMAGE_INTROSPECT_THREADS when it is a whole number from 1, else one less than the CPUs', () => {
+    expect(threadBudget({}, 2)).toBe(1);
+    expect(threadBudget({}, 1)).toBe(1);
+    expect(threadBudget({}, 8)).toBe(7);
+    expect(threadBudget({ [THREADS_VARIABLE]: '3' }, 2)).toBe(3);
+    expect(threadBudget({ [THREADS_VARIABLE]: '0' }, 8)).toBe(7);
+    expect(threadBudget({ [THREADS_VARIABLE]: 'many' }, 8)).toBe(7);
   });
 
   // Each with what shows that its options took effect (so that the workers must have had them).
@@ -117,7 +131,7 @@ describe('Ctrl-C on worker threads', () => {
     writeFileSync(first, fixtureBytes('qcow2', 'v3-empty.qcow2'));
     for (let index = 1; index < 3000; index += 1) copyFileSync(first, join(big, `img-${String(index).padStart(5, '0')}.qcow2`));
     // Standard input comes first and stays open: the batch cannot end before the interruption.
-    const running = startNode(cli, ['--ndjson', '-j', '4', '-', big]);
+    const running = startNode(cli, ['--ndjson', '-j', '4', '-', big], twoThreads);
     await running.until((command) => command.stdout.split('\n').length > 20);
     running.child.kill('SIGINT');
     expect((await running.exited).code).toBe(130);
@@ -140,10 +154,12 @@ describe('a custom registry', () => {
   });
 
   it('keeps the batch on the main thread (its modules cannot cross to a worker); the built-in one may use workers', () => {
-    expect(workerThreadsFor(2, { formats: allFormats, containers: defaultRegistry.containers }, builtWorker)).toBe(0);
-    expect(workerThreadsFor(1, defaultRegistry, builtWorker)).toBe(0);
-    expect(workerThreadsFor(2, defaultRegistry, builtWorker)).toBe(Math.min(2, cores) - 1);
-    expect(workerThreadsFor(2, defaultRegistry, new URL('./no-such-worker.js', builtWorker))).toBe(0);
+    expect(workerThreadsFor(2, { formats: allFormats, containers: defaultRegistry.containers }, builtWorker, 4)).toBe(0);
+    expect(workerThreadsFor(1, defaultRegistry, builtWorker, 4)).toBe(0);
+    expect(workerThreadsFor(2, defaultRegistry, builtWorker, 4)).toBe(1);
+    expect(workerThreadsFor(8, defaultRegistry, builtWorker, 4)).toBe(3);
+    expect(workerThreadsFor(8, defaultRegistry, builtWorker, 1)).toBe(0);
+    expect(workerThreadsFor(2, defaultRegistry, new URL('./no-such-worker.js', builtWorker), 4)).toBe(0);
   });
 
   it('introspects every image of a -j 2 batch with its own modules', async () => {

@@ -45,17 +45,35 @@ const LOW_WATER_JOBS = 2;
 /** The built worker, next to the built command (`dist/cli-worker.js`). */
 const workerUrl = new URL('./cli-worker.js', import.meta.url);
 
+/** The environment variable that sets how many threads a batch may introspect on (see {@link threadBudget}). */
+export const THREADS_VARIABLE = 'IMAGE_INTROSPECT_THREADS';
+
+/**
+ * The threads a batch may introspect on, the main one included: `$IMAGE_INTROSPECT_THREADS`
+ * when it is a whole number from 1, else one less than the CPUs (at least one). One CPU is
+ * left because every JavaScript thread keeps V8's own threads busy beside it (compiling,
+ * collecting garbage): measured on 3,000 images, a third of the CPU time of a
+ * one-thread batch went to them, so on two CPUs a second thread found no CPU free and
+ * cost a quarter more CPU per image (bench/batch.mjs; see docs/cli.md).
+ */
+export function threadBudget(environment: NodeJS.ProcessEnv = process.env, cpus: number = availableParallelism()): number {
+  const text = environment[THREADS_VARIABLE];
+  const asked = text !== undefined && /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(asked) && asked >= 1 ? asked : Math.max(cpus - 1, 1);
+}
+
 /**
  * How many worker threads a batch with `jobs` and `registry` starts besides the main
- * thread: `min(jobs, CPUs, MAX_THREADS) - 1`, and none (everything on the main thread)
- * for `-j 1`, for a registry other than the built-in one (its modules are functions,
- * which cannot cross to another thread), and when the worker is not built (the command
- * run from its TypeScript sources; `worker` is where the built worker is looked for).
+ * thread: `min(jobs, threads, MAX_THREADS) - 1` (`threads` from {@link threadBudget}),
+ * and none (everything on the main thread) for `-j 1`, for a registry other than the
+ * built-in one (its modules are functions, which cannot cross to another thread), and
+ * when the worker is not built (the command run from its TypeScript sources; `worker` is
+ * where the built worker is looked for).
  */
-export function workerThreadsFor(jobs: number, registry: CliRegistry, worker: URL = workerUrl): number {
+export function workerThreadsFor(jobs: number, registry: CliRegistry, worker: URL = workerUrl, threads: number = threadBudget()): number {
   if (jobs < 2 || registry !== defaultRegistry) return 0;
   if (worker.protocol !== 'file:' || !worker.pathname.endsWith('.js') || !existsSync(fileURLToPath(worker))) return 0;
-  return Math.min(jobs, availableParallelism(), MAX_THREADS) - 1;
+  return Math.max(Math.min(jobs, threads, MAX_THREADS) - 1, 0);
 }
 
 /** One worker: the jobs it holds (by index, to fail them if the thread dies), those not yet posted to it, and its state. */

@@ -37,7 +37,7 @@ export class Running {
   }
 }
 
-/** Starts `node <script> ...args` with piped standard streams. */
-export function startNode(script: string, args: readonly string[]): Running {
-  return new Running(spawn(process.execPath, [script, ...args], { stdio: 'pipe' }));
+/** Starts `node <script> ...args` with piped standard streams (and `env` added to the environment). */
+export function startNode(script: string, args: readonly string[], env: Record<string, string> = {}): Running {
+  return new Running(spawn(process.execPath, [script, ...args], { stdio: 'pipe', env: { ...process.env, ...env } }));
 }

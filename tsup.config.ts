@@ -30,7 +30,9 @@ export default defineConfig([
   },
   {
     // The command line: ESM only; tsup keeps the shebang and makes the file executable.
-    entry: { cli: 'src/cli.ts' },
+    // Its worker thread (src/cli/worker.ts) is an entry of its own, next to it in dist:
+    // the command starts it by URL (new URL('./cli-worker.js', import.meta.url)).
+    entry: { cli: 'src/cli.ts', 'cli-worker': 'src/cli/worker.ts' },
     format: ['esm'],
     platform: 'node',
     target: 'node20',

@@ -12,6 +12,8 @@
 //   npm run build && node bench/batch.mjs                 3,000 images, P = the number of CPUs
 //   node bench/batch.mjs --count 10000 --jobs 4 --iterations 3 --openstack-iterations 1
 //   node bench/batch.mjs --smoke                          200 images, one iteration
+//   node bench/batch.mjs --baseline-cli OTHER/dist/cli.js another build of the CLI (before a
+//                        change) measured in the same run, as one more row
 //
 // The tree is cached under the temp directory between runs (delete it to regenerate).
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,6 +35,8 @@ const iterations = argument('--iterations', smoke ? 1 : 3);
 const openstackIterations = argument('--openstack-iterations', 1);
 const python = '/usr/bin/python3';
 const cli = join(root, 'dist', 'cli.js');
+const baselineAt = process.argv.indexOf('--baseline-cli');
+const baselineCli = baselineAt === -1 ? undefined : process.argv[baselineAt + 1];
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const work = join(tmpdir(), 'image-introspect-batch-bench');
@@ -129,8 +133,8 @@ function timed(command, args) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function runCli(mode) {
-  const result = await timed(process.execPath, [cli, mode, '-r', '-j', String(jobs), tree]);
+async function runCli(mode, program = cli) {
+  const result = await timed(process.execPath, [program, mode, '-r', '-j', String(jobs), tree]);
   // 1: some images are unsafe (a backing file), as in any real store.
   if (result.status !== 0 && result.status !== 1) throw new Error(`the CLI failed (${result.status}): ${result.stderr.slice(0, 2000)}`);
   return result;
@@ -183,12 +187,14 @@ const apparent = readdirSync(tree)
 await runCli('--ndjson');
 
 const ndjson = [];
+const baseline = [];
 const text = [];
 const qemu = [];
 const openstack = [];
 const hasOpenStack = spawnSync(python, ['-c', 'from nova.image import format_inspector'], { encoding: 'utf8' }).status === 0;
 for (let iteration = 0; iteration < iterations; iteration += 1) {
   ndjson.push(await runCli('--ndjson'));
+  if (baselineCli !== undefined) baseline.push(await runCli('--ndjson', baselineCli));
   text.push(await runCli('--output=human'));
   qemu.push(await runQemu());
   if (hasOpenStack && iteration < openstackIterations) openstack.push(runOpenStack());
@@ -215,6 +221,9 @@ const lines = [
   '| tool | wall s | images/s | vs qemu-img | CPU ms/image | vs qemu-img | peak RSS |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   row(`image-introspect --ndjson -r -j ${jobs}`, cliSeconds, ndjson, peakRss),
+  ...(baselineCli === undefined
+    ? []
+    : [row(`baseline ${baselineCli} --ndjson -r -j ${jobs}`, median(baseline.map((sample) => sample.seconds)), baseline, Math.max(...baseline.map((sample) => sample.maxRssKiB)))]),
   row(`image-introspect (text) -r -j ${jobs}`, textSeconds, text),
   row(`qemu-img info, xargs -P ${jobs}`, qemuSeconds, qemu),
   openstackSeconds === undefined

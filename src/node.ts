@@ -46,6 +46,14 @@ const READ_AHEAD_BYTES = 36 * 1024;
 /** Widened reads a file source keeps (4 × 128 KiB): enough for a format that alternates between a table and the structures it points to. */
 const MAX_READ_AHEAD_WINDOWS = 4;
 
+/**
+ * Read-ahead buffers of closed files kept for the next files (per thread): a batch opens
+ * thousands of files, and a fresh 36 KiB buffer each is an allocation, zero-filled, and
+ * garbage to collect each time. A few cover the files a batch has open at once.
+ */
+const SPARE_READ_AHEADS = 4;
+const spareReadAheads: Uint8Array[] = [];
+
 interface FileStats {
   isFile(): boolean;
   isDirectory(): boolean;
@@ -117,7 +125,7 @@ function openError(error: unknown, path: string): IntrospectionError {
  * when done; closing waits for reads in flight, so that the descriptor is never reused
  * under them.
  */
-function fileSource(descriptor: number, size: number, known: Uint8Array, calls: FileCalls): RandomAccessSource & { close(): Promise<void> } {
+function fileSource(descriptor: number, size: number, known: Uint8Array, calls: FileCalls, readAhead: Uint8Array): RandomAccessSource & { close(): Promise<void> } {
   let closed = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
@@ -161,6 +169,8 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
       if (closed) return;
       closed = true;
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      // `read` hands out copies of `known`, never views: nothing refers to the buffer once closed.
+      if (spareReadAheads.length < SPARE_READ_AHEADS) spareReadAheads.push(readAhead);
       await calls.close(descriptor);
     },
   };
@@ -197,7 +207,7 @@ async function openPath(path: string, calls: FileCalls = threadPoolCalls): Promi
     throw openError(error, path);
   }
   try {
-    const start = new Uint8Array(READ_AHEAD_BYTES);
+    const start = spareReadAheads.pop() ?? new Uint8Array(READ_AHEAD_BYTES);
     const [statted, startRead] = await Promise.allSettled([calls.stat(descriptor), calls.read(descriptor, start, 0)]);
     if (statted.status === 'rejected') throw statted.reason;
     const stats = statted.value;
@@ -216,7 +226,7 @@ async function openPath(path: string, calls: FileCalls = threadPoolCalls): Promi
       return { kind: 'stream', reopen: true };
     }
     if (startRead.status === 'rejected') throw startRead.reason;
-    return { kind: 'random', source: fileSource(descriptor, size, start.subarray(0, Math.min(startRead.value, size)), calls) };
+    return { kind: 'random', source: fileSource(descriptor, size, start.subarray(0, Math.min(startRead.value, size)), calls, start) };
   } catch (error) {
     await calls.close(descriptor);
     throw openError(error, path);

@@ -4,13 +4,14 @@
  * Ordering is observed by holding standard input (one of the inputs) open: whatever is
  * printed before it is fed was printed before the batch could end. Nothing here is timed.
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Progress } from '../src/cli/progress.js';
 import { fixtureBytes, projectRoot } from './helpers/fixtures.js';
+import { type Running, startNode } from './helpers/running-command.js';
 
 const cli = join(projectRoot, 'dist', 'cli.js');
 const work = mkdtempSync(join(tmpdir(), 'image-introspect-cli-batch-'));
@@ -40,40 +41,8 @@ function markedFolder(name: string, count: number): string {
 }
 const stdinImage = fixtureBytes('vmdk', 'stream.vmdk');
 
-/** A running command whose output is collected as it comes, with a way to wait for a condition on it. */
-class Running {
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
-      this.stdout += text;
-      this.poke();
-    });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => {
-      this.stderr += text;
-      this.poke();
-    });
-    this.exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  }
-
-  /** Resolves once `condition` holds on the output so far (or fails if the command ends first). */
-  async until(condition: (running: Running) => boolean): Promise<void> {
-    while (!condition(this)) {
-      if (this.child.exitCode !== null) throw new Error(`the command ended first:\n${this.stderr}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-  }
-
-  private poke() {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-}
-
 function start(args: string[]): Running {
-  return new Running(spawn(process.execPath, [cli, ...args], { stdio: 'pipe' }));
+  return startNode(cli, args);
 }
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');

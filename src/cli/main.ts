@@ -69,7 +69,7 @@ export async function run(argv: readonly string[], registry: CliRegistry): Promi
   });
   const progress = new Progress(process.stderr);
   if (progress.enabled && process.stdout.isTTY === true) terminal.beforeWrite = () => progress.clear();
-  const sink = createSink(settings.output, terminal, registry, settings.introspect.backingChain === true);
+  const sink = createSink(settings.output, terminal);
   const status = new ExitStatus();
   let count = 0;
 

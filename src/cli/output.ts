@@ -111,12 +111,6 @@ function moduleFor(name: string, registry: CliRegistry): AnyFormatModule | undef
   return registry.formats.find((module) => module.name === name);
 }
 
-/** Where results go: `add` as each finishes, `finish` once at the end (also after an interruption). */
-export interface ResultSink {
-  add(result: Finished): void;
-  finish(): void;
-}
-
 /**
  * What `--json` and `--ndjson` print for one image with `--backing-chain`: an array, the
  * image first and then its backing images (as `qemu-img info --backing-chain
@@ -127,23 +121,74 @@ export function chainObject(result: Finished): ResultObject | ResultObject[] {
 }
 
 /**
- * A sink for the output mode. Failures are also told on standard error, one line each.
- * With `backingChain`, each image is printed with its backing images (text: one block each).
+ * One finished image as the output prints it, made where the image was introspected (a
+ * worker thread, or the main thread) so that only plain data crosses threads, and the
+ * printing is the same code whichever thread ran the introspection. Only the field of
+ * the output mode is set.
  */
-export function createSink(mode: OutputMode, terminal: Terminal, registry: CliRegistry = defaultRegistry, backingChain = false): ResultSink {
-  const objectOf = backingChain ? chainObject : resultObject;
-  const reportError = (result: Finished) => {
-    if (result.error !== undefined) terminal.error(`${result.filename}: ${errorMessage(result.error, result.filename)}`);
+export interface RenderedResult {
+  /** The input's position, for `--json`'s input order. */
+  index: number;
+  /** For the exit status: 0 introspected and safe, 1 unsafe or not the expected format, 2 not introspected. */
+  outcome: 0 | 1 | 2;
+  /** The failure's line for standard error (without the program's name), if the image failed. */
+  errorLine?: string;
+  /** Text mode: the summary of the image (and of each backing image with `--backing-chain`). */
+  summaries?: string[];
+  /** NDJSON mode: the line, with its newline. */
+  line?: string;
+  /** JSON mode: the object (an array with `--backing-chain`). */
+  object?: ResultObject | ResultObject[];
+  /** Glance mode: the file and what was found (nothing for a failure). */
+  glance?: { filename: string; info: ImageInfo | undefined };
+}
+
+/** The exit-status outcome of one result (see {@link RenderedResult.outcome}). */
+export function outcomeOf(result: Finished): 0 | 1 | 2 {
+  if (result.error === undefined) return result.info.safety.safe ? 0 : 1;
+  return result.error.code === 'FORMAT_MISMATCH' ? 1 : 2;
+}
+
+/**
+ * What the output mode prints for one result. With `backingChain`, each image is printed
+ * with its backing images (text: one summary each; JSON: an array, the image first).
+ */
+export function renderResult(result: Finished, mode: OutputMode, registry: CliRegistry = defaultRegistry, backingChain = false): RenderedResult {
+  const rendered: RenderedResult = { index: result.index, outcome: outcomeOf(result) };
+  if (result.error !== undefined) rendered.errorLine = `${result.filename}: ${errorMessage(result.error, result.filename)}`;
+  if (mode === 'text') {
+    if (result.info !== undefined) {
+      const images = backingChain ? chainOf(result.filename, result.info) : [{ ...result.info, filename: result.filename }];
+      rendered.summaries = images.map((image) => formatSummary(image.filename, image, moduleFor(image.format, registry)));
+    }
+  } else if (mode === 'ndjson') rendered.line = `${JSON.stringify(backingChain ? chainObject(result) : resultObject(result))}\n`;
+  else if (mode === 'json') rendered.object = backingChain ? chainObject(result) : resultObject(result);
+  else rendered.glance = { filename: result.filename, info: result.info };
+  return rendered;
+}
+
+/** Where results go: `add` as each finishes, `finish` once at the end (also after an interruption). */
+export interface ResultSink {
+  add(result: RenderedResult): void;
+  finish(): void;
+}
+
+/**
+ * A sink for the output mode: text and NDJSON printed as each result comes, JSON and
+ * Glance collected and printed in input order at the end. Failures are also told on
+ * standard error, one line each.
+ */
+export function createSink(mode: OutputMode, terminal: Terminal): ResultSink {
+  const reportError = (result: RenderedResult) => {
+    if (result.errorLine !== undefined) terminal.error(result.errorLine);
   };
   if (mode === 'text') {
     let first = true;
     return {
       add(result) {
         reportError(result);
-        if (result.info === undefined) return;
-        const images = backingChain ? chainOf(result.filename, result.info) : [{ ...result.info, filename: result.filename }];
-        for (const image of images) {
-          terminal.out(`${first ? '' : '\n'}${formatSummary(image.filename, image, moduleFor(image.format, registry))}`);
+        for (const summary of result.summaries ?? []) {
+          terminal.out(`${first ? '' : '\n'}${summary}`);
           first = false;
         }
       },
@@ -154,12 +199,12 @@ export function createSink(mode: OutputMode, terminal: Terminal, registry: CliRe
     return {
       add(result) {
         reportError(result);
-        terminal.out(`${JSON.stringify(objectOf(result))}\n`);
+        if (result.line !== undefined) terminal.out(result.line);
       },
       finish: () => undefined,
     };
   }
-  const results: Finished[] = [];
+  const results: RenderedResult[] = [];
   let finished = false;
   return {
     add(result) {
@@ -171,10 +216,10 @@ export function createSink(mode: OutputMode, terminal: Terminal, registry: CliRe
       finished = true;
       const ordered = results.sort((left, right) => left.index - right.index);
       if (mode === 'glance') {
-        terminal.out(glancePropertiesOutput(ordered.map((result) => ({ filename: result.filename, info: result.info as ImageInfo | undefined }))));
+        terminal.out(glancePropertiesOutput(ordered.flatMap((result) => (result.glance === undefined ? [] : [result.glance]))));
         return;
       }
-      const objects = ordered.map(objectOf);
+      const objects = ordered.flatMap((result) => (result.object === undefined ? [] : [result.object]));
       terminal.out(`${JSON.stringify(objects.length === 1 ? objects[0] : objects, null, 2)}\n`);
     },
   };

@@ -78,6 +78,7 @@ export {
 import {
   VHDX_HEADER_OFFSETS,
   VHDX_MAX_LOG_SCAN_LENGTH,
+  VHDX_MAX_METADATA_ENTRIES,
   VHDX_MAX_METADATA_ITEM_LENGTH,
   VHDX_METADATA_TABLE_SIZE,
   VHDX_PARENT_LOCATOR_TYPE,
@@ -351,10 +352,15 @@ const METADATA_ENTRIES_READ_FIRST = 16;
 
 async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<MetadataValues> {
   const tableBytes = (entries: number): number => Math.min(VHDX_METADATA_TABLE_SIZE, VHDX_METADATA_TABLE_HEADER_SIZE + entries * VHDX_METADATA_TABLE_ENTRY_SIZE);
-  let table = await reader.read(region.fileOffset, tableBytes(METADATA_ENTRIES_READ_FIRST), 'metadata table');
-  // The entry count (VHDX_METADATA_TABLE_HEADER_FIELD_OFFSETS.entryCount); readVhdxMetadataTable checks it.
-  const entryCount = decodeVhdxMetadataTableHeader(table).entryCount;
-  if (entryCount > METADATA_ENTRIES_READ_FIRST) table = await reader.read(region.fileOffset, tableBytes(entryCount), 'metadata table');
+  const head = await reader.read(region.fileOffset, tableBytes(METADATA_ENTRIES_READ_FIRST), 'metadata table');
+  // More entries (within the cap, which readVhdxMetadataTable checks): the rest, read on from the head.
+  const entryCount = decodeVhdxMetadataTableHeader(head).entryCount;
+  let table = head;
+  if (entryCount > METADATA_ENTRIES_READ_FIRST && entryCount <= VHDX_MAX_METADATA_ENTRIES) {
+    table = new Uint8Array(tableBytes(entryCount));
+    table.set(head);
+    table.set(await reader.read(region.fileOffset + head.byteLength, table.byteLength - head.byteLength, 'metadata table'), head.byteLength);
+  }
   const items = readVhdxMetadataTable(table);
   const known = knownItems(items);
   const ranges = [...known.entries()].map(([name, item]) => itemRange(name, item, region));

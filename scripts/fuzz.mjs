@@ -2,6 +2,7 @@
 // A coverage-guided mutation fuzzer for the built library (dist/).
 //
 //   npm run fuzz -- --seconds 3600 --seed 42 [--format qcow2|guest] [--workers 2] [--no-coverage]
+//                   [--timeout-ms 5000] [--minimise-seconds 60]
 //                   [--library path/to/index.js] [--out folder]   (defaults: dist/index.js, test/regressions)
 //
 // Seeds: the committed fixtures, the regression inputs and the real-world images (when
@@ -31,7 +32,7 @@ let regressions = join(root, 'test', 'regressions');
 // Arguments
 
 function parseArguments(argv) {
-  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, quiet: false, library: join(root, 'dist', 'index.js'), out: undefined };
+  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, minimiseSeconds: 60, quiet: false, library: join(root, 'dist', 'index.js'), out: undefined };
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index];
     const value = () => {
@@ -44,6 +45,7 @@ function parseArguments(argv) {
     else if (argument === '--format') options.format = value();
     else if (argument === '--workers') options.workers = Number(value());
     else if (argument === '--timeout-ms') options.timeoutMs = Number(value());
+    else if (argument === '--minimise-seconds') options.minimiseSeconds = Number(value());
     else if (argument === '--no-coverage') options.coverage = false;
     else if (argument === '--quiet') options.quiet = true;
     else if (argument === '--library') options.library = value();
@@ -390,28 +392,41 @@ function timeBudget(bytes, delivery) {
 /**
  * A compressed input may expand a thousandfold (deflate's limit is 1032:1): decoding what it
  * holds is work bounded by `maxDecompressedBytes`, the documented cap, not by the input's
- * size. A slow run is therefore run once more with decoding capped at a small multiple of
- * the input; only if it is still slow does it count.
+ * size. A slow or timed-out run is therefore run once more with decoding capped at a small
+ * multiple of the input; only if it is still slow (or times out again) does it count.
  */
 const DECODE_ALLOWANCE_FACTOR = 8;
 
 async function judgedRun(target, bytes, delivery) {
   const result = await target.run(bytes, delivery, undefined, delivery.inspectGuest);
   const budget = timeBudget(bytes, delivery);
-  if (result.outcome.ok && result.milliseconds > budget) {
-    const again = await target.run(bytes, delivery, DECODE_ALLOWANCE_FACTOR * bytes.byteLength + 65536, delivery.inspectGuest);
-    if (again.outcome.ok && again.milliseconds > budget) {
-      return { ...again, outcome: { ok: false, code: 'SLOW', message: `took ${again.milliseconds.toFixed(0)} ms for ${bytes.byteLength} bytes (budget ${budget.toFixed(0)} ms)` } };
-    }
+  // A run stopped by the worker's timeout is judged the same way: 500 KiB of gzip may hold
+  // 512 MiB of zeros (10 s to decode here, within the default cap of 16 GiB).
+  const timedOut = result.outcome.code === 'TIMEOUT';
+  if (!timedOut && !(result.outcome.ok && result.milliseconds > budget)) return result;
+  const again = await target.run(bytes, delivery, DECODE_ALLOWANCE_FACTOR * bytes.byteLength + 65536, delivery.inspectGuest);
+  if (!again.outcome.ok) return again;
+  if (again.milliseconds > budget) {
+    return { ...again, outcome: { ok: false, code: 'SLOW', message: `took ${again.milliseconds.toFixed(0)} ms for ${bytes.byteLength} bytes (budget ${budget.toFixed(0)} ms)` } };
   }
-  return result;
+  return timedOut ? again : result;
 }
 
-async function minimise(target, bytes, delivery, code) {
+/**
+ * Cuts and zeroes the failing input while it still fails the same way, for at most
+ * `seconds`: an input that hangs costs two timeouts per attempt (see {@link judgedRun}), and
+ * 600 attempts of it would take most of an hour.
+ */
+async function minimise(target, bytes, delivery, code, seconds) {
   let best = bytes;
   let attempts = 0;
+  const until = Date.now() + seconds * 1000;
   const stillFails = async (candidate) => {
     attempts += 1;
+    if (Date.now() > until) {
+      attempts = Infinity;
+      return false;
+    }
     const { outcome } = await judgedRun(target, candidate, delivery);
     return !outcome.ok && outcome.code === code;
   };
@@ -520,7 +535,7 @@ async function main() {
         const key = `${result.outcome.code}: ${result.outcome.message.split('\n')[0]}`;
         stats.distinct[key] = (stats.distinct[key] ?? 0) + 1;
         if (stats.distinct[key] > 1) continue;
-        const minimal = await minimise(target, bytes, delivery, result.outcome.code);
+        const minimal = await minimise(target, bytes, delivery, result.outcome.code, options.minimiseSeconds);
         const path = save(minimal, result.outcome, seed.name, delivery);
         stats.failures.push({ path, bytes: minimal.byteLength, code: result.outcome.code, seed: seed.name, message: result.outcome.message.split('\n')[0] });
         if (!options.quiet) console.error(`failure ${result.outcome.code} from ${seed.name}: saved ${path}\n  ${result.outcome.message.split('\n')[0]}`);

@@ -124,6 +124,9 @@ function loadSeeds() {
   return [...seeds, ...containerSeeds(seeds), ...guestSeeds(join(tmpdir(), `image-introspect-fuzz-guests-${process.pid}`), quietLog)];
 }
 
+/** The share of inputs made from a guest seed (or its mutants), whatever the corpus's size. */
+const GUEST_SHARE = 0.2;
+
 /** Where notes about seeds go (nowhere with --quiet). */
 let quietLog = (line) => console.error(line);
 
@@ -493,6 +496,9 @@ async function main() {
   }
 
   const corpus = seeds.map((seed) => ({ ...seed }));
+  // The guest seeds are a few among hundreds, and a guest's file systems hold most of the
+  // code a guest seed reaches: one input in GUEST_SHARE starts from one of them.
+  const guestCorpus = corpus.filter((seed) => seed.inspectGuest);
   const covered = new Set();
   const stats = { inputs: 0, byFormat: {}, byOutcome: {}, guestOutcomes: {}, times: [], maxMsPerMiB: 0, slowest: undefined, peakHeap: 0, newCoverage: 0, failures: [], distinct: {} };
   const started = Date.now();
@@ -501,7 +507,7 @@ async function main() {
 
   async function lane(target) {
     while (Date.now() < deadline) {
-      const seed = rng.pick(corpus);
+      const seed = guestCorpus.length > 0 && rng.chance(GUEST_SHARE) ? rng.pick(guestCorpus) : rng.pick(corpus);
       const bytes = mutate(rng, seed, corpus);
       // A guest seed is inspected (on a random-access source: a stream has no guest disk).
       const delivery = seed.inspectGuest ? { kind: rng.pick(['bytes', 'random-access']), sizes: [bytes.byteLength], inspectGuest: true } : randomDelivery(rng, bytes.byteLength);
@@ -528,7 +534,11 @@ async function main() {
       }
       if (fresh > 0 && stats.inputs > seeds.length) {
         stats.newCoverage += 1;
-        if (corpus.length < 4000 && bytes.byteLength <= SEED_LIMIT) corpus.push({ name: `${seed.name}+mutation`, format: seed.format, bytes, inspectGuest: seed.inspectGuest, hot: seed.hot });
+        if (corpus.length < 4000 && bytes.byteLength <= SEED_LIMIT) {
+          const entry = { name: `${seed.name}+mutation`, format: seed.format, bytes, inspectGuest: seed.inspectGuest, hot: seed.hot };
+          corpus.push(entry);
+          if (entry.inspectGuest) guestCorpus.push(entry);
+        }
       }
       if (!result.outcome.ok) {
         // One reproducer per distinct failure (code and first line of the message); count the rest.

@@ -10,6 +10,10 @@
 //                                                             temp dir's image-introspect-images/guests
 //   node bench/guest.mjs a.img b.qcow2 ...                    these images
 //   node bench/guest.mjs --formats raw,qcow2                  each guest also converted by qemu-img
+//                                                             (raw, qcow2, vmdk, vmdk-stream = streamOptimized,
+//                                                             vhd = qemu's vpc, vhdx, vdi; named as
+//                                                             test/guest/inspect.test.ts names them, so its
+//                                                             conversions are reused)
 //   node bench/guest.mjs --iterations 5                       ours: the median of 5 runs (default 3)
 //   node bench/guest.mjs --no-virt-inspector                  ours only
 //   node bench/guest.mjs --kvm                                virt-inspector with KVM when /dev/kvm works
@@ -66,14 +70,24 @@ function formatOf(path) {
   return result.ok ? JSON.parse(result.stdout).format : 'raw';
 }
 
+/**
+ * The qemu-img format and options of each --formats name, and the file name's suffix
+ * (the one test/guest/inspect.test.ts's `convert` gives, so that its conversions are reused).
+ */
+const CONVERSIONS = {
+  vhd: { format: 'vpc', options: [] },
+  'vmdk-stream': { format: 'vmdk', options: ['subformat=streamOptimized'] },
+};
+
 /** Each image, converted with qemu-img into every asked format (beside the raw one, cached). */
 function withFormats(image) {
   const source = formatOf(image);
-  return formats.map((format) => {
-    if (format === source) return image;
-    const target = `${image}.${format}`;
+  return formats.map((name) => {
+    const { format, options } = CONVERSIONS[name] ?? { format: name, options: [] };
+    if (format === source && options.length === 0) return image;
+    const target = `${image}.${format}${options.length === 0 ? '' : `-${options.join('-').replace(/[^a-z0-9]+/gi, '_')}`}`;
     if (!existsSync(target)) {
-      const converted = run('qemu-img', ['convert', '-f', source, '-O', format, image, target]);
+      const converted = run('qemu-img', ['convert', '-f', source, '-O', format, ...(options.length === 0 ? [] : ['-o', options.join(',')]), image, target]);
       if (!converted.ok) throw new Error(`qemu-img convert to ${format}: ${converted.stderr}`);
     }
     return target;

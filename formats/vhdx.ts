@@ -35,12 +35,15 @@ import {
   VHDX_FILE_IDENTIFIER_SIZE,
   VHDX_FILE_PARAMETERS_SIZE,
   VHDX_HEADER_SIZE,
+  VHDX_METADATA_TABLE_ENTRY_SIZE,
+  VHDX_METADATA_TABLE_HEADER_SIZE,
   VHDX_PAGE83_DATA_SIZE,
   VHDX_PARENT_LOCATOR_HEADER_SIZE,
   VHDX_SECTOR_SIZE_SIZE,
   VHDX_VIRTUAL_DISK_SIZE_SIZE,
   decodeVhdxFileParameters,
   decodeVhdxHeader,
+  decodeVhdxMetadataTableHeader,
   decodeVhdxPage83Data,
   decodeVhdxSectorSize,
   decodeVhdxVirtualDiskSize,
@@ -75,6 +78,7 @@ export {
 import {
   VHDX_HEADER_OFFSETS,
   VHDX_MAX_LOG_SCAN_LENGTH,
+  VHDX_MAX_METADATA_ENTRIES,
   VHDX_MAX_METADATA_ITEM_LENGTH,
   VHDX_METADATA_TABLE_SIZE,
   VHDX_PARENT_LOCATOR_TYPE,
@@ -339,8 +343,25 @@ interface MetadataValues {
   parentLocator: VhdxParentLocator | undefined;
 }
 
+/**
+ * Metadata table entries read with its header at first: 16 (qemu-img writes 5 or 6). The
+ * table has no checksum, so its unused rest of the 64 KiB is not read; a table of more
+ * entries is read again, as long as they are.
+ */
+const METADATA_ENTRIES_READ_FIRST = 16;
+
 async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<MetadataValues> {
-  const items = readVhdxMetadataTable(await reader.read(region.fileOffset, VHDX_METADATA_TABLE_SIZE, 'metadata table'));
+  const tableBytes = (entries: number): number => Math.min(VHDX_METADATA_TABLE_SIZE, VHDX_METADATA_TABLE_HEADER_SIZE + entries * VHDX_METADATA_TABLE_ENTRY_SIZE);
+  const head = await reader.read(region.fileOffset, tableBytes(METADATA_ENTRIES_READ_FIRST), 'metadata table');
+  // More entries (within the cap, which readVhdxMetadataTable checks): the rest, read on from the head.
+  const entryCount = decodeVhdxMetadataTableHeader(head).entryCount;
+  let table = head;
+  if (entryCount > METADATA_ENTRIES_READ_FIRST && entryCount <= VHDX_MAX_METADATA_ENTRIES) {
+    table = new Uint8Array(tableBytes(entryCount));
+    table.set(head);
+    table.set(await reader.read(region.fileOffset + head.byteLength, table.byteLength - head.byteLength, 'metadata table'), head.byteLength);
+  }
+  const items = readVhdxMetadataTable(table);
   const known = knownItems(items);
   const ranges = [...known.entries()].map(([name, item]) => itemRange(name, item, region));
   const values = await reader.readMany(ranges);

@@ -116,9 +116,11 @@ export class GuestFiles<Node = unknown> {
     const node = await this.node(path, true);
     if (node === undefined || this.fs.kind(node) !== 'file') return undefined;
     return this.soft(path, undefined, () =>
+      // What the file holds of the range (a small executable is shorter than the head asked
+      // for: `file`, which libguestfs runs, names a 64-byte ELF header); the parsers check lengths.
       executableArchitecture(async (offset, length) => {
         const bytes = await this.fs.readFile(node, offset + length);
-        return bytes.byteLength >= offset + length ? bytes.subarray(offset) : undefined;
+        return bytes.byteLength > offset ? bytes.subarray(offset) : undefined;
       }),
     );
   }

@@ -1,5 +1,6 @@
 // The fuzz target, run in a worker thread so that the main thread can stop it when an
-// input hangs. It introspects each input it is sent, through the source kind it is told,
+// input hangs. It introspects each input it is sent, through the source kind it is told
+// (and with `inspectGuest` when told: a guest seed's mutations),
 // and answers with the outcome, the time taken, the new coverage and the heap in use.
 import inspector from 'node:inspector';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -53,14 +54,22 @@ function sourceFor(kind, bytes, sizes) {
   })();
 }
 
+/** What guest inspection came to, for the fuzzer's counts: an OS, file systems only, nothing, or unavailable (and why, in short). */
+function guestOutcome(guest) {
+  if (guest === undefined) return 'none';
+  if ('unavailable' in guest) return `unavailable: ${guest.unavailable.replace(/\d+/g, 'N').split(/[:(]/)[0].slice(0, 60)}`;
+  if (guest.os !== undefined) return `os ${guest.os.type}`;
+  return guest.filesystems.some((fs) => fs.type !== 'unknown') ? 'file systems, no OS' : 'nothing found';
+}
+
 let peakHeap = 0;
-parentPort.on('message', async ({ id, bytes, kind, sizes, maxBufferBytes, maxDecompressedBytes }) => {
+parentPort.on('message', async ({ id, bytes, kind, sizes, maxBufferBytes, maxDecompressedBytes, inspectGuest }) => {
   const started = performance.now();
   let outcome;
   try {
-    const info = await introspect(sourceFor(kind, bytes, sizes), { maxBufferBytes, ...(maxDecompressedBytes === undefined ? {} : { maxDecompressedBytes }) });
+    const info = await introspect(sourceFor(kind, bytes, sizes), { maxBufferBytes, ...(maxDecompressedBytes === undefined ? {} : { maxDecompressedBytes }), ...(inspectGuest ? { inspectGuest: true } : {}) });
     JSON.stringify(info); // results must be plain data
-    outcome = { ok: true, format: info.format, virtualSize: info.virtualSize };
+    outcome = { ok: true, format: info.format, virtualSize: info.virtualSize, ...(inspectGuest ? { guest: guestOutcome(info.guest) } : {}) };
   } catch (error) {
     if (isIntrospectionError(error) && error.code !== 'INTERNAL') {
       outcome = { ok: true, code: error.code, format: error.format };

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // A coverage-guided mutation fuzzer for the built library (dist/).
 //
-//   npm run fuzz -- --seconds 3600 --seed 42 [--format qcow2] [--workers 2] [--no-coverage]
+//   npm run fuzz -- --seconds 3600 --seed 42 [--format qcow2|guest] [--workers 2] [--no-coverage]
+//                   [--timeout-ms 5000] [--minimise-seconds 60]
 //                   [--library path/to/index.js] [--out folder]   (defaults: dist/index.js, test/regressions)
 //
 // Seeds: the committed fixtures, the regression inputs and the real-world images (when
-// ../shared/real-world is present), and a few fixtures wrapped in every container. Each input is a seed with a few mutations (bit flips,
+// ../shared/real-world is present), a few fixtures wrapped in every container, and small
+// guest disks made at fuzz time (scripts/fuzz-guest-seeds.mjs), introspected with
+// `inspectGuest: true` and mutated mostly where guest inspection reads them. Each input is a seed with a few mutations (bit flips,
 // interesting integers written over fields, truncations, splices, foreign signatures)
 // introspected from bytes or from a randomly chunked stream, in a worker thread watched
 // by a timer. An input passes when it yields an ImageInfo or an IntrospectionError other
@@ -20,6 +23,7 @@ import { Worker } from 'node:worker_threads';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { guestSeeds } from './fuzz-guest-seeds.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 let regressions = join(root, 'test', 'regressions');
@@ -28,7 +32,7 @@ let regressions = join(root, 'test', 'regressions');
 // Arguments
 
 function parseArguments(argv) {
-  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, quiet: false, library: join(root, 'dist', 'index.js'), out: undefined };
+  const options = { seconds: 60, seed: Date.now() % 2 ** 31, format: undefined, workers: 1, coverage: true, timeoutMs: 5000, minimiseSeconds: 60, quiet: false, library: join(root, 'dist', 'index.js'), out: undefined };
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index];
     const value = () => {
@@ -41,6 +45,7 @@ function parseArguments(argv) {
     else if (argument === '--format') options.format = value();
     else if (argument === '--workers') options.workers = Number(value());
     else if (argument === '--timeout-ms') options.timeoutMs = Number(value());
+    else if (argument === '--minimise-seconds') options.minimiseSeconds = Number(value());
     else if (argument === '--no-coverage') options.coverage = false;
     else if (argument === '--quiet') options.quiet = true;
     else if (argument === '--library') options.library = value();
@@ -116,7 +121,31 @@ function loadSeeds() {
     const bytes = path.endsWith('.gz') ? gunzipSync(data) : data;
     return { name: relative(root, path), bytes: shrinkSeed(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)) };
   });
-  return [...seeds, ...containerSeeds(seeds)];
+  return [...seeds, ...containerSeeds(seeds), ...guestSeeds(join(tmpdir(), `image-introspect-fuzz-guests-${process.pid}`), quietLog)];
+}
+
+/** The share of inputs made from a guest seed (or its mutants), whatever the corpus's size. */
+const GUEST_SHARE = 0.2;
+
+/** Where notes about seeds go (nowhere with --quiet). */
+let quietLog = (line) => console.error(line);
+
+/**
+ * The byte ranges guest inspection reads in a guest seed (its partition table, superblocks,
+ * inodes, directories, the format's tables): most mutations of the seed land in them.
+ */
+async function guestReads(introspect, bytes) {
+  const reads = [];
+  const source = {
+    size: bytes.byteLength,
+    read: async (offset, length) => {
+      const part = bytes.subarray(offset, offset + length);
+      reads.push([offset, part.byteLength]);
+      return part;
+    },
+  };
+  await introspect(source, { inspectGuest: true }).catch(() => undefined);
+  return reads.filter(([, length]) => length > 0);
 }
 
 /** A minimal OVF descriptor naming one disk file, for the OVA seed. */
@@ -181,9 +210,16 @@ function latin1(text) {
   return Uint8Array.from(text, (character) => character.charCodeAt(0) & 0xff);
 }
 
-/** An offset biased towards the start, where the headers are. */
-function offsetIn(rng, length) {
+/**
+ * An offset biased towards the start, where the headers are; for a guest seed, mostly inside
+ * the ranges guest inspection read (`hot`).
+ */
+function offsetIn(rng, length, hot) {
   if (length === 0) return 0;
+  if (hot !== undefined && hot.length > 0 && rng.chance(0.7)) {
+    const [start, size] = rng.pick(hot);
+    if (start < length) return Math.min(length - 1, start + rng.below(size));
+  }
   const roll = rng.next();
   if (roll < 0.5) return rng.below(Math.min(length, 4096));
   if (roll < 0.75) return rng.below(Math.min(length, 256 * 1024));
@@ -212,18 +248,18 @@ function concat(...parts) {
 const mutators = [
   function flipBit(rng, bytes) {
     if (bytes.byteLength === 0) return bytes;
-    const offset = offsetIn(rng, bytes.byteLength);
+    const offset = offsetIn(rng, bytes.byteLength, hotRanges);
     bytes[offset] ^= 1 << rng.below(8);
     return bytes;
   },
   function interestingByte(rng, bytes) {
     if (bytes.byteLength === 0) return bytes;
-    bytes[offsetIn(rng, bytes.byteLength)] = rng.pick(interesting8);
+    bytes[offsetIn(rng, bytes.byteLength, hotRanges)] = rng.pick(interesting8);
     return bytes;
   },
   function interestingInteger(rng, bytes) {
     const width = rng.pick([2, 4, 4, 8, 8]);
-    const offset = offsetIn(rng, bytes.byteLength) & ~(rng.chance(0.7) ? width - 1 : 0);
+    const offset = offsetIn(rng, bytes.byteLength, hotRanges) & ~(rng.chance(0.7) ? width - 1 : 0);
     let value = rng.pick(interesting64);
     if (rng.chance(0.3)) value = BigInt(bytes.byteLength + rng.below(1024) - 512) & 0xffffffffffffffffn;
     writeInteger(bytes, offset, value, width, rng.chance(0.5));
@@ -234,25 +270,32 @@ const mutators = [
     return bytes.subarray(0, at);
   },
   function deleteRange(rng, bytes) {
-    const start = offsetIn(rng, bytes.byteLength);
+    const start = offsetIn(rng, bytes.byteLength, hotRanges);
     const length = 1 + rng.below(Math.min(4096, Math.max(1, bytes.byteLength - start)));
     return concat(bytes.subarray(0, start), bytes.subarray(start + length));
   },
   function insertBytes(rng, bytes) {
-    const start = offsetIn(rng, bytes.byteLength);
+    const start = offsetIn(rng, bytes.byteLength, hotRanges);
     const filler = new Uint8Array(1 + rng.below(1024)).fill(rng.pick(interesting8));
     return concat(bytes.subarray(0, start), filler, bytes.subarray(start));
   },
   function foreignSignature(rng, bytes) {
     const signature = latin1(rng.pick(signatures));
-    const offset = rng.chance(0.4) ? rng.pick([0, 512, 32769, 0x40, 0x10000, 0x30000]) : offsetIn(rng, bytes.byteLength);
+    const offset = rng.chance(0.4) ? rng.pick([0, 512, 32769, 0x40, 0x10000, 0x30000]) : offsetIn(rng, bytes.byteLength, hotRanges);
     if (offset + signature.byteLength <= bytes.byteLength) bytes.set(signature, offset);
     else if (rng.chance(0.5)) return concat(bytes, signature);
     return bytes;
   },
 ];
 
+/** The hot ranges of the seed being mutated (see {@link offsetIn}). */
+let hotRanges;
+
+/** The mutators that keep every byte where it was. */
+const inPlaceMutators = mutators.filter((mutator) => ['flipBit', 'interestingByte', 'interestingInteger'].includes(mutator.name));
+
 function mutate(rng, seed, corpus) {
+  hotRanges = seed.hot;
   let bytes = seed.bytes.slice();
   if (rng.chance(0.05) && corpus.length > 1) {
     const other = rng.pick(corpus).bytes;
@@ -260,7 +303,10 @@ function mutate(rng, seed, corpus) {
     bytes = concat(bytes.subarray(0, cut), other.subarray(Math.min(other.byteLength, cut)));
   }
   const count = 1 + rng.below(4);
-  for (let step = 0; step < count; step += 1) bytes = rng.pick(mutators)(rng, bytes);
+  // A guest's structures are found through the image's tables and the partition table: a
+  // cut or shift loses them all at once, so a guest seed is mostly damaged in place.
+  const kinds = seed.inspectGuest && rng.chance(0.9) ? inPlaceMutators : mutators;
+  for (let step = 0; step < count; step += 1) bytes = rng.pick(kinds)(rng, bytes);
   return bytes;
 }
 
@@ -308,7 +354,7 @@ class Target {
     });
   }
 
-  run(bytes, delivery, maxDecompressedBytes = undefined) {
+  run(bytes, delivery, maxDecompressedBytes = undefined, inspectGuest = false) {
     const id = (this.nextId += 1);
     return new Promise((resolve) => {
       const timer = setTimeout(async () => {
@@ -324,7 +370,7 @@ class Target {
           resolve(message);
         },
       };
-      this.worker.postMessage({ id, bytes, kind: delivery.kind, sizes: delivery.sizes, maxBufferBytes: undefined, maxDecompressedBytes });
+      this.worker.postMessage({ id, bytes, kind: delivery.kind, sizes: delivery.sizes, maxBufferBytes: undefined, maxDecompressedBytes, inspectGuest });
     });
   }
 
@@ -349,28 +395,41 @@ function timeBudget(bytes, delivery) {
 /**
  * A compressed input may expand a thousandfold (deflate's limit is 1032:1): decoding what it
  * holds is work bounded by `maxDecompressedBytes`, the documented cap, not by the input's
- * size. A slow run is therefore run once more with decoding capped at a small multiple of
- * the input; only if it is still slow does it count.
+ * size. A slow or timed-out run is therefore run once more with decoding capped at a small
+ * multiple of the input; only if it is still slow (or times out again) does it count.
  */
 const DECODE_ALLOWANCE_FACTOR = 8;
 
 async function judgedRun(target, bytes, delivery) {
-  const result = await target.run(bytes, delivery);
+  const result = await target.run(bytes, delivery, undefined, delivery.inspectGuest);
   const budget = timeBudget(bytes, delivery);
-  if (result.outcome.ok && result.milliseconds > budget) {
-    const again = await target.run(bytes, delivery, DECODE_ALLOWANCE_FACTOR * bytes.byteLength + 65536);
-    if (again.outcome.ok && again.milliseconds > budget) {
-      return { ...again, outcome: { ok: false, code: 'SLOW', message: `took ${again.milliseconds.toFixed(0)} ms for ${bytes.byteLength} bytes (budget ${budget.toFixed(0)} ms)` } };
-    }
+  // A run stopped by the worker's timeout is judged the same way: 500 KiB of gzip may hold
+  // 512 MiB of zeros (10 s to decode here, within the default cap of 16 GiB).
+  const timedOut = result.outcome.code === 'TIMEOUT';
+  if (!timedOut && !(result.outcome.ok && result.milliseconds > budget)) return result;
+  const again = await target.run(bytes, delivery, DECODE_ALLOWANCE_FACTOR * bytes.byteLength + 65536, delivery.inspectGuest);
+  if (!again.outcome.ok) return again;
+  if (again.milliseconds > budget) {
+    return { ...again, outcome: { ok: false, code: 'SLOW', message: `took ${again.milliseconds.toFixed(0)} ms for ${bytes.byteLength} bytes (budget ${budget.toFixed(0)} ms)` } };
   }
-  return result;
+  return timedOut ? again : result;
 }
 
-async function minimise(target, bytes, delivery, code) {
+/**
+ * Cuts and zeroes the failing input while it still fails the same way, for at most
+ * `seconds`: an input that hangs costs two timeouts per attempt (see {@link judgedRun}), and
+ * 600 attempts of it would take most of an hour.
+ */
+async function minimise(target, bytes, delivery, code, seconds) {
   let best = bytes;
   let attempts = 0;
+  const until = Date.now() + seconds * 1000;
   const stillFails = async (candidate) => {
     attempts += 1;
+    if (Date.now() > until) {
+      attempts = Infinity;
+      return false;
+    }
     const { outcome } = await judgedRun(target, candidate, delivery);
     return !outcome.ok && outcome.code === code;
   };
@@ -411,6 +470,7 @@ function save(bytes, failure, seedName, delivery) {
 async function main() {
   const options = parseArguments(process.argv.slice(2));
   if (options.out !== undefined) regressions = options.out;
+  if (options.quiet) quietLog = () => undefined;
   const libraryUrl = pathToFileURL(options.library).href;
   if (!existsSync(options.library)) throw new Error(`${options.library} is missing: run npm run build`);
   const { introspect } = await import(libraryUrl);
@@ -422,9 +482,9 @@ async function main() {
       (info) => info.containers?.[0]?.format ?? info.format,
       (error) => error?.format ?? 'error',
     );
-    seeds.push({ ...seed, format });
+    seeds.push({ ...seed, format, ...(seed.inspectGuest ? { hot: await guestReads(introspect, seed.bytes) } : {}) });
   }
-  if (options.format) seeds = seeds.filter((seed) => seed.format === options.format);
+  if (options.format) seeds = seeds.filter((seed) => seed.format === options.format || (options.format === 'guest' && seed.inspectGuest));
   if (seeds.length === 0) throw new Error(`no seeds${options.format ? ` of format ${options.format}` : ''}`);
 
   const rng = random(options.seed);
@@ -436,22 +496,28 @@ async function main() {
   }
 
   const corpus = seeds.map((seed) => ({ ...seed }));
+  // The guest seeds are a few among hundreds, and a guest's file systems hold most of the
+  // code a guest seed reaches: one input in GUEST_SHARE starts from one of them.
+  const guestCorpus = corpus.filter((seed) => seed.inspectGuest);
   const covered = new Set();
-  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, times: [], maxMsPerMiB: 0, slowest: undefined, peakHeap: 0, newCoverage: 0, failures: [], distinct: {} };
+  const stats = { inputs: 0, byFormat: {}, byOutcome: {}, guestOutcomes: {}, times: [], maxMsPerMiB: 0, slowest: undefined, peakHeap: 0, newCoverage: 0, failures: [], distinct: {} };
   const started = Date.now();
   const deadline = started + options.seconds * 1000;
   let lastReport = started;
 
   async function lane(target) {
     while (Date.now() < deadline) {
-      const seed = rng.pick(corpus);
+      const seed = guestCorpus.length > 0 && rng.chance(GUEST_SHARE) ? rng.pick(guestCorpus) : rng.pick(corpus);
       const bytes = mutate(rng, seed, corpus);
-      const delivery = randomDelivery(rng, bytes.byteLength);
+      // A guest seed is inspected (on a random-access source: a stream has no guest disk).
+      const delivery = seed.inspectGuest ? { kind: rng.pick(['bytes', 'random-access']), sizes: [bytes.byteLength], inspectGuest: true } : randomDelivery(rng, bytes.byteLength);
       const result = await judgedRun(target, bytes, delivery);
       stats.inputs += 1;
-      stats.byFormat[seed.format] = (stats.byFormat[seed.format] ?? 0) + 1;
+      const formatKey = seed.inspectGuest ? `${seed.format} (guest)` : seed.format;
+      stats.byFormat[formatKey] = (stats.byFormat[formatKey] ?? 0) + 1;
       const outcomeKey = result.outcome.ok ? (result.outcome.code ?? `ok:${result.outcome.format}`) : `FAIL:${result.outcome.code}`;
       stats.byOutcome[outcomeKey] = (stats.byOutcome[outcomeKey] ?? 0) + 1;
+      if (result.outcome.guest !== undefined) stats.guestOutcomes[result.outcome.guest] = (stats.guestOutcomes[result.outcome.guest] ?? 0) + 1;
       stats.times.push(result.milliseconds);
       const perMiB = result.milliseconds / Math.max(bytes.byteLength / 1048576, 1 / 16);
       if (perMiB > stats.maxMsPerMiB) {
@@ -468,14 +534,18 @@ async function main() {
       }
       if (fresh > 0 && stats.inputs > seeds.length) {
         stats.newCoverage += 1;
-        if (corpus.length < 4000 && bytes.byteLength <= SEED_LIMIT) corpus.push({ name: `${seed.name}+mutation`, format: seed.format, bytes });
+        if (corpus.length < 4000 && bytes.byteLength <= SEED_LIMIT) {
+          const entry = { name: `${seed.name}+mutation`, format: seed.format, bytes, inspectGuest: seed.inspectGuest, hot: seed.hot };
+          corpus.push(entry);
+          if (entry.inspectGuest) guestCorpus.push(entry);
+        }
       }
       if (!result.outcome.ok) {
         // One reproducer per distinct failure (code and first line of the message); count the rest.
         const key = `${result.outcome.code}: ${result.outcome.message.split('\n')[0]}`;
         stats.distinct[key] = (stats.distinct[key] ?? 0) + 1;
         if (stats.distinct[key] > 1) continue;
-        const minimal = await minimise(target, bytes, delivery, result.outcome.code);
+        const minimal = await minimise(target, bytes, delivery, result.outcome.code, options.minimiseSeconds);
         const path = save(minimal, result.outcome, seed.name, delivery);
         stats.failures.push({ path, bytes: minimal.byteLength, code: result.outcome.code, seed: seed.name, message: result.outcome.message.split('\n')[0] });
         if (!options.quiet) console.error(`failure ${result.outcome.code} from ${seed.name}: saved ${path}\n  ${result.outcome.message.split('\n')[0]}`);
@@ -499,6 +569,7 @@ async function main() {
     inputsPerSecond: Math.round(stats.inputs / seconds),
     inputsPerFormat: stats.byFormat,
     outcomes: stats.byOutcome,
+    guestOutcomes: stats.guestOutcomes,
     timePerInputMs: { mean: +(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)).toFixed(3), p99: +percentile(0.99).toFixed(3), max: +(sorted[sorted.length - 1] ?? 0).toFixed(3) },
     maxMillisecondsPerMiB: +stats.maxMsPerMiB.toFixed(1),
     slowestPerByte: stats.slowest,

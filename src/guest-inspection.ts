@@ -72,7 +72,8 @@ export function isGuestInfo(guest: GuestResult | undefined): guest is GuestInfo 
  * Inspects the guest inside an introspected image: `info.guest`. The guest's disk is the
  * one the format's tables map (`openGuestDisk`, from the module's `guestDisk`). Never
  * throws for the image's sake (a stream, an unmapped or encrypted format, a damaged guest,
- * a spent read budget all give `{ unavailable }`); an abort still rejects with `ABORTED`.
+ * a spent read budget all give `{ unavailable }`); an abort still rejects with `ABORTED`,
+ * and a bug of this library's with `INTERNAL` (as anywhere else, and so the fuzzer sees it).
  */
 export async function inspectImageGuest(image: IntrospectedImage, source: ByteReader, settings: ResolvedGuestInspection, signal?: AbortSignal): Promise<GuestResult> {
   const diskWarnings: string[] = [];
@@ -88,7 +89,8 @@ export async function inspectImageGuest(image: IntrospectedImage, source: ByteRe
     // The guest disk's own warnings (a backing image not given) come first: they explain what follows.
     return diskWarnings.length === 0 ? guest : { ...guest, warnings: [...diskWarnings.map((message) => `guest disk: ${message}`), ...guest.warnings] };
   } catch (error) {
-    if (isIntrospectionError(error) && error.code !== 'ABORTED') return { unavailable: error.message };
+    // A damaged guest is a reason; an abort and our own bug (INTERNAL) are not the image's doing.
+    if (isIntrospectionError(error) && error.code !== 'ABORTED' && error.code !== 'INTERNAL') return { unavailable: error.message };
     throw error;
   } finally {
     await disk?.release();

@@ -46,4 +46,33 @@ export async function introspect(source, options) {
     await expect(introspect(bytes)).rejects.toThrow('planted');
     expect(bytes.byteLength).toBeLessThan(64 * 1024);
   });
+
+  it('counts a run that times out only when it also times out with decoding capped (a thousandfold gzip is bounded by maxDecompressedBytes)', () => {
+    // A planted stall standing for a decompression bomb: it ends once decoding is capped, or never.
+    const plant = (name: string, endsWhenCapped: boolean) => {
+      const path = join(work, name);
+      writeFileSync(
+        path,
+        // (Only in the fuzzer's worker: its main thread labels the seeds with the same library.)
+        `import { isMainThread } from 'node:worker_threads';
+import * as real from ${JSON.stringify(dist)};
+export const isIntrospectionError = real.isIntrospectionError;
+export async function introspect(source, options) {
+  const info = await real.introspect(source, options);
+  if (!isMainThread && info.format === 'vmdk' && (${!endsWhenCapped} || options?.maxDecompressedBytes === undefined)) await new Promise(() => {});
+  return info;
+}
+`,
+      );
+      return path;
+    };
+    const bounded = fuzz('--seconds', '3', '--seed', '6', '--format', 'vmdk', '--timeout-ms', '500', '--library', plant('bounded.mjs', true), '--out', join(work, 'bounded'));
+    expect(bounded.status, bounded.stderr).toBe(0);
+    const boundedSummary = JSON.parse(bounded.stdout) as { inputs: number; failures: unknown[] };
+    expect(boundedSummary.inputs).toBeGreaterThan(0);
+    expect(boundedSummary.failures).toEqual([]);
+    const hangs = fuzz('--seconds', '3', '--seed', '6', '--format', 'vmdk', '--timeout-ms', '500', '--minimise-seconds', '2', '--library', plant('hangs.mjs', false), '--out', join(work, 'hangs'));
+    expect(hangs.status, hangs.stderr).toBe(1);
+    expect((JSON.parse(hangs.stdout) as { failures: Array<{ code: string }> }).failures[0]?.code).toBe('TIMEOUT');
+  });
 });

@@ -7,7 +7,7 @@
  * | --- | --- |
  * | {@link GuestPieceList} | collects the pieces of one lookup in guest order, merging neighbours of the same kind (data contiguous in the image too) |
  * | {@link HostLayout} | the image's own structures (header, tables), which no table or data may overlap, and its end: a pointer past it is `CORRUPT` |
- * | {@link TablePages} | reads table entries a page at a time, keeping the last few pages |
+ * | {@link TablePages} | reads the table entries a lookup needs, keeping the last few thousand |
  * | {@link BlockMap} | the whole map of a disk cut into equal blocks by one flat table (VDI, VHD, VHDX) |
  *
  * @module
@@ -149,14 +149,19 @@ export class HostLayout {
   }
 }
 
-/** How many bytes of a table {@link TablePages} reads at once: 64 KiB (a whole qcow2 L2 table at the default cluster size). */
-export const GUEST_TABLE_PAGE_BYTES = 64 * 1024;
+/**
+ * The most table bytes {@link TablePages} reads at once: 64 KiB (a whole qcow2 L2 table at
+ * the default cluster size). One guest read needs the entries of the units it covers, so
+ * a lookup of more than 8192 qcow2 clusters (512 MiB) reads its entries in several steps.
+ */
+export const GUEST_TABLE_RUN_BYTES = 64 * 1024;
 
 /**
- * How many table pages one map keeps: 64, so at most 4 MiB of tables are held per guest
- * disk. A walk of a file system revisits the same few tables; more would only hold memory.
+ * How many table entries one map keeps: 64 Ki (512 KiB of 8-byte entries, a guest
+ * disk of 4 GiB in 64 KiB clusters). A walk of a file system revisits the same few
+ * entries; more would only hold memory.
  */
-export const GUEST_TABLE_CACHE_PAGES = 64;
+export const GUEST_TABLE_CACHE_ENTRIES = 64 * 1024;
 
 /** A table in the image. */
 export interface TableLocation {
@@ -169,33 +174,46 @@ export interface TableLocation {
 }
 
 /**
- * Table entries, read a page at a time ({@link GUEST_TABLE_PAGE_BYTES}, cut at the table's
- * end) and kept in a small least-recently-used cache ({@link GUEST_TABLE_CACHE_PAGES}).
- * The caller checks the table's place first ({@link HostLayout.check}).
+ * Table entries, read only where a guest read needs them: a lookup's first missing entry
+ * and the ones after it up to the last unit the lookup covers (`through`), in one read
+ * (at most {@link GUEST_TABLE_RUN_BYTES}), each kept in a least-recently-used cache of
+ * {@link GUEST_TABLE_CACHE_ENTRIES}. A file system reads a few blocks here and there, so
+ * reading whole tables (a 64 KiB qcow2 L2 table for one 8-byte entry) would cost more
+ * than the guest's own reads on a small image. The caller checks the table's place first
+ * ({@link HostLayout.check}).
  */
 export class TablePages {
-  private readonly pages = new Map<number, Uint8Array>();
+  /** Entry bytes by their offset in the image, least recently used first. */
+  private readonly entries = new Map<number, Uint8Array>();
 
   constructor(private readonly image: ByteReader) {}
 
-  /** The `entrySize` bytes of entry `index` of `table`. */
-  async entry(table: TableLocation, index: number, entrySize: number): Promise<Uint8Array> {
+  /**
+   * The `entrySize` bytes of entry `index` of `table`; on a miss, entries `index..through`
+   * (cut at the table's end) are read with it.
+   */
+  async entry(table: TableLocation, index: number, entrySize: number, through = index): Promise<Uint8Array> {
     const byte = index * entrySize;
     if (!Number.isSafeInteger(byte) || byte < 0 || byte + entrySize > table.length) {
       throw fieldError('INTERNAL', table.name, `entry ${index} lies outside the table (${table.length} bytes)`);
     }
-    const pageStart = byte - (byte % GUEST_TABLE_PAGE_BYTES);
-    const offset = table.offset + pageStart;
-    let page = this.pages.get(offset);
-    if (page === undefined || page.byteLength < Math.min(GUEST_TABLE_PAGE_BYTES, table.length - pageStart)) {
-      page = await this.image.read(offset, Math.min(GUEST_TABLE_PAGE_BYTES, table.length - pageStart), table.name);
-      if (this.pages.size >= GUEST_TABLE_CACHE_PAGES) this.pages.delete(this.pages.keys().next().value as number);
-    } else {
-      this.pages.delete(offset);
+    const offset = table.offset + byte;
+    const cached = this.entries.get(offset);
+    if (cached !== undefined && cached.byteLength === entrySize) {
+      this.entries.delete(offset);
+      this.entries.set(offset, cached);
+      return cached;
     }
-    this.pages.set(offset, page);
-    const start = byte - pageStart;
-    return page.subarray(start, start + entrySize);
+    const lastByte = Math.min(table.length, Math.max(byte, through * entrySize) + entrySize, byte + Math.max(entrySize, GUEST_TABLE_RUN_BYTES - (GUEST_TABLE_RUN_BYTES % entrySize)));
+    const run = await this.image.read(offset, lastByte - byte, table.name);
+    for (let start = 0; start + entrySize <= run.byteLength; start += entrySize) {
+      const at = offset + start;
+      if (start > 0 && this.entries.has(at)) continue;
+      this.entries.delete(at);
+      if (this.entries.size >= GUEST_TABLE_CACHE_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
+      this.entries.set(at, run.subarray(start, start + entrySize));
+    }
+    return run.subarray(0, entrySize);
   }
 }
 
@@ -230,8 +248,8 @@ export interface BlockTable {
   readonly blockSize: number;
   /** Where the image's own structures are. */
   readonly layout: HostLayout;
-  /** Where block `index` is (its table entry, read and checked). */
-  place(index: number): Promise<BlockPlace>;
+  /** Where block `index` is (its table entry, read and checked); `through`: the lookup's last block, whose entries may be read with it. */
+  place(index: number, through: number): Promise<BlockPlace>;
   /** The entry's name, for errors (`block map entry 12`). */
   entryName(index: number): string;
 }
@@ -251,8 +269,9 @@ export class BlockMap implements GuestDiskMap {
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
+    const lastBlock = Math.floor((offset + length - 1) / this.table.blockSize);
     return pieces.walk(offset + length, this.table.blockSize, async (index, blockStart, take) => {
-      const place = await this.table.place(index);
+      const place = await this.table.place(index, lastBlock);
       if (place.kind === 'zero') pieces.zero(take);
       else {
         const at = place.at + (pieces.at - blockStart);

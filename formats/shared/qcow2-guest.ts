@@ -85,14 +85,17 @@ class Qcow2Map implements GuestDiskMap {
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
+    // The lookup's last cluster: the entries up to it are read with the first one missing.
+    const lastCluster = Math.floor((offset + length - 1) / this.clusterSize);
     return pieces.walk(offset + length, this.clusterSize, async (cluster, clusterStart, take) => {
-      const l2 = await this.l2Table(Math.floor(cluster / this.l2Entries));
+      const l1Index = Math.floor(cluster / this.l2Entries);
+      const l2 = await this.l2Table(l1Index, Math.floor(lastCluster / this.l2Entries));
       if (l2 === undefined) {
         this.unallocated(pieces, take);
         return;
       }
       const index = cluster % this.l2Entries;
-      const entryBytes = await this.tables.entry(l2, index, this.entrySize);
+      const entryBytes = await this.tables.entry(l2, index, this.entrySize, Math.min(this.l2Entries - 1, lastCluster - l1Index * this.l2Entries));
       const entry = u64be(entryBytes, 0, 'L2 entry');
       const field = `L2 entry ${index} of the table at ${l2.offset}`;
       const inCluster = pieces.at - clusterStart;
@@ -106,10 +109,13 @@ class Qcow2Map implements GuestDiskMap {
     });
   }
 
-  /** The L2 table for L1 index `index`, checked; `undefined` where the L1 entry is 0 or past the table (qemu: unallocated). */
-  private async l2Table(index: number): Promise<TableLocation | undefined> {
+  /**
+   * The L2 table for L1 index `index`, checked; `undefined` where the L1 entry is 0 or past
+   * the table (qemu: unallocated). `through`: the lookup's last L1 index.
+   */
+  private async l2Table(index: number, through: number): Promise<TableLocation | undefined> {
     if (index >= this.details.l1Size) return undefined;
-    const entry = u64be(await this.tables.entry(this.l1, index, 8), 0, 'L1 entry');
+    const entry = u64be(await this.tables.entry(this.l1, index, 8, Math.min(through, this.details.l1Size - 1)), 0, 'L1 entry');
     const offset = Number(entry & OFFSET_MASK);
     if (offset === 0) return undefined;
     const field = `L1 entry ${index}`;

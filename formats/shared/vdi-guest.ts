@@ -46,8 +46,8 @@ export async function vdiGuestDisk(image: ByteReader, context: GuestDiskContext<
     blockSize: details.blockSize,
     layout,
     entryName: (index) => `block map entry ${index}`,
-    async place(index): Promise<BlockPlace> {
-      const entry = u32le(await tables.entry(blockMap, index, 4), 0, 'block map entry');
+    async place(index, through): Promise<BlockPlace> {
+      const entry = u32le(await tables.entry(blockMap, index, 4, Math.min(through, blocksNeeded - 1)), 0, 'block map entry');
       if (entry === BLOCK_FREE || entry === BLOCK_ZERO) return { kind: 'zero' };
       if (entry >= details.blocksInImage) {
         // VirtualBox: "block pointer ... is out of range"; qemu's check says the same.

@@ -53,9 +53,9 @@ export async function vhdGuestDisk(image: ByteReader, context: GuestDiskContext<
     blockSize,
     layout,
     entryName: (index) => `BAT entry ${index}`,
-    async place(index): Promise<BlockPlace> {
+    async place(index, through): Promise<BlockPlace> {
       if (index >= entries) return { kind: 'zero' };
-      const sector = u32be(await tables.entry(bat, index, 4), 0, 'BAT entry');
+      const sector = u32be(await tables.entry(bat, index, 4, Math.min(through, entries - 1)), 0, 'BAT entry');
       if (sector === UNALLOCATED) return { kind: 'zero' };
       return { kind: 'data', at: sector * SECTOR + bitmapBytes };
     },

@@ -61,9 +61,9 @@ export async function vhdxGuestDisk(image: ByteReader, context: GuestDiskContext
     blockSize,
     layout,
     entryName: (block) => `BAT entry ${batIndex(block, chunkRatio)} (payload block ${block})`,
-    async place(block): Promise<BlockPlace> {
+    async place(block, through): Promise<BlockPlace> {
       const index = batIndex(block, chunkRatio);
-      const entry = u64le(await tables.entry(bat, index, 8), 0, 'BAT entry');
+      const entry = u64le(await tables.entry(bat, index, 8, Math.min(batIndex(through, chunkRatio), entriesNeeded - 1)), 0, 'BAT entry');
       const state = Number(entry & 7n);
       if (STATE_ZERO_READS.has(state)) return { kind: 'zero' };
       const field = `BAT entry ${index} (payload block ${block})`;

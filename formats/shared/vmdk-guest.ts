@@ -110,14 +110,17 @@ class VmdkSparseMap implements GuestDiskMap {
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
+    // The lookup's last grain: the entries up to it are read with the first one missing.
+    const lastGrain = Math.floor((offset + length - 1) / this.grainSize);
     return pieces.walk(offset + length, this.grainSize, async (grain, grainStart, take) => {
-      const gt = await this.grainTable(Math.floor(grain / this.gtEntries));
+      const gdIndex = Math.floor(grain / this.gtEntries);
+      const gt = await this.grainTable(gdIndex, Math.floor(lastGrain / this.gtEntries));
       if (gt === undefined) {
         pieces.zero(take);
         return;
       }
       const index = grain % this.gtEntries;
-      const sector = u32le(await this.tables.entry(gt, index, 4), 0, 'grain table entry');
+      const sector = u32le(await this.tables.entry(gt, index, 4, Math.min(this.gtEntries - 1, lastGrain - gdIndex * this.gtEntries)), 0, 'grain table entry');
       const field = `grain table entry ${index} of the table at ${gt.offset}`;
       if (sector === 0 || (sector === GTE_ZEROED && (this.flags & FLAG_ZEROED_GRAIN) !== 0)) {
         pieces.zero(take);
@@ -131,9 +134,9 @@ class VmdkSparseMap implements GuestDiskMap {
     });
   }
 
-  /** The grain table for directory entry `index`, checked; `undefined` where the entry is 0. */
-  private async grainTable(index: number): Promise<TableLocation | undefined> {
-    const sector = u32le(await this.tables.entry(this.gd, index, 4), 0, 'grain directory entry');
+  /** The grain table for directory entry `index`, checked; `undefined` where the entry is 0. `through`: the lookup's last directory entry. */
+  private async grainTable(index: number, through: number): Promise<TableLocation | undefined> {
+    const sector = u32le(await this.tables.entry(this.gd, index, 4, Math.min(through, this.gd.length / 4 - 1)), 0, 'grain directory entry');
     if (sector === 0) return undefined;
     const table: TableLocation = { name: 'grain table', offset: sector * SECTOR, length: this.gtEntries * 4 };
     this.layout.check(table.offset, table.length, `grain directory entry ${index}`);

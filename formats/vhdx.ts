@@ -352,6 +352,10 @@ const METADATA_ENTRIES_READ_FIRST = 16;
 
 async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<MetadataValues> {
   const tableBytes = (entries: number): number => Math.min(VHDX_METADATA_TABLE_SIZE, VHDX_METADATA_TABLE_HEADER_SIZE + entries * VHDX_METADATA_TABLE_ENTRY_SIZE);
+  // The items follow the 64 KiB table (qemu-img and Hyper-V put them there): announced with
+  // it, a remote object fetches table and items in one request, as it did when the whole
+  // table was read; a file still reads only the header, the entries and the items.
+  await reader.expectReads?.([{ offset: region.fileOffset, length: Math.min(region.length, 2 * VHDX_METADATA_TABLE_SIZE) }]);
   const head = await reader.read(region.fileOffset, tableBytes(METADATA_ENTRIES_READ_FIRST), 'metadata table');
   // More entries (within the cap, which readVhdxMetadataTable checks): the rest, read on from the head.
   const entryCount = decodeVhdxMetadataTableHeader(head).entryCount;

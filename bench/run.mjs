@@ -323,7 +323,10 @@ async function main() {
   lines.push('| target | measured | met |');
   lines.push('| --- | --- | --- |');
   const corpusSummary = corpus.summary;
-  lines.push(`| corpus: ≥ 50× faster than spawning qemu-img (ratio of total times) | ${fmt(corpusSummary.qemuTotalRatio, 1)}× (geometric mean of per-image ratios ${fmt(corpusSummary.qemuGeometric, 1)}×) | ${corpusSummary.qemuTotalRatio >= 50 ? 'yes' : 'no'} |`);
+  const blockingRatio = corpusSummary.totals.qemu / corpusSummary.totals.oursBlocking;
+  lines.push(
+    `| corpus: ≥ 50× faster than spawning qemu-img (ratio of total times) | default reads ${fmt(corpusSummary.qemuTotalRatio, 1)}× (geometric mean of per-image ratios ${fmt(corpusSummary.qemuGeometric, 1)}×); \`blockingReads\` ${fmt(blockingRatio, 1)}× | ${corpusSummary.qemuTotalRatio >= 50 ? 'yes' : blockingRatio >= 50 ? 'with blockingReads only' : 'no'} |`,
+  );
   lines.push(`| corpus: ≥ 20× faster than OpenStack's inspector (ratio of total times, images it reads as the same format) | ${fmt(corpusSummary.sameFormatTotalRatio, 1)}× over ${corpusSummary.sameFormatImages} images (every image: ${fmt(corpusSummary.openstackTotalRatio, 1)}×; geometric mean of per-image ratios ${fmt(corpusSummary.sameFormatGeometric, 1)}×) | ${corpusSummary.sameFormatTotalRatio >= 20 ? 'yes' : 'no'} |`);
   lines.push(`| per image ≥ 20× faster than spawning qemu-img | smallest ${fmt(summary.qemu.min, 0)}×, median ${fmt(summary.qemu.median, 0)}× | ${summary.qemu.min >= 20 ? 'yes' : 'no'} |`);
   lines.push(`| per image ≥ 5× faster than OpenStack's inspector | smallest ${fmt(summary.openstack.min, 1)}×, median ${fmt(summary.openstack.median, 1)}× | ${summary.openstack.min >= 5 ? 'yes' : `no: ${summary.openstack.below5.join(', ')}`} |`);

@@ -129,13 +129,15 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
   let closed = false;
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  // The last few widened reads (see FileCalls.readAheadBytes), newest last. What a format
-  // counts as read is decided above this source (the backend records the ranges it asked
-  // for), so widening changes no `bytesRead`.
-  const windows: Array<{ offset: number; bytes: Uint8Array }> = [];
-  const fromWindow = (offset: number, length: number): Uint8Array | undefined => {
+  // The start read with the size, then the last few widened reads (see
+  // FileCalls.readAheadBytes), newest last. What a format counts as read is decided above
+  // this source (the backend records the ranges it asked for), so widening changes no
+  // `bytesRead`. Every read hands out a copy: the start's buffer is reused once closed.
+  const windows: Array<{ offset: number; bytes: Uint8Array }> = [{ offset: 0, bytes: known }];
+  const fromHeld = (offset: number, length: number): Uint8Array | undefined => {
     for (const window of windows) {
       const end = window.offset + window.bytes.byteLength;
+      // A range running past the file's end is served short, as a read would be.
       if (offset >= window.offset && (offset + length <= end || (end === size && offset < end))) {
         return window.bytes.slice(offset - window.offset, Math.min(offset + length, end) - window.offset);
       }
@@ -146,11 +148,8 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
     size,
     async read(offset, length) {
       if (closed) throw new IntrospectionError('SOURCE_ERROR', 'the file was closed');
-      if (offset + length <= known.byteLength || (offset < known.byteLength && known.byteLength === size)) {
-        return known.slice(offset, Math.min(offset + length, known.byteLength));
-      }
-      const cached = fromWindow(offset, length);
-      if (cached !== undefined) return cached;
+      const held = fromHeld(offset, length);
+      if (held !== undefined) return held;
       const widened = length < calls.readAheadBytes ? Math.max(length, Math.min(calls.readAheadBytes, size - offset)) : length;
       const bytes = new Uint8Array(widened);
       inFlight += 1;
@@ -158,7 +157,8 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
         const bytesRead = await calls.read(descriptor, bytes, offset);
         if (widened === length) return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
         windows.push({ offset, bytes: bytes.subarray(0, bytesRead) });
-        if (windows.length > MAX_READ_AHEAD_WINDOWS) windows.shift();
+        // The start stays; the oldest widened read goes.
+        if (windows.length > MAX_READ_AHEAD_WINDOWS + 1) windows.splice(1, 1);
         return bytes.slice(0, Math.min(length, bytesRead));
       } finally {
         inFlight -= 1;
@@ -169,7 +169,6 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
       if (closed) return;
       closed = true;
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
-      // `read` hands out copies of `known`, never views: nothing refers to the buffer once closed.
       if (spareReadAheads.length < SPARE_READ_AHEADS) spareReadAheads.push(readAhead);
       await calls.close(descriptor);
     },

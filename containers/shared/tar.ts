@@ -176,26 +176,17 @@ function checksums(block: Uint8Array): { unsigned: number; signed: number } {
  * GNU's base-256 (first byte 0x80 for positive, 0xff for negative two's complement).
  * `undefined` for a field that is all spaces or NULs.
  */
-/** True when {@link numericField} would read the field without raising: base-256, or spaces, octal digits, then NULs or spaces. */
-function numericFieldSyntax(block: Uint8Array, offset: number, length: number): boolean {
-  if ((block[offset] as number) & 0x80) return true;
-  let index = 0;
-  while (index < length && block[offset + index] === 0x20) index += 1;
-  while (index < length && (block[offset + index] as number) >= 0x30 && (block[offset + index] as number) <= 0x37) index += 1;
-  for (; index < length; index += 1) {
-    const byte = block[offset + index] as number;
-    if (byte !== 0 && byte !== 0x20) return false;
-  }
-  return true;
-}
-
-function numericField(block: Uint8Array, offset: number, length: number, field: string, headerOffset: number): bigint | undefined {
+/**
+ * A numeric field read without raising: its value (`undefined` for a field of no digits),
+ * or the byte that makes it not a number. Base-256 (GNU tar `from_header`: bit 7 set, bit 6
+ * the sign of a two's complement number), else spaces, octal digits, then NULs or spaces.
+ */
+function scanNumericField(block: Uint8Array, offset: number, length: number): { value: bigint | undefined } | { bad: number } {
   const first = block[offset] as number;
   if (first & 0x80) {
-    // GNU tar `from_header`: bit 6 of the first byte is the sign of a two's complement number.
     let value = BigInt(first & 0x3f) - (first & 0x40 ? 64n : 0n);
     for (let index = 1; index < length; index += 1) value = (value << 8n) | BigInt(block[offset + index] as number);
-    return value;
+    return { value };
   }
   let index = 0;
   while (index < length && block[offset + index] === 0x20) index += 1;
@@ -209,11 +200,15 @@ function numericField(block: Uint8Array, offset: number, length: number, field: 
   }
   for (; index < length; index += 1) {
     const byte = block[offset + index] as number;
-    if (byte !== 0 && byte !== 0x20) {
-      throw fieldError('CORRUPT', `tar header.${field}`, `"${String.fromCharCode(byte)}" in an octal number`, headerOffset + offset);
-    }
+    if (byte !== 0 && byte !== 0x20) return { bad: byte };
   }
-  return digits === 0 ? undefined : value;
+  return { value: digits === 0 ? undefined : value };
+}
+
+function numericField(block: Uint8Array, offset: number, length: number, field: string, headerOffset: number): bigint | undefined {
+  const scanned = scanNumericField(block, offset, length);
+  if ('bad' in scanned) throw fieldError('CORRUPT', `tar header.${field}`, `"${String.fromCharCode(scanned.bad)}" in an octal number`, headerOffset + offset);
+  return scanned.value;
 }
 
 function smallNumber(block: Uint8Array, offset: number, length: number, field: string, headerOffset: number): number {
@@ -247,9 +242,9 @@ export function tarChecksumValid(block: Uint8Array): boolean {
   if (block.byteLength < TAR_BLOCK_SIZE) return false;
   // Every image's first block is tested here: a field that is not a number is answered
   // without raising (an error costs more than the whole test).
-  if (!numericFieldSyntax(block, CHECKSUM_OFFSET, CHECKSUM_LENGTH)) return false;
-  const stored = numericField(block, CHECKSUM_OFFSET, CHECKSUM_LENGTH, 'checksum', 0);
-  if (stored === undefined) return false;
+  const scanned = scanNumericField(block, CHECKSUM_OFFSET, CHECKSUM_LENGTH);
+  if ('bad' in scanned || scanned.value === undefined) return false;
+  const stored = scanned.value;
   const { unsigned, signed } = checksums(block);
   return stored === BigInt(unsigned) || stored === BigInt(signed);
 }

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { toIntrospectionError } from '../errors.js';
+import { fieldError, toIntrospectionError } from '../errors.js';
 import { type CliRegistry, defaultRegistry } from './names.js';
 import { type RenderedResult, renderResult } from './output.js';
 import type { WorkerJob, WorkerSetup } from './worker.js';
@@ -107,7 +107,7 @@ export class WorkerPool {
       const slot: Slot = { worker: new Worker(worker, { workerData: setup }), jobs: new Map(), unposted: [], ready: false, alive: true };
       slot.worker.on('message', (results: RenderedResult[]) => this.finished(slot, results));
       slot.worker.on('error', (error) => this.died(slot, error));
-      slot.worker.on('exit', (code) => this.died(slot, new Error(`the worker thread exited (${code})`)));
+      slot.worker.on('exit', (code) => this.died(slot, fieldError('INTERNAL', 'cli worker thread', `exited (${code}) with files not finished`)));
       this.slots.push(slot);
     }
   }
@@ -125,7 +125,7 @@ export class WorkerPool {
     let chosen: Slot | undefined;
     for (const slot of this.slots) if (slot.alive && (chosen === undefined || slot.jobs.size < chosen.jobs.size)) chosen = slot;
     if (chosen === undefined) {
-      this.onResult(this.failure(job, new Error('no worker thread is left')));
+      this.onResult(this.failure(job, fieldError('INTERNAL', 'cli worker thread', 'none is left to introspect the file')));
       return;
     }
     chosen.jobs.set(job.index, job.path);

@@ -100,9 +100,11 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
   if (signal?.aborted) throw abortedBatch(signal.reason);
   const iterator = iteratorOf(sources);
 
-  // Each source gets a controller of its own, aborted by the caller's signal or an early
-  // stop: no listener per source on a shared signal (Node warns past ten).
-  const controllers = new Set<AbortController>();
+  // One controller for the batch, aborted by the caller's signal or an early stop, whose
+  // signal every source shares; a pair with a signal of its own gets a controller that
+  // follows both. (A controller per source cost more than a small image's parse.) Races
+  // against a shared signal hold one listener, not one per source (`raceAbort`).
+  const batch = new AbortController();
   let stopped: { reason: unknown } | undefined;
   const finished: Result[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -119,7 +121,7 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
   const stopAll = (reason: unknown) => {
     if (stopped !== undefined) return;
     stopped = { reason };
-    for (const controller of controllers) controller.abort(reason);
+    batch.abort(reason);
     notify();
   };
   const onAbort = () => stopAll(signal?.reason);
@@ -129,11 +131,8 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
     const index = nextIndex;
     nextIndex += 1;
     const { source, options: own } = splitItem<Source, Modules>(item);
-    const controller = new AbortController();
-    if (stopped !== undefined) controller.abort(stopped.reason);
-    controllers.add(controller);
-    const unlink = follow(controller, own?.signal);
-    const merged: IntrospectOptions<Modules, BuiltinContainer> = { ...(shared as IntrospectOptions<Modules, BuiltinContainer>), ...own, signal: controller.signal };
+    const { signal: itemSignal, unlink } = signalFor(batch.signal, own?.signal);
+    const merged: IntrospectOptions<Modules, BuiltinContainer> = { ...(shared as IntrospectOptions<Modules, BuiltinContainer>), ...own, signal: itemSignal };
     // A value that is not a signal is the caller's mistake: introspect rejects it as such.
     if (own?.signal !== undefined && !isSignal(own.signal)) merged.signal = own.signal;
     const task = (async () => {
@@ -146,7 +145,6 @@ export async function* introspectMany<Modules extends AnyFormatModule = BuiltinF
       finished.push(result);
     })().finally(() => {
       unlink();
-      controllers.delete(controller);
       inFlight.delete(task);
       notify();
     });
@@ -245,17 +243,28 @@ function isSignal(value: unknown): value is AbortSignal {
 }
 
 /**
- * Aborts `controller` when `own` (a pair's own signal) fires. Returns the function that
- * removes the listener once the source is done, so that a signal the caller shares
- * between many pairs does not pile up listeners.
+ * The signal a source runs under: the batch's, or, for a pair with a signal of its own, a
+ * controller's that fires with either. Returns with it the function that removes the
+ * listeners once the source is done, so that a signal the caller shares between many
+ * pairs does not pile up listeners.
  */
-function follow(controller: AbortController, own: AbortSignal | undefined): () => void {
-  if (!isSignal(own)) return () => undefined;
-  if (own.aborted) {
-    controller.abort(own.reason);
-    return () => undefined;
+function signalFor(batch: AbortSignal, own: AbortSignal | undefined): { signal: AbortSignal; unlink: () => void } {
+  if (!isSignal(own)) return { signal: batch, unlink: () => undefined };
+  const controller = new AbortController();
+  const fire = (from: AbortSignal) => () => controller.abort(from.reason);
+  for (const from of [batch, own]) {
+    if (from.aborted && !controller.signal.aborted) controller.abort(from.reason);
   }
-  const onAbort = () => controller.abort(own.reason);
-  own.addEventListener('abort', onAbort, { once: true });
-  return () => own.removeEventListener('abort', onAbort);
+  if (controller.signal.aborted) return { signal: controller.signal, unlink: () => undefined };
+  const onBatch = fire(batch);
+  const onOwn = fire(own);
+  batch.addEventListener('abort', onBatch, { once: true });
+  own.addEventListener('abort', onOwn, { once: true });
+  return {
+    signal: controller.signal,
+    unlink: () => {
+      batch.removeEventListener('abort', onBatch);
+      own.removeEventListener('abort', onOwn);
+    },
+  };
 }

@@ -210,6 +210,28 @@ describe('introspectMany', () => {
     expect(pulled).toBe(false);
   });
 
+  it('sources in flight share one signal without piling listeners on it, and an abort still reaches each', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const probe = new Instrumented();
+      const controller = new AbortController();
+      // Slow sources, 32 at once: each waits on the shared signal while it reads.
+      const sources = Array.from({ length: 64 }, () => probe.source(qcow2, 50));
+      const iteration = collect(introspectMany(sources, { concurrency: 32, signal: controller.signal }));
+      expect(await settled(() => probe.open === 32)).toBe(true);
+      controller.abort(new Error('stop'));
+      expect((await rejection(iteration)).code).toBe('ABORTED');
+      expect(await settled(() => probe.open === 0)).toBe(true);
+      expect(probe.released).toBe(32);
+      await turn();
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('a pair\'s own signal aborts only that source', async () => {
     const probe = new Instrumented();
     const own = new AbortController();

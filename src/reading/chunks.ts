@@ -207,6 +207,47 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * The races waiting on each signal, behind one listener per signal: a batch shares one
+ * signal between all its sources, and a listener per read would cost more than a small
+ * image's parse (and Node warns past ten listeners on one signal).
+ */
+const racesBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+
+function waitForAbort(signal: AbortSignal, onAbort: () => void): () => void {
+  let races = racesBySignal.get(signal);
+  if (races === undefined) {
+    const waiting = new Set<() => void>();
+    races = waiting;
+    racesBySignal.set(signal, waiting);
+    signal.addEventListener(
+      'abort',
+      () => {
+        racesBySignal.delete(signal);
+        for (const race of waiting) race();
+      },
+      { once: true },
+    );
+  }
+  races.add(onAbort);
+  const held = races;
+  return () => held.delete(onAbort);
+}
+
+/**
+ * A signal of its own that fires with `parent`, for one source whose calls add listeners
+ * of their own (`fetch` adds one per request): those land on this signal, not on a parent
+ * that a whole batch shares. `stop` unhooks it once the source is done.
+ */
+export function followSignal(parent: AbortSignal): { signal: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return { signal: controller.signal, stop: () => undefined };
+  }
+  return { signal: controller.signal, stop: waitForAbort(parent, () => controller.abort(parent.reason)) };
+}
+
+/**
  * `work`, or `ABORTED` as soon as the signal fires, whichever comes first: a source that
  * never answers cannot hold an introspection past an abort.
  */
@@ -216,14 +257,18 @@ export function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined):
     work.catch(() => undefined);
     return Promise.reject(abortError(signal));
   }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([work, aborted]).finally(() => {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-    work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const stopWaiting = waitForAbort(signal, () => reject(abortError(signal)));
+    work.then(
+      (value) => {
+        stopWaiting();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stopWaiting();
+        reject(error);
+      },
+    );
   });
 }
 

@@ -25,7 +25,7 @@ import type { ImageInfoOf } from '../image-info.js';
 import { introspectBackend, introspectSource } from '../introspect.js';
 import { type IntrospectOptions, type ResolvedOptions, resolveOptions, takeOptions } from '../options.js';
 import type { Backend } from '../reading/backend.js';
-import { throwIfAborted } from '../reading/chunks.js';
+import { followSignal, throwIfAborted } from '../reading/chunks.js';
 import { RangeBackend } from '../reading/range-backend.js';
 import type { FetchLike, Transport } from './http-client.js';
 import { httpStatusOf, redactUrl } from './http-errors.js';
@@ -83,13 +83,16 @@ export async function introspectUrlWith(url: string | URL, options: unknown, def
     throwIfAborted(resolved.signal);
     const filter = CompiledUrlFilter.compile(remote.urlFilter);
     const transport: Transport = remote.fetch !== undefined ? { fetch: remote.fetch, checksAddresses: false } : (platform.transport?.(filter) ?? { fetch: globalFetch(), checksAddresses: false });
-    const connection: Connection = { headers: remote.headers ?? {}, transport, filter, signal: resolved.signal, retryBaseDelayMs: platform.retryBaseDelayMs };
+    // Requests listen on a signal of this URL's own: a batch's shared signal gets one listener.
+    const requests = resolved.signal === undefined ? undefined : followSignal(resolved.signal);
+    const connection: Connection = { headers: remote.headers ?? {}, transport, filter, signal: requests?.signal, retryBaseDelayMs: platform.retryBaseDelayMs };
     try {
       const opened = await openUrl(target, connection);
       const info = await opened.introspect(resolved);
       const resolve = references.resolve ?? urlResolver(opened.location, connection, references.allowOutsideReferences === true);
       return await followReferences(info, { filename: opened.location.href }, { resolve, backingChain: references.backingChain === true, options: resolved });
     } finally {
+      requests?.stop();
       transport.close?.();
     }
   } catch (error) {

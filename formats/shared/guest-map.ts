@@ -227,6 +227,22 @@ export function exactGuestSize(virtualSize: number): number | undefined {
   return Number.isSafeInteger(virtualSize) && virtualSize >= 0 ? virtualSize : undefined;
 }
 
+/** What a format's guest disk map is built from, once the disk's size is known to be exact. */
+export type SizedGuestDiskOpener<Details> = (image: ByteReader, context: GuestDiskContext<Details>, size: number) => Promise<GuestDiskMap | GuestDiskUnavailable>;
+
+/**
+ * A module's `guestDisk` whose first check is the disk's size: a disk of 2^53 bytes or
+ * more has no exact byte count and is unavailable; any other is handed to `open` with
+ * its size.
+ */
+export function sizedGuestDisk<Details>(open: SizedGuestDiskOpener<Details>): (image: ByteReader, context: GuestDiskContext<Details>) => Promise<GuestDiskMap | GuestDiskUnavailable> {
+  return async (image, context) => {
+    const size = exactGuestSize(context.virtualSize);
+    if (size === undefined) return unavailable('the disk is 2^53 bytes or larger');
+    return open(image, context, size);
+  };
+}
+
 /** The image's length: a reader in any order knows it from the start. */
 export function imageSizeOf(image: ByteReader): number {
   const size = image.size;
@@ -298,8 +314,4 @@ export function flatGuestDisk(image: ByteReader, size: number, start = 0): Guest
 }
 
 /** The raw module's `guestDisk`: the image is the guest's disk, byte for byte. */
-export async function rawGuestDisk(image: ByteReader, context: GuestDiskContext<unknown>): Promise<GuestDiskMap | GuestDiskUnavailable> {
-  const size = exactGuestSize(context.virtualSize);
-  if (size === undefined) return unavailable('the disk is 2^53 bytes or larger');
-  return flatGuestDisk(image, size);
-}
+export const rawGuestDisk = sizedGuestDisk<unknown>(async (image, _context, size) => flatGuestDisk(image, size));

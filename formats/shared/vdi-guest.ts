@@ -12,9 +12,8 @@
  */
 import { u32le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
-import type { ByteReader, GuestDiskContext, GuestDiskMap, GuestDiskUnavailable } from '../../src/format-module.js';
 import type { VdiDetails } from '../vdi.js';
-import { BlockMap, type BlockPlace, HostLayout, TablePages, type TableLocation, exactGuestSize, imageSizeOf, unavailable } from './guest-map.js';
+import { BlockMap, type BlockPlace, HostLayout, TablePages, type TableLocation, imageSizeOf, sizedGuestDisk, unavailable } from './guest-map.js';
 
 /** A free block (VDI_IMAGE_BLOCK_FREE). */
 const BLOCK_FREE = 0xffffffff;
@@ -22,10 +21,7 @@ const BLOCK_FREE = 0xffffffff;
 const BLOCK_ZERO = 0xfffffffe;
 
 /** The VDI module's `guestDisk`. */
-export async function vdiGuestDisk(image: ByteReader, context: GuestDiskContext<VdiDetails>): Promise<GuestDiskMap | GuestDiskUnavailable> {
-  const { details } = context;
-  const size = exactGuestSize(context.virtualSize);
-  if (size === undefined) return unavailable('the disk is 2^53 bytes or larger');
+export const vdiGuestDisk = sizedGuestDisk<VdiDetails>(async (image, { details }, size) => {
   const blocksNeeded = Math.ceil(size / details.blockSize);
   if (blocksNeeded > details.blocksInImage) {
     throw fieldError('CORRUPT', 'header.blocksInImage', `${details.blocksInImage} blocks of ${details.blockSize} bytes cannot hold a ${size}-byte disk`);
@@ -56,4 +52,4 @@ export async function vdiGuestDisk(image: ByteReader, context: GuestDiskContext<
       return { kind: 'data', at: details.dataOffset + entry * stride + details.blockExtraSize };
     },
   });
-}
+});

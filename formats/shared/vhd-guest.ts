@@ -15,19 +15,15 @@
  */
 import { u32be } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
-import type { ByteReader, GuestDiskContext, GuestDiskMap, GuestDiskUnavailable } from '../../src/format-module.js';
 import type { VhdDetails } from '../vhd.js';
-import { BlockMap, type BlockPlace, HostLayout, TablePages, type TableLocation, exactGuestSize, flatGuestDisk, imageSizeOf, unavailable } from './guest-map.js';
+import { BlockMap, type BlockPlace, HostLayout, TablePages, type TableLocation, flatGuestDisk, imageSizeOf, sizedGuestDisk, unavailable } from './guest-map.js';
 
 const SECTOR = 512;
 /** An unallocated block's BAT entry. */
 const UNALLOCATED = 0xffffffff;
 
 /** The VHD module's `guestDisk`. */
-export async function vhdGuestDisk(image: ByteReader, context: GuestDiskContext<VhdDetails>): Promise<GuestDiskMap | GuestDiskUnavailable> {
-  const { details } = context;
-  const size = exactGuestSize(context.virtualSize);
-  if (size === undefined) return unavailable('the disk is 2^53 bytes or larger');
+export const vhdGuestDisk = sizedGuestDisk<VhdDetails>(async (image, { details }, size) => {
   if (details.diskType === 'fixed') return flatGuestDisk(image, size);
   if (details.diskType === 'differencing') {
     return unavailable(`a differencing disk: its sectors are read from the parent "${details.parentName ?? '(unnamed)'}", and parent images are not supported`);
@@ -60,4 +56,4 @@ export async function vhdGuestDisk(image: ByteReader, context: GuestDiskContext<
       return { kind: 'data', at: sector * SECTOR + bitmapBytes };
     },
   });
-}
+});

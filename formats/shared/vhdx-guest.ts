@@ -19,9 +19,8 @@
  */
 import { u64le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
-import type { ByteReader, GuestDiskContext, GuestDiskMap, GuestDiskUnavailable } from '../../src/format-module.js';
 import type { VhdxDetails } from '../vhdx.js';
-import { BlockMap, type BlockPlace, HostLayout, TablePages, type TableLocation, exactGuestSize, imageSizeOf, unavailable } from './guest-map.js';
+import { BlockMap, type BlockPlace, HostLayout, TablePages, type TableLocation, imageSizeOf, sizedGuestDisk, unavailable } from './guest-map.js';
 
 const MiB = 1024 * 1024;
 /** The header section: file type identifier, two headers, two region tables (MS-VHDX 2.2). */
@@ -33,10 +32,7 @@ const STATE_FULLY_PRESENT = 6;
 const STATE_PARTIALLY_PRESENT = 7;
 
 /** The VHDX module's `guestDisk`. */
-export async function vhdxGuestDisk(image: ByteReader, context: GuestDiskContext<VhdxDetails>): Promise<GuestDiskMap | GuestDiskUnavailable> {
-  const { details } = context;
-  const size = exactGuestSize(context.virtualSize);
-  if (size === undefined) return unavailable('the disk is 2^53 bytes or larger');
+export const vhdxGuestDisk = sizedGuestDisk<VhdxDetails>(async (image, { details }, size) => {
   if (details.hasParent) return unavailable('a differencing disk: its blocks come partly from its parent, and parent images are not supported');
   if (details.dirty) return unavailable('the log holds entries that must be replayed before the disk is read (qemu refuses to read it too)');
   const { blockSize, logicalSectorSize } = details;
@@ -72,7 +68,7 @@ export async function vhdxGuestDisk(image: ByteReader, context: GuestDiskContext
       return { kind: 'data', at: Number(entry >> 20n) * MiB };
     },
   });
-}
+});
 
 /** The BAT entry of payload block `block`: a sector bitmap entry follows every `chunkRatio` payload entries. */
 function batIndex(block: number, chunkRatio: number): number {

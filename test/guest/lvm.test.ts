@@ -23,6 +23,7 @@ import {
   guestImageInputs,
   guestImages,
   lvm,
+  lvmReportRows,
   lvmUnavailable,
   patternBytes,
   run,
@@ -35,23 +36,9 @@ function lvmChecksum(bytes: Uint8Array): number {
   return (zlibCrc32(bytes, 0xf597a6cf ^ 0xffffffff) ^ 0xffffffff) >>> 0;
 }
 
-interface OracleSegment {
-  lv: string;
-  uuid: string;
-  size: number;
-  type: string;
-  ranges: Array<{ device: string; first: number; last: number }>;
-  startExtent: number;
-  extentCount: number;
-  attr: string;
-  /** `lvs -a` shows LVM's internal volumes in brackets. */
-  hidden: boolean;
-}
-
 /** Parses `lvs --reportformat json -o lv_name,lv_uuid,lv_size,segtype,seg_pe_ranges,seg_start_pe,seg_size_pe,lv_attr --units b`. */
-function parseLvsReport(json: string): OracleSegment[] {
-  const report = JSON.parse(json) as { report: Array<{ lv: Array<Record<string, string>> }> };
-  return (report.report[0]?.lv ?? []).map((row) => ({
+function parseLvsReport(json: string) {
+  return lvmReportRows(json, 'lv').map((row) => ({
     lv: (row.lv_name as string).replace(/^\[|\]$/g, ''),
     uuid: row.lv_uuid as string,
     size: Number.parseInt(row.lv_size as string, 10),
@@ -67,26 +54,20 @@ function parseLvsReport(json: string): OracleSegment[] {
     startExtent: Number.parseInt(row.seg_start_pe as string, 10),
     extentCount: Number.parseInt(row.seg_size_pe as string, 10),
     attr: row.lv_attr as string,
+    /** `lvs -a` shows LVM's internal volumes in brackets. */
     hidden: (row.lv_name as string).startsWith('['),
   }));
 }
 
+/** One LV segment as `lvs` reports it. */
+type OracleSegment = ReturnType<typeof parseLvsReport>[number];
+
 const LVS_FIELDS = 'lv_name,lv_uuid,lv_size,segtype,seg_pe_ranges,seg_start_pe,seg_size_pe,lv_attr';
 const PVS_FIELDS = 'pv_name,pv_uuid,pe_start,vg_name,vg_uuid,vg_seqno,vg_extent_size';
 
-interface OraclePv {
-  device: string;
-  uuid: string;
-  peStart: number;
-  vg: string;
-  vgUuid: string;
-  seqno: number;
-  extentSize: number;
-}
-
-function parsePvsReport(json: string): OraclePv[] {
-  const report = JSON.parse(json) as { report: Array<{ pv: Array<Record<string, string>> }> };
-  return (report.report[0]?.pv ?? []).map((row) => ({
+/** Parses `pvs --reportformat json -o pv_name,pv_uuid,pe_start,vg_name,vg_uuid,vg_seqno,vg_extent_size --units b`. */
+function parsePvsReport(json: string) {
+  return lvmReportRows(json, 'pv').map((row) => ({
     device: row.pv_name as string,
     uuid: row.pv_uuid as string,
     peStart: Number.parseInt(row.pe_start as string, 10),
@@ -96,6 +77,9 @@ function parsePvsReport(json: string): OraclePv[] {
     extentSize: Number.parseInt(row.vg_extent_size as string, 10),
   }));
 }
+
+/** One PV as `pvs` reports it. */
+type OraclePv = ReturnType<typeof parsePvsReport>[number];
 
 /**
  * Checks our reading of one PV against LVM's reports: the VG, every LV (name, uuid, size,

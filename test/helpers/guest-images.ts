@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { xfsPrototype } from '../filesystems/ext-xfs-tree.js';
-import { ROCKY_OS_RELEASE, attachLoop, detachLoop, guestfishUnavailable, lvm, lvmUnavailable } from './volume-btrfs.js';
+import { ROCKY_OS_RELEASE, attachLoop, detachLoop, guestfishUnavailable, lvm, lvmReportRows, lvmUnavailable } from './volume-btrfs.js';
 import { makeHive, regSection, windowsNtfsVolume, windowsSoftwareReg } from './volume-windows.js';
 
 /** Where guests and downloaded packages are kept. */
@@ -234,14 +234,13 @@ export function makeLvmPhysicalVolume(path: string, megabytes: number, vg: strin
     lvm('pvcreate', [loop], ['-q', loop]);
     lvm('vgcreate', [loop], ['-q', '-s', '4M', vg, loop]);
     for (const volume of volumes) lvm('lvcreate', [loop], ['-q', '-an', '-Zn', '-L', `${volume.megabytes}M`, '-n', volume.name, vg]);
-    const pvs = JSON.parse(lvm('pvs', [loop], ['--reportformat', 'json', '-o', 'pe_start,vg_extent_size', '--units', 'b', '--nosuffix'])) as { report: Array<{ pv: Array<Record<string, string>> }> };
-    const pv = pvs.report[0]?.pv[0] as Record<string, string>;
+    const pv = lvmReportRows(lvm('pvs', [loop], ['--reportformat', 'json', '-o', 'pe_start,vg_extent_size', '--units', 'b', '--nosuffix']), 'pv')[0] as Record<string, string>;
     const peStart = Number(pv.pe_start);
     const extent = Number(pv.vg_extent_size);
-    const lvs = JSON.parse(lvm('lvs', [loop], ['--reportformat', 'json', '-o', 'lv_name,seg_pe_ranges', vg])) as { report: Array<{ lv: Array<Record<string, string>> }> };
+    const lvs = lvmReportRows(lvm('lvs', [loop], ['--reportformat', 'json', '-o', 'lv_name,seg_pe_ranges', vg]), 'lv');
     for (const volume of volumes) {
       if (volume.image === undefined) continue;
-      const row = lvs.report[0]?.lv.find((candidate) => candidate.lv_name === volume.name);
+      const row = lvs.find((candidate) => candidate.lv_name === volume.name);
       const first = /:(\d+)-\d+$/.exec(row?.seg_pe_ranges ?? '');
       if (first === null) throw new Error(`no single PE range for ${vg}/${volume.name}: ${row?.seg_pe_ranges}`);
       sh('dd', [`if=${volume.image}`, `of=${loop}`, 'bs=1M', `seek=${peStart + Number(first[1]) * extent}`, 'oflag=seek_bytes', 'conv=notrunc', 'status=none']);

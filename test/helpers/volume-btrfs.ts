@@ -60,6 +60,12 @@ export function lvm(command: string, devices: string[], args: string[]): string 
   return run('lvm', [command, ...restrict, '--driverloaded', 'n', ...args]);
 }
 
+/** The rows of an LVM JSON report (`pvs`/`lvs --reportformat json`): one record of field → text per PV (`pv`) or LV segment (`lv`). */
+export function lvmReportRows(json: string, kind: 'pv' | 'lv'): Array<Record<string, string>> {
+  const report = JSON.parse(json) as { report: Array<Partial<Record<'pv' | 'lv', Array<Record<string, string>>>>> };
+  return report.report[0]?.[kind] ?? [];
+}
+
 /**
  * Why libguestfs cannot build images here, or `undefined`. Its appliance needs a kernel
  * (`linux-image-*`) and runs under TCG when KVM is unusable.

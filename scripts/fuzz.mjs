@@ -234,16 +234,8 @@ function writeInteger(bytes, offset, value, width, littleEndian) {
   else if (width === 2) view.setUint16(offset, Number(value & 0xffffn), littleEndian);
 }
 
-function concat(...parts) {
-  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
-  const joined = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
-}
+/** The parts joined, as a plain Uint8Array (the library is given no Buffer). */
+const concat = (...parts) => new Uint8Array(Buffer.concat(parts));
 
 const mutators = [
   function flipBit(rng, bytes) {

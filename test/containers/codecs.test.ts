@@ -51,6 +51,7 @@ type Factory = (options?: DecoderOptions) => Promise<StreamDecoder>;
 
 interface Decoded {
   output: Uint8Array;
+  /** The bytes after the stream: those the decoder handed back and those never written to it. */
   trailing: Uint8Array;
   decoder: StreamDecoder;
   /** The most bytes the decoder held (besides its window) after any step. */
@@ -83,7 +84,9 @@ async function decode(factory: Factory, compressed: Uint8Array, options?: Decode
         offset += writeSize;
       }
     } else {
-      return { output: concatParts(parts), trailing: step.trailing, decoder, peakHeld, peakWindow, largestChunk };
+      // What the caller has left after the stream: what the decoder hands back, then what
+      // was never written to it (where the stream ends within a write depends on sizes).
+      return { output: concatParts(parts), trailing: concatParts([step.trailing, compressed.subarray(offset)]), decoder, peakHeld, peakWindow, largestChunk };
     }
   }
 }

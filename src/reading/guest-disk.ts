@@ -267,7 +267,7 @@ class GuestDiskBackend implements Backend {
     if (cached !== undefined) {
       this.units.delete(key);
       this.units.set(key, cached);
-      if (cached.decoder !== undefined) await this.decodeThrough(unit, cached.decoder, need);
+      if (cached.decoder !== undefined) await this.decodeThrough(key, unit, cached.decoder, need);
       return cached.bytes;
     }
     const room = this.budget.remaining + this.share.held;
@@ -279,7 +279,7 @@ class GuestDiskBackend implements Backend {
       const decoder = await this.map.openUnit(unit, this.signal);
       this.unitsDecoded += 1;
       this.keep(key, { bytes: decoder.decoded, decoder });
-      await this.decodeThrough(unit, decoder, need);
+      await this.decodeThrough(key, unit, decoder, need);
       return decoder.decoded;
     }
     const compressed = await readPadded(this.image, unit.at, unit.compressedLength, `compressed unit at ${unit.at}`);
@@ -295,7 +295,17 @@ class GuestDiskBackend implements Backend {
    * disk takes from it is out, to the stream's end, so that its own check (a zlib
    * stream's Adler-32) is made.
    */
-  private async decodeThrough(unit: CompressedUnit, decoder: GuestUnitDecoder, need: number): Promise<void> {
+  private async decodeThrough(key: string, unit: CompressedUnit, decoder: GuestUnitDecoder, need: number): Promise<void> {
+    try {
+      await this.feedUntil(unit, decoder, need);
+    } catch (error) {
+      // A decoder that failed is not fed again: the next read of the unit starts it afresh (and fails the same way).
+      this.drop(key);
+      throw error;
+    }
+  }
+
+  private async feedUntil(unit: CompressedUnit, decoder: GuestUnitDecoder, need: number): Promise<void> {
     while (!decoder.done && (decoder.filled < need || decoder.filled >= unit.length)) {
       throwIfAborted(this.signal);
       const left = unit.compressedLength - decoder.consumed;
@@ -310,15 +320,22 @@ class GuestDiskBackend implements Backend {
     }
   }
 
+  /** Forgets a cached unit. */
+  private drop(key: string): void {
+    const unit = this.units.get(key);
+    if (unit === undefined) return;
+    this.units.delete(key);
+    this.share.held -= heldBy(unit);
+  }
+
   /** Keeps a decoded unit, dropping the oldest beyond the cache's size or the budget. */
   private keep(key: string, unit: CachedUnit): void {
     this.units.set(key, unit);
     this.share.held += heldBy(unit);
-    for (const [oldest, old] of this.units) {
+    for (const oldest of this.units.keys()) {
       const over = this.share.held > GUEST_UNIT_CACHE_BYTES || this.budget.held > this.budget.limit;
       if (!over || oldest === key) break;
-      this.units.delete(oldest);
-      this.share.held -= heldBy(old);
+      this.drop(oldest);
     }
   }
 }

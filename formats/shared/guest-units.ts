@@ -8,7 +8,9 @@
  * | `zlib` | VMDK compressed grains, cloop blocks | one whole zlib stream (RFC 1950: header, deflate data, Adler-32) that decodes to at least `length` and at most `maxLength` bytes |
  *
  * The maps that produce such units (`qcow2-guest.ts`, `vmdk-guest.ts`) decode them with
- * {@link decodeGuestUnit}; the core's guest-disk reader only caches what they decode.
+ * {@link decodeGuestUnit}; the core's guest-disk reader only caches what they decode. VMDK's
+ * map also opens its grains in steps ({@link openGuestUnit}, {@link ZlibUnitDecoder}), so
+ * that a read of a grain's first sectors reads the start of its stream only.
  *
  * @module
  */

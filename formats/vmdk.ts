@@ -217,25 +217,19 @@ const DESCRIPTOR_FIRST_READ_BYTES = 1024;
 
 /**
  * The embedded descriptor's text, up to its first NUL (where `decodeDescriptor` stops), or
- * `undefined` when the whole area is zeros (no descriptor). The area is read in doubling
- * steps until the NUL: qemu-img reserves 10 KiB (20 sectors) for under 1 KiB of text, and
- * the rest is not needed; an area that starts with a NUL is read whole to tell.
+ * `undefined` when the whole area is zeros (no descriptor). qemu-img reserves 10 KiB (20
+ * sectors) for under 1 KiB of text: the first KiB is read, and the rest of the area (in one
+ * read, under the budget as before) only when no NUL ends the text there, or when the area
+ * starts with a NUL (to tell "no descriptor" from "empty").
  */
 async function readEmbeddedDescriptor(reader: ByteReader, offset: number, length: number): Promise<Uint8Array | undefined> {
-  const pieces: Uint8Array[] = [];
-  let at = 0;
-  for (let step = DESCRIPTOR_FIRST_READ_BYTES; at < length; step *= 2) {
-    const bytes = await reader.read(offset + at, Math.min(step, length - at), 'embedded descriptor');
-    const nul = bytes.indexOf(0);
-    if (nul > 0 || (nul === 0 && at > 0)) return concat([...pieces, bytes.subarray(0, nul)]);
-    if (nul === 0) {
-      const rest = bytes.byteLength < length ? await reader.read(offset + bytes.byteLength, length - bytes.byteLength, 'embedded descriptor') : new Uint8Array(0);
-      return isAllZero(bytes) && isAllZero(rest) ? undefined : new Uint8Array(0);
-    }
-    pieces.push(bytes);
-    at += bytes.byteLength;
-  }
-  return concat(pieces);
+  const first = await reader.read(offset, Math.min(DESCRIPTOR_FIRST_READ_BYTES, length), 'embedded descriptor');
+  const nul = first.indexOf(0);
+  if (nul > 0) return first.subarray(0, nul);
+  const rest = first.byteLength < length ? await reader.read(offset + first.byteLength, length - first.byteLength, 'embedded descriptor') : new Uint8Array(0);
+  if (nul === 0) return isAllZero(first) && isAllZero(rest) ? undefined : new Uint8Array(0);
+  const restNul = rest.indexOf(0);
+  return concat([first, restNul === -1 ? rest : rest.subarray(0, restNul)]);
 }
 
 async function parseSparse(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {

@@ -22,6 +22,7 @@
  */
 import { bytesEqual, isAllZero, safeNumber } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
+import { concat } from '../src/reading/tail-window.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import { FORMAT_SPECIFIC, listRows, type SummaryRow, section } from '../src/summary.js';
@@ -211,6 +212,26 @@ function sectorsToBytes(sectors: bigint | number, field: string): number {
   return safeNumber(BigInt(sectors) * BigInt(SECTOR), field, 'vmdk');
 }
 
+/** The first read of an embedded descriptor: 1 KiB, above the 600-900 bytes of text qemu-img and VMware write. */
+const DESCRIPTOR_FIRST_READ_BYTES = 1024;
+
+/**
+ * The embedded descriptor's text, up to its first NUL (where `decodeDescriptor` stops), or
+ * `undefined` when the whole area is zeros (no descriptor). qemu-img reserves 10 KiB (20
+ * sectors) for under 1 KiB of text: the first KiB is read, and the rest of the area (in one
+ * read, under the budget as before) only when no NUL ends the text there, or when the area
+ * starts with a NUL (to tell "no descriptor" from "empty").
+ */
+async function readEmbeddedDescriptor(reader: ByteReader, offset: number, length: number): Promise<Uint8Array | undefined> {
+  const first = await reader.read(offset, Math.min(DESCRIPTOR_FIRST_READ_BYTES, length), 'embedded descriptor');
+  const nul = first.indexOf(0);
+  if (nul > 0) return first.subarray(0, nul);
+  const rest = first.byteLength < length ? await reader.read(offset + first.byteLength, length - first.byteLength, 'embedded descriptor') : new Uint8Array(0);
+  if (nul === 0) return isAllZero(first) && isAllZero(rest) ? undefined : new Uint8Array(0);
+  const restNul = rest.indexOf(0);
+  return concat([first, restNul === -1 ? rest : rest.subarray(0, restNul)]);
+}
+
 async function parseSparse(reader: ByteReader, context: ParseContext): Promise<ParsedImage<VmdkDetails>> {
   const header: Vmdk4SparseHeader = decodeVmdk4SparseHeader(await reader.read(0, VMDK4_SPARSE_HEADER_SIZE, 'sparse header'));
   const details = emptyDetails('sparse');
@@ -235,8 +256,8 @@ async function parseSparse(reader: ByteReader, context: ParseContext): Promise<P
       throw fieldError('LIMIT_EXCEEDED', 'sparse header.descriptorSize', `${length} bytes is above the 1 MiB a descriptor may have`);
     }
     details.descriptorLocation = { offset, length };
-    const bytes = await reader.read(offset, length, 'embedded descriptor');
-    if (!isAllZero(bytes)) descriptor = parseDescriptor(decodeDescriptor(bytes));
+    const text = await readEmbeddedDescriptor(reader, offset, length);
+    if (text !== undefined) descriptor = parseDescriptor(decodeDescriptor(text));
   }
   if (descriptor !== undefined) applyDescriptor(details, descriptor);
   if (details.cid === undefined) {

@@ -100,8 +100,13 @@ export function peArchitecture(header: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** Bytes of a file's start enough for {@link executableArchitecture} in the usual case (an ELF header, an MZ header and a PE header within the first KiB). */
-export const EXECUTABLE_HEAD_BYTES = 4096;
+/**
+ * Bytes of a file's start {@link executableArchitecture} reads first: an ELF header's first
+ * 20 bytes, or the 64-byte MZ header that says where the PE header is (read next, 26 bytes).
+ * `file`, which libguestfs asks (`daemon/filearch.ml`), decides from these fields too; the
+ * rest of the file's first page is code and padding.
+ */
+export const EXECUTABLE_HEAD_BYTES = 64;
 
 /**
  * The architecture of an ELF or PE file, given a way to read its bytes; `undefined` when it

@@ -254,7 +254,8 @@ export type GuestDiskCodec = string;
 
 /**
  * One compressed unit of the guest's disk: a qcow2 compressed cluster, a VMDK grain, a
- * cloop block. It is decoded whole, once, and kept in a small cache.
+ * cloop block. It is decoded whole, once, and kept in a small cache; or, when its map can
+ * open it in steps ({@link GuestDiskMap.openUnit}), only as far as the guest has read into it.
  *
  * | field | meaning |
  * | --- | --- |
@@ -305,6 +306,32 @@ export interface GuestDiskMap {
   lookup(offset: number, length: number): Promise<GuestDiskPiece[]>;
   /** Decodes one of the map's compressed units (required of a map that returns `compressed` pieces). */
   decode?(unit: CompressedUnit, compressed: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array>;
+  /**
+   * Starts decoding one of the map's compressed units in steps, when its codec allows it
+   * (optional; `decode` is used otherwise): the guest disk then reads the unit's compressed
+   * bytes only as far as the decoded bytes it is asked for need.
+   */
+  openUnit?(unit: CompressedUnit, signal: AbortSignal | undefined): Promise<GuestUnitDecoder>;
+}
+
+/**
+ * A compressed unit being decoded in steps ({@link GuestDiskMap.openUnit}): the guest disk
+ * feeds it the unit's compressed bytes in order, from `unit.at`, until `filled` covers what
+ * it needs or `done`.
+ *
+ * | member | meaning |
+ * | --- | --- |
+ * | `decoded` | the unit's decoded bytes; the first `filled` are valid |
+ * | `consumed` | compressed bytes fed so far |
+ * | `done` | the whole stream is decoded and its checks passed: nothing more to feed |
+ * | `feed(bytes, last)` | decodes the next compressed bytes; `last`: there are no more (the unit's `compressedLength` is reached) |
+ */
+export interface GuestUnitDecoder {
+  readonly decoded: Uint8Array;
+  readonly filled: number;
+  readonly consumed: number;
+  readonly done: boolean;
+  feed(bytes: Uint8Array, last: boolean): void;
 }
 
 /** Why an image's guest disk cannot be read here (an encrypted disk, data in other files, a stream). */

@@ -14,6 +14,7 @@
 import { bytesEqual, crc32c, safeNumber, u32le, u64le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader } from '../../src/format-module.js';
+import { concat } from '../../src/reading/tail-window.js';
 import {
   BlockGroupProfile,
   BTRFS_CSUM_BYTES,
@@ -57,10 +58,29 @@ interface TreeBlock {
   level: number;
   generation: bigint;
   keys: BtrfsKey[];
-  /** Leaves: the item data views; internal nodes: the children's logical addresses and generations. */
-  items: Uint8Array[];
+  /** Leaves: where each item's data lies (from the end of the header) and, once read, the data. */
+  items: ItemPlace[];
   children: Array<{ logical: number; generation: bigint }>;
+  /** Where the block starts on the device (its items' data are read from there). */
+  physical: number;
 }
+
+/** Where one leaf item's data lies, and the data once read. */
+interface ItemPlace {
+  offset: number;
+  size: number;
+  data?: Uint8Array;
+}
+
+/**
+ * How tree blocks are read.
+ *
+ * | mode | reads | checks |
+ * | --- | --- | --- |
+ * | `whole` | every block whole | its crc32c (when the file system uses crc32c), then its structure |
+ * | `needed` | a block's header and its key array, then only the leaf items a search uses | its structure (bytenr, fsid, level and generation against the parent, key order and range, item places); the checksum covers the whole block and is not checked |
+ */
+export type TreeBlockReading = 'whole' | 'needed';
 
 /** Where a search may map tree blocks from: the bootstrap chunks only (while reading the chunk tree itself) or every chunk. */
 type Mapping = 'bootstrap' | 'full';
@@ -73,16 +93,18 @@ export class BtrfsDevice {
   private readonly bootstrapChunks: ChunkMapping[];
   private readonly foundChunks: ChunkMapping[] = [];
   private readonly blocks = new Map<number, TreeBlock>();
-  private readonly verifyChecksums: boolean;
+  /** True when tree blocks are read whole and their crc32c is checked. */
+  readonly verifyChecksums: boolean;
   /** Bytes requested from the volume so far (tree blocks and file data). */
   bytesRead = 0;
 
   constructor(
     readonly volume: ByteReader,
     readonly superblock: BtrfsSuperblock,
+    private readonly reading: TreeBlockReading = 'whole',
   ) {
     this.bootstrapChunks = parseSystemChunkArray(superblock.sysChunkArray);
-    this.verifyChecksums = superblock.csumType === 0;
+    this.verifyChecksums = reading === 'whole' && superblock.csumType === 0;
   }
 
   /** Reads `length` bytes at logical address `logical`, across chunk boundaries. */
@@ -185,7 +207,8 @@ export class BtrfsDevice {
     if (logical % sectorSize !== 0) throw fieldError('CORRUPT', field, `address ${logical} is not aligned to the ${sectorSize}-byte sector`);
     const { physical, contiguous } = await this.map(logical, mapping, field);
     if (contiguous < nodeSize) throw fieldError('CORRUPT', field, `a ${nodeSize}-byte block at ${logical} crosses the end of its chunk`);
-    const bytes = await this.readPhysical(physical, nodeSize, field);
+    // Read in part: the header, then the key array it announces (item data on demand, see itemData).
+    let bytes = await this.readPhysical(physical, this.reading === 'whole' ? nodeSize : BTRFS_HEADER_BYTES, field);
     if (this.verifyChecksums) {
       const stored = u32le(bytes, 0);
       const computed = crc32c(bytes.subarray(BTRFS_CSUM_BYTES));
@@ -201,8 +224,9 @@ export class BtrfsDevice {
       throw fieldError('CORRUPT', `${field}.nritems`, `${header.itemCount} ${header.level === 0 ? 'items' : 'pointers'} do not fit a ${nodeSize}-byte block`, physical);
     }
     if (header.level > 0 && header.itemCount === 0) throw fieldError('CORRUPT', `${field}.nritems`, 'an internal node with no children', physical);
-    const block: TreeBlock = { logical, level: header.level, generation: header.generation, keys: [], items: [], children: [] };
+    const block: TreeBlock = { logical, level: header.level, generation: header.generation, keys: [], items: [], children: [], physical };
     const itemsEnd = header.itemCount * entryBytes;
+    if (this.reading === 'needed' && itemsEnd > 0) bytes = concat([bytes, await this.readPhysical(physical + BTRFS_HEADER_BYTES, itemsEnd, field)]);
     for (let index = 0; index < header.itemCount; index += 1) {
       const at = BTRFS_HEADER_BYTES + index * entryBytes;
       const key = readKey(bytes, at, `${field} key ${index}`);
@@ -218,7 +242,9 @@ export class BtrfsDevice {
         if (dataOffset < itemsEnd || dataOffset + dataSize > room) {
           throw fieldError('CORRUPT', `${field} item ${index}`, `data at ${dataOffset} (${dataSize} bytes) lies outside the block's data area ${itemsEnd}..${room}`, physical);
         }
-        block.items.push(bytes.subarray(BTRFS_HEADER_BYTES + dataOffset, BTRFS_HEADER_BYTES + dataOffset + dataSize));
+        const place: ItemPlace = { offset: dataOffset, size: dataSize };
+        if (this.reading === 'whole') place.data = bytes.subarray(BTRFS_HEADER_BYTES + dataOffset, BTRFS_HEADER_BYTES + dataOffset + dataSize);
+        block.items.push(place);
       } else {
         block.children.push({
           logical: safeNumber(u64le(bytes, at + BTRFS_KEY_BYTES), `${field} pointer ${index}`),
@@ -227,6 +253,13 @@ export class BtrfsDevice {
       }
     }
     return block;
+  }
+
+  /** Leaf item `index`'s data: read now when the block was read in part. */
+  private async itemData(block: TreeBlock, index: number): Promise<Uint8Array> {
+    const place = block.items[index] as ItemPlace;
+    place.data ??= await this.readPhysical(block.physical + BTRFS_HEADER_BYTES + place.offset, place.size, `tree block ${block.logical} item ${index}`);
+    return place.data;
   }
 
   /**
@@ -257,7 +290,7 @@ export class BtrfsDevice {
       for (let index = lastAtOrBefore(block.keys, min, true) + 1; index < block.keys.length; index += 1) {
         const key = block.keys[index] as BtrfsKey;
         if (compareKeys(key, max) > 0) return false;
-        if (visit({ key, data: block.items[index] as Uint8Array }) === false) return false;
+        if (visit({ key, data: await this.itemData(block, index) }) === false) return false;
       }
       return true;
     }
@@ -302,7 +335,7 @@ export class BtrfsDevice {
       const block = await this.block(logical, level, generation, low, high, mapping);
       const index = lastAtOrBefore(block.keys, key, false);
       if (level === 0) {
-        return index < 0 ? undefined : { key: block.keys[index] as BtrfsKey, data: block.items[index] as Uint8Array };
+        return index < 0 ? undefined : { key: block.keys[index] as BtrfsKey, data: await this.itemData(block, index) };
       }
       if (index < 0) return undefined;
       const child = block.children[index] as { logical: number; generation: bigint };

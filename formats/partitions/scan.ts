@@ -38,6 +38,13 @@ export interface PartitionScanOptions {
   readonly within?: { readonly bytes: number; readonly reason: string };
   /** Whether to read the end of the disk (the backup GPT). Default true; on a stream this reads it to its end. */
   readonly readEnd?: boolean;
+  /**
+   * How much of the start to read at once (default {@link PARTITION_TABLE_HEAD_BYTES}, at
+   * least a sector): the schemes read anything beyond it where it is. A reader in any order
+   * (a guest disk) reads less with a small head: an MBR disk needs its first sectors, not
+   * 32 KiB; a reader in order needs the whole head, since it cannot go back.
+   */
+  readonly headBytes?: number;
 }
 
 /** One scheme's part of a scan. */
@@ -104,11 +111,12 @@ async function runScheme(reader: ByteReader, started: Pick<StartedPartitionScan,
 export async function startPartitionScan(
   reader: ByteReader,
   schemes: readonly PartitionScheme[],
-  options: Pick<PartitionScanOptions, 'within'> & { readonly headOnly?: boolean } = {},
+  options: Pick<PartitionScanOptions, 'within' | 'headBytes'> & { readonly headOnly?: boolean } = {},
 ): Promise<StartedPartitionScan> {
   const headOnly = options.headOnly === true;
   const within = headOnly ? { bytes: PARTITION_TABLE_HEAD_BYTES, reason: 'not read' } : options.within;
-  const head = await reader.readAvailable(0, Math.min(PARTITION_TABLE_HEAD_BYTES, within?.bytes ?? PARTITION_TABLE_HEAD_BYTES), 'head');
+  const headBytes = headOnly ? PARTITION_TABLE_HEAD_BYTES : Math.max(SECTOR, Math.min(PARTITION_TABLE_HEAD_BYTES, options.headBytes ?? PARTITION_TABLE_HEAD_BYTES));
+  const head = await reader.readAvailable(0, Math.min(headBytes, within?.bytes ?? headBytes), 'head');
   if (head.byteLength < SECTOR) return { head, sector0: undefined, runs: [], within, headOnly };
   const bytes = head.subarray(0, SECTOR);
   const sector0: SectorZero = { bytes, mbrSignature: hasMbrSignature(bytes), bootSector: recogniseBootSector(bytes) };

@@ -8,7 +8,9 @@
  * | `zlib` | VMDK compressed grains, cloop blocks | one whole zlib stream (RFC 1950: header, deflate data, Adler-32) that decodes to at least `length` and at most `maxLength` bytes |
  *
  * The maps that produce such units (`qcow2-guest.ts`, `vmdk-guest.ts`) decode them with
- * {@link decodeGuestUnit}; the core's guest-disk reader only caches what they decode.
+ * {@link decodeGuestUnit}; the core's guest-disk reader only caches what they decode. VMDK's
+ * map also opens its grains in steps ({@link openGuestUnit}, {@link ZlibUnitDecoder}), so
+ * that a read of a grain's first sectors reads the start of its stream only.
  *
  * @module
  */
@@ -16,7 +18,8 @@ import type { StreamDecoder } from '../../containers/codecs/codec.js';
 import { createDeflateRawDecoder } from '../../containers/codecs/deflate.js';
 import { type ZstdDecoder, createZstdDecoder } from '../../containers/codecs/zstd.js';
 import { fieldError } from '../../src/errors.js';
-import type { CompressedUnit } from '../../src/format-module.js';
+import { concat } from '../../src/reading/tail-window.js';
+import type { CompressedUnit, GuestUnitDecoder } from '../../src/format-module.js';
 
 /** How a guest disk's compressed unit is compressed (see the table above). */
 export type GuestUnitCodec = 'deflate-raw' | 'zstd' | 'zlib';
@@ -111,33 +114,118 @@ export function adler32(bytes: Uint8Array): number {
  * accepts exactly that.
  */
 async function decodeZlib(unit: CompressedUnit, compressed: Uint8Array, field: string, options: { maxChunkBytes: number; signal?: AbortSignal }): Promise<Uint8Array> {
-  const maxLength = unit.maxLength ?? unit.length;
-  const cmf = compressed[0] ?? 0;
-  const flg = compressed[1] ?? 0;
-  if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0) {
-    throw fieldError('CORRUPT', field, `0x${cmf.toString(16)} 0x${flg.toString(16)} is not a zlib header (deflate, window up to 32 KiB)`);
+  const decoder = await ZlibUnitDecoder.open(unit, field, options);
+  decoder.feed(compressed, true);
+  if (!decoder.done) throw fieldError('CORRUPT', field, 'the zlib stream ends without its checksum');
+  return decoder.decoded.byteLength === unit.length ? decoder.decoded : decoder.decoded.slice(0, unit.length);
+}
+
+/**
+ * Opens a unit for decoding in steps (`GuestDiskMap.openUnit`): `zlib` units only, whose
+ * decoded bytes come out in order as their compressed bytes go in (see
+ * {@link ZlibUnitDecoder}); other codecs are decoded whole.
+ */
+export async function openGuestUnit(unit: CompressedUnit, signal: AbortSignal | undefined): Promise<GuestUnitDecoder> {
+  const field = `compressed unit at ${unit.at} (guest ${unit.offset})`;
+  if (unit.codec !== 'zlib') throw fieldError('INTERNAL', field, `"${unit.codec}" units are decoded whole`);
+  return ZlibUnitDecoder.open(unit, field, { maxChunkBytes: DECODE_STEP_BYTES, ...(signal === undefined ? {} : { signal }) });
+}
+
+/** Bytes of the Adler-32 that closes a zlib stream. */
+const ADLER_BYTES = 4;
+
+/**
+ * A zlib unit decoded as its compressed bytes arrive: the header is checked with the first
+ * two bytes, every deflate code as it comes (a damaged prefix is `CORRUPT` at once), and
+ * the Adler-32 of the whole decoded stream once its end has been fed; then `done`. The
+ * stream must decode to at least the unit's `length` and at most its `maxLength` bytes.
+ *
+ * Decoded bytes are valid as soon as they are out, before the Adler-32 at the stream's
+ * end is read: a guest read that needs the start of a grain reads the start of its stream
+ * only. What that gives up is the checksum over data the read did not reach yet; an
+ * uncompressed grain, a qcow2 cluster or a VHD block carries no checksum at all, and a
+ * read that reaches the grain's end still checks it.
+ */
+export class ZlibUnitDecoder implements GuestUnitDecoder {
+  readonly decoded: Uint8Array;
+  filled = 0;
+  consumed = 0;
+  done = false;
+  private header: Uint8Array = new Uint8Array(0);
+  private ended = false;
+  private trailer: Uint8Array = new Uint8Array(0);
+
+  private constructor(
+    private readonly unit: CompressedUnit,
+    private readonly field: string,
+    private readonly inflater: StreamDecoder,
+  ) {
+    this.decoded = new Uint8Array(unit.maxLength ?? unit.length);
   }
-  if ((flg & 0x20) !== 0) throw fieldError('UNSUPPORTED', field, 'the zlib stream needs a preset dictionary');
-  const decoder = await createDeflateRawDecoder(options);
-  decoder.write(compressed.subarray(2));
-  decoder.finish();
-  const out = new Uint8Array(maxLength);
-  let filled = 0;
-  for (;;) {
-    const step = decoder.read();
-    if (step.kind === 'end') {
-      if (filled < unit.length) throw fieldError('CORRUPT', field, `decodes to ${filled} bytes, fewer than the ${unit.length} the disk needs from it`);
-      const trailer = step.trailing;
-      const stored = trailer.byteLength >= 4 ? new DataView(trailer.buffer, trailer.byteOffset, 4).getUint32(0, false) : undefined;
-      const computed = adler32(out.subarray(0, filled));
-      if (stored !== computed) {
-        throw fieldError('CORRUPT', field, `the zlib checksum is ${stored === undefined ? 'missing' : `0x${stored.toString(16)}`}, the data gives 0x${computed.toString(16)}`);
+
+  /** A decoder for `unit`, nothing fed yet. */
+  static async open(unit: CompressedUnit, field: string, options: { maxChunkBytes: number; signal?: AbortSignal }): Promise<ZlibUnitDecoder> {
+    return new ZlibUnitDecoder(unit, field, await createDeflateRawDecoder(options));
+  }
+
+  feed(bytes: Uint8Array, last: boolean): void {
+    if (this.done) return;
+    this.consumed += bytes.byteLength;
+    let input = bytes;
+    if (this.header.byteLength < 2) {
+      const take = Math.min(2 - this.header.byteLength, input.byteLength);
+      this.header = concat([this.header, input.subarray(0, take)]);
+      input = input.subarray(take);
+      if (this.header.byteLength < 2) {
+        if (last) throw fieldError('CORRUPT', this.field, 'the zlib stream ends inside its header');
+        return;
       }
-      return filled === unit.length ? out.subarray(0, filled) : out.slice(0, unit.length);
+      this.checkHeader();
     }
-    if (step.kind === 'needs-input') throw fieldError('INTERNAL', field, 'a decoder asked for input after finish');
-    if (filled + step.bytes.byteLength > maxLength) throw fieldError('CORRUPT', field, `decodes to more than ${maxLength} bytes`);
-    out.set(step.bytes, filled);
-    filled += step.bytes.byteLength;
+    if (this.ended) {
+      this.trailer = concat([this.trailer, input]);
+    } else {
+      this.inflater.write(input);
+      if (last) this.inflater.finish();
+      this.drain();
+    }
+    if (this.ended) this.checkTrailer(last);
+  }
+
+  private checkHeader(): void {
+    const cmf = this.header[0] ?? 0;
+    const flg = this.header[1] ?? 0;
+    if ((cmf & 0x0f) !== 8 || cmf >> 4 > 7 || ((cmf << 8) | flg) % 31 !== 0) {
+      throw fieldError('CORRUPT', this.field, `0x${cmf.toString(16)} 0x${flg.toString(16)} is not a zlib header (deflate, window up to 32 KiB)`);
+    }
+    if ((flg & 0x20) !== 0) throw fieldError('UNSUPPORTED', this.field, 'the zlib stream needs a preset dictionary');
+  }
+
+  /** Takes every decoded byte the input so far gives. */
+  private drain(): void {
+    for (;;) {
+      const step = this.inflater.read();
+      if (step.kind === 'needs-input') return;
+      if (step.kind === 'end') {
+        this.ended = true;
+        this.trailer = step.trailing.slice();
+        if (this.filled < this.unit.length) throw fieldError('CORRUPT', this.field, `decodes to ${this.filled} bytes, fewer than the ${this.unit.length} the disk needs from it`);
+        return;
+      }
+      if (this.filled + step.bytes.byteLength > this.decoded.byteLength) throw fieldError('CORRUPT', this.field, `decodes to more than ${this.decoded.byteLength} bytes`);
+      this.decoded.set(step.bytes, this.filled);
+      this.filled += step.bytes.byteLength;
+    }
+  }
+
+  /** The Adler-32 after the deflate data, once its four bytes are in. */
+  private checkTrailer(last: boolean): void {
+    if (this.trailer.byteLength < ADLER_BYTES && !last) return;
+    const stored = this.trailer.byteLength >= ADLER_BYTES ? new DataView(this.trailer.buffer, this.trailer.byteOffset, ADLER_BYTES).getUint32(0, false) : undefined;
+    const computed = adler32(this.decoded.subarray(0, this.filled));
+    if (stored !== computed) {
+      throw fieldError('CORRUPT', this.field, `the zlib checksum is ${stored === undefined ? 'missing' : `0x${stored.toString(16)}`}, the data gives 0x${computed.toString(16)}`);
+    }
+    this.done = true;
   }
 }

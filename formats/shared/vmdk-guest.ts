@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { decodeGuestUnit } from './guest-units.js';
+import { decodeGuestUnit, openGuestUnit } from './guest-units.js';
 import { u32le } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader, CompressedUnit, GuestDiskContext, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
@@ -79,6 +79,8 @@ export async function vmdkGuestDisk(image: ByteReader, context: GuestDiskContext
 class VmdkSparseMap implements GuestDiskMap {
   /** Compressed clusters and grains, by qemu's rules for them (`guest-units.ts`). */
   readonly decode = decodeGuestUnit;
+  /** Grains are zlib streams, decoded only as far as the guest reads into them (`guest-units.ts`). */
+  readonly openUnit = openGuestUnit;
 
   private readonly gd: TableLocation;
   private readonly layout: HostLayout;

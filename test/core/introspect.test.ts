@@ -176,11 +176,14 @@ describe('errors', () => {
   it('fails with LIMIT_EXCEEDED when the bytes needed exceed maxBufferBytes', async () => {
     // The qemu-made header declares a 10 KiB descriptor: it fits a 64 KiB budget.
     expect((await introspect(makeSource('async-iterable', sparse), { maxBufferBytes: 65536 })).format).toBe('vmdk');
-    // Declaring a descriptor of 1 MiB - 512 bytes does not (when the file has those bytes;
-    // when it does not, the answer is TRUNCATED whatever the budget).
+    // Declaring a descriptor of 1 MiB - 512 bytes whose text runs past its first KiB does not
+    // (when the file has those bytes; when it does not, the answer is TRUNCATED whatever the
+    // budget). A text that ends (NUL) within the first KiB is read without the rest.
     const big = new Uint8Array(2 * 1024 * 1024);
     big.set(sparse.subarray(0, Math.min(sparse.byteLength, big.byteLength)));
     new DataView(big.buffer).setBigUint64(36, 2047n, true);
+    expect((await introspect(makeSource('async-iterable', big), { maxBufferBytes: 65536 })).format).toBe('vmdk');
+    big.fill(0x23, big.indexOf(0, 512), 512 + 4096); // a comment line of '#' to byte 4608
     const limited = await rejectionOf(introspect(makeSource('async-iterable', big), { maxBufferBytes: 65536 }));
     expect(limited.code).toBe('LIMIT_EXCEEDED');
     expect(limited.format).toBe('vmdk');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BtrfsFileSystem, type BtrfsNode, btrfsModule, openBtrfs } from '../../filesystems/btrfs.js';
+import { type BtrfsFileSystem, type BtrfsNode, type BtrfsOptions, btrfsModule, openBtrfs } from '../../filesystems/btrfs.js';
 import { type FileSystem, readFileAt, resolvePath } from '../../filesystems/file-system.js';
 import type { BtrfsDecompressor } from '../../filesystems/shared/btrfs-compression.js';
 import { decodeBtrfsLzo } from '../../filesystems/shared/btrfs-lzo.js';
@@ -176,10 +176,10 @@ describe('LZO1X decoding (btrfs framing)', () => {
  * Opens an image afresh and reads what guest inspection reads (os-release, hostname, fstab,
  * the ELF header of /bin/ls); returns the bytes read from the image.
  */
-async function inspectionBytes(image: string): Promise<number> {
+async function inspectionBytes(image: string, options: BtrfsOptions = {}): Promise<number> {
   const volume = volumeOfFile(image);
   try {
-    const fs = await openBtrfs(volume.volume, noWarnings);
+    const fs = await openBtrfs(volume.volume, noWarnings, options);
     for (const path of ['/etc/os-release', '/etc/hostname', '/etc/fstab']) expect(await readFileAt(fs, path, 65536), path).toBeDefined();
     expect(await readFileAt(fs, '/bin/ls', 64)).toBeDefined();
     return volume.bytesRead();
@@ -290,6 +290,25 @@ describe.skipIf(btrfsMissing !== undefined)('Btrfs made by mkfs.btrfs --rootdir'
       expectSameTree(hostTree(source), restored, (path) => path === '/fifo');
     });
 
+    it('holds the same tree when its blocks are read in part (as guest inspection reads them), reading fewer bytes', async () => {
+      const restored = restore(image, join(work, 'restored-in-part'));
+      const whole = volumeOfFile(image);
+      const inPart = volumeOfFile(image);
+      try {
+        const wholeFs = await openBtrfs(whole.volume, noWarnings);
+        const inPartFs = await openBtrfs(inPart.volume, noWarnings, { treeBlocks: 'needed' });
+        const ours = await driverTree(inPartFs);
+        expectSameTree(ours, restored, (path) => path === '/fifo');
+        await driverTree(wholeFs);
+        // Only the items a search uses: a block read whole is never cheaper.
+        expect(inPart.bytesRead()).toBeLessThan(whole.bytesRead());
+        expect(inPartFs.details.checksumsVerified).toBe(false);
+      } finally {
+        whole.close();
+        inPart.close();
+      }
+    });
+
     it('resolves paths through links as the kernel would, and stops link loops', async () => {
       expect(decoder.decode(await readFileAt(fs, '/os-release-absolute', 4096))).toContain('ID=debian');
       expect(decoder.decode(await readFileAt(fs, '/usr/hostname-relative', 4096))).toBe('btrfs-guest\n');
@@ -316,7 +335,11 @@ describe.skipIf(btrfsMissing !== undefined)('Btrfs made by mkfs.btrfs --rootdir'
 
   it('reads an inspection\'s files from a fresh open in a few tree blocks', async () => {
     // Superblock, chunk tree, root tree, FS tree (a few 16 KiB blocks) and 64 bytes of ls.
-    expect(await inspectionBytes(mkfs('budget.img', []))).toBeLessThan(12 * 16384);
+    const image = mkfs('budget.img', []);
+    const whole = await inspectionBytes(image);
+    expect(whole).toBeLessThan(12 * 16384);
+    // Read in part: the superblock, and of each of those blocks its header, keys and the items used.
+    expect(await inspectionBytes(image, { treeBlocks: 'needed' })).toBeLessThan(whole / 2);
   });
 
   it('reads a file system converted from ext4 by btrfs-convert (extents shared with ext2_saved) as btrfs restore does', async () => {

@@ -8,6 +8,7 @@ import { type MbrPartitionTable, type PartitionScanOptions, type PartitionTableS
 import { MAX_LOGICAL_PARTITIONS } from '../../formats/partitions/mbr.js';
 import type { ByteReader } from '../../src/format-module.js';
 import { randomAccessReader } from '../helpers/readers.js';
+import { GUEST_PARTITION_HEAD_BYTES } from '../../guest/partitions.js';
 
 // Hand-made disks: every byte below is placed by these helpers, after the specifications
 // cited in the scheme modules of formats/partitions/.
@@ -38,8 +39,16 @@ function diskOf(bytes: Uint8Array, options: { reachableBytes?: number; readBacku
   };
 }
 
-function scanPartitionTables(disk: TestDisk): Promise<PartitionTableScan> {
-  return scanReader(disk.reader, disk.options);
+async function scanPartitionTables(disk: TestDisk): Promise<PartitionTableScan> {
+  const before = disk.warnings.length;
+  const scan = await scanReader(disk.reader, disk.options);
+  // Read with a two-sector head (as guest inspection reads a disk: each scheme reads the rest
+  // where it is), every disk here gives the same tables and the same warnings.
+  const warnings: string[] = [];
+  const twoSectors = await scanReader(disk.reader, { ...disk.options, warn: (message) => warnings.push(message), headBytes: GUEST_PARTITION_HEAD_BYTES });
+  expect(twoSectors).toEqual(scan);
+  expect(warnings).toEqual(disk.warnings.slice(before));
+  return scan;
 }
 
 /** Writes an MBR partition entry (UEFI 2.10 table 5-2) into the sector at `sectorOffset`. */

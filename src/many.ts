@@ -15,6 +15,7 @@ import type { AnyFormatModule } from './format-module.js';
 import { type ImageSource, type InfoWith, introspect as introspectOne } from './index.js';
 import type { BuiltinContainer } from '../containers/index.js';
 import type { IntrospectOptions } from './options.js';
+import { followSignal } from './reading/chunks.js';
 
 /**
  * Default for the `concurrency` of {@link introspectMany}: four introspections in flight.
@@ -243,28 +244,12 @@ function isSignal(value: unknown): value is AbortSignal {
 }
 
 /**
- * The signal a source runs under: the batch's, or, for a pair with a signal of its own, a
- * controller's that fires with either. Returns with it the function that removes the
- * listeners once the source is done, so that a signal the caller shares between many
- * pairs does not pile up listeners.
+ * The signal a source runs under: the batch's, or, for a pair with a signal of its own, one
+ * that fires with either (`followSignal`: one listener on each, however many pairs share
+ * them). `unlink` unhooks it once the source is done.
  */
 function signalFor(batch: AbortSignal, own: AbortSignal | undefined): { signal: AbortSignal; unlink: () => void } {
   if (!isSignal(own)) return { signal: batch, unlink: () => undefined };
-  const controller = new AbortController();
-  const fire = (from: AbortSignal) => () => controller.abort(from.reason);
-  for (const from of [batch, own]) {
-    if (from.aborted && !controller.signal.aborted) controller.abort(from.reason);
-  }
-  if (controller.signal.aborted) return { signal: controller.signal, unlink: () => undefined };
-  const onBatch = fire(batch);
-  const onOwn = fire(own);
-  batch.addEventListener('abort', onBatch, { once: true });
-  own.addEventListener('abort', onOwn, { once: true });
-  return {
-    signal: controller.signal,
-    unlink: () => {
-      batch.removeEventListener('abort', onBatch);
-      own.removeEventListener('abort', onOwn);
-    },
-  };
+  const { signal, stop } = followSignal(batch, own);
+  return { signal, unlink: stop };
 }

@@ -210,15 +210,17 @@ describe('introspectMany', () => {
     expect(pulled).toBe(false);
   });
 
-  it('sources in flight share one signal without piling listeners on it, and an abort still reaches each', async () => {
+  it('sources in flight share one signal (pairs their own one too) without piling listeners on it, and an abort still reaches each', async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);
     process.on('warning', onWarning);
     try {
       const probe = new Instrumented();
       const controller = new AbortController();
-      // Slow sources, 32 at once: each waits on the shared signal while it reads.
-      const sources = Array.from({ length: 64 }, () => probe.source(qcow2, 50));
+      // Slow sources, 32 at once: each waits on the shared signal while it reads; every
+      // other one is a pair with a signal of its own, the same for all of them, that never fires.
+      const own = new AbortController();
+      const sources = Array.from({ length: 64 }, (_, index) => (index % 2 === 0 ? probe.source(qcow2, 50) : { source: probe.source(qcow2, 50), options: { signal: own.signal } }));
       const iteration = collect(introspectMany(sources, { concurrency: 32, signal: controller.signal }));
       expect(await settled(() => probe.open === 32)).toBe(true);
       controller.abort(new Error('stop'));

@@ -234,17 +234,26 @@ function waitForAbort(signal: AbortSignal, onAbort: () => void): () => void {
 }
 
 /**
- * A signal of its own that fires with `parent`, for one source whose calls add listeners
- * of their own (`fetch` adds one per request): those land on this signal, not on a parent
- * that a whole batch shares. `stop` unhooks it once the source is done.
+ * A signal of its own that fires with the first of `parents` to fire, for one source whose
+ * calls add listeners of their own (`fetch` adds one per request), or that answers to two
+ * signals (a batch's and its own): its listeners land on this signal, and the parents,
+ * which a whole batch may share, keep one each (`waitForAbort`). `stop` unhooks it once the
+ * source is done.
  */
-export function followSignal(parent: AbortSignal): { signal: AbortSignal; stop: () => void } {
+export function followSignal(...parents: AbortSignal[]): { signal: AbortSignal; stop: () => void } {
   const controller = new AbortController();
-  if (parent.aborted) {
-    controller.abort(parent.reason);
+  const fired = parents.find((parent) => parent.aborted);
+  if (fired !== undefined) {
+    controller.abort(fired.reason);
     return { signal: controller.signal, stop: () => undefined };
   }
-  return { signal: controller.signal, stop: waitForAbort(parent, () => controller.abort(parent.reason)) };
+  const stops = parents.map((parent) => waitForAbort(parent, () => controller.abort(parent.reason)));
+  return {
+    signal: controller.signal,
+    stop: () => {
+      for (const stop of stops) stop();
+    },
+  };
 }
 
 /**

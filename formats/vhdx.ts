@@ -29,6 +29,7 @@
  */
 import { bytesEqual, isAllZero, mixedEndianGuid, safeNumber } from '../src/bytes.js';
 import { fieldError } from '../src/errors.js';
+import { concat } from '../src/reading/tail-window.js';
 import type { ByteReader, FormatModule, ParseContext, ParsedImage, WantedRange } from '../src/format-module.js';
 import { type SafetyCheck, fail, pass } from '../src/safety.js';
 import {
@@ -361,9 +362,7 @@ async function readMetadata(reader: ByteReader, region: VhdxRegion): Promise<Met
   const entryCount = decodeVhdxMetadataTableHeader(head).entryCount;
   let table = head;
   if (entryCount > METADATA_ENTRIES_READ_FIRST && entryCount <= VHDX_MAX_METADATA_ENTRIES) {
-    table = new Uint8Array(tableBytes(entryCount));
-    table.set(head);
-    table.set(await reader.read(region.fileOffset + head.byteLength, table.byteLength - head.byteLength, 'metadata table'), head.byteLength);
+    table = concat([head, await reader.read(region.fileOffset + head.byteLength, tableBytes(entryCount) - head.byteLength, 'metadata table')]);
   }
   const items = readVhdxMetadataTable(table);
   const known = knownItems(items);

@@ -443,6 +443,28 @@ describe('vhdx errors', () => {
     expect(info.details.regionTable.entries[2]).toMatchObject({ name: undefined, fileOffset: 5 * MIB, required: false });
   });
 
+  it('reads a metadata table of more entries than its first read takes: an item listed 20th is found', async () => {
+    const bytes = base();
+    const region = metadataOffset(bytes);
+    const physical = metadataEntryOffset(bytes, VHDX_METADATA_GUIDS.physicalSectorSize);
+    const count = view(bytes).getUint16(region + 10, true);
+    const slot = (index: number) => region + 32 + 32 * index;
+    // The physicalSectorSize entry moves to slot 19 (the last entry takes its place); the
+    // slots between hold unknown, optional entries (qemu skips those) at the first item's place.
+    const moved = bytes.slice(physical, physical + 32);
+    bytes.copyWithin(physical, slot(count - 1), slot(count));
+    const filler = bytes.slice(slot(0), slot(1));
+    filler.fill(0xab, 0, 16);
+    filler.fill(0, 24, 28); // flags: not user, not virtual disk, not required
+    for (let index = count - 1; index < 19; index += 1) bytes.set(filler, slot(index));
+    bytes.set(moved, slot(19));
+    view(bytes).setUint16(region + 10, 20, true);
+    const info = await vhdxInfo(bytes);
+    expect(info.details.metadataItems).toHaveLength(20);
+    expect(info.details.metadataItems[19]?.name).toBe('physicalSectorSize');
+    expect(info.details.physicalSectorSize).toBe(512);
+  });
+
   it('rejects a bad metadata table: signature, entry count, missing or duplicated items', async () => {
     const signature = base();
     signature[3 * MIB] = 0;

@@ -140,20 +140,18 @@ export interface VhdxParentLocator {
  */
 const CHECKSUM_OFFSET = VHDX_HEADER_FIELD_OFFSETS.checksum;
 
-/**
- * A copy of `bytes` with the 4-byte checksum at `offset` zeroed, as every VHDX checksum is
- * computed. `new Uint8Array(bytes)` copies even a Node `Buffer`, whose `slice()` is a view:
- * zeroing through a view would damage the caller's chunk.
- */
-function withChecksumZeroed(bytes: Uint8Array, offset: number): Uint8Array {
-  const copy = new Uint8Array(bytes);
-  copy.fill(0, offset, offset + 4);
-  return copy;
-}
+/** The four zero bytes the checksum field counts as while the checksum is computed. */
+const ZEROED_CHECKSUM = new Uint8Array(4);
 
-/** True when the CRC-32C stored at offset 4 matches `bytes` with that field zeroed ([MS-VHDX] 2.2.2). */
+/**
+ * True when the CRC-32C stored at offset 4 matches `bytes` with that field zeroed ([MS-VHDX]
+ * 2.2.2). The CRC runs over the bytes before the field, four zeros, then the rest, without
+ * copying a 64 KiB region table to zero four of its bytes.
+ */
 export function vhdxChecksumValid(bytes: Uint8Array): boolean {
-  return crc32c(withChecksumZeroed(bytes, CHECKSUM_OFFSET)) === u32le(bytes, CHECKSUM_OFFSET, 'checksum');
+  const stored = u32le(bytes, CHECKSUM_OFFSET, 'checksum');
+  const before = crc32c(bytes.subarray(0, CHECKSUM_OFFSET));
+  return crc32c(bytes.subarray(CHECKSUM_OFFSET + 4), crc32c(ZEROED_CHECKSUM, before)) === stored;
 }
 
 /** The file type identifier's creator string; throws `CORRUPT` without the signature. */

@@ -21,6 +21,50 @@ describe('byte helpers', () => {
     expect(crc32c(Uint8Array.from({ length: 32 }, (_, index) => index))).toBe(0x46dd794e);
   });
 
+  // A CRC over bytes ending in a long run of zeros folds the run in by matrix steps instead
+  // of the table loop (src/bytes.ts): these compare it with zlib's CRC-32 and with the
+  // CRC-32C written out bit by bit from its definition (RFC 3720 B.4's polynomial).
+  const bitwiseCrc32c = (bytes: Uint8Array, previous = 0): number => {
+    let crc = ~previous >>> 0;
+    for (const byte of bytes) {
+      crc ^= byte;
+      for (let bit = 0; bit < 8; bit += 1) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+    }
+    return ~crc >>> 0;
+  };
+  const withZeroTail = fc
+    .tuple(fc.uint8Array({ maxLength: 200 }), fc.nat({ max: 70_000 }), fc.nat({ max: 7 }), fc.nat({ max: 7 }))
+    .map(([data, zeros, shift, trailingShift]) => {
+      const buffer = new Uint8Array(shift + data.byteLength + zeros + trailingShift);
+      buffer.set(data, shift);
+      return buffer.subarray(shift, shift + data.byteLength + zeros);
+    });
+
+  it('CRC-32 of bytes with a long run of zeros at the end agrees with zlib, aligned or not', () => {
+    fc.assert(
+      fc.property(withZeroTail, fc.nat({ max: 0xffffffff }), (view, previous) => {
+        expect(crc32(view, previous)).toBe(zlibCrc32(view, previous) >>> 0);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('CRC-32C of bytes with a long run of zeros at the end agrees with the bitwise definition', () => {
+    fc.assert(
+      fc.property(withZeroTail, fc.nat({ max: 0xffffffff }), (view, previous) => {
+        expect(crc32c(view, previous)).toBe(bitwiseCrc32c(view, previous));
+      }),
+      { numRuns: 60 },
+    );
+    // A single non-zero byte at every distance from the end of a 4 KiB block.
+    for (const at of [0, 1, 3, 4, 7, 511, 512, 513, 4090, 4095]) {
+      const block = new Uint8Array(4096);
+      block[at] = 0x5a;
+      expect(crc32c(block)).toBe(bitwiseCrc32c(block));
+    }
+    expect(crc32c(new Uint8Array(65536))).toBe(bitwiseCrc32c(new Uint8Array(65536)));
+  });
+
   it('isAllZero finds a non-zero byte anywhere, aligned or not', () => {
     fc.assert(
       fc.property(fc.nat({ max: 5000 }), fc.nat({ max: 7 }), fc.integer({ min: 1, max: 255 }), (length, shift, value) => {

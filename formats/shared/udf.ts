@@ -91,14 +91,34 @@ export interface UdfInfo {
   implementationIdentifier: string | undefined;
 }
 
-/** CRC-16/CCITT (polynomial 0x1021, initial value 0), as ECMA-167 3/7.2.6 specifies for descriptor CRCs. */
+/** CRC-16/CCITT (polynomial 0x1021, initial value 0), as ECMA-167 3/7.2.6 specifies for descriptor CRCs; a byte per table step. */
 export function crc16Ccitt(bytes: Uint8Array): number {
+  const table = (crc16Table ??= makeCrc16Table());
   let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
+  for (let index = 0; index < bytes.byteLength; index += 1) crc = ((crc << 8) & 0xffff) ^ (table[(crc >>> 8) ^ (bytes[index] as number)] as number);
   return crc;
+}
+
+let crc16Table: Uint16Array | undefined;
+
+/** The CRC of each byte value fed to a zero register, bit by bit (MSB first), for {@link crc16Ccitt}. */
+function makeCrc16Table(): Uint16Array {
+  const table = new Uint16Array(256);
+  for (let value = 0; value < 256; value += 1) {
+    let crc = value << 8;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[value] = crc;
+  }
+  return table;
+}
+
+/**
+ * Whether the tag identifier (a little-endian 16-bit field at offset 0) is one kept: looked
+ * at before anything else, as the blocks scanned towards the anchor are mostly zeros or
+ * file data, and a zero block would otherwise pass the tag checksum (a sum of zeros).
+ */
+function keptIdentifierAt(bytes: Uint8Array, at: number): boolean {
+  return bytes[at + 1] === 0 && KEPT_TAGS.has(bytes[at] as number);
 }
 
 /**
@@ -109,7 +129,7 @@ export function crc16Ccitt(bytes: Uint8Array): number {
 function validTag(bytes: Uint8Array, offset: number): { blockSize: number; tagIdentifier: number } | undefined {
   // The checksum is the sum, modulo 256, of the tag's other fifteen bytes: checked first, as
   // most of the blocks scanned are not descriptors.
-  if (bytes.byteLength < UDF_DESCRIPTOR_TAG_SIZE) return undefined;
+  if (bytes.byteLength < UDF_DESCRIPTOR_TAG_SIZE || !keptIdentifierAt(bytes, 0)) return undefined;
   const checksumAt = UDF_DESCRIPTOR_TAG_FIELD_OFFSETS.tagChecksum;
   let sum = 0;
   for (let index = 0; index < UDF_DESCRIPTOR_TAG_SIZE; index += 1) if (index !== checksumAt) sum += bytes[index] ?? 0;
@@ -141,7 +161,7 @@ export interface UdfScan {
  */
 export function scanUdfBlocks(scan: UdfScan, offset: number, bytes: Uint8Array, warn: (message: string) => void): boolean {
   for (let at = 0; at + UDF_DESCRIPTOR_BYTES <= bytes.byteLength && scan.anchor === undefined; at += 512) {
-    examine(scan, offset + at, bytes.subarray(at, at + UDF_DESCRIPTOR_BYTES), warn);
+    if (keptIdentifierAt(bytes, at)) examine(scan, offset + at, bytes.subarray(at, at + UDF_DESCRIPTOR_BYTES), warn);
   }
   return scan.anchor !== undefined;
 }

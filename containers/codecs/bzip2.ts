@@ -46,6 +46,9 @@ const BLOCK_MAGIC_LOW = 0x59265359;
 const END_MAGIC_HIGH = 0x1772;
 const END_MAGIC_LOW = 0x45385090;
 
+/** Entries the BWT array starts with (256 KiB); it doubles as a block needs, up to the block size. */
+const INITIAL_BWT_ENTRIES = 64 * 1024;
+
 /** Thrown by the bit reader when the held input ends; caught by the block step. */
 const needMoreInput = Symbol('needMoreInput');
 
@@ -256,7 +259,6 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
           }
           this.blockSize = level * 100_000;
           checkWindow(this.blockSize * 4, this.options, 'bzip2 stream header.blockSize', this.input.consumed + 3);
-          if ((this.tt?.length ?? 0) < this.blockSize) this.tt = new Uint32Array(this.blockSize);
           this.input.skip(4);
           this.bitOffset = 0;
           this.combinedCrc = 0;
@@ -367,7 +369,16 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
     }
 
     // Huffman → RLE2 runs of the front symbol (RUNA, RUNB) → move-to-front → bytes.
-    const tt = this.tt as Uint32Array;
+    // The BWT array grows with the block (doubling, up to the declared block size): a level-9
+    // header declares 900 000 entries, but an image's first block is often a few thousand
+    // runs of zeros, and allocating 3.6 MB cost more than decoding them.
+    let tt = this.tt ?? new Uint32Array(Math.min(INITIAL_BWT_ENTRIES, this.blockSize));
+    const room = (needed: number): void => {
+      if (needed <= tt.length) return;
+      const grown = new Uint32Array(Math.min(this.blockSize, Math.max(needed, tt.length * 2)));
+      grown.set(tt.subarray(0, length));
+      tt = grown;
+    };
     const counts = new Int32Array(256);
     const mtf = Uint8Array.from(used);
     const endOfBlock = alphabetSize - 1;
@@ -395,6 +406,7 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
         const value = mtf[0] as number;
         if (length + run > this.blockSize) throw fieldError('CORRUPT', 'bzip2 block.symbols', `the block overflows ${this.blockSize} bytes`, this.input.consumed);
         counts[value] = (counts[value] as number) + run;
+        room(length + run);
         tt.fill(value, length, length + run);
         length += run;
         run = 0;
@@ -407,8 +419,10 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
       mtf[0] = value;
       if (length >= this.blockSize) throw fieldError('CORRUPT', 'bzip2 block.symbols', `the block overflows ${this.blockSize} bytes`, this.input.consumed);
       counts[value] = (counts[value] as number) + 1;
+      room(length + 1);
       tt[length++] = value;
     }
+    this.tt = tt;
     if (origin >= length) throw fieldError('CORRUPT', 'bzip2 block.origPtr', `${origin} is outside the ${length}-byte block`, this.input.consumed);
 
     // Inverse Burrows-Wheeler: link each position to the next, in the top 24 bits of tt.

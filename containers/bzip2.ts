@@ -23,14 +23,13 @@ export interface Bzip2Layer extends CompressedLayer {
 /** The bzip2 container module. */
 export const bzip2: ContainerModule<'bzip2', Bzip2Layer> = compressionContainer({
   name: 'bzip2',
-  title: 'bzip2',
   // "BZh" then the block size digit 1-9, then the first block's magic (pi: 0x314159265359) or the end-of-stream magic.
-  signatures: [{ offset: 0, bytes: 'BZh' }],
+  magic: 'BZh',
   check: async (reader) => {
     const head = await reader.readAvailable(0, 10, 'bzip2 stream header');
     return isBzip2Magic(head) && (bytesEqual(head, 4, '\x31\x41\x59\x26\x53\x59') || bytesEqual(head, 4, '\x17\x72\x45\x38\x50\x90'));
   },
-  makeDecoder: (options) => createBzip2Decoder(options),
+  makeDecoder: createBzip2Decoder,
   describe: (decoder: Bzip2Decoder | undefined) => ({
     streams: decoder?.streamCount ?? 0,
     blocks: decoder?.blockCount ?? 0,

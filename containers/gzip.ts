@@ -27,18 +27,18 @@ export interface GzipLayer extends CompressedLayer {
 /** The gzip container module. */
 export const gzip: ContainerModule<'gzip', GzipLayer> = compressionContainer({
   name: 'gzip',
-  title: 'gzip',
   // ID1 ID2 and CM = 8 (deflate), the only method RFC 1952 defines.
-  signatures: [{ offset: 0, bytes: '\x1f\x8b\x08' }],
+  magic: '\x1f\x8b\x08',
   summaryRows: (layer: GzipLayer) => [['original name', layer.name]],
-  makeDecoder: (options) => createGzipDecoder(options),
+  makeDecoder: createGzipDecoder,
   describe: (decoder: GzipDecoder | undefined) => {
     const header = decoder?.members[0]?.header;
-    const layer: Omit<GzipLayer, keyof CompressedLayer> = { members: decoder?.members.length ?? 0 };
-    if (header?.name !== undefined) layer.name = header.name;
-    if (header?.mtime !== undefined) layer.mtime = new Date(header.mtime * 1000).toISOString();
-    if (header !== undefined) layer.os = header.osName ?? `os ${header.os}`;
-    if (header?.comment !== undefined) layer.comment = header.comment;
-    return layer;
+    return {
+      members: decoder?.members.length ?? 0,
+      name: header?.name,
+      mtime: header?.mtime === undefined ? undefined : new Date(header.mtime * 1000).toISOString(),
+      os: header === undefined ? undefined : (header.osName ?? `os ${header.os}`),
+      comment: header?.comment,
+    };
   },
 });

@@ -25,16 +25,12 @@ export interface XzLayer extends CompressedLayer {
 /** The xz container module. */
 export const xz: ContainerModule<'xz', XzLayer> = compressionContainer({
   name: 'xz',
-  title: 'xz',
   // The stream header magic (xz-file-format 2.1.1.1).
-  signatures: [{ offset: 0, bytes: '\xfd7zXZ\x00' }],
+  magic: '\xfd7zXZ\x00',
   summaryRows: (layer: XzLayer) => [['check', layer.check]],
-  makeDecoder: (options) => createXzDecoder(options),
+  makeDecoder: createXzDecoder,
   describe: (decoder: XzDecoder | undefined) => {
     const streams = decoder?.streams ?? [];
-    const layer: Omit<XzLayer, keyof CompressedLayer> = { streams: streams.length, blocks: streams.reduce((sum, stream) => sum + stream.blockCount, 0) };
-    const check = streams[0]?.flags.check;
-    if (check !== undefined) layer.check = check;
-    return layer;
+    return { streams: streams.length, blocks: streams.reduce((sum, stream) => sum + stream.blockCount, 0), check: streams[0]?.flags.check };
   },
 });

@@ -12,7 +12,7 @@
  * @module
  */
 import type { ContainerModule } from '../src/container-module.js';
-import { type ZstdDecoder, createZstdDecoder } from './codecs/zstd.js';
+import { type ZstdDecoder, type ZstdFrameHeader, createZstdDecoder } from './codecs/zstd.js';
 import { type CompressedLayer, compressionContainer } from './shared/compression.js';
 
 /** What the zstd layer knows. */
@@ -27,18 +27,14 @@ export const zstd: ContainerModule<'zstd', ZstdLayer> = compressionContainer({
   name: 'zstd',
   title: 'Zstandard',
   // The frame magic 0xFD2FB528, little-endian (RFC 8878 3.1.1).
-  signatures: [{ offset: 0, bytes: '\x28\xb5\x2f\xfd' }],
+  magic: '\x28\xb5\x2f\xfd',
   summaryRows: (layer: ZstdLayer) => [['window size', layer.windowSize]],
   // Before the end is read, the first frame's declared content size.
   declaredSize: (layer: ZstdLayer) => layer.contentSize,
-  makeDecoder: (options) => createZstdDecoder(options),
+  makeDecoder: createZstdDecoder,
   describe: (decoder: ZstdDecoder | undefined) => {
-    const layer: Omit<ZstdLayer, keyof CompressedLayer> = { frames: decoder?.frameCount ?? 0 };
-    const first = decoder?.frames.find((frame) => !('skippable' in frame.header))?.header;
-    if (first !== undefined && !('skippable' in first)) {
-      layer.windowSize = first.windowSize;
-      if (first.frameContentSize !== undefined) layer.contentSize = first.frameContentSize;
-    }
-    return layer;
+    // The first frame that is not a skippable one.
+    const header = decoder?.frames.map((frame) => frame.header).find((header): header is ZstdFrameHeader => !('skippable' in header));
+    return { frames: decoder?.frameCount ?? 0, windowSize: header?.windowSize, contentSize: header?.frameContentSize };
   },
 });

@@ -43,6 +43,7 @@ import {
 } from './shared/fat-directory.js';
 import { BlockCache, ExtentReader, type FileExtent } from './shared/fat-ntfs-file-reader.js';
 import { foldCase } from './shared/fat-ntfs-names.js';
+import { type StoppableWalk, firstPicked, takeUpTo } from './shared/walks.js';
 
 /**
  * Largest directory read: 65536 entries of 32 bytes, the FAT specification's limit for a
@@ -211,27 +212,13 @@ export class FatFileSystem implements FileSystem<FatNode> {
 
   async lookup(directory: FatNode, name: string): Promise<FatNode | undefined> {
     const wanted = foldCase(name);
-    let found: FatNode | undefined;
     // Folding keeps the length (one code unit for one), so lengths filter first.
     const matches = (candidate: string): boolean => candidate.length === name.length && foldCase(candidate) === wanted;
-    await this.entries(directory, (entry) => {
-      if (matches(entry.name) || matches(entry.shortName)) {
-        found = nodeOf(entry);
-        return true;
-      }
-      return false;
-    });
-    return found;
+    return firstPicked(this.entriesOf(directory), (entry) => (matches(entry.name) || matches(entry.shortName) ? nodeOf(entry) : undefined));
   }
 
   async list(directory: FatNode, limit: number): Promise<DirectoryEntry[]> {
-    const listed: DirectoryEntry[] = [];
-    if (limit <= 0) return listed;
-    await this.entries(directory, (entry) => {
-      listed.push({ name: entry.name, kind: nodeOf(entry).kind });
-      return listed.length >= limit;
-    });
-    return listed;
+    return takeUpTo(this.entriesOf(directory), limit, (entry) => ({ name: entry.name, kind: nodeOf(entry).kind }));
   }
 
   async readLink(): Promise<string> {
@@ -265,6 +252,11 @@ export class FatFileSystem implements FileSystem<FatNode> {
 
   private clusterOffset(cluster: number): number {
     return this.geometry.dataOffset + (cluster - 2) * this.geometry.clusterSize;
+  }
+
+  /** The walk over the live entries of `directory`. */
+  private entriesOf(directory: FatNode): StoppableWalk<[FatDirectoryEntry]> {
+    return (visit) => this.entries(directory, visit);
   }
 
   /** Calls `visit` with each live entry of `directory` until it returns true. */

@@ -45,6 +45,7 @@ import {
   RecordFlag,
 } from './shared/ntfs-record.js';
 import { isLinkTag, MAX_REPARSE_DATA_BYTES, type ReparsePoint, ReparseTag, parseReparsePoint } from './shared/ntfs-reparse.js';
+import { takeUpTo } from './shared/walks.js';
 
 /** Largest `$ATTRIBUTE_LIST` read: 256 KiB, the most NTFS lets it grow to. */
 export const MAX_NTFS_ATTRIBUTE_LIST_BYTES = 256 * 1024;
@@ -190,20 +191,14 @@ export class NtfsFileSystem implements FileSystem<NtfsNode> {
   }
 
   async list(directory: NtfsNode, limit: number): Promise<DirectoryEntry[]> {
-    const entries: IndexEntry[] = [];
     if (limit <= 0) return [];
     const file = await this.directoryFile(directory);
     const { root, readBlock } = await this.directoryIndex(file);
-    await walkIndex(
-      root,
-      readBlock,
-      (entry) => {
-        // DOS aliases have a Win32 twin; metadata files stay hidden (ntfs-3g does the same).
-        if (entry.key.namespace === 2 || entry.file.record < MftRecordNumber.firstUser) return false;
-        entries.push(entry);
-        return entries.length >= limit;
-      },
-      `ntfs directory ${file.record} index`,
+    const entries = await takeUpTo(
+      (visit) => walkIndex(root, readBlock, visit, `ntfs directory ${file.record} index`),
+      limit,
+      // DOS aliases have a Win32 twin; metadata files stay hidden (ntfs-3g does the same).
+      (entry: IndexEntry) => (entry.key.namespace === 2 || entry.file.record < MftRecordNumber.firstUser ? undefined : entry),
     );
     const listed: DirectoryEntry[] = [];
     for (const entry of entries) {

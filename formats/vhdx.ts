@@ -51,31 +51,8 @@ import {
 } from './generated/vhdx.js';
 import { vhdxGuestDisk } from './shared/vhdx-guest.js';
 
-export {
-  VHDX_HEADER_OFFSETS,
-  VHDX_MAX_LOG_SCAN_LENGTH,
-  VHDX_MAX_METADATA_ENTRIES,
-  VHDX_MAX_METADATA_ITEM_LENGTH,
-  VHDX_MAX_PARENT_LOCATOR_ENTRIES,
-  VHDX_MAX_PARENT_LOCATOR_TEXT_BYTES,
-  VHDX_MAX_REGION_TABLE_ENTRIES,
-  VHDX_METADATA_GUIDS,
-  VHDX_METADATA_TABLE_SIZE,
-  VHDX_PARENT_LOCATOR_TYPE,
-  VHDX_REGION_GUIDS,
-  VHDX_REGION_TABLE_OFFSETS,
-  VHDX_REGION_TABLE_SIZE,
-  VHDX_SIGNATURE,
-  readVhdxFileIdentifier,
-  readVhdxHeader,
-  readVhdxMetadataEntry,
-  readVhdxMetadataTable,
-  readVhdxParentLocator,
-  readVhdxRegionTable,
-  vhdxChecksumValid,
-  vhdxLogHasValidEntry,
-  vhdxRegionTableValid,
-} from './shared/vhdx-structures.js';
+// The structures module's constants, decoders and types are all part of this module's API.
+export * from './shared/vhdx-structures.js';
 import {
   VHDX_HEADER_OFFSETS,
   VHDX_MAX_LOG_SCAN_LENGTH,
@@ -99,7 +76,6 @@ import {
   vhdxLogHasValidEntry,
   vhdxRegionTableValid,
 } from './shared/vhdx-structures.js';
-export type { VhdxHeaderFields, VhdxMetadataItem, VhdxMetadataItemName, VhdxParentLocator, VhdxParentLocatorEntry, VhdxRegion } from './shared/vhdx-structures.js';
 
 const ONE_MIB = 1024 * 1024;
 /** The header section (identifier, headers, region tables) is the first 1 MiB. */

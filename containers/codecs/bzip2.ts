@@ -247,60 +247,56 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
     return this.crcFeed.waitingBytes;
   }
 
-  protected step(): StepResult {
-    for (;;) {
-      switch (this.state) {
-        case 'stream-header': {
-          const header = this.input.peek(4);
-          if (header === undefined) return this.needInput('bzip2 stream header');
-          const level = (header[3] as number) - 0x30;
-          if (!isBzip2Magic(header)) {
-            throw fieldError('CORRUPT', 'bzip2 stream header', 'not a bzip2 stream (no BZh1-9)', this.input.consumed);
-          }
-          this.blockSize = level * 100_000;
-          checkWindow(this.blockSize * 4, this.options, 'bzip2 stream header.blockSize', this.input.consumed + 3);
-          this.input.skip(4);
-          this.bitOffset = 0;
-          this.combinedCrc = 0;
-          this.retryAt = 0;
-          this.streamCount += 1;
-          this.state = 'block';
-          break;
+  protected advance(): StepResult | undefined {
+    switch (this.state) {
+      case 'stream-header': {
+        const header = this.input.peek(4);
+        if (header === undefined) return this.needInput('bzip2 stream header');
+        const level = (header[3] as number) - 0x30;
+        if (!isBzip2Magic(header)) {
+          throw fieldError('CORRUPT', 'bzip2 stream header', 'not a bzip2 stream (no BZh1-9)', this.input.consumed);
         }
-        case 'block': {
-          if (this.input.length < this.retryAt && !this.inputFinished) return 'needs-input';
-          const bytes = this.input.peek(this.input.length) ?? new Uint8Array(0);
-          const reader = new BitReader(bytes, this.bitOffset);
-          try {
-            this.readBlock(reader);
-          } catch (error) {
-            if (error !== needMoreInput) throw error;
-            if (this.input.length > MAX_BZIP2_COMPRESSED_BLOCK_BYTES) {
-              throw fieldError('CORRUPT', 'bzip2 block', `no block ends within ${MAX_BZIP2_COMPRESSED_BLOCK_BYTES} bytes`, this.input.consumed);
-            }
-            this.retryAt = Math.max(this.input.length * 2, 4096);
-            return this.needInput('bzip2 block');
-          }
-          this.retryAt = 0;
-          this.input.skip(reader.position >>> 3);
-          this.bitOffset = reader.position & 7;
-          break;
-        }
-        case 'output': {
-          const out = this.produce();
-          if (out !== undefined) return out;
-          break;
-        }
-        case 'between': {
-          // Another stream follows only if the next bytes are a stream header; anything
-          // else ends the input here, left to the caller (bzip2(1) warns "trailing garbage
-          // after EOF ignored").
-          const follows = this.anotherFollows(4, isBzip2Magic);
-          if (follows !== true) return follows === false ? 'end' : follows;
-          this.state = 'stream-header';
-          break;
-        }
+        this.blockSize = level * 100_000;
+        checkWindow(this.blockSize * 4, this.options, 'bzip2 stream header.blockSize', this.input.consumed + 3);
+        this.input.skip(4);
+        this.bitOffset = 0;
+        this.combinedCrc = 0;
+        this.retryAt = 0;
+        this.streamCount += 1;
+        this.state = 'block';
+        break;
       }
+      case 'block': {
+        if (this.input.length < this.retryAt && !this.inputFinished) return 'needs-input';
+        const bytes = this.input.peek(this.input.length) ?? new Uint8Array(0);
+        const reader = new BitReader(bytes, this.bitOffset);
+        try {
+          this.readBlock(reader);
+        } catch (error) {
+          if (error !== needMoreInput) throw error;
+          if (this.input.length > MAX_BZIP2_COMPRESSED_BLOCK_BYTES) {
+            throw fieldError('CORRUPT', 'bzip2 block', `no block ends within ${MAX_BZIP2_COMPRESSED_BLOCK_BYTES} bytes`, this.input.consumed);
+          }
+          this.retryAt = Math.max(this.input.length * 2, 4096);
+          return this.needInput('bzip2 block');
+        }
+        this.retryAt = 0;
+        this.input.skip(reader.position >>> 3);
+        this.bitOffset = reader.position & 7;
+        break;
+      }
+      case 'output': {
+        const out = this.produce();
+        if (out !== undefined) return out;
+        break;
+      }
+      case 'between':
+        // Another stream follows only if the next bytes are a stream header; anything
+        // else ends the input here, left to the caller (bzip2(1) warns "trailing garbage
+        // after EOF ignored").
+        return this.nextMemberOrEnd(4, isBzip2Magic, () => {
+          this.state = 'stream-header';
+        });
     }
   }
 

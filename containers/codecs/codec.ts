@@ -287,12 +287,12 @@ export class ByteQueue {
   }
 }
 
-/** What one {@link QueuedDecoder.step} did: decoded bytes, a request for input, or the end. */
+/** What one step of a {@link QueuedDecoder} did: decoded bytes, a request for input, or the end. */
 export type StepResult = Uint8Array | 'needs-input' | 'end';
 
 /**
  * The bookkeeping every decoder here shares: the input queue, the counters, the signal,
- * the sticky end and error translation. A codec implements {@link QueuedDecoder.step}.
+ * the sticky end and error translation. A codec implements {@link QueuedDecoder.advance}.
  */
 export abstract class QueuedDecoder implements StreamDecoder {
   /** Which codec this is. */
@@ -379,7 +379,7 @@ export abstract class QueuedDecoder implements StreamDecoder {
   }
 
   /**
-   * Turns an exception from `step` into an IntrospectionError: anything unexpected from our
+   * Turns an exception from `advance` into an IntrospectionError: anything unexpected from our
    * own code is `INTERNAL` (a bug); a codec wrapping a library translates that library's
    * errors instead (see {@link translateLibraryError}).
    */
@@ -387,8 +387,29 @@ export abstract class QueuedDecoder implements StreamDecoder {
     return toIntrospectionError(error);
   }
 
-  /** One bounded unit of work: at most `maxChunkBytes` decoded bytes. */
-  protected abstract step(): StepResult;
+  /**
+   * The move between members (gzip), streams (bzip2) or frames (zstd), for {@link QueuedDecoder.advance}:
+   * when another one follows, `startNext` switches to reading its header and the step goes
+   * on (`undefined`); else `'end'` or `'needs-input'`, as {@link QueuedDecoder.anotherFollows} tells.
+   */
+  protected nextMemberOrEnd(length: number, isMagic: (bytes: Uint8Array) => boolean, startNext: () => void): 'end' | 'needs-input' | undefined {
+    const follows = this.anotherFollows(length, isMagic);
+    if (follows === 'needs-input') return follows;
+    if (!follows) return 'end';
+    startNext();
+    return undefined;
+  }
+
+  /** One bounded unit of work: at most `maxChunkBytes` decoded bytes, made of as many {@link QueuedDecoder.advance} moves as it takes. */
+  private step(): StepResult {
+    for (;;) {
+      const result = this.advance();
+      if (result !== undefined) return result;
+    }
+  }
+
+  /** One move of the codec's state machine: a result ends the step, `undefined` moves on (to the state it switched to). */
+  protected abstract advance(): StepResult | undefined;
 }
 
 /**

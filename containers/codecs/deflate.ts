@@ -105,7 +105,7 @@ class DeflateRawDecoder extends QueuedDecoder {
     return this.inflater.windowBytes;
   }
 
-  protected step(): StepResult {
+  protected advance(): StepResult {
     const result = this.inflater.inflate(this.input, this.options.maxChunkBytes);
     if (result.kind === 'needs-input') return this.needInput('deflate data');
     if (result.kind === 'ended') return 'end';

@@ -234,65 +234,58 @@ class GzipStreamDecoder extends QueuedDecoder implements GzipDecoder {
     return this.inflater?.windowBytes ?? 0;
   }
 
-  protected step(): StepResult {
-    for (;;) {
-      switch (this.state) {
-        case 'header': {
-          const header = parseGzipHeader(this.input.peek(Math.min(this.input.length, MAX_GZIP_HEADER_BYTES)) ?? new Uint8Array(0));
-          if (header === undefined) return this.needInput('gzip header');
-          this.memberStart = this.input.consumed;
-          this.input.skip(header.headerLength);
-          this.memberCount += 1;
-          this.current = { offset: this.memberStart, header };
-          if (this.members.length < MAX_RECORDED_GZIP_MEMBERS) this.members.push(this.current);
-          this.inflater = new RawInflater(this.pako, 'gzip deflate data');
-          this.memberCrc = 0;
-          this.memberSize = 0;
-          this.state = 'body';
-          break;
-        }
-        case 'body': {
-          const result = (this.inflater as RawInflater).inflate(this.input, this.options.maxChunkBytes);
-          if (result.kind === 'needs-input') return this.needInput('gzip deflate data');
-          if (result.kind === 'ended' || result.ended) this.state = 'trailer';
-          if (result.kind === 'data') {
-            this.crcFeed.update(result.bytes);
-            this.memberSize += result.bytes.byteLength;
-            return result.bytes;
-          }
-          break;
-        }
-        case 'trailer': {
-          const bytes = this.input.peek(8);
-          if (bytes === undefined) return this.needInput('gzip trailer');
-          const trailer = parseGzipTrailer(bytes);
-          this.crcFeed.flush();
-          if (trailer.crc32 !== this.memberCrc) {
-            throw fieldError('CORRUPT', 'gzip trailer.crc32', `stored CRC-32 0x${trailer.crc32.toString(16)} does not match the data (0x${this.memberCrc.toString(16)})`, this.input.consumed);
-          }
-          if (trailer.isize !== this.memberSize % 2 ** 32) {
-            throw fieldError('CORRUPT', 'gzip trailer.isize', `stored size ${trailer.isize} does not match the data (${this.memberSize})`, this.input.consumed + 4);
-          }
-          this.input.skip(8);
-          const member = this.current as GzipMember;
-          member.compressedSize = this.input.consumed - this.memberStart;
-          member.uncompressedSize = this.memberSize;
-          this.state = 'between';
-          break;
-        }
-        case 'between': {
-          // Another member follows only if the next bytes are a member's magic; anything
-          // else (end of input, zero padding, garbage) ends the gzip stream here and is
-          // left to the caller as trailing bytes, as gzip(1) warns "trailing garbage ignored".
-          const follows = this.anotherFollows(3, isGzipMagic);
-          if (follows === 'needs-input') return follows;
-          if (follows) {
-            this.state = 'header';
-            break;
-          }
-          return 'end';
-        }
+  protected advance(): StepResult | undefined {
+    switch (this.state) {
+      case 'header': {
+        const header = parseGzipHeader(this.input.peek(Math.min(this.input.length, MAX_GZIP_HEADER_BYTES)) ?? new Uint8Array(0));
+        if (header === undefined) return this.needInput('gzip header');
+        this.memberStart = this.input.consumed;
+        this.input.skip(header.headerLength);
+        this.memberCount += 1;
+        this.current = { offset: this.memberStart, header };
+        if (this.members.length < MAX_RECORDED_GZIP_MEMBERS) this.members.push(this.current);
+        this.inflater = new RawInflater(this.pako, 'gzip deflate data');
+        this.memberCrc = 0;
+        this.memberSize = 0;
+        this.state = 'body';
+        break;
       }
+      case 'body': {
+        const result = (this.inflater as RawInflater).inflate(this.input, this.options.maxChunkBytes);
+        if (result.kind === 'needs-input') return this.needInput('gzip deflate data');
+        if (result.kind === 'ended' || result.ended) this.state = 'trailer';
+        if (result.kind === 'data') {
+          this.crcFeed.update(result.bytes);
+          this.memberSize += result.bytes.byteLength;
+          return result.bytes;
+        }
+        break;
+      }
+      case 'trailer': {
+        const bytes = this.input.peek(8);
+        if (bytes === undefined) return this.needInput('gzip trailer');
+        const trailer = parseGzipTrailer(bytes);
+        this.crcFeed.flush();
+        if (trailer.crc32 !== this.memberCrc) {
+          throw fieldError('CORRUPT', 'gzip trailer.crc32', `stored CRC-32 0x${trailer.crc32.toString(16)} does not match the data (0x${this.memberCrc.toString(16)})`, this.input.consumed);
+        }
+        if (trailer.isize !== this.memberSize % 2 ** 32) {
+          throw fieldError('CORRUPT', 'gzip trailer.isize', `stored size ${trailer.isize} does not match the data (${this.memberSize})`, this.input.consumed + 4);
+        }
+        this.input.skip(8);
+        const member = this.current as GzipMember;
+        member.compressedSize = this.input.consumed - this.memberStart;
+        member.uncompressedSize = this.memberSize;
+        this.state = 'between';
+        break;
+      }
+      case 'between':
+        // Another member follows only if the next bytes are a member's magic; anything
+        // else (end of input, zero padding, garbage) ends the gzip stream here and is
+        // left to the caller as trailing bytes, as gzip(1) warns "trailing garbage ignored".
+        return this.nextMemberOrEnd(3, isGzipMagic, () => {
+          this.state = 'header';
+        });
     }
   }
 }

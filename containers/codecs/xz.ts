@@ -402,133 +402,131 @@ class XzStreamDecoder extends QueuedDecoder implements XzDecoder {
     return (this.lzma2?.heldBytes ?? 0) + (this.checkFeed?.waitingBytes ?? 0);
   }
 
-  protected step(): StepResult {
-    for (;;) {
-      switch (this.state) {
-        case 'stream-header': {
-          const bytes = this.input.peek(12);
-          if (bytes === undefined) return this.needInput('xz stream header');
-          this.flags = parseXzStreamHeader(bytes, this.input.consumed);
-          this.current = { offset: this.input.consumed, flags: this.flags, blockCount: 0, uncompressedSize: 0, checksVerified: createBlockCheck(this.flags.checkId) !== undefined };
-          if (this.streams.length < MAX_XZ_STREAMS) this.streams.push(this.current);
-          this.input.skip(12);
-          this.blocksSeen = new RecordDigest();
-          this.indexSeen = new RecordDigest();
-          this.state = 'block-or-index';
+  protected advance(): StepResult | undefined {
+    switch (this.state) {
+      case 'stream-header': {
+        const bytes = this.input.peek(12);
+        if (bytes === undefined) return this.needInput('xz stream header');
+        this.flags = parseXzStreamHeader(bytes, this.input.consumed);
+        this.current = { offset: this.input.consumed, flags: this.flags, blockCount: 0, uncompressedSize: 0, checksVerified: createBlockCheck(this.flags.checkId) !== undefined };
+        if (this.streams.length < MAX_XZ_STREAMS) this.streams.push(this.current);
+        this.input.skip(12);
+        this.blocksSeen = new RecordDigest();
+        this.indexSeen = new RecordDigest();
+        this.state = 'block-or-index';
+        break;
+      }
+      case 'block-or-index': {
+        const first = this.input.byteAt(0);
+        if (first === undefined) return this.needInput('xz block header');
+        if (first === 0) {
+          this.indexStart = this.input.consumed;
+          this.indexCrc = 0;
+          this.indexRecordsLeft = -1;
+          this.consumeIndexBytes(1);
+          this.state = 'index';
           break;
         }
-        case 'block-or-index': {
-          const first = this.input.byteAt(0);
-          if (first === undefined) return this.needInput('xz block header');
-          if (first === 0) {
-            this.indexStart = this.input.consumed;
-            this.indexCrc = 0;
-            this.indexRecordsLeft = -1;
-            this.consumeIndexBytes(1);
-            this.state = 'index';
-            break;
-          }
-          const headerLength = (first + 1) * 4;
-          const bytes = this.input.peek(headerLength);
-          if (bytes === undefined) return this.needInput('xz block header');
-          this.block = parseXzBlockHeader(bytes, this.input.consumed);
-          checkWindow(this.block.dictionarySize, this.options, 'xz block header.dictionarySize', this.input.consumed);
-          this.blockStart = this.input.consumed;
-          this.input.skip(headerLength);
-          this.lzma2 = new this.lzma2Class(this.block.dictionarySize, this.spareDictionary);
-          this.check = createBlockCheck(this.flags.checkId);
-          this.checkFeed = this.check === undefined ? undefined : new DeferredCheck(this.check.update.bind(this.check));
-          this.blockDecoded = 0;
-          this.state = 'block-data';
+        const headerLength = (first + 1) * 4;
+        const bytes = this.input.peek(headerLength);
+        if (bytes === undefined) return this.needInput('xz block header');
+        this.block = parseXzBlockHeader(bytes, this.input.consumed);
+        checkWindow(this.block.dictionarySize, this.options, 'xz block header.dictionarySize', this.input.consumed);
+        this.blockStart = this.input.consumed;
+        this.input.skip(headerLength);
+        this.lzma2 = new this.lzma2Class(this.block.dictionarySize, this.spareDictionary);
+        this.check = createBlockCheck(this.flags.checkId);
+        this.checkFeed = this.check === undefined ? undefined : new DeferredCheck(this.check.update.bind(this.check));
+        this.blockDecoded = 0;
+        this.state = 'block-data';
+        break;
+      }
+      case 'block-data': {
+        const lzma2 = this.lzma2 as Lzma2Decoder;
+        const result = lzma2.decode(this.input, this.options.maxChunkBytes);
+        if (result === 'needs-input') return this.needInput('xz block data');
+        if (result === 'end') {
+          this.spareDictionary = lzma2.buffer;
+          this.lzma2 = undefined;
+          this.state = 'block-end';
           break;
         }
-        case 'block-data': {
-          const lzma2 = this.lzma2 as Lzma2Decoder;
-          const result = lzma2.decode(this.input, this.options.maxChunkBytes);
-          if (result === 'needs-input') return this.needInput('xz block data');
-          if (result === 'end') {
-            this.spareDictionary = lzma2.buffer;
-            this.lzma2 = undefined;
-            this.state = 'block-end';
-            break;
-          }
-          this.blockDecoded += result.byteLength;
-          const declared = (this.block as XzBlockHeader).uncompressedSize;
-          if (declared !== undefined && this.blockDecoded > declared) {
-            throw fieldError('CORRUPT', 'xz block header.uncompressedSize', `the block decodes to more than the ${declared} bytes it declares`, this.blockStart);
-          }
-          this.checkFeed?.update(result);
-          return result;
+        this.blockDecoded += result.byteLength;
+        const declared = (this.block as XzBlockHeader).uncompressedSize;
+        if (declared !== undefined && this.blockDecoded > declared) {
+          throw fieldError('CORRUPT', 'xz block header.uncompressedSize', `the block decodes to more than the ${declared} bytes it declares`, this.blockStart);
         }
-        case 'block-end': {
-          const block = this.block as XzBlockHeader;
-          const compressed = this.input.consumed - this.blockStart - block.headerLength;
-          const paddingLength = (4 - (compressed % 4)) % 4;
-          const size = checkSize(this.flags.checkId);
-          const bytes = this.input.peek(paddingLength + size);
-          if (bytes === undefined) return this.needInput('xz block check');
-          if (block.compressedSize !== undefined && block.compressedSize !== compressed) {
-            throw fieldError('CORRUPT', 'xz block header.compressedSize', `declares ${block.compressedSize} bytes, the data has ${compressed}`, this.blockStart);
-          }
-          if (block.uncompressedSize !== undefined && block.uncompressedSize !== this.blockDecoded) {
-            throw fieldError('CORRUPT', 'xz block header.uncompressedSize', `declares ${block.uncompressedSize} bytes, the data decodes to ${this.blockDecoded}`, this.blockStart);
-          }
-          if (bytes.subarray(0, paddingLength).some((byte) => byte !== 0)) throw fieldError('CORRUPT', 'xz block padding', 'nonzero block padding', this.input.consumed);
-          this.checkFeed?.flush();
-          if (this.check !== undefined && !equalBytes(this.check.digest(), bytes.subarray(paddingLength))) {
-            throw fieldError('CORRUPT', `xz block check.${this.flags.check}`, `the ${this.flags.check} of the decoded block does not match the stored one`, this.input.consumed + paddingLength);
-          }
-          this.input.skip(paddingLength + size);
-          this.blocksSeen.add(block.headerLength + compressed + size, this.blockDecoded);
-          const stream = this.current as XzStreamSummary;
-          stream.blockCount += 1;
-          stream.uncompressedSize += this.blockDecoded;
-          this.state = 'block-or-index';
-          break;
+        this.checkFeed?.update(result);
+        return result;
+      }
+      case 'block-end': {
+        const block = this.block as XzBlockHeader;
+        const compressed = this.input.consumed - this.blockStart - block.headerLength;
+        const paddingLength = (4 - (compressed % 4)) % 4;
+        const size = checkSize(this.flags.checkId);
+        const bytes = this.input.peek(paddingLength + size);
+        if (bytes === undefined) return this.needInput('xz block check');
+        if (block.compressedSize !== undefined && block.compressedSize !== compressed) {
+          throw fieldError('CORRUPT', 'xz block header.compressedSize', `declares ${block.compressedSize} bytes, the data has ${compressed}`, this.blockStart);
         }
-        case 'index': {
-          const done = this.readIndex();
-          if (done === 'needs-input') return this.needInput('xz index');
-          this.state = 'footer';
-          break;
+        if (block.uncompressedSize !== undefined && block.uncompressedSize !== this.blockDecoded) {
+          throw fieldError('CORRUPT', 'xz block header.uncompressedSize', `declares ${block.uncompressedSize} bytes, the data decodes to ${this.blockDecoded}`, this.blockStart);
         }
-        case 'footer': {
-          const bytes = this.input.peek(12);
-          if (bytes === undefined) return this.needInput('xz stream footer');
-          const offset = this.input.consumed;
-          if (bytes[10] !== 0x59 || bytes[11] !== 0x5a) throw fieldError('CORRUPT', 'xz stream footer.magic', 'no YZ at the end of the stream', offset + 10);
-          if (crc32(bytes.subarray(4, 10)) !== u32le(bytes, 0)) throw fieldError('CORRUPT', 'xz stream footer.crc32', 'the footer does not match its CRC32', offset);
-          if ((u32le(bytes, 4) + 1) * 4 !== offset - this.indexStart) throw fieldError('CORRUPT', 'xz stream footer.backwardSize', 'does not match the index size', offset + 4);
-          if (bytes[8] !== 0 || bytes[9] !== this.flags.checkId) throw fieldError('CORRUPT', 'xz stream footer.flags', 'the footer flags differ from the header flags', offset + 8);
-          this.input.skip(12);
-          this.paddingLength = 0;
-          this.state = 'padding';
-          break;
+        if (bytes.subarray(0, paddingLength).some((byte) => byte !== 0)) throw fieldError('CORRUPT', 'xz block padding', 'nonzero block padding', this.input.consumed);
+        this.checkFeed?.flush();
+        if (this.check !== undefined && !equalBytes(this.check.digest(), bytes.subarray(paddingLength))) {
+          throw fieldError('CORRUPT', `xz block check.${this.flags.check}`, `the ${this.flags.check} of the decoded block does not match the stored one`, this.input.consumed + paddingLength);
         }
-        case 'padding': {
-          // Stream padding: zero bytes in groups of four, then another stream, the end of
-          // the input, or bytes that are neither (left to the caller as trailing bytes).
-          const next = this.input.byteAt(0);
-          if (next === undefined) {
-            if (!this.inputFinished) return 'needs-input';
-            this.checkPadding();
-            return 'end';
-          }
-          if (next === 0) {
-            const front = this.input.front();
-            let zeros = 0;
-            while (zeros < front.byteLength && front[zeros] === 0) zeros += 1;
-            this.input.skip(zeros);
-            this.paddingLength += zeros;
-            break;
-          }
-          const follows = this.anotherFollows(6, isXzMagic);
-          if (follows === 'needs-input') return follows;
+        this.input.skip(paddingLength + size);
+        this.blocksSeen.add(block.headerLength + compressed + size, this.blockDecoded);
+        const stream = this.current as XzStreamSummary;
+        stream.blockCount += 1;
+        stream.uncompressedSize += this.blockDecoded;
+        this.state = 'block-or-index';
+        break;
+      }
+      case 'index': {
+        const done = this.readIndex();
+        if (done === 'needs-input') return this.needInput('xz index');
+        this.state = 'footer';
+        break;
+      }
+      case 'footer': {
+        const bytes = this.input.peek(12);
+        if (bytes === undefined) return this.needInput('xz stream footer');
+        const offset = this.input.consumed;
+        if (bytes[10] !== 0x59 || bytes[11] !== 0x5a) throw fieldError('CORRUPT', 'xz stream footer.magic', 'no YZ at the end of the stream', offset + 10);
+        if (crc32(bytes.subarray(4, 10)) !== u32le(bytes, 0)) throw fieldError('CORRUPT', 'xz stream footer.crc32', 'the footer does not match its CRC32', offset);
+        if ((u32le(bytes, 4) + 1) * 4 !== offset - this.indexStart) throw fieldError('CORRUPT', 'xz stream footer.backwardSize', 'does not match the index size', offset + 4);
+        if (bytes[8] !== 0 || bytes[9] !== this.flags.checkId) throw fieldError('CORRUPT', 'xz stream footer.flags', 'the footer flags differ from the header flags', offset + 8);
+        this.input.skip(12);
+        this.paddingLength = 0;
+        this.state = 'padding';
+        break;
+      }
+      case 'padding': {
+        // Stream padding: zero bytes in groups of four, then another stream, the end of
+        // the input, or bytes that are neither (left to the caller as trailing bytes).
+        const next = this.input.byteAt(0);
+        if (next === undefined) {
+          if (!this.inputFinished) return 'needs-input';
           this.checkPadding();
-          if (!follows) return 'end';
-          this.state = 'stream-header';
+          return 'end';
+        }
+        if (next === 0) {
+          const front = this.input.front();
+          let zeros = 0;
+          while (zeros < front.byteLength && front[zeros] === 0) zeros += 1;
+          this.input.skip(zeros);
+          this.paddingLength += zeros;
           break;
         }
+        const follows = this.anotherFollows(6, isXzMagic);
+        if (follows === 'needs-input') return follows;
+        this.checkPadding();
+        if (!follows) return 'end';
+        this.state = 'stream-header';
+        break;
       }
     }
   }

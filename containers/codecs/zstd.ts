@@ -185,107 +185,103 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
     return translateLibraryError(error, 'zstd block', truncated);
   }
 
-  protected step(): StepResult {
-    for (;;) {
-      const out = this.takePending();
-      if (out !== undefined) return out;
-      switch (this.state) {
-        case 'frame': {
-          const parsed = parseZstdFrameHeader(this.input.peek(Math.min(this.input.length, ZSTD_MAX_FRAME_HEADER_BYTES)) ?? new Uint8Array(0));
-          if (parsed === undefined) return this.needInput('zstd frame header');
-          this.frameCount += 1;
-          this.current = { offset: this.input.consumed, header: parsed };
-          if (this.frames.length < MAX_RECORDED_ZSTD_FRAMES) this.frames.push(this.current);
-          if ('skippable' in parsed) {
-            this.input.skip(8);
-            this.skipLeft = parsed.dataLength;
-            this.state = 'skip';
-            break;
-          }
-          if (parsed.dictionaryId !== undefined) {
-            throw fieldError('UNSUPPORTED', 'zstd frame header.dictionaryId', `the frame needs dictionary ${parsed.dictionaryId}, which is not available`, this.input.consumed);
-          }
-          checkWindow(parsed.windowSize, this.options, 'zstd frame header.windowSize', this.input.consumed);
-          this.header = parsed;
-          this.frameDecoded = 0;
-          this.lastBlockSeen = false;
-          this.checksum = parsed.hasChecksum ? new Xxhash64() : undefined;
-          this.checksumFeed = this.checksum === undefined ? undefined : new DeferredCheck(this.checksum.update.bind(this.checksum));
-          this.blockDecoder = new this.fzstd.Decompress((data) => {
-            if (data.byteLength === 0) return;
-            this.pending.push(data);
-            this.pendingLength += data.byteLength;
-          });
-          this.blockDecoder.push(this.input.take(parsed.headerLength) as Uint8Array);
-          this.state = 'block';
+  protected advance(): StepResult | undefined {
+    const out = this.takePending();
+    if (out !== undefined) return out;
+    switch (this.state) {
+      case 'frame': {
+        const parsed = parseZstdFrameHeader(this.input.peek(Math.min(this.input.length, ZSTD_MAX_FRAME_HEADER_BYTES)) ?? new Uint8Array(0));
+        if (parsed === undefined) return this.needInput('zstd frame header');
+        this.frameCount += 1;
+        this.current = { offset: this.input.consumed, header: parsed };
+        if (this.frames.length < MAX_RECORDED_ZSTD_FRAMES) this.frames.push(this.current);
+        if ('skippable' in parsed) {
+          this.input.skip(8);
+          this.skipLeft = parsed.dataLength;
+          this.state = 'skip';
           break;
         }
-        case 'skip': {
-          if (this.skipLeft > 0) {
-            if (this.input.length === 0) return this.needInput('zstd skippable frame');
-            const skipped = Math.min(this.skipLeft, this.input.length);
-            this.input.skip(skipped);
-            this.skipLeft -= skipped;
-            break;
-          }
-          this.endFrame(0);
-          break;
+        if (parsed.dictionaryId !== undefined) {
+          throw fieldError('UNSUPPORTED', 'zstd frame header.dictionaryId', `the frame needs dictionary ${parsed.dictionaryId}, which is not available`, this.input.consumed);
         }
-        case 'block': {
-          const blockHeader = this.input.peek(3);
-          if (blockHeader === undefined) return this.needInput('zstd block header');
-          const word = (blockHeader[0] as number) | ((blockHeader[1] as number) << 8) | ((blockHeader[2] as number) << 16);
-          const type = (word >> 1) & 3;
-          const size = word >>> 3;
-          const header = this.header as ZstdFrameHeader;
-          const maximum = Math.min(header.windowSize, ZSTD_MAX_BLOCK_BYTES);
-          if (type === 3) throw fieldError('CORRUPT', 'zstd block header.type', 'reserved block type 3', this.input.consumed);
-          if (size > maximum) {
-            throw fieldError('CORRUPT', 'zstd block header.size', `${size} bytes is above Block_Maximum_Size (${maximum})`, this.input.consumed);
-          }
-          const blockLength = 3 + (type === 1 ? 1 : size);
-          this.lastBlockSeen = (word & 1) === 1;
-          // fzstd holds back a frame's first 18 bytes unless told the input is final, so the
-          // last block goes in with the checksum (which fzstd skips) and `final`: a frame
-          // smaller than 18 bytes is then decoded too.
-          const pushLength = blockLength + (this.lastBlockSeen && header.hasChecksum ? 4 : 0);
-          const block = this.input.peek(pushLength);
-          if (block === undefined) return this.needInput(pushLength > blockLength && this.input.length >= blockLength ? 'zstd frame.contentChecksum' : 'zstd block');
-          (this.blockDecoder as InstanceType<Fzstd['Decompress']>).push(block, this.lastBlockSeen);
-          this.input.skip(blockLength);
-          if (this.lastBlockSeen) this.state = 'checksum';
-          break;
-        }
-        case 'checksum': {
-          const header = this.header as ZstdFrameHeader;
-          if (header.hasChecksum) {
-            const stored = this.input.peek(4);
-            if (stored === undefined) return this.needInput('zstd frame.contentChecksum');
-            const storedValue = new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0, true);
-            this.checksumFeed?.flush();
-            const computed = (this.checksum as Xxhash64).digestLow32();
-            if (storedValue !== computed) {
-              throw fieldError('CORRUPT', 'zstd frame.contentChecksum', `stored 0x${storedValue.toString(16)}, the content gives 0x${computed.toString(16)}`, this.input.consumed);
-            }
-            this.input.skip(4);
-          }
-          if (header.frameContentSize !== undefined && header.frameContentSize !== this.frameDecoded) {
-            throw fieldError('CORRUPT', 'zstd frame header.frameContentSize', `declares ${header.frameContentSize} bytes, the frame decodes to ${this.frameDecoded}`, this.input.consumed);
-          }
-          this.blockDecoder = undefined;
-          this.endFrame(this.frameDecoded);
-          break;
-        }
-        case 'between': {
-          // Another frame follows only if the next bytes are a frame magic; anything else
-          // ends the stream and is returned as trailing bytes (zstd(1) rejects such input
-          // as "unknown header"; the caller decides).
-          const follows = this.anotherFollows(4, isZstdMagic);
-          if (follows !== true) return follows === false ? 'end' : follows;
-          this.state = 'frame';
-          break;
-        }
+        checkWindow(parsed.windowSize, this.options, 'zstd frame header.windowSize', this.input.consumed);
+        this.header = parsed;
+        this.frameDecoded = 0;
+        this.lastBlockSeen = false;
+        this.checksum = parsed.hasChecksum ? new Xxhash64() : undefined;
+        this.checksumFeed = this.checksum === undefined ? undefined : new DeferredCheck(this.checksum.update.bind(this.checksum));
+        this.blockDecoder = new this.fzstd.Decompress((data) => {
+          if (data.byteLength === 0) return;
+          this.pending.push(data);
+          this.pendingLength += data.byteLength;
+        });
+        this.blockDecoder.push(this.input.take(parsed.headerLength) as Uint8Array);
+        this.state = 'block';
+        break;
       }
+      case 'skip': {
+        if (this.skipLeft > 0) {
+          if (this.input.length === 0) return this.needInput('zstd skippable frame');
+          const skipped = Math.min(this.skipLeft, this.input.length);
+          this.input.skip(skipped);
+          this.skipLeft -= skipped;
+          break;
+        }
+        this.endFrame(0);
+        break;
+      }
+      case 'block': {
+        const blockHeader = this.input.peek(3);
+        if (blockHeader === undefined) return this.needInput('zstd block header');
+        const word = (blockHeader[0] as number) | ((blockHeader[1] as number) << 8) | ((blockHeader[2] as number) << 16);
+        const type = (word >> 1) & 3;
+        const size = word >>> 3;
+        const header = this.header as ZstdFrameHeader;
+        const maximum = Math.min(header.windowSize, ZSTD_MAX_BLOCK_BYTES);
+        if (type === 3) throw fieldError('CORRUPT', 'zstd block header.type', 'reserved block type 3', this.input.consumed);
+        if (size > maximum) {
+          throw fieldError('CORRUPT', 'zstd block header.size', `${size} bytes is above Block_Maximum_Size (${maximum})`, this.input.consumed);
+        }
+        const blockLength = 3 + (type === 1 ? 1 : size);
+        this.lastBlockSeen = (word & 1) === 1;
+        // fzstd holds back a frame's first 18 bytes unless told the input is final, so the
+        // last block goes in with the checksum (which fzstd skips) and `final`: a frame
+        // smaller than 18 bytes is then decoded too.
+        const pushLength = blockLength + (this.lastBlockSeen && header.hasChecksum ? 4 : 0);
+        const block = this.input.peek(pushLength);
+        if (block === undefined) return this.needInput(pushLength > blockLength && this.input.length >= blockLength ? 'zstd frame.contentChecksum' : 'zstd block');
+        (this.blockDecoder as InstanceType<Fzstd['Decompress']>).push(block, this.lastBlockSeen);
+        this.input.skip(blockLength);
+        if (this.lastBlockSeen) this.state = 'checksum';
+        break;
+      }
+      case 'checksum': {
+        const header = this.header as ZstdFrameHeader;
+        if (header.hasChecksum) {
+          const stored = this.input.peek(4);
+          if (stored === undefined) return this.needInput('zstd frame.contentChecksum');
+          const storedValue = new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0, true);
+          this.checksumFeed?.flush();
+          const computed = (this.checksum as Xxhash64).digestLow32();
+          if (storedValue !== computed) {
+            throw fieldError('CORRUPT', 'zstd frame.contentChecksum', `stored 0x${storedValue.toString(16)}, the content gives 0x${computed.toString(16)}`, this.input.consumed);
+          }
+          this.input.skip(4);
+        }
+        if (header.frameContentSize !== undefined && header.frameContentSize !== this.frameDecoded) {
+          throw fieldError('CORRUPT', 'zstd frame header.frameContentSize', `declares ${header.frameContentSize} bytes, the frame decodes to ${this.frameDecoded}`, this.input.consumed);
+        }
+        this.blockDecoder = undefined;
+        this.endFrame(this.frameDecoded);
+        break;
+      }
+      case 'between':
+        // Another frame follows only if the next bytes are a frame magic; anything else
+        // ends the stream and is returned as trailing bytes (zstd(1) rejects such input
+        // as "unknown header"; the caller decides).
+        return this.nextMemberOrEnd(4, isZstdMagic, () => {
+          this.state = 'frame';
+        });
     }
   }
 

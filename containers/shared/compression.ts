@@ -17,7 +17,7 @@
  * @module
  */
 import type { ContainerContext, ContainerContents, ContainerModule } from '../../src/container-module.js';
-import type { ByteReader, Signature } from '../../src/format-module.js';
+import type { ByteReader } from '../../src/format-module.js';
 import type { LayerDecoder } from '../../src/reading/layers.js';
 
 /** The fields every compression layer has. */
@@ -30,6 +30,15 @@ export interface CompressedLayer {
 
 /** Decoder options the core passes (window cap from the budget, the signal). */
 export type DecoderMaker<Decoder extends LayerDecoder> = (options: { maxWindowBytes: number; signal: AbortSignal | undefined }) => Promise<Decoder>;
+
+/**
+ * The fields of `fields` whose value is not `undefined`, in their order: a codec describes
+ * its layer in one object literal, and a field it does not know is absent from the layer,
+ * not present as `undefined`.
+ */
+function definedFields<Fields extends object>(fields: Fields): Fields {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Fields;
+}
 
 /**
  * Opens a compressed layer: decodes from offset 0 and introspects the decoded image;
@@ -48,7 +57,7 @@ export async function openCompressed<Decoder extends LayerDecoder, Extra extends
   });
   const image = await context.introspect(decoded);
   const done = stats();
-  const layer: CompressedLayer & Extra = { decodedBytes: done.decodedBytes, ...describe(decoder) };
+  const layer: CompressedLayer & Extra = { decodedBytes: done.decodedBytes, ...definedFields(describe(decoder)) };
   if (done.ended) {
     layer.compressedSize = done.compressedBytes;
     layer.uncompressedSize = done.decodedBytes;
@@ -64,12 +73,14 @@ export async function openCompressed<Decoder extends LayerDecoder, Extra extends
 /** What one compression container says about itself; the rest is the same for all of them. */
 export interface CompressionContainerSpec<Name extends string, Decoder extends LayerDecoder, Layer extends CompressedLayer> {
   name: Name;
-  title: string;
-  signatures: readonly Signature[];
+  /** The readable name; the default is `name` (gzip, xz and bzip2 are called by their tools' names). */
+  title?: string;
+  /** The stream's magic bytes at offset 0 (its signature). */
+  magic: string;
   /** A closer look after a signature matched (bzip2's three magic bytes are too short alone). */
   check?: (reader: ByteReader) => Promise<boolean>;
   makeDecoder: DecoderMaker<Decoder>;
-  /** What the codec adds to the layer from its decoder (`undefined` when decoding never started). */
+  /** What the codec adds to the layer from its decoder (`undefined` when decoding never started); fields left `undefined` are left out. */
   describe: (decoder: Decoder | undefined) => Omit<Layer, keyof CompressedLayer>;
   /** The CLI's rows shown before the two sizes. */
   summaryRows?: (layer: Layer) => Array<[label: string, value: string | number | boolean | undefined]>;
@@ -85,11 +96,11 @@ export interface CompressionContainerSpec<Name extends string, Decoder extends L
 export function compressionContainer<Name extends string, Decoder extends LayerDecoder, Layer extends CompressedLayer>(
   spec: CompressionContainerSpec<Name, Decoder, Layer>,
 ): ContainerModule<Name, Layer> {
-  const { name, title, signatures, check, makeDecoder, describe, summaryRows, declaredSize } = spec;
+  const { name, title, magic, check, makeDecoder, describe, summaryRows, declaredSize } = spec;
   return {
     name,
-    title,
-    signatures,
+    title: title ?? name,
+    signatures: [{ offset: 0, bytes: magic }],
     ...(check === undefined ? {} : { check }),
     glance: { containerFormat: 'compressed' },
     summarize: (layer) => [

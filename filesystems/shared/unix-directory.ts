@@ -13,6 +13,7 @@ import { NodeCache } from './block-cache.js';
 import type { BlockRun } from './block-runs.js';
 import { nameText } from './names.js';
 import { kindOfDirentType, kindOfMode, sizeOfInode } from './posix-types.js';
+import { firstPicked, takeUpTo } from './walks.js';
 
 /** Receives one entry: its inode number, its name as `bytes[nameStart .. nameEnd]`, its file type (0 when not recorded). Returns true to stop. */
 export type DirectoryVisitor = (bytes: Uint8Array, inode: number, nameStart: number, nameEnd: number, type: number) => boolean;
@@ -22,13 +23,7 @@ export type DirectoryWalk = (visit: DirectoryVisitor) => Promise<void>;
 
 /** The inode number of the first entry whose name `matches`, or `undefined`. */
 export async function findEntry(walk: DirectoryWalk, matches: (bytes: Uint8Array, nameStart: number, nameEnd: number) => boolean): Promise<number | undefined> {
-  let found: number | undefined;
-  await walk((bytes, inode, start, end) => {
-    if (!matches(bytes, start, end)) return false;
-    found = inode;
-    return true;
-  });
-  return found;
+  return firstPicked(walk, (bytes, inode, start, end) => (matches(bytes, start, end) ? inode : undefined));
 }
 
 /**
@@ -37,12 +32,9 @@ export async function findEntry(walk: DirectoryWalk, matches: (bytes: Uint8Array
  * most `limit` inodes.
  */
 export async function listEntries(walk: DirectoryWalk, limit: number, inodeKind: (inode: number) => Promise<NodeKind>): Promise<DirectoryEntry[]> {
-  if (limit <= 0) return [];
-  const entries: Array<{ name: string; inode: number; kind: NodeKind | undefined }> = [];
-  await walk((bytes, inode, start, end, type) => {
+  const entries = await takeUpTo(walk, limit, (bytes, inode, start, end, type) => {
     const name = nameText(bytes.subarray(start, end));
-    if (name !== '.' && name !== '..') entries.push({ name, inode, kind: kindOfDirentType(type) });
-    return entries.length >= limit;
+    return name === '.' || name === '..' ? undefined : { name, inode, kind: kindOfDirentType(type) };
   });
   const listed: DirectoryEntry[] = [];
   for (const entry of entries) listed.push({ name: entry.name, kind: entry.kind ?? (await inodeKind(entry.inode)) });

@@ -31,11 +31,6 @@ const SGI_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [0xfd, 'Linux RAID'],
 ]);
 
-/** The readable name of an SGI partition type. */
-function sgiTypeName(type: number): string | undefined {
-  return SGI_TYPE_NAMES.get(type);
-}
-
 /** One partition of an SGI volume header. */
 export interface SgiPartition extends SectorRun {
   /** Its slot in the volume header, from 1. */
@@ -77,7 +72,7 @@ function readSgi(sector: Uint8Array): SgiPartitionTable | undefined {
     partitions.push({
       number: index + 1,
       type,
-      typeName: sgiTypeName(type),
+      typeName: SGI_TYPE_NAMES.get(type),
       startSector,
       sectorCount,
       offset: startSector * sectorSize,

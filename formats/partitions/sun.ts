@@ -33,11 +33,6 @@ const SUN_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [0xfd, 'Linux raid autodetect'],
 ]);
 
-/** The readable name of a Sun VTOC partition tag. */
-function sunTypeName(type: number): string | undefined {
-  return SUN_TYPE_NAMES.get(type);
-}
-
 /** One partition of a Sun VTOC label. */
 export interface SunPartition extends SectorRun {
   number: number;
@@ -80,7 +75,7 @@ function readSun(sector: Uint8Array): SunPartitionTable | undefined {
     partitions.push({
       number: index + 1,
       type: info?.tag,
-      typeName: info === undefined ? undefined : sunTypeName(info.tag),
+      typeName: info === undefined ? undefined : SUN_TYPE_NAMES.get(info.tag),
       flags: info?.flags,
       startCylinder,
       startSector,

@@ -9,6 +9,7 @@
  * | {@link HostLayout} | the image's own structures (header, tables), which no table or data may overlap, and its end: a pointer past it is `CORRUPT` |
  * | {@link TablePages} | reads the table entries a lookup needs, keeping the last few thousand |
  * | {@link BlockMap} | the whole map of a disk cut into equal blocks by one flat table (VDI, VHD, VHDX) |
+ * | {@link walkTwoLevelTable} | a lookup through two levels of tables (qcow2, VMDK) |
  *
  * @module
  */
@@ -215,6 +216,55 @@ export class TablePages {
     }
     return run.subarray(0, entrySize);
   }
+}
+
+/**
+ * A map of two levels of tables (qcow2's L1 table and L2 tables, VMDK's grain directory
+ * and grain tables): a top-level entry points to a table of `entriesPerTable` entries, one
+ * per unit of `unitSize` bytes.
+ */
+export interface TwoLevelTable {
+  /** Bytes per unit (a cluster, a grain). */
+  readonly unitSize: number;
+  /** Entries in one second-level table. */
+  readonly entriesPerTable: number;
+  /** Bytes per second-level entry. */
+  readonly entrySize: number;
+  /** Where the second-level entries are read from. */
+  readonly pages: TablePages;
+  /** The second-level table of top-level entry `index`, checked, or `undefined` where there is none; `through`: the lookup's last top-level index. */
+  secondLevel(index: number, through: number): Promise<TableLocation | undefined>;
+}
+
+/** One unit's second-level entry: its bytes, its index in its table, and the table. */
+export interface TwoLevelEntry {
+  readonly bytes: Uint8Array;
+  readonly index: number;
+  readonly table: TableLocation;
+}
+
+/**
+ * Walks `pieces` on to `end` through a {@link TwoLevelTable}: `visit` gets each unit's
+ * entry (`undefined` where its second-level table is missing), the unit's first guest
+ * offset and how many bytes to add ({@link GuestPieceList.walk}). The entries from the
+ * first missing one up to the lookup's last unit are read together ({@link TablePages}).
+ */
+export async function walkTwoLevelTable(
+  pieces: GuestPieceList,
+  end: number,
+  map: TwoLevelTable,
+  visit: (entry: TwoLevelEntry | undefined, unitStart: number, take: number) => void | Promise<void>,
+): Promise<GuestDiskPiece[]> {
+  const { unitSize, entriesPerTable } = map;
+  const lastUnit = Math.floor((end - 1) / unitSize);
+  return pieces.walk(end, unitSize, async (unit, unitStart, take) => {
+    const top = Math.floor(unit / entriesPerTable);
+    const table = await map.secondLevel(top, Math.floor(lastUnit / entriesPerTable));
+    if (table === undefined) return visit(undefined, unitStart, take);
+    const index = unit % entriesPerTable;
+    const bytes = await map.pages.entry(table, index, map.entrySize, Math.min(entriesPerTable - 1, lastUnit - top * entriesPerTable));
+    return visit({ bytes, index, table }, unitStart, take);
+  });
 }
 
 /** The answer for an image whose guest disk cannot be read here. */

@@ -22,7 +22,7 @@ import { u32be, u64be } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import type { ByteReader, CompressedUnit, GuestDiskContext, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
 import type { Qcow2Details } from '../qcow2.js';
-import { GuestPieceList, HostLayout, TablePages, type TableLocation, exactGuestSize, imageSizeOf, unavailable } from './guest-map.js';
+import { GuestPieceList, HostLayout, TablePages, type TableLocation, type TwoLevelTable, exactGuestSize, imageSizeOf, unavailable, walkTwoLevelTable } from './guest-map.js';
 
 const SECTOR = 512;
 /** Bits 9-55 of an L1 or standard L2 entry: an offset (L1E_OFFSET_MASK, L2E_OFFSET_MASK). */
@@ -61,6 +61,8 @@ class Qcow2Map implements GuestDiskMap {
   private readonly l1: TableLocation;
   private readonly layout: HostLayout;
   private readonly tables: TablePages;
+  /** The L1 table and the L2 tables as the lookup walks them. */
+  private readonly l1AndL2: TwoLevelTable;
   private readonly codec: CompressedUnit['codec'];
 
   constructor(
@@ -81,21 +83,17 @@ class Qcow2Map implements GuestDiskMap {
       .reserve('refcount table', details.refcountTableOffset, details.refcountTableClusters * this.clusterSize);
     if (this.l1.length > 0) this.layout.check(this.l1.offset, this.l1.length, 'header.l1TableOffset', 'L1 table');
     this.tables = new TablePages(image);
+    this.l1AndL2 = { unitSize: this.clusterSize, entriesPerTable: this.l2Entries, entrySize: this.entrySize, pages: this.tables, secondLevel: (index, through) => this.l2Table(index, through) };
   }
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
-    // The lookup's last cluster: the entries up to it are read with the first one missing.
-    const lastCluster = Math.floor((offset + length - 1) / this.clusterSize);
-    return pieces.walk(offset + length, this.clusterSize, async (cluster, clusterStart, take) => {
-      const l1Index = Math.floor(cluster / this.l2Entries);
-      const l2 = await this.l2Table(l1Index, Math.floor(lastCluster / this.l2Entries));
-      if (l2 === undefined) {
+    return walkTwoLevelTable(pieces, offset + length, this.l1AndL2, (l2Entry, clusterStart, take) => {
+      if (l2Entry === undefined) {
         this.unallocated(pieces, take);
         return;
       }
-      const index = cluster % this.l2Entries;
-      const entryBytes = await this.tables.entry(l2, index, this.entrySize, Math.min(this.l2Entries - 1, lastCluster - l1Index * this.l2Entries));
+      const { bytes: entryBytes, index, table: l2 } = l2Entry;
       const entry = u64be(entryBytes, 0, 'L2 entry');
       const field = `L2 entry ${index} of the table at ${l2.offset}`;
       const inCluster = pieces.at - clusterStart;

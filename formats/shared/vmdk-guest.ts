@@ -25,7 +25,7 @@ import { fieldError } from '../../src/errors.js';
 import type { ByteReader, CompressedUnit, GuestDiskContext, GuestDiskMap, GuestDiskPiece, GuestDiskUnavailable } from '../../src/format-module.js';
 import { VMDK4_SPARSE_HEADER_SIZE, decodeVmdk4SparseHeader } from '../generated/vmdk.js';
 import type { VmdkDetails } from '../vmdk.js';
-import { GuestPieceList, HostLayout, TablePages, type TableLocation, exactGuestSize, imageSizeOf, unavailable } from './guest-map.js';
+import { GuestPieceList, HostLayout, TablePages, type TableLocation, type TwoLevelTable, exactGuestSize, imageSizeOf, unavailable, walkTwoLevelTable } from './guest-map.js';
 
 const SECTOR = 512;
 const FLAG_REDUNDANT_GD = 1 << 1;
@@ -85,6 +85,8 @@ class VmdkSparseMap implements GuestDiskMap {
   private readonly gd: TableLocation;
   private readonly layout: HostLayout;
   private readonly tables: TablePages;
+  /** The grain directory and the grain tables as the lookup walks them. */
+  private readonly directoryAndTables: TwoLevelTable;
   private readonly compressed: boolean;
   private readonly markers = new Map<number, number>();
 
@@ -108,21 +110,18 @@ class VmdkSparseMap implements GuestDiskMap {
     if (this.gd.length > 0) this.layout.check(this.gd.offset, this.gd.length, 'sparse header.gdOffset');
     this.layout.reserve('grain directory', this.gd.offset, this.gd.length);
     this.tables = new TablePages(image);
+    this.directoryAndTables = { unitSize: grainSize, entriesPerTable: gtEntries, entrySize: 4, pages: this.tables, secondLevel: (index, through) => this.grainTable(index, through) };
   }
 
   async lookup(offset: number, length: number): Promise<GuestDiskPiece[]> {
     const pieces = new GuestPieceList(offset);
-    // The lookup's last grain: the entries up to it are read with the first one missing.
-    const lastGrain = Math.floor((offset + length - 1) / this.grainSize);
-    return pieces.walk(offset + length, this.grainSize, async (grain, grainStart, take) => {
-      const gdIndex = Math.floor(grain / this.gtEntries);
-      const gt = await this.grainTable(gdIndex, Math.floor(lastGrain / this.gtEntries));
-      if (gt === undefined) {
+    return walkTwoLevelTable(pieces, offset + length, this.directoryAndTables, async (gtEntry, grainStart, take) => {
+      if (gtEntry === undefined) {
         pieces.zero(take);
         return;
       }
-      const index = grain % this.gtEntries;
-      const sector = u32le(await this.tables.entry(gt, index, 4, Math.min(this.gtEntries - 1, lastGrain - gdIndex * this.gtEntries)), 0, 'grain table entry');
+      const { bytes, index, table: gt } = gtEntry;
+      const sector = u32le(bytes, 0, 'grain table entry');
       const field = `grain table entry ${index} of the table at ${gt.offset}`;
       if (sector === 0 || (sector === GTE_ZEROED && (this.flags & FLAG_ZEROED_GRAIN) !== 0)) {
         pieces.zero(take);

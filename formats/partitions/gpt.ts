@@ -209,8 +209,11 @@ const MICROSOFT_BASIC_DATA_ATTRIBUTES: ReadonlyMap<number, string> = new Map([
 
 function gptAttributeNames(mask: bigint, typeGuid: string): string[] {
   const names: string[] = [];
+  if (mask === 0n) return names;
+  // The two 32-bit halves as numbers: 64 BigInt shifts per entry cost more than the rest of its decoding.
+  const halves = [Number(mask & 0xffffffffn), Number(mask >> 32n)];
   for (let bit = 0; bit < 64; bit += 1) {
-    if (((mask >> BigInt(bit)) & 1n) === 0n) continue;
+    if ((((halves[bit >>> 5] as number) >>> (bit & 31)) & 1) === 0) continue;
     const common = GPT_COMMON_ATTRIBUTES.get(bit);
     const specific = typeGuid === GPT_TYPE_MICROSOFT_BASIC_DATA ? MICROSOFT_BASIC_DATA_ATTRIBUTES.get(bit) : undefined;
     names.push(common ?? specific ?? (bit >= 48 ? `type-specific-${bit}` : `reserved-${bit}`));

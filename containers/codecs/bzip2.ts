@@ -52,30 +52,44 @@ const INITIAL_BWT_ENTRIES = 64 * 1024;
 /** Thrown by the bit reader when the held input ends; caught by the block step. */
 const needMoreInput = Symbol('needMoreInput');
 
-let crcTable: Int32Array | undefined;
+let crcTables: Int32Array[] | undefined;
 
-/** bzip2's CRC: CRC-32 with polynomial 0x04c11db7, most significant bit first (not reflected). */
-function bzip2CrcTable(): Int32Array {
-  if (crcTable === undefined) {
-    crcTable = new Int32Array(256);
+/**
+ * bzip2's CRC tables: CRC-32 with polynomial 0x04c11db7, most significant bit first (not
+ * reflected). Table k gives a byte's effect k bytes further on, for four bytes per step.
+ */
+function bzip2CrcTables(): Int32Array[] {
+  if (crcTables === undefined) {
+    const first = new Int32Array(256);
     for (let index = 0; index < 256; index += 1) {
       let value = index << 24;
       for (let bit = 0; bit < 8; bit += 1) value = value & 0x80000000 ? (value << 1) ^ 0x04c11db7 : value << 1;
-      crcTable[index] = value;
+      first[index] = value;
+    }
+    crcTables = [first];
+    for (let slice = 1; slice < 4; slice += 1) {
+      const previous = crcTables[slice - 1] as Int32Array;
+      crcTables.push(previous.map((value) => (value << 8) ^ (first[value >>> 24] as number)));
     }
   }
-  return crcTable;
+  return crcTables;
 }
 
 /**
- * `crc` (the register, not inverted) carried over `bytes`. A plain function with the length
- * hoisted: written inline in a closure, V8 ran the same loop five times slower.
+ * `crc` (the register, not inverted) carried over `bytes`, four bytes per step ("slicing-by-4",
+ * most significant byte first). A plain function with the length hoisted: written inline in
+ * a closure, V8 ran the same loop five times slower.
  */
 function bzip2Crc(bytes: Uint8Array, crc: number): number {
-  const table = bzip2CrcTable();
+  const [t0, t1, t2, t3] = bzip2CrcTables() as [Int32Array, Int32Array, Int32Array, Int32Array];
   const length = bytes.length;
   let register = crc;
-  for (let index = 0; index < length; index += 1) register = (register << 8) ^ (table[((register >>> 24) ^ (bytes[index] as number)) & 0xff] as number);
+  let index = 0;
+  for (; index + 4 <= length; index += 4) {
+    const word = register ^ (((bytes[index] as number) << 24) | ((bytes[index + 1] as number) << 16) | ((bytes[index + 2] as number) << 8) | (bytes[index + 3] as number));
+    register = (t3[word >>> 24] as number) ^ (t2[(word >>> 16) & 0xff] as number) ^ (t1[(word >>> 8) & 0xff] as number) ^ (t0[word & 0xff] as number);
+  }
+  for (; index < length; index += 1) register = (register << 8) ^ (t0[((register >>> 24) ^ (bytes[index] as number)) & 0xff] as number);
   return register;
 }
 

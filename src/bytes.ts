@@ -97,8 +97,11 @@ export function hex(value: bigint | number, digits = 0): string {
 /** The positions of the bits set in a 64-bit mask, lowest first. */
 export function bitsSet(mask: bigint): number[] {
   const bits: number[] = [];
+  if (mask === 0n) return bits;
+  // The two 32-bit halves as numbers: 64 BigInt shifts cost more than the header they describe.
+  const halves = [Number(mask & 0xffffffffn), Number((mask >> 32n) & 0xffffffffn)];
   for (let bit = 0; bit < 64; bit += 1) {
-    if ((mask >> BigInt(bit)) & 1n) bits.push(bit);
+    if ((((halves[bit >>> 5] as number) >>> (bit & 31)) & 1) !== 0) bits.push(bit);
   }
   return bits;
 }
@@ -143,24 +146,20 @@ export function fixedText(bytes: Uint8Array, decode: (bytes: Uint8Array) => stri
   return cutAtNul(decode(bytes)).replace(/ +$/, '');
 }
 
-/** Latin-1 patterns already converted (signatures are compared on every image). */
-const patterns = new Map<string, Uint8Array>();
-
-function patternBytes(text: string): Uint8Array {
-  let bytes = patterns.get(text);
-  if (bytes === undefined) {
-    bytes = latin1Bytes(text);
-    if (patterns.size < 1024) patterns.set(text, bytes);
-  }
-  return bytes;
-}
-
 /** True when `bytes` at `offset` equal `expected` (a byte array or a Latin-1 string). */
 export function bytesEqual(bytes: Uint8Array, offset: number, expected: Uint8Array | string): boolean {
-  const pattern = typeof expected === 'string' ? patternBytes(expected) : expected;
-  if (offset < 0 || offset + pattern.byteLength > bytes.byteLength) return false;
-  for (let index = 0, end = pattern.byteLength; index < end; index += 1) {
-    if (bytes[offset + index] !== pattern[index]) return false;
+  if (typeof expected === 'string') {
+    // Compared character by character (as Latin-1, like latin1Bytes): every signature of every
+    // module is compared on every image, and a lookup of the string's bytes cost more than this.
+    if (offset < 0 || offset + expected.length > bytes.byteLength) return false;
+    for (let index = 0, end = expected.length; index < end; index += 1) {
+      if (bytes[offset + index] !== (expected.charCodeAt(index) & 0xff)) return false;
+    }
+    return true;
+  }
+  if (offset < 0 || offset + expected.byteLength > bytes.byteLength) return false;
+  for (let index = 0, end = expected.byteLength; index < end; index += 1) {
+    if (bytes[offset + index] !== expected[index]) return false;
   }
   return true;
 }

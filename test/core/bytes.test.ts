@@ -1,7 +1,7 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32c, isAllZero } from '../../src/bytes.js';
+import { bitsSet, bytesEqual, crc32, crc32c, isAllZero, latin1Bytes } from '../../src/bytes.js';
 
 describe('byte helpers', () => {
   it('CRC-32 agrees with zlib for any bytes, aligned or not', () => {
@@ -63,6 +63,33 @@ describe('byte helpers', () => {
       expect(crc32c(block)).toBe(bitwiseCrc32c(block));
     }
     expect(crc32c(new Uint8Array(65536))).toBe(bitwiseCrc32c(new Uint8Array(65536)));
+  });
+
+  it('bitsSet lists the set bits of any 64-bit mask, lowest first', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (mask) => {
+        const expected: number[] = [];
+        for (let bit = 0; bit < 64; bit += 1) if ((mask >> BigInt(bit)) & 1n) expected.push(bit);
+        expect(bitsSet(mask)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+    expect(bitsSet(1n << 63n)).toEqual([63]);
+    expect(bitsSet((1n << 31n) | (1n << 32n))).toEqual([31, 32]);
+  });
+
+  it('bytesEqual compares a Latin-1 string as the bytes it stands for', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.string({ maxLength: 8, unit: fc.integer({ min: 0, max: 255 }).map((code) => String.fromCharCode(code)) }), fc.integer({ min: -2, max: 45 }), (bytes, text, offset) => {
+        expect(bytesEqual(bytes, offset, text)).toBe(bytesEqual(bytes, offset, latin1Bytes(text)));
+        if (offset >= 0 && offset + text.length <= bytes.byteLength) {
+          const copy = bytes.slice();
+          copy.set(latin1Bytes(text), offset);
+          expect(bytesEqual(copy, offset, text)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('isAllZero finds a non-zero byte anywhere, aligned or not', () => {

@@ -382,12 +382,13 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
     // The BWT array grows with the block (doubling, up to the declared block size): a level-9
     // header declares 900 000 entries, but an image's first block is often a few thousand
     // runs of zeros, and allocating 3.6 MB cost more than decoding them.
-    let tt = this.tt ?? new Uint32Array(Math.min(INITIAL_BWT_ENTRIES, this.blockSize));
-    const room = (needed: number): void => {
+    let tt = (this.tt ??= new Uint32Array(Math.min(INITIAL_BWT_ENTRIES, this.blockSize)));
+    /** Makes `tt` hold `needed` entries, keeping its first `filled`; the grown array is the decoder's from then on. */
+    const room = (needed: number, filled: number): void => {
       if (needed <= tt.length) return;
       const grown = new Uint32Array(Math.min(this.blockSize, Math.max(needed, tt.length * 2)));
-      grown.set(tt.subarray(0, length));
-      tt = grown;
+      grown.set(tt.subarray(0, filled));
+      this.tt = tt = grown;
     };
     const counts = new Int32Array(256);
     const mtf = Uint8Array.from(used);
@@ -416,7 +417,7 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
         const value = mtf[0] as number;
         if (length + run > this.blockSize) throw fieldError('CORRUPT', 'bzip2 block.symbols', `the block overflows ${this.blockSize} bytes`, this.input.consumed);
         counts[value] = (counts[value] as number) + run;
-        room(length + run);
+        room(length + run, length);
         tt.fill(value, length, length + run);
         length += run;
         run = 0;
@@ -429,10 +430,9 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
       mtf[0] = value;
       if (length >= this.blockSize) throw fieldError('CORRUPT', 'bzip2 block.symbols', `the block overflows ${this.blockSize} bytes`, this.input.consumed);
       counts[value] = (counts[value] as number) + 1;
-      room(length + 1);
+      room(length + 1, length);
       tt[length++] = value;
     }
-    this.tt = tt;
     if (origin >= length) throw fieldError('CORRUPT', 'bzip2 block.origPtr', `${origin} is outside the ${length}-byte block`, this.input.consumed);
 
     // Inverse Burrows-Wheeler: link each position to the next, in the top 24 bits of tt.

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { bytesEqual, cutAtNul, crc32, hex, isAllZero, mixedEndianGuid, safeNumber, utf16leText } from '../../src/bytes.js';
+import { bitsSet, bytesEqual, cutAtNul, crc32, hex, isAllZero, mixedEndianGuid, safeNumber, utf16leText } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import {
   GPT_HEADER_FIELD_OFFSETS,
@@ -208,17 +208,11 @@ const MICROSOFT_BASIC_DATA_ATTRIBUTES: ReadonlyMap<number, string> = new Map([
 ]);
 
 function gptAttributeNames(mask: bigint, typeGuid: string): string[] {
-  const names: string[] = [];
-  if (mask === 0n) return names;
-  // The two 32-bit halves as numbers: 64 BigInt shifts per entry cost more than the rest of its decoding.
-  const halves = [Number(mask & 0xffffffffn), Number(mask >> 32n)];
-  for (let bit = 0; bit < 64; bit += 1) {
-    if ((((halves[bit >>> 5] as number) >>> (bit & 31)) & 1) === 0) continue;
+  return bitsSet(mask).map((bit) => {
     const common = GPT_COMMON_ATTRIBUTES.get(bit);
     const specific = typeGuid === GPT_TYPE_MICROSOFT_BASIC_DATA ? MICROSOFT_BASIC_DATA_ATTRIBUTES.get(bit) : undefined;
-    names.push(common ?? specific ?? (bit >= 48 ? `type-specific-${bit}` : `reserved-${bit}`));
-  }
-  return names;
+    return common ?? specific ?? (bit >= 48 ? `type-specific-${bit}` : `reserved-${bit}`);
+  });
 }
 
 /** The header's CRC-32 over its first `headerSize` bytes with the CRC field zeroed (UEFI 2.10 5.3.2). */

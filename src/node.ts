@@ -47,6 +47,12 @@ const READ_AHEAD_BYTES = 36 * 1024;
 const MAX_READ_AHEAD_WINDOWS = 4;
 
 /**
+ * A read near a file's end covers at least its last 32 KiB: a backup GPT (its header in
+ * the last sector, 16 KiB of entries before it, 4 KiB sectors included) in one read.
+ */
+const TAIL_READ_AHEAD_BYTES = 32 * 1024;
+
+/**
  * Read-ahead buffers of closed files kept for the next files (per thread): a batch opens
  * thousands of files, and a fresh 36 KiB buffer each is an allocation, zero-filled, and
  * garbage to collect each time. A few cover the files a batch has open at once.
@@ -144,22 +150,34 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
     }
     return undefined;
   };
+  /**
+   * The read that serves `length` bytes at `offset` (shorter than the read-ahead), widened
+   * to {@link FileCalls.readAheadBytes} forward; or, when that would reach the file's end,
+   * the rest of the file from {@link TAIL_READ_AHEAD_BYTES} before its end: formats read
+   * the last sector first and then what lies before it (a backup GPT header, then its
+   * table), and each read saved is a thread-pool round trip.
+   */
+  const widen = (offset: number, length: number): { from: number; bytes: number } => {
+    if (offset + calls.readAheadBytes < size) return { from: offset, bytes: calls.readAheadBytes };
+    const from = Math.max(0, Math.min(offset, size - TAIL_READ_AHEAD_BYTES));
+    return { from, bytes: Math.max(offset + length, size) - from };
+  };
   return {
     size,
     async read(offset, length) {
       if (closed) throw new IntrospectionError('SOURCE_ERROR', 'the file was closed');
       const held = fromHeld(offset, length);
       if (held !== undefined) return held;
-      const widened = length < calls.readAheadBytes ? Math.max(length, Math.min(calls.readAheadBytes, size - offset)) : length;
-      const bytes = new Uint8Array(widened);
+      const window = length < calls.readAheadBytes ? widen(offset, length) : { from: offset, bytes: length };
+      const bytes = new Uint8Array(window.bytes);
       inFlight += 1;
       try {
-        const bytesRead = await calls.read(descriptor, bytes, offset);
-        if (widened === length) return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
-        windows.push({ offset, bytes: bytes.subarray(0, bytesRead) });
+        const bytesRead = await calls.read(descriptor, bytes, window.from);
+        if (window.from === offset && window.bytes === length) return bytesRead === length ? bytes : bytes.subarray(0, bytesRead);
+        windows.push({ offset: window.from, bytes: bytes.subarray(0, bytesRead) });
         // The start stays; the oldest widened read goes.
         if (windows.length > MAX_READ_AHEAD_WINDOWS + 1) windows.splice(1, 1);
-        return bytes.slice(0, Math.min(length, bytesRead));
+        return bytes.slice(offset - window.from, Math.min(offset - window.from + length, bytesRead));
       } finally {
         inFlight -= 1;
         if (inFlight === 0) drained?.();

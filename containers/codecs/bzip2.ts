@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { crc32MsbFirst } from '../../src/bytes.js';
 import { fieldError } from '../../src/errors.js';
 import { checkWindow, type DecoderOptions, DeferredCheck, QueuedDecoder, resolveDecoderOptions, type StepResult, type StreamDecoder } from './codec.js';
 
@@ -51,47 +52,6 @@ const INITIAL_BWT_ENTRIES = 64 * 1024;
 
 /** Thrown by the bit reader when the held input ends; caught by the block step. */
 const needMoreInput = Symbol('needMoreInput');
-
-let crcTables: Int32Array[] | undefined;
-
-/**
- * bzip2's CRC tables: CRC-32 with polynomial 0x04c11db7, most significant bit first (not
- * reflected). Table k gives a byte's effect k bytes further on, for four bytes per step.
- */
-function bzip2CrcTables(): Int32Array[] {
-  if (crcTables === undefined) {
-    const first = new Int32Array(256);
-    for (let index = 0; index < 256; index += 1) {
-      let value = index << 24;
-      for (let bit = 0; bit < 8; bit += 1) value = value & 0x80000000 ? (value << 1) ^ 0x04c11db7 : value << 1;
-      first[index] = value;
-    }
-    crcTables = [first];
-    for (let slice = 1; slice < 4; slice += 1) {
-      const previous = crcTables[slice - 1] as Int32Array;
-      crcTables.push(previous.map((value) => (value << 8) ^ (first[value >>> 24] as number)));
-    }
-  }
-  return crcTables;
-}
-
-/**
- * `crc` (the register, not inverted) carried over `bytes`, four bytes per step ("slicing-by-4",
- * most significant byte first). A plain function with the length hoisted: written inline in
- * a closure, V8 ran the same loop five times slower.
- */
-function bzip2Crc(bytes: Uint8Array, crc: number): number {
-  const [t0, t1, t2, t3] = bzip2CrcTables() as [Int32Array, Int32Array, Int32Array, Int32Array];
-  const length = bytes.length;
-  let register = crc;
-  let index = 0;
-  for (; index + 4 <= length; index += 4) {
-    const word = register ^ (((bytes[index] as number) << 24) | ((bytes[index + 1] as number) << 16) | ((bytes[index + 2] as number) << 8) | (bytes[index + 3] as number));
-    register = (t3[word >>> 24] as number) ^ (t2[(word >>> 16) & 0xff] as number) ^ (t1[(word >>> 8) & 0xff] as number) ^ (t0[word & 0xff] as number);
-  }
-  for (; index < length; index += 1) register = (register << 8) ^ (t0[((register >>> 24) ^ (bytes[index] as number)) & 0xff] as number);
-  return register;
-}
 
 /** Reads bits most significant first from a byte array, starting `bitOffset` bits in. */
 class BitReader {
@@ -162,7 +122,8 @@ class HuffmanCode {
     this.symbols = new Int32Array(lengths.byteLength);
     let minLength = MAX_CODE_LENGTH;
     let maxLength = 0;
-    for (const length of lengths) {
+    for (let symbol = 0, end = lengths.byteLength; symbol < end; symbol += 1) {
+      const length = lengths[symbol] as number;
       this.count[length] = (this.count[length] as number) + 1;
       minLength = Math.min(minLength, length);
       maxLength = Math.max(maxLength, length);
@@ -172,10 +133,16 @@ class HuffmanCode {
     for (let length = 1; length <= MAX_CODE_LENGTH; length += 1) {
       this.firstCode[length] = code;
       this.start[length] = index;
-      for (let symbol = 0, end = lengths.byteLength; symbol < end; symbol += 1) {
-        if (lengths[symbol] === length) this.symbols[index++] = symbol;
-      }
+      index += this.count[length] as number;
       code = (code + (this.count[length] as number)) << 1;
+    }
+    // The symbols in code order (by length, then by value): one pass, each placed after
+    // the shorter codes and the smaller symbols of its length.
+    const placed = this.start.slice();
+    for (let symbol = 0, end = lengths.byteLength; symbol < end; symbol += 1) {
+      const length = lengths[symbol] as number;
+      this.symbols[placed[length] as number] = symbol;
+      placed[length] = (placed[length] as number) + 1;
     }
     this.minLength = minLength;
     this.maxLength = maxLength;
@@ -243,7 +210,7 @@ class Bzip2StreamDecoder extends QueuedDecoder implements Bzip2Decoder {
   private blockCrc = 0;
   /** The block's CRC, fed late (see DeferredCheck). */
   private crcFeed = new DeferredCheck((bytes) => {
-    this.blockCrc = bzip2Crc(bytes, this.blockCrc);
+    this.blockCrc = crc32MsbFirst(bytes, this.blockCrc);
   });
   private storedBlockCrc = 0;
   private remaining = 0;

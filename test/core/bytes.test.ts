@@ -1,7 +1,7 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bitsSet, bytesEqual, crc32, crc32c, isAllZero, latin1Bytes } from '../../src/bytes.js';
+import { bitsSet, bytesEqual, crc32, crc32c, crc32MsbFirst, isAllZero, latin1Bytes } from '../../src/bytes.js';
 
 describe('byte helpers', () => {
   it('CRC-32 agrees with zlib for any bytes, aligned or not', () => {
@@ -63,6 +63,42 @@ describe('byte helpers', () => {
       expect(crc32c(block)).toBe(bitwiseCrc32c(block));
     }
     expect(crc32c(new Uint8Array(65536))).toBe(bitwiseCrc32c(new Uint8Array(65536)));
+  });
+
+  // The MSB-first CRC (bzip2's block check) folds zero runs of 256 bytes or more by the
+  // reflected CRC's operators on the bit-reversed register: compared with the definition
+  // written out bit by bit, on data interleaved with zero runs of every length around the
+  // threshold, at every alignment, from any register.
+  const bitwiseMsbFirst = (bytes: Uint8Array, register: number): number => {
+    let crc = register | 0;
+    for (const byte of bytes) {
+      crc ^= byte << 24;
+      for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x80000000 ? (crc << 1) ^ 0x04c11db7 : crc << 1;
+    }
+    return crc | 0;
+  };
+  const piece = fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 3000 }).map((zeros) => new Uint8Array(zeros)));
+  const zeroRuns = fc.tuple(fc.array(piece, { maxLength: 8 }), fc.nat({ max: 7 })).map(([pieces, shift]) => {
+    const length = pieces.reduce((sum, part) => sum + part.byteLength, 0);
+    const buffer = new Uint8Array(shift + length);
+    let at = shift;
+    for (const part of pieces) {
+      buffer.set(part, at);
+      at += part.byteLength;
+    }
+    return buffer.subarray(shift);
+  });
+
+  it('the MSB-first CRC-32 agrees with its bitwise definition, zero runs folded or not', () => {
+    fc.assert(
+      fc.property(zeroRuns, fc.integer({ min: -0x80000000, max: 0x7fffffff }), (view, register) => {
+        expect(crc32MsbFirst(view, register)).toBe(bitwiseMsbFirst(view, register));
+      }),
+      { numRuns: 300 },
+    );
+    // bzip2's check of "123456789" (CRC-32/BZIP2: start 0xffffffff, inverted at the end).
+    expect(~crc32MsbFirst(new TextEncoder().encode('123456789'), -1) >>> 0).toBe(0xfc891918);
+    for (const zeros of [255, 256, 257, 1 << 20]) expect(crc32MsbFirst(new Uint8Array(zeros), -1)).toBe(bitwiseMsbFirst(new Uint8Array(zeros), -1));
   });
 
   it('bitsSet lists the set bits of any 64-bit mask, lowest first', () => {

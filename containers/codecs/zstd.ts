@@ -32,6 +32,7 @@
 import { safeNumber } from '../../src/bytes.js';
 import { fieldError, type IntrospectionError } from '../../src/errors.js';
 import { Xxhash64 } from './xxhash64.js';
+import { compressedBlockLength, type SequenceTables } from './zstd-sequences.js';
 import { checkWindow, type DecoderOptions, DeferredCheck, QueuedDecoder, type ResolvedDecoderOptions, resolveDecoderOptions, type StepResult, type StreamDecoder, translateLibraryError } from './codec.js';
 
 type Fzstd = typeof import('fzstd');
@@ -156,6 +157,8 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
   frameCount = 0;
   private state: ZstdState = 'frame';
   private blockDecoder: InstanceType<Fzstd['Decompress']> | undefined;
+  /** The FSE tables of the frame's last compressed block, for a block that repeats them (see zstd-sequences.ts). */
+  private sequenceTables: SequenceTables = {};
   private readonly pending: Uint8Array[] = [];
   private pendingLength = 0;
   private header: ZstdFrameHeader | undefined;
@@ -208,6 +211,7 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
         this.header = parsed;
         this.frameDecoded = 0;
         this.lastBlockSeen = false;
+        this.sequenceTables = {};
         this.checksum = parsed.hasChecksum ? new Xxhash64() : undefined;
         this.checksumFeed = this.checksum === undefined ? undefined : new DeferredCheck(this.checksum.update.bind(this.checksum));
         this.blockDecoder = new this.fzstd.Decompress((data) => {
@@ -250,6 +254,9 @@ class ZstdStreamDecoder extends QueuedDecoder implements ZstdDecoder {
         const pushLength = blockLength + (this.lastBlockSeen && header.hasChecksum ? 4 : 0);
         const block = this.input.peek(pushLength);
         if (block === undefined) return this.needInput(pushLength > blockLength && this.input.length >= blockLength ? 'zstd frame.contentChecksum' : 'zstd block');
+        // fzstd runs a compressed block's sequences without a bound on their lengths (a
+        // hostile block keeps it copying for seconds): their total is checked first.
+        if (type === 2) compressedBlockLength(block, 3, blockLength, maximum, this.sequenceTables, this.input.consumed);
         (this.blockDecoder as InstanceType<Fzstd['Decompress']>).push(block, this.lastBlockSeen);
         this.input.skip(blockLength);
         if (this.lastBlockSeen) this.state = 'checksum';

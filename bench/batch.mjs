@@ -140,6 +140,16 @@ async function runCli(mode, program = cli) {
   return result;
 }
 
+/**
+ * The same walk and parallelism spawning /bin/true per image: what process creation alone
+ * costs on this machine. qemu-img's throughput, and so every ratio against it, moves with
+ * it (two machines of the same kind here gave 2 ms and 0.5 ms per spawn).
+ */
+function runSpawnOnly() {
+  const script = `find "$1" -type f -print0 | xargs -0 -P "$2" -n 1 /bin/true > /dev/null 2>&1; true`;
+  return timed('bash', ['-c', script, 'bash', tree, String(jobs)]);
+}
+
 function runQemu() {
   const script = `find "$1" -type f -print0 | xargs -0 -P "$2" -n 1 qemu-img info --output=json > /dev/null 2>&1; true`;
   return timed('bash', ['-c', script, 'bash', tree, String(jobs)]);
@@ -190,6 +200,7 @@ const ndjson = [];
 const baseline = [];
 const text = [];
 const qemu = [];
+const spawnOnly = [];
 const openstack = [];
 const hasOpenStack = spawnSync(python, ['-c', 'from nova.image import format_inspector'], { encoding: 'utf8' }).status === 0;
 for (let iteration = 0; iteration < iterations; iteration += 1) {
@@ -197,6 +208,7 @@ for (let iteration = 0; iteration < iterations; iteration += 1) {
   if (baselineCli !== undefined) baseline.push(await runCli('--ndjson', baselineCli));
   text.push(await runCli('--output=human'));
   qemu.push(await runQemu());
+  spawnOnly.push(await runSpawnOnly());
   if (hasOpenStack && iteration < openstackIterations) openstack.push(runOpenStack());
 }
 
@@ -205,6 +217,7 @@ const cpuPerImage = (samples) => (1000 * median(samples.map((sample) => sample.c
 const cliSeconds = median(ndjson.map((sample) => sample.seconds));
 const textSeconds = median(text.map((sample) => sample.seconds));
 const qemuSeconds = median(qemu.map((sample) => sample.seconds));
+const spawnSeconds = median(spawnOnly.map((sample) => sample.seconds));
 const openstackOk = openstack.filter((sample) => sample.error === undefined);
 const openstackSeconds = openstackOk.length > 0 ? median(openstackOk.map((sample) => sample.seconds)) : undefined;
 const peakRss = Math.max(...ndjson.map((sample) => sample.maxRssKiB), ...text.map((sample) => sample.maxRssKiB));
@@ -226,6 +239,7 @@ const lines = [
     : [row(`baseline ${baselineCli} --ndjson -r -j ${jobs}`, median(baseline.map((sample) => sample.seconds)), baseline, Math.max(...baseline.map((sample) => sample.maxRssKiB)))]),
   row(`image-introspect (text) -r -j ${jobs}`, textSeconds, text),
   row(`qemu-img info, xargs -P ${jobs}`, qemuSeconds, qemu),
+  row(`/bin/true, xargs -P ${jobs} (process creation alone)`, spawnSeconds, spawnOnly),
   openstackSeconds === undefined
     ? `| OpenStack format_inspector | ${hasOpenStack ? openstack[0]?.error : 'not installed (python3-nova)'} | | | | | |`
     : row('OpenStack format_inspector, one process', openstackSeconds, openstackOk, Math.max(...openstackOk.map((sample) => sample.maxRssKiB))),
@@ -233,6 +247,8 @@ const lines = [
   `Ratios: the CLI at ${(qemuSeconds / cliSeconds).toFixed(1)}x qemu-img's throughput at equal parallelism (target 20x)` +
     (openstackSeconds === undefined ? '' : `, ${(openstackSeconds / cliSeconds).toFixed(1)}x OpenStack's (target 5x)`) +
     `; ${(cpuPerImage(qemu) / cpuPerImage(ndjson)).toFixed(1)}x less CPU per image than qemu-img; peak RSS ${(peakRss / 1024).toFixed(0)} MiB (target < 300 MiB).`,
+  '',
+  `Process creation alone (/bin/true per image at the same parallelism) takes ${((1000 * spawnSeconds) / files).toFixed(2)} ms of wall time per image here, ${((100 * spawnSeconds) / qemuSeconds).toFixed(0)} % of qemu-img's: the ratios against qemu-img move with this machine's cost of starting a process, the CLI's own figures (images/s, CPU ms/image) do not.`,
 ];
 if (openstackOk[0]?.formats) lines.push('', `OpenStack's answers: ${JSON.stringify(openstackOk[0].formats)}`);
 console.log(lines.join('\n'));

@@ -106,6 +106,13 @@ export async function benchCorpus({ smoke = false, iterations = smoke ? 3 : 15, 
       openstackFormat: stack.format ?? 'error',
     });
   }
+  // What starting a process costs here (qemu-img's time includes it): machines differ by several times.
+  const spawnSamples = [];
+  for (let index = 0; index < 21; index += 1) {
+    const started = performance.now();
+    spawnSync('/bin/true');
+    spawnSamples.push(performance.now() - started);
+  }
   const total = (key) => rows.reduce((sum, row) => sum + (Number.isFinite(row[key]) ? row[key] : 0), 0);
   const timedByOpenStack = rows.filter((row) => Number.isFinite(row.openstack));
   // The fair comparison: the images OpenStack reads as the format we do (it answers "raw"
@@ -125,6 +132,7 @@ export async function benchCorpus({ smoke = false, iterations = smoke ? 3 : 15, 
     openstackGeometric: geometricMean(timedByOpenStack.map((row) => row.openstack / row.ours)),
     qemuGeometric: geometricMean(rows.map((row) => row.qemu / row.ours)),
     openstackImages: timedByOpenStack.length,
+    spawnTrueMs: median(spawnSamples),
   };
   return { rows, summary };
 }
@@ -146,6 +154,7 @@ export function corpusReport({ rows, summary }, fmt) {
   lines.push(`| OpenStack format_inspector, the ${summary.sameFormatImages} images it reads as the same format | | ${fmt(summary.sameFormatTotalRatio, 1)}× | ${fmt(summary.sameFormatGeometric, 1)}× |`);
   lines.push(`| the same, against ours with blocking reads (both read synchronously, in one process) | | ${fmt(summary.sameFormatTotalRatioBlocking, 1)}× | |`);
   lines.push('');
+  lines.push(`Spawning \`/bin/true\` from the benchmark's process takes ${fmt(summary.spawnTrueMs, 2)} ms here (median of 21), ${fmt((100 * summary.spawnTrueMs * summary.images) / summary.totals.qemu, 0)} % of qemu-img's total: the ratios against qemu-img move with a machine's cost of starting a process.`, '');
   const slowest = [...rows].filter((row) => Number.isFinite(row.openstack) && row.openstackFormat === row.format).sort((a, b) => a.openstack / a.ours - b.openstack / b.ours).slice(0, 5);
   lines.push(`Smallest OpenStack ÷ ours where it reads the same format: ${slowest.map((row) => `${row.image.name} ${fmt(row.openstack / row.ours, 1)}×`).join(', ')}.`, '');
   return lines;

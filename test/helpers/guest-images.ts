@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { xfsPrototype } from '../filesystems/ext-xfs-tree.js';
 import { ROCKY_OS_RELEASE, attachLoop, detachLoop, guestfishUnavailable, lvm, lvmReportRows, lvmUnavailable } from './volume-btrfs.js';
-import { makeHive, regSection, windowsNtfsVolume, windowsSoftwareReg } from './volume-windows.js';
+import { hiveToolsMissing, makeHive, regSection, windowsNtfsVolume, windowsSoftwareReg } from './volume-windows.js';
 
 /** Where guests and downloaded packages are kept. */
 export function guestCacheDir(): string {
@@ -60,8 +60,16 @@ export function cached(name: string, key: string, build: (dir: string) => void):
   try {
     build(partial);
     writeFileSync(join(partial, '.done'), '');
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(partial, dir);
+    // Test files run in parallel processes and may build the same directory at once: the
+    // first one finished is kept (never removed under another's feet), the others dropped.
+    if (!existsSync(join(dir, '.done'))) {
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        renameSync(partial, dir);
+      } catch (error) {
+        if (!existsSync(join(dir, '.done'))) throw error;
+      }
+    }
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
@@ -579,7 +587,8 @@ export const GUESTS: readonly GuestSpec[] = [
     unavailable: () => {
       const absent = missing([...basicTools, 'ntfscp', 'hivexregedit', 'python3', 'tar']);
       if (absent.length > 0) return `missing tools: ${absent.join(', ')}`;
-      return guestfishUnavailable();
+      // Its registry hives are made with Samba's library (package registry-tools).
+      return hiveToolsMissing() ?? guestfishUnavailable();
     },
     build(dir) {
       const cmd = debianPackageFile('libwine', 'amd64', '/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/cmd.exe');

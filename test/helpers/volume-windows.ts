@@ -207,7 +207,12 @@ export function cachedBuild(name: string, key: string, build: (directory: string
   mkdirSync(partial);
   try {
     build(partial);
-    renameSync(partial, path);
+    // Another test process may have built it meanwhile (test files run in parallel): keep theirs.
+    try {
+      renameSync(partial, path);
+    } catch (error) {
+      if (!existsSync(path)) throw error;
+    }
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }

@@ -66,24 +66,25 @@ const PREDEFINED_MATCH_LENGTHS = {
 };
 const PREDEFINED_OFFSETS = { accuracyLog: 5, counts: [1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1] };
 
-/** Per field: its name in errors, largest symbol, largest accuracy log (§4.1.1), predefined table. */
+/** Per field: its name (in `SequenceTables` and in errors), largest symbol, largest accuracy log (§4.1.1), predefined table. */
 const FIELDS = [
-  { key: 'literalLengths', name: 'literalLengths', maxSymbol: 35, maxAccuracyLog: 9, predefined: PREDEFINED_LITERAL_LENGTHS },
-  { key: 'offsets', name: 'offsets', maxSymbol: MAX_OFFSET_CODE, maxAccuracyLog: 8, predefined: PREDEFINED_OFFSETS },
-  { key: 'matchLengths', name: 'matchLengths', maxSymbol: 52, maxAccuracyLog: 9, predefined: PREDEFINED_MATCH_LENGTHS },
+  { key: 'literalLengths', maxSymbol: 35, maxAccuracyLog: 9, predefined: PREDEFINED_LITERAL_LENGTHS },
+  { key: 'offsets', maxSymbol: MAX_OFFSET_CODE, maxAccuracyLog: 8, predefined: PREDEFINED_OFFSETS },
+  { key: 'matchLengths', maxSymbol: 52, maxAccuracyLog: 9, predefined: PREDEFINED_MATCH_LENGTHS },
 ] as const;
 
 let predefinedTables: FseTable[] | undefined;
 
-/** Where the block being checked starts in the compressed input, for the errors (set per call; the check is synchronous). */
-let blockOffset: number | undefined;
+/** Raises the error for `zstd block.<field>` (each check is given the one that names its block's offset). */
+type Fail = (field: string, message: string) => never;
 
-function corrupt(field: string, message: string): never {
-  throw fieldError('CORRUPT', `zstd block.${field}`, message, blockOffset);
-}
+/** For the predefined tables, which cannot fail. */
+const predefinedFail: Fail = (field, message) => {
+  throw fieldError('INTERNAL', `zstd predefined ${field}`, message);
+};
 
 /** The decoding table of a normalized distribution (`-1`: a "less than 1" probability), §4.1.1. */
-function buildTable(counts: readonly number[], accuracyLog: number): FseTable {
+function buildTable(counts: readonly number[], accuracyLog: number, corrupt: Fail): FseTable {
   const size = 1 << accuracyLog;
   const symbols = new Uint8Array(size);
   const next = new Uint16Array(counts.length);
@@ -132,7 +133,7 @@ function singleSymbolTable(symbol: number): FseTable {
  * symbol's normalized count in a variable number of bits, zero counts followed by 2-bit
  * repeat flags. Returns the table and the offset past the description (byte-aligned).
  */
-function readTableDescription(bytes: Uint8Array, offset: number, end: number, maxSymbol: number, maxAccuracyLog: number, field: string): { table: FseTable; next: number } {
+function readTableDescription(bytes: Uint8Array, offset: number, end: number, maxSymbol: number, maxAccuracyLog: number, field: string, corrupt: Fail): { table: FseTable; next: number } {
   let bitPosition = offset * 8;
   const limit = end * 8;
   const readBits = (count: number): number => {
@@ -183,7 +184,7 @@ function readTableDescription(bytes: Uint8Array, offset: number, end: number, ma
     }
   }
   if (remaining !== 1 || counts.length > maxSymbol + 1) corrupt(field, 'an FSE distribution whose counts do not add up');
-  return { table: buildTable(counts, accuracyLog), next: (bitPosition + 7) >>> 3 };
+  return { table: buildTable(counts, accuracyLog, corrupt), next: (bitPosition + 7) >>> 3 };
 }
 
 /** Reads a block's bit stream backwards: from the bit below the last byte's marker down to the section's start. */
@@ -193,6 +194,7 @@ class BackwardBits {
     private readonly bytes: Uint8Array,
     private readonly start: number,
     end: number,
+    corrupt: Fail,
   ) {
     const last = bytes[end - 1] as number;
     if (end <= start || last === 0) corrupt('sequences', 'the sequences bit stream has no end marker');
@@ -223,7 +225,9 @@ class BackwardBits {
  * it or whose sections do not parse.
  */
 export function compressedBlockLength(bytes: Uint8Array, start: number, end: number, maximum: number, tables: SequenceTables, offset?: number): number {
-  blockOffset = offset;
+  const corrupt: Fail = (field, message) => {
+    throw fieldError('CORRUPT', `zstd block.${field}`, message, offset);
+  };
   let at = start;
   const byte = (index: number): number => {
     if (index >= end) corrupt('literals', 'the literals section runs past the block');
@@ -282,7 +286,7 @@ export function compressedBlockLength(bytes: Uint8Array, start: number, end: num
   const modes = byte(at);
   at += 1;
   if ((modes & 3) !== 0) corrupt('sequences', 'reserved bits of Symbol_Compression_Modes are set');
-  predefinedTables ??= FIELDS.map((field) => buildTable(field.predefined.counts, field.predefined.accuracyLog));
+  predefinedTables ??= FIELDS.map((field) => buildTable(field.predefined.counts, field.predefined.accuracyLog, predefinedFail));
   const chosen: FseTable[] = [];
   for (const [index, field] of FIELDS.entries()) {
     const mode = (modes >>> (6 - 2 * index)) & 3;
@@ -291,15 +295,15 @@ export function compressedBlockLength(bytes: Uint8Array, start: number, end: num
     else if (mode === 1) {
       const symbol = byte(at);
       at += 1;
-      if (symbol > field.maxSymbol) corrupt(field.name, `an RLE symbol of ${symbol} (at most ${field.maxSymbol})`);
+      if (symbol > field.maxSymbol) corrupt(field.key, `an RLE symbol of ${symbol} (at most ${field.maxSymbol})`);
       table = singleSymbolTable(symbol);
     } else if (mode === 2) {
-      const read = readTableDescription(bytes, at, end, field.maxSymbol, field.maxAccuracyLog, field.name);
+      const read = readTableDescription(bytes, at, end, field.maxSymbol, field.maxAccuracyLog, field.key, corrupt);
       table = read.table;
       at = read.next;
     } else {
       table = tables[field.key];
-      if (table === undefined) corrupt(field.name, 'repeats the previous block\'s table, and there is none');
+      if (table === undefined) corrupt(field.key, 'repeats the previous block\'s table, and there is none');
     }
     tables[field.key] = table;
     chosen.push(table as FseTable);
@@ -307,7 +311,7 @@ export function compressedBlockLength(bytes: Uint8Array, start: number, end: num
   const [literalLengths, offsets, matchLengths] = chosen as [FseTable, FseTable, FseTable];
 
   // The sequences: lengths only (§3.1.1.3.2.1.1, decoding order of §3.1.1.3.2.2).
-  const bits = new BackwardBits(bytes, at, end);
+  const bits = new BackwardBits(bytes, at, end, corrupt);
   let literalState = bits.read(literalLengths.accuracyLog);
   let offsetState = bits.read(offsets.accuracyLog);
   let matchState = bits.read(matchLengths.accuracyLog);
@@ -317,8 +321,7 @@ export function compressedBlockLength(bytes: Uint8Array, start: number, end: num
     const offsetCode = offsets.symbols[offsetState] as number;
     const matchCode = matchLengths.symbols[matchState] as number;
     const literalCode = literalLengths.symbols[literalState] as number;
-    if (offsetCode > MAX_OFFSET_CODE) corrupt('offsets', `an offset code of ${offsetCode}`);
-    if (matchCode > 52 || literalCode > 35) corrupt('sequences', 'a length code past the tables');
+    // No code is past its table: described and RLE tables were checked against each field's largest symbol.
     // Offset extra bits may be 31: read in two parts (read() takes at most 16).
     const high = offsetCode > 16 ? offsetCode - 16 : 0;
     bits.read(high);

@@ -54,6 +54,45 @@ describe('the file source (thread-pool reads)', () => {
     );
   });
 
+  it('keeps what it handed out intact while buffers of closed files serve the next ones, with several files open at once', async () => {
+    // Widened-read and start buffers go back to a pool when a file closes: a range handed
+    // out earlier, or by a file still open, must never share memory with one of them. Each
+    // file here has bytes of its own (another file's buffer shows), and is large enough
+    // that most reads are widened.
+    const files = [700_001, 300_000, 140_000].map((size, index) => {
+      const bytes = new Uint8Array(size);
+      for (let offset = 0; offset < size; offset += 1) bytes[offset] = (offset * 29 + (offset >>> 9) * 5 + index * 101) & 0xff;
+      const path = join(folder, `own${index}`);
+      writeFileSync(path, bytes);
+      return { path, bytes };
+    });
+    // Offsets drawn as integers: fast-check's doubles favour 0 and 1, which would keep reads in the start.
+    const step = fc.record({ file: fc.nat({ max: 2 }), at: fc.nat({ max: 699_999 }), length: fc.nat({ max: 5000 }), reopen: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+        const open = await Promise.all(files.map((file) => openFileSource(file.path)));
+        const handedOut: Array<{ got: Uint8Array; want: Uint8Array; what: string }> = [];
+        try {
+          for (const { file, at, length, reopen } of steps) {
+            const { path, bytes } = files[file] as (typeof files)[number];
+            if (reopen) {
+              await open[file]?.close();
+              open[file] = await openFileSource(path);
+            }
+            const offset = at % bytes.byteLength;
+            const got = await (open[file] as Awaited<ReturnType<typeof openFileSource>>).read(offset, length);
+            handedOut.push({ got, want: bytes.subarray(offset, offset + length), what: `${length} bytes at ${offset} of ${path}` });
+          }
+        } finally {
+          await Promise.all(open.map((source) => source.close()));
+        }
+        // Checked once every file was closed and its buffers pooled: nothing handed out moved.
+        for (const { got, want, what } of handedOut) expect(Buffer.compare(got, want), what).toBe(0);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('reads a GPT disk in two reads: its start, and its end with the backup header and table', async () => {
     const disk = join(folder, 'gpt.img');
     writeFileSync(disk, gunzipSync(readFileSync(new URL('../fixtures/raw/gpt.img.gz', import.meta.url))));

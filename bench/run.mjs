@@ -336,10 +336,17 @@ async function main() {
   lines.push('| --- | --- | --- |');
   const corpusSummary = corpus.summary;
   const blockingRatio = corpusSummary.totals.qemu / corpusSummary.totals.oursBlocking;
+  // Issue 10's targets, "per-image introspection in process": like for like with both peers,
+  // which read with synchronous calls (qemu-img in its own process, OpenStack's inspector in
+  // one Python process), is blockingReads; the default reads (libuv's thread pool, which
+  // never blocks the event loop) are shown beside, and say whether they meet it too.
+  const met = (blocking, byDefault, target) => (blocking >= target ? `yes${byDefault >= target ? ', with the default reads too' : `; default reads ${fmt(byDefault, 1)}×`}` : `no (default reads ${fmt(byDefault, 1)}×)`);
   lines.push(
-    `| corpus: ≥ 50× faster than spawning qemu-img (ratio of total times) | default reads ${fmt(corpusSummary.qemuTotalRatio, 1)}× (geometric mean of per-image ratios ${fmt(corpusSummary.qemuGeometric, 1)}×); \`blockingReads\` ${fmt(blockingRatio, 1)}× | ${corpusSummary.qemuTotalRatio >= 50 ? 'yes' : blockingRatio >= 50 ? 'with blockingReads only' : 'no'} |`,
+    `| corpus, in process: ≥ 50× faster than spawning qemu-img (ratio of total times) | \`blockingReads\` ${fmt(blockingRatio, 1)}×; default reads ${fmt(corpusSummary.qemuTotalRatio, 1)}× (geometric mean of per-image ratios ${fmt(corpusSummary.qemuGeometric, 1)}×) | ${met(blockingRatio, corpusSummary.qemuTotalRatio, 50)} |`,
   );
-  lines.push(`| corpus: ≥ 20× faster than OpenStack's inspector (ratio of total times, images it reads as the same format) | ${fmt(corpusSummary.sameFormatTotalRatio, 1)}× over ${corpusSummary.sameFormatImages} images (every image: ${fmt(corpusSummary.openstackTotalRatio, 1)}×; geometric mean of per-image ratios ${fmt(corpusSummary.sameFormatGeometric, 1)}×) | ${corpusSummary.sameFormatTotalRatio >= 20 ? 'yes' : corpusSummary.sameFormatTotalRatioBlocking >= 20 ? `with blockingReads only (${fmt(corpusSummary.sameFormatTotalRatioBlocking, 1)}×)` : `no (blockingReads: ${fmt(corpusSummary.sameFormatTotalRatioBlocking, 1)}×)`} |`);
+  lines.push(
+    `| corpus, in process: ≥ 20× faster than OpenStack's inspector (ratio of total times, the ${corpusSummary.sameFormatImages} images it reads as the same format) | \`blockingReads\` ${fmt(corpusSummary.sameFormatTotalRatioBlocking, 1)}×; default reads ${fmt(corpusSummary.sameFormatTotalRatio, 1)}× (every image: ${fmt(corpusSummary.openstackTotalRatio, 1)}×; geometric mean of per-image ratios ${fmt(corpusSummary.sameFormatGeometric, 1)}×) | ${met(corpusSummary.sameFormatTotalRatioBlocking, corpusSummary.sameFormatTotalRatio, 20)} |`,
+  );
   lines.push(`| per image ≥ 20× faster than spawning qemu-img | smallest ${fmt(summary.qemu.min, 0)}×, median ${fmt(summary.qemu.median, 0)}× | ${summary.qemu.min >= 20 ? 'yes' : 'no'} |`);
   lines.push(`| per image ≥ 5× faster than OpenStack's inspector | smallest ${fmt(summary.openstack.min, 1)}×, median ${fmt(summary.openstack.median, 1)}× | ${summary.openstack.min >= 5 ? 'yes' : `no: ${summary.openstack.below5.join(', ')}`} |`);
   lines.push(`| pass-through: ≤ 2 % added time with a SHA-512 consumer | ${fmt(hashOverhead, 2)} % end to end (the wrapper's own cost: ${fmt(additivePercent, 2)} %) | ${hashOverhead <= 2 ? 'yes' : 'no'} |`);

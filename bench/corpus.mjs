@@ -152,7 +152,7 @@ export function corpusReport({ rows, summary }, fmt) {
   const lines = [];
   lines.push('## Corpus: every fixture and real-world image', '');
   lines.push(
-    `${summary.images} images: the fixtures under test/fixtures (each with qemu-img's recorded answer) and the whole real-world images, one call each, medians. *ours*: \`introspectFile(path)\`; *ours, blocking*: the same with \`{ blockingReads: true }\` (synchronous file calls, as the CLI's batch mode uses); *qemu-img*: \`qemu-img info --output=json\` spawned; *OpenStack*: \`detect_file_format(path)\` in one Python process (${summary.openstackImages} of the images; it raises on the others).`,
+    `${summary.images} images: the fixtures under test/fixtures (each with qemu-img's recorded answer) and the whole real-world images, one call each, medians. *ours*: \`introspectFile(path)\`; *ours, blocking*: the same with \`{ blockingReads: true }\` (synchronous file calls, as the CLI's batch mode uses); *qemu-img*: \`qemu-img info --output=json\` spawned; *OpenStack*: \`detect_file_format(path)\` in one Python process (${summary.openstackImages} of the images; it raises on the others). Each tool is timed in a phase of its own, ours first: a spawn between our calls would charge them for it (Node forks to spawn, and the pages it writes afterwards fault once each).`,
     '',
   );
   lines.push('| | total time | ratio of totals (peer ÷ ours) | geometric mean of per-image ratios |');

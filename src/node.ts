@@ -158,7 +158,7 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
   // The start read with the size, then the last few widened reads (see
   // FileCalls.readAheadBytes), newest last. What a format counts as read is decided above
   // this source (the backend records the ranges it asked for), so widening changes no
-  // `bytesRead`. Every read hands out a copy: the start's buffer is reused once closed.
+  // `bytesRead`. Every read hands out a copy: the start's and the windows' buffers are reused once closed.
   const windows: Array<{ offset: number; bytes: Uint8Array; buffer?: Uint8Array }> = [{ offset: 0, bytes: known }];
   const fromHeld = (offset: number, length: number): Uint8Array | undefined => {
     for (const window of windows) {

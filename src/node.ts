@@ -52,33 +52,38 @@ const MAX_READ_AHEAD_WINDOWS = 4;
  */
 const TAIL_READ_AHEAD_BYTES = 32 * 1024;
 
-/**
- * Read-ahead buffers of closed files kept for the next files (per thread): a batch opens
- * thousands of files, and a fresh 36 KiB buffer each is an allocation, zero-filled, and
- * garbage to collect each time. A few cover the files a batch has open at once.
- */
-const SPARE_READ_AHEADS = 4;
-const spareReadAheads: Uint8Array[] = [];
+/** What a thread-pool read shorter than this is widened to (see {@link FileCalls.readAheadBytes}). */
+const WIDENED_READ_BYTES = 128 * 1024;
 
 /**
- * Widened-read buffers of closed files kept for the next files, as the start's are: a
- * 128 KiB buffer fresh from the allocator is zero-filled and, once dropped, collected,
- * which costs more than the read it serves (a few per cent of the corpus's time with the
- * default reads, measured alternating in one process).
+ * Buffers of one size that closed files leave for the next ones (per thread): a batch opens
+ * thousands of files, and a fresh buffer each (a 36 KiB start, a 128 KiB widened read) is an
+ * allocation, zero-filled, and garbage to collect, costing more than the read it serves (a
+ * few per cent of the corpus's time with the default reads, measured alternating in one
+ * process). A few cover the files a batch has open at once. A source hands out copies only,
+ * so a buffer given back is no longer seen by anyone.
  */
-const SPARE_WINDOWS = 2 * MAX_READ_AHEAD_WINDOWS;
-const spareWindows: Uint8Array[] = [];
+class SpareBuffers {
+  private readonly spare: Uint8Array[] = [];
 
-/** A widened-read buffer of `bytes`: a spare one when it has that size. */
-function windowBuffer(bytes: number): Uint8Array {
-  const spare = spareWindows.length > 0 && spareWindows[spareWindows.length - 1]!.byteLength === bytes ? spareWindows.pop() : undefined;
-  return spare ?? new Uint8Array(bytes);
+  constructor(
+    readonly bytes: number,
+    private readonly most: number,
+  ) {}
+
+  /** A buffer of {@link bytes}: a spare one when there is one. */
+  take(): Uint8Array {
+    return this.spare.pop() ?? new Uint8Array(this.bytes);
+  }
+
+  /** Keeps `buffer` for a later file, if it has the pool's size and the pool has room. */
+  give(buffer: Uint8Array): void {
+    if (buffer.byteLength === this.bytes && this.spare.length < this.most) this.spare.push(buffer);
+  }
 }
 
-/** Gives a widened-read buffer back for the next file (only those of the usual size: the rest go to the collector). */
-function recycleWindow(buffer: Uint8Array, usualBytes: number): void {
-  if (buffer.byteLength === usualBytes && spareWindows.length < SPARE_WINDOWS) spareWindows.push(buffer);
-}
+const spareStarts = new SpareBuffers(READ_AHEAD_BYTES, 4);
+const spareWindows = new SpareBuffers(WIDENED_READ_BYTES, 2 * MAX_READ_AHEAD_WINDOWS);
 
 interface FileStats {
   isFile(): boolean;
@@ -109,7 +114,7 @@ interface FileCalls {
 
 // The callback API: a round trip costs less than through a FileHandle.
 const threadPoolCalls: FileCalls = {
-  readAheadBytes: 128 * 1024,
+  readAheadBytes: WIDENED_READ_BYTES,
   open: (path, flags) => new Promise<number>((resolve, reject) => open(path, flags, (error, descriptor) => (error ? reject(error) : resolve(descriptor)))),
   stat: (descriptor) => new Promise<FileStats>((resolve, reject) => fstat(descriptor, (error, stats) => (error ? reject(error) : resolve(stats)))),
   read: (descriptor, bytes, position) =>
@@ -191,7 +196,7 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
       const widened = length < calls.readAheadBytes;
       const window = widened ? widen(offset, length) : { from: offset, bytes: length };
       // A widened read's buffer stays here (it hands out copies) and can be reused; another is the caller's.
-      const bytes = widened ? windowBuffer(window.bytes) : new Uint8Array(window.bytes);
+      const bytes = widened && window.bytes === spareWindows.bytes ? spareWindows.take() : new Uint8Array(window.bytes);
       inFlight += 1;
       try {
         const bytesRead = await calls.read(descriptor, bytes, window.from);
@@ -200,7 +205,7 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
         // The start stays; the oldest widened read goes.
         if (windows.length > MAX_READ_AHEAD_WINDOWS + 1) {
           const [oldest] = windows.splice(1, 1);
-          if (oldest?.buffer !== undefined) recycleWindow(oldest.buffer, calls.readAheadBytes);
+          if (oldest?.buffer !== undefined) spareWindows.give(oldest.buffer);
         }
         return bytes.slice(offset - window.from, Math.min(offset - window.from + length, bytesRead));
       } finally {
@@ -212,8 +217,8 @@ function fileSource(descriptor: number, size: number, known: Uint8Array, calls: 
       if (closed) return;
       closed = true;
       if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
-      if (spareReadAheads.length < SPARE_READ_AHEADS) spareReadAheads.push(readAhead);
-      for (const window of windows) if (window.buffer !== undefined) recycleWindow(window.buffer, calls.readAheadBytes);
+      spareStarts.give(readAhead);
+      for (const window of windows) if (window.buffer !== undefined) spareWindows.give(window.buffer);
       windows.length = 0;
       await calls.close(descriptor);
     },
@@ -251,7 +256,7 @@ async function openPath(path: string, calls: FileCalls = threadPoolCalls): Promi
     throw openError(error, path);
   }
   try {
-    const start = spareReadAheads.pop() ?? new Uint8Array(READ_AHEAD_BYTES);
+    const start = spareStarts.take();
     const [statted, startRead] = await Promise.allSettled([calls.stat(descriptor), calls.read(descriptor, start, 0)]);
     if (statted.status === 'rejected') throw statted.reason;
     const stats = statted.value;
